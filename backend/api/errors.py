@@ -1,0 +1,86 @@
+"""Errors as RFC 9457 problem details. No input, however malformed, gets a 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend_client.models import FieldError, Problem
+
+log = logging.getLogger("collectdesk.backend")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """Raise from a service to answer a problem: ``ProblemError(409, "…", rule="…")``."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+    def problem(self) -> Problem:
+        errors = [FieldError(field=f, message=m) for f, m in self.errors] if self.errors else None
+        return Problem(title=self.title, status=self.status, detail=self.detail, errors=errors, **self.extra)
+
+
+def not_found(what: str = "account") -> ProblemError:
+    return ProblemError(404, "Not found", f"No such {what}")
+
+
+def invalid(field: str, message: str) -> ProblemError:
+    return ProblemError(422, "Invalid request", f"{field}: {message}", errors=[(field, message)])
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(exclude_none=True), status_code=problem.status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.problem(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(field=_field_name(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid"))) for e in exc.errors()]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        return problem_response(Problem(title="Invalid request", status=422, detail=detail, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        title = titles.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(Problem(title=title, status=exc.status_code, detail=detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem_response(Problem(title="Internal error", status=500, detail="The server could not complete the request"))

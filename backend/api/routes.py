@@ -1,0 +1,186 @@
+"""Thin routers: parse, call a service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.api.deps import CurrentUser, SessionDep, SettingsDep, require_role
+from backend.api.errors import ProblemError
+from backend.models import User
+from backend.services import accounts as accounts_svc
+from backend.services import contacts as contacts_svc
+from backend.services import idempotency
+from backend.services import users as users_svc
+from backend.services import audit
+from backend_client.models import (
+    AccountCreate,
+    AccountDetail,
+    AccountPatch,
+    ContactCreate,
+    ContactOut,
+    Lease,
+    LoginRequest,
+    NoteCreate,
+    NoteOut,
+    Problem,
+    Timeline,
+    TokenResponse,
+    UserOut,
+    WorklistPage,
+)
+
+AccountId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 404, 409, 412, 422, 428)
+}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+def _idempotent(
+    session: Session, user: User, route: str, key: str | None, status: int, create: Any
+) -> JSONResponse:
+    """Run ``create()`` (which returns a pydantic model) at most once per key."""
+    key = idempotency.check_key(key)
+    if key is not None:
+        stored = idempotency.lookup(session, user.id, route, key)
+        if stored is not None:
+            return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    body = jsonable_encoder(create())
+    if key is not None:
+        idempotency.remember(session, user.id, route, key, status, body)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent retry with the same key committed first: answer its result.
+        session.rollback()
+        stored = idempotency.lookup(session, user.id, route, key) if key else None
+        if stored is None:
+            raise
+        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
+def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+    token, row = users_svc.login(session, body.username, body.password, settings.token_ttl_hours)
+    return TokenResponse(access_token=token, expires_at=row.expires_at, user=users_svc.user_out(row.user))
+
+
+@router.get("/me", response_model=UserOut, tags=["auth"])
+def me(user: CurrentUser) -> UserOut:
+    return users_svc.user_out(user)
+
+
+@router.get("/worklist", response_model=WorklistPage, tags=["worklist"])
+def worklist(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    bucket: Annotated[str | None, Query(pattern=r"^(current|X|30|60|90|120|150|180\+)$")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> WorklistPage:
+    if q is not None and any(ord(ch) < 32 for ch in q):
+        raise ProblemError(422, "Invalid request", "q: control characters", errors=[("q", "control characters")])
+    return accounts_svc.worklist(session, user, limit=limit, cursor=cursor, bucket=bucket, q=q or None)
+
+
+@router.post("/worklist/next", response_model=Lease, tags=["worklist"])
+def worklist_next(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    skip: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Lease:
+    account, expires = accounts_svc.next_account(session, user, settings.lease_minutes, skip=skip)
+    audit.record(session, user.id, "view", "account", account.id)
+    session.commit()
+    return Lease(account=accounts_svc.detail(account), lease_expires_at=expires)
+
+
+@router.post("/accounts/{account_id}/release", status_code=204, tags=["worklist"])
+def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Response:
+    accounts_svc.get_visible(session, user, account_id)
+    accounts_svc.release_leases(session, user, account_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"])
+def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, response: Response) -> AccountDetail:
+    account = accounts_svc.get_visible(session, user, account_id)
+    audit.record(session, user.id, "view", "account", account.id)
+    session.commit()
+    response.headers["ETag"] = f'"{account.version}"'
+    return accounts_svc.detail(account)
+
+
+@router.get("/accounts/{account_id}/timeline", response_model=Timeline, tags=["accounts"])
+def get_timeline(
+    account_id: AccountId, user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> Timeline:
+    return contacts_svc.timeline(session, user, account_id, limit)
+
+
+@router.post("/accounts", status_code=201, response_model=AccountDetail, tags=["accounts"],
+             dependencies=[require_role("admin")])
+def create_account(
+    body: AccountCreate, user: CurrentUser, session: SessionDep, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
+    return _idempotent(
+        session, user, "POST /accounts", idempotency_key, 201,
+        lambda: accounts_svc.detail(accounts_svc.create_account(session, body, user)),
+    )
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"])
+def patch_account(
+    account_id: AccountId,
+    body: AccountPatch,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> AccountDetail:
+    account = accounts_svc.patch_account(session, user, account_id, body, if_match)
+    response.headers["ETag"] = f'"{account.version}"'
+    return accounts_svc.detail(account)
+
+
+@router.post("/accounts/{account_id}/contacts", status_code=201, response_model=ContactOut, tags=["contacts"])
+def log_contact(
+    account_id: AccountId,
+    body: ContactCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> ContactOut:
+        contact = contacts_svc.log_contact(session, user, account_id, body)
+        return contacts_svc.contact_out(contact, accounts_svc.get_visible(session, user, account_id).currency)
+
+    return _idempotent(session, user, f"POST /accounts/{account_id}/contacts", idempotency_key, 201, create)
+
+
+@router.post("/accounts/{account_id}/notes", status_code=201, response_model=NoteOut, tags=["contacts"])
+def add_note(
+    account_id: AccountId,
+    body: NoteCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return _idempotent(
+        session, user, f"POST /accounts/{account_id}/notes", idempotency_key, 201,
+        lambda: contacts_svc.note_out(contacts_svc.add_note(session, user, account_id, body)),
+    )
+
+

@@ -1,0 +1,57 @@
+"""A simple, explainable worklist priority (issue 6 replaces it with a fitted scorecard).
+
+Priority is a number, highest first. Contactable accounts always rank above
+accounts that cannot be contacted now.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+
+class Priority(NamedTuple):
+    value: float
+    reasons: list[str]
+
+
+CONTACTABLE_BONUS = 1000.0
+
+
+def simple_priority(
+    dpd: int,
+    overdue_minor: int,
+    currency_exponent: int,
+    *,
+    promise_due: bool = False,
+    broken_promise: bool = False,
+    callback_due: bool = False,
+    paused: bool = False,
+) -> Priority:
+    """Priority from days past due, the overdue amount and actions due (0–~400)."""
+    if paused:
+        return Priority(0.0, ["collection paused"])
+    reasons: list[str] = []
+    score = 0.0
+    # Days past due: the older, the more urgent, up to charge-off.
+    score += min(dpd, 180) * 1.0
+    if dpd >= 90:
+        reasons.append(f"{dpd} days past due")
+    elif dpd > 0:
+        reasons.append(f"{dpd} days past due")
+    # Overdue amount, on a log scale of major units (so size helps, but never dominates).
+    major = max(overdue_minor, 0) / (10**currency_exponent)
+    amount_points = 20.0 * math.log10(1.0 + major)
+    score += amount_points
+    if major >= 10_000:
+        reasons.append("large overdue amount")
+    if broken_promise:
+        score += 80.0
+        reasons.insert(0, "broken promise")
+    if callback_due:
+        score += 120.0
+        reasons.insert(0, "call back due")
+    if promise_due:
+        score += 60.0
+        reasons.insert(0, "promise due")
+    return Priority(round(score, 2), reasons)

@@ -1,0 +1,453 @@
+"""Accounts: who may see them, creating them, reading, changing, ranking."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend.api.errors import ProblemError, not_found
+from backend.domain.accounts import bucket_for, card_parts, mask_card
+from backend.domain.money import exponent, to_minor
+from backend.domain.priority import simple_priority
+from backend.domain.zones import phone_region, phone_zones, valid_zone
+from backend.models import Account, Address, Contact, Customer, Phone, Team, User, utcnow
+from backend.services import audit
+from backend.services.contactability import phone_verdict, zones_of
+from backend.services.users import get_or_create_team
+from backend_client.models import (
+    AccountCreate,
+    AccountDetail,
+    AccountPatch,
+    AccountStatus,
+    AddressOut,
+    Bucket,
+    CustomerOut,
+    Flags,
+    Money,
+    PhoneOut,
+    WorklistItem,
+    WorklistPage,
+)
+
+ALL_SEEING = ("admin", "legal")
+FLAG_NAMES = ("dispute", "bankruptcy", "deceased", "attorney", "complaint", "fraud", "hardship")
+RECENTLY_WORKED = dt.timedelta(hours=20)
+RECENTLY_WORKED_PENALTY = 150.0
+
+
+# --------------------------------------------------------------------------
+# Visibility
+
+
+def visible(stmt: Select, user: User) -> Select:
+    """Restrict a select over ``Account`` to what ``user`` may see (SPEC §5)."""
+    if user.role in ALL_SEEING:
+        return stmt
+    if user.role in ("agent", "supervisor") and user.team_id is not None:
+        return stmt.where(Account.team_id == user.team_id)
+    return stmt.where(False)
+
+
+def get_visible(session: Session, user: User, account_id: int, *, for_update: bool = False) -> Account:
+    stmt = visible(select(Account).where(Account.id == account_id), user)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Account)
+    account = session.scalar(stmt)
+    if account is None:
+        raise not_found()
+    return account
+
+
+# --------------------------------------------------------------------------
+# Shapes
+
+
+def money(amount_minor: int, currency: str) -> Money:
+    return Money(amount_minor=amount_minor, currency=currency)
+
+
+def flags_of(account: Account) -> Flags:
+    return Flags.model_validate(account.flags or {})
+
+
+def detail(account: Account, now: dt.datetime | None = None) -> AccountDetail:
+    now = now or utcnow()
+    c = account.customer
+    verdict = phone_verdict(account, now)
+    return AccountDetail(
+        id=account.id,
+        account_ref=account.account_ref,
+        currency=account.currency,
+        card=mask_card(account.card_last4),
+        credit_limit=money(account.credit_limit_minor, account.currency),
+        balance=money(account.balance_minor, account.currency),
+        overdue=money(account.overdue_minor, account.currency),
+        minimum_due=money(account.minimum_due_minor, account.currency),
+        dpd=account.dpd,
+        bucket=Bucket(account.bucket),
+        status=AccountStatus(account.status),
+        opened_on=account.opened_on,
+        customer=CustomerOut(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            phones=[
+                PhoneOut(id=p.id, number=p.number, kind=p.kind, is_primary=p.position == 0, timezones=p.timezones or [],
+                         region=p.region, do_not_call=p.do_not_call)
+                for p in c.phones
+            ],
+            addresses=[AddressOut(id=a.id, text=a.text, country=a.country, region=a.region) for a in c.addresses],
+            timezone=c.timezone,
+            timezones=zones_of(c),
+            country=c.country,
+            region=c.region,
+            language=c.language,
+        ),
+        flags=flags_of(account),
+        team=account.team.name if account.team else None,
+        agent=account.agent.username if account.agent else None,
+        priority=account.priority,
+        reasons=list(account.reasons or []),
+        contactable_now=verdict.allowed,
+        next_contact_at=verdict.next_at,
+        version=account.version,
+    )
+
+
+def worklist_item(account: Account, now: dt.datetime) -> WorklistItem:
+    verdict = phone_verdict(account, now)
+    return WorklistItem(
+        id=account.id,
+        account_ref=account.account_ref,
+        customer_name=account.customer.name,
+        card=mask_card(account.card_last4),
+        dpd=account.dpd,
+        bucket=Bucket(account.bucket),
+        balance=money(account.balance_minor, account.currency),
+        overdue=money(account.overdue_minor, account.currency),
+        priority=account.priority,
+        reasons=list(account.reasons or []) + verdict.reasons,
+        contactable_now=verdict.allowed,
+        next_contact_at=verdict.next_at,
+        agent=account.agent.username if account.agent else None,
+        flags=flags_of(account).active(),
+    )
+
+
+# --------------------------------------------------------------------------
+# Priority
+
+
+def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None) -> None:
+    """Recompute the stored priority from DPD, the overdue amount and actions due."""
+    now = now or utcnow()
+    flags = account.flags or {}
+    paused = any(flags.get(name) for name in ("complaint", "dispute", "bankruptcy", "deceased"))
+    last = session.scalar(
+        select(Contact).where(Contact.account_id == account.id).order_by(Contact.started_at.desc(), Contact.id.desc()).limit(1)
+    ) if account.id is not None else None
+    today = now.date()
+    promise_due = bool(last and last.result == "PTP" and last.ptp_date and today - dt.timedelta(days=1) <= last.ptp_date <= today)
+    broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
+    callback_due = bool(last and last.result == "CB" and last.callback_at and last.callback_at <= now + dt.timedelta(hours=1))
+    p = simple_priority(
+        account.dpd, account.overdue_minor, exponent(account.currency),
+        promise_due=promise_due, broken_promise=broken, callback_due=callback_due, paused=paused,
+    )
+    value, reasons = p.value, list(p.reasons)
+    if last and not callback_due and last.started_at > now - RECENTLY_WORKED:
+        value = max(0.0, value - RECENTLY_WORKED_PENALTY)
+        reasons.append("worked recently")
+    account.priority = value
+    account.reasons = reasons
+
+
+# --------------------------------------------------------------------------
+# Create (admin, imports)
+
+
+def _find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def create_account(session: Session, data: AccountCreate, actor: User | None) -> Account:
+    """Create an account with its customer from one import row. Raises ProblemError
+    (422 naming the field, 409 for a duplicate ``account_ref``)."""
+    errors: list[tuple[str, str]] = []
+
+    def amount(field: str) -> int:
+        try:
+            value = to_minor(getattr(data, field), data.currency)
+        except ValueError as exc:
+            errors.append((field, str(exc)))
+            return 0
+        return value
+
+    limit, balance, overdue, minimum = (amount(f) for f in ("credit_limit", "balance", "overdue", "minimum_due"))
+    for field, value in (("credit_limit", limit), ("overdue", overdue), ("minimum_due", minimum)):
+        if value < 0:
+            errors.append((field, "must not be negative"))
+    if overdue > max(balance, 0):
+        errors.append(("overdue", "cannot exceed the balance"))
+    try:
+        card_bin, last4 = card_parts(data.card_number)
+    except ValueError as exc:
+        errors.append(("card_number", str(exc)))
+        card_bin, last4 = "", "0000"
+    if data.timezone and not valid_zone(data.timezone):
+        errors.append(("timezone", f"unknown IANA time zone {data.timezone!r}"))
+    if len(set(data.phones)) != len(data.phones):
+        errors.append(("phones", "a number is listed twice"))
+    for i, number in enumerate(data.phones):
+        if phone_region(number) is None:
+            errors.append((f"phones.{i}", f"{number} is not a valid phone number"))
+    if data.email is not None and data.email and "@" not in data.email:
+        errors.append(("email", "not an e-mail address"))
+    agent = None
+    if data.agent:
+        agent = _find_user(session, data.agent)
+        if agent is None:
+            errors.append(("agent", f"no user {data.agent!r}"))
+        elif agent.role not in ("agent", "supervisor"):
+            errors.append(("agent", f"{data.agent} is not an agent"))
+        elif agent.team is not None and agent.team.name != data.team:
+            errors.append(("agent", f"{data.agent} is not in team {data.team}"))
+    if errors:
+        raise ProblemError(422, "Invalid account", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
+    if session.scalar(select(Account.id).where(Account.account_ref == data.account_ref)) is not None:
+        raise ProblemError(409, "Duplicate account", f"account_ref {data.account_ref} exists already",
+                           errors=[("account_ref", "exists already")])
+
+    primary_region = phone_region(data.phones[0]) if data.phones else None
+    country = data.country or primary_region or "US"
+    customer = Customer(name=data.customer_name, email=data.email or None, timezone=data.timezone or None,
+                        country=country, region=data.region or None)
+    for position, number in enumerate(data.phones):
+        customer.phones.append(Phone(number=number, position=position, region=phone_region(number),
+                                     timezones=phone_zones(number), kind="mobile" if position == 0 else "other"))
+    if data.address:
+        customer.addresses.append(Address(text=data.address, country=data.country or primary_region, region=data.region))
+    team = get_or_create_team(session, data.team)
+    account = Account(
+        account_ref=data.account_ref, customer=customer, currency=data.currency, card_bin=card_bin, card_last4=last4,
+        credit_limit_minor=limit, balance_minor=balance, overdue_minor=overdue, minimum_due_minor=minimum,
+        dpd=data.dpd, bucket=bucket_for(data.dpd), status="charged_off" if data.dpd >= 180 else "open",
+        opened_on=data.opened_on, flags={}, team=team, agent=agent,
+    )
+    session.add(account)
+    session.flush()
+    refresh_priority(session, account)
+    audit.record(session, actor.id if actor else None, "create", "account", account.id, account_ref=data.account_ref)
+    session.flush()
+    return account
+
+
+# --------------------------------------------------------------------------
+# Worklist
+
+
+def _encode_cursor(priority: float, account_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{priority!r}|{account_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        p, i = raw.split("|")
+        priority, account_id = float(p), int(i)
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemError(422, "Invalid request", "cursor: not a cursor from this server",
+                           errors=[("cursor", "not a cursor from this server")]) from None
+    return priority, account_id
+
+
+def worklist_query(user: User) -> Select:
+    stmt = select(Account).where(Account.status != "closed")
+    if user.role == "agent":
+        return stmt.where(Account.agent_id == user.id)
+    return visible(stmt, user)
+
+
+def worklist(
+    session: Session, user: User, *, limit: int = 50, cursor: str | None = None, bucket: str | None = None, q: str | None = None
+) -> WorklistPage:
+    stmt = worklist_query(user)
+    if bucket:
+        stmt = stmt.where(Account.bucket == bucket)
+    if q:
+        needle = q.strip()
+        like = f"%{needle.replace('%', '').replace('_', '')}%"
+        stmt = stmt.join(Customer, Customer.id == Account.customer_id).where(
+            or_(Account.account_ref.ilike(like), Customer.name.ilike(like), Account.card_last4 == needle[-4:] if needle.isdigit() else False)
+        )
+    if cursor:
+        priority, last_id = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Account.priority < priority, and_(Account.priority == priority, Account.id < last_id)))
+    stmt = stmt.order_by(Account.priority.desc(), Account.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(stmt).unique())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    now = utcnow()
+    items = [worklist_item(a, now) for a in rows]
+    if rows:
+        audit.record(session, user.id, "view", "worklist", None, accounts=[a.id for a in rows])
+        session.commit()
+    next_cursor = _encode_cursor(rows[-1].priority, rows[-1].id) if more and rows else None
+    return WorklistPage(items=items, next_cursor=next_cursor)
+
+
+def worklist_count(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(worklist_query(user).subquery())) or 0
+
+
+# --------------------------------------------------------------------------
+# Leases (next account)
+
+
+def _lease_free(now: dt.datetime, user: User):  # noqa: ANN202
+    return or_(Account.lease_user_id.is_(None), Account.lease_expires_at < now, Account.lease_user_id == user.id)
+
+
+def release_leases(session: Session, user: User, account_id: int | None = None) -> None:
+    stmt = select(Account).where(Account.lease_user_id == user.id)
+    if account_id is not None:
+        stmt = stmt.where(Account.id == account_id)
+    for account in session.scalars(stmt):
+        account.lease_user_id = None
+        account.lease_expires_at = None
+
+
+def next_account(session: Session, user: User, lease_minutes: int, skip: int | None = None) -> tuple[Account, dt.datetime]:
+    """Lease the caller's highest-priority account nobody else is working."""
+    now = utcnow()
+    base = worklist_query(user).where(_lease_free(now, user))
+    if skip is not None:
+        base = base.where(Account.id != skip)
+    base = base.where(or_(Account.lease_user_id.is_(None), Account.lease_user_id != user.id, Account.lease_expires_at < now))
+    stmt = base.order_by(Account.priority.desc(), Account.id.desc()).limit(1)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Account)
+    for _attempt in range(5):
+        account = session.scalars(stmt).unique().first()
+        if account is None:
+            raise ProblemError(404, "Nothing to work", "No account is waiting in your worklist")
+        release_leases(session, user)
+        expires = now + dt.timedelta(minutes=lease_minutes)
+        account.lease_user_id = user.id
+        account.lease_expires_at = expires
+        try:
+            session.flush()
+        except Exception:  # stale version: another process leased it first
+            session.rollback()
+            continue
+        audit.record(session, user.id, "lease", "account", account.id)
+        session.commit()
+        return account, expires
+    raise ProblemError(503, "Busy", "Could not lease an account; try again", headers={"Retry-After": "1"})
+
+
+# --------------------------------------------------------------------------
+# Changes
+
+
+def parse_if_match(value: str | None) -> int:
+    if value is None:
+        raise ProblemError(428, "Precondition required", "PATCH needs If-Match: <version>",
+                           errors=[("If-Match", "required")])
+    raw = value.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip('"')
+    if not raw.isdigit() or len(raw) > 9:
+        raise ProblemError(422, "Invalid request", "If-Match must be the account's version number",
+                           errors=[("If-Match", "not a version number")])
+    return int(raw)
+
+
+def patch_account(session: Session, user: User, account_id: int, data: AccountPatch, if_match: str | None) -> Account:
+    account = get_visible(session, user, account_id, for_update=True)
+    expected = parse_if_match(if_match)
+    if expected != account.version:
+        raise ProblemError(412, "Precondition failed",
+                           f"The account changed since version {expected}; it is now version {account.version}",
+                           current_version=account.version)
+    changes: dict[str, object] = {}
+    if data.flags is not None:
+        flags = dict(account.flags or {})
+        for name, value in data.flags.model_dump(exclude_unset=True).items():
+            if value is None:
+                continue
+            flags[name] = sorted({str(c) for c in value}) if name == "cease" else bool(value)
+        changes["flags"] = flags
+        account.flags = flags
+    customer = account.customer
+    if "email" in data.model_fields_set:
+        if data.email and "@" not in data.email:
+            raise ProblemError(422, "Invalid request", "email: not an e-mail address", errors=[("email", "not an e-mail address")])
+        customer.email = data.email or None
+        changes["email"] = "changed"
+    if "timezone" in data.model_fields_set:
+        if data.timezone and not valid_zone(data.timezone):
+            raise ProblemError(422, "Invalid request", f"timezone: unknown zone {data.timezone!r}",
+                               errors=[("timezone", "unknown IANA time zone")])
+        customer.timezone = data.timezone or None
+        changes["timezone"] = data.timezone
+    if data.address is not None:
+        if customer.addresses:
+            customer.addresses[0].text = data.address
+        else:
+            customer.addresses.append(Address(text=data.address, country=customer.country))
+        changes["address"] = "changed"
+    if data.phones is not None:
+        numbers = [p.number for p in data.phones]
+        if len(set(numbers)) != len(numbers):
+            raise ProblemError(422, "Invalid request", "phones: a number is listed twice", errors=[("phones", "duplicate number")])
+        for i, number in enumerate(numbers):
+            if phone_region(number) is None:
+                raise ProblemError(422, "Invalid request", f"phones.{i}: not a valid phone number",
+                                   errors=[(f"phones.{i}", "not a valid phone number")])
+        existing = {p.number: p for p in customer.phones}
+        kept = []
+        for position, item in enumerate(data.phones):
+            phone = existing.get(item.number) or Phone(number=item.number, region=phone_region(item.number),
+                                                        timezones=phone_zones(item.number), kind="other")
+            phone.position = position
+            phone.do_not_call = item.do_not_call
+            kept.append(phone)
+        customer.phones[:] = kept
+        changes["phones"] = [{"number": p.number[:-4] + "••••", "do_not_call": p.do_not_call} for p in kept]
+    if data.agent is not None or data.team is not None:
+        if user.role not in ("supervisor", "admin"):
+            raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
+        if data.team is not None:
+            team = session.scalar(select(Team).where(Team.name == data.team))
+            if team is None:
+                raise ProblemError(422, "Invalid request", f"team: no team {data.team!r}", errors=[("team", "no such team")])
+            if user.role == "supervisor" and team.id != user.team_id:
+                raise ProblemError(403, "Forbidden", "A supervisor assigns within their own team")
+            account.team = team
+            changes["team"] = data.team
+        if data.agent is not None:
+            if data.agent == "":
+                account.agent = None
+            else:
+                agent = _find_user(session, data.agent)
+                if agent is None or agent.role not in ("agent", "supervisor"):
+                    raise ProblemError(422, "Invalid request", f"agent: no agent {data.agent!r}", errors=[("agent", "no such agent")])
+                if agent.team_id != account.team_id:
+                    raise ProblemError(422, "Invalid request", f"agent: {data.agent} is not in the account's team",
+                                       errors=[("agent", "not in the account's team")])
+                account.agent = agent
+            changes["agent"] = data.agent
+    refresh_priority(session, account)
+    audit.record(session, user.id, "update", "account", account.id, **changes)
+    session.commit()
+    return account
+
+
+def local_now(zone: str, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or utcnow()).astimezone(ZoneInfo(zone))

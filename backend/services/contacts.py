@@ -1,0 +1,138 @@
+"""Contacts (one row per attempt), notes and the timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.api.errors import ProblemError
+from backend.domain.money import to_minor
+from backend.domain.outcomes import counts_for, validate_contact
+from backend.models import Account, Contact, Note, User, utcnow
+from backend.services import audit
+from backend.services.accounts import get_visible, refresh_priority, release_leases
+from backend.services.contactability import phone_verdict
+from backend_client.models import (
+    ContactCreate,
+    ContactOut,
+    Money,
+    NoteCreate,
+    NoteOut,
+    OutcomeCounts,
+    Timeline,
+    TimelineEntry,
+    TimelineKind,
+)
+
+NOW_TOLERANCE = dt.timedelta(minutes=5)
+FUTURE_TOLERANCE = dt.timedelta(minutes=1)
+
+
+def contact_out(contact: Contact, currency: str) -> ContactOut:
+    counts = counts_for(contact.outcome)
+    return ContactOut(
+        id=contact.id, account_id=contact.account_id, channel=contact.channel, direction=contact.direction,
+        party=contact.party, outcome=contact.outcome, result=contact.result, reason=contact.reason, note=contact.note,
+        started_at=contact.started_at, duration_s=contact.duration_s,
+        ptp_amount=Money(amount_minor=contact.ptp_amount_minor, currency=currency) if contact.ptp_amount_minor is not None else None,
+        ptp_date=contact.ptp_date, callback_at=contact.callback_at, used=contact.used, agent=contact.agent.username,
+        after_the_fact=contact.after_the_fact, breach=contact.breach, breach_rules=list(contact.breach_rules or []),
+        counts=OutcomeCounts(worked=counts.worked, attempted=counts.attempted, contacted=counts.contacted),
+    )
+
+
+def note_out(note: Note) -> NoteOut:
+    return NoteOut(id=note.id, account_id=note.account_id, text=note.text, author=note.author.username, created_at=note.created_at)
+
+
+def log_contact(session: Session, user: User, account_id: int, data: ContactCreate, now: dt.datetime | None = None) -> Contact:
+    now = now or utcnow()
+    account = get_visible(session, user, account_id, for_update=True)
+    started = data.started_at or now
+    if started > now + FUTURE_TOLERANCE:
+        raise ProblemError(422, "Invalid request", "started_at: a contact cannot start in the future",
+                           errors=[("started_at", "in the future")])
+    problems = validate_contact(data.outcome, data.result, data.party, data.ptp is not None, data.callback_at is not None)
+    ptp_minor = None
+    if data.ptp is not None:
+        try:
+            ptp_minor = to_minor(data.ptp.amount, account.currency)
+        except ValueError as exc:
+            problems.append(("ptp.amount", str(exc)))
+        else:
+            if ptp_minor <= 0:
+                problems.append(("ptp.amount", "must be more than zero"))
+        if data.ptp.date < started.date() - dt.timedelta(days=1):
+            problems.append(("ptp.date", "a promise cannot be dated before the call"))
+    if problems:
+        raise ProblemError(422, "Invalid contact", "; ".join(f"{f}: {m}" for f, m in problems), errors=problems)
+
+    after_the_fact = started < now - NOW_TOLERANCE
+    breach_rules: list[str] = []
+    if data.channel == "phone" and data.direction == "outbound":
+        verdict = phone_verdict(account, started)
+        if not verdict.allowed:
+            rule = "call-window" if verdict.reasons == ["outside calling hours"] else verdict.reasons[0].split(":")[0].strip().replace(" ", "-")
+            if not after_the_fact:
+                raise ProblemError(
+                    409, "Contact not allowed now", "; ".join(verdict.reasons), rule=rule,
+                    until=verdict.next_at.isoformat() if verdict.next_at else None,
+                )
+            breach_rules.append(rule)
+    contact = Contact(
+        account_id=account.id, agent_id=user.id, channel=data.channel, direction=data.direction, party=data.party,
+        outcome=data.outcome, result=data.result, reason=data.reason, note=data.note, started_at=started, logged_at=now,
+        duration_s=data.duration_s, ptp_amount_minor=ptp_minor, ptp_date=data.ptp.date if data.ptp else None,
+        callback_at=data.callback_at, used=data.used, identity_verified=data.identity_verified,
+        disclosure_given=data.disclosure_given, after_the_fact=after_the_fact, breach=bool(breach_rules),
+        breach_rules=breach_rules,
+    )
+    session.add(contact)
+    session.flush()
+    refresh_priority(session, account, now)
+    release_leases(session, user, account.id)
+    audit.record(session, user.id, "create", "contact", contact.id, account_id=account.id, outcome=data.outcome,
+                 result=data.result)
+    session.flush()
+    return contact
+
+
+def add_note(session: Session, user: User, account_id: int, data: NoteCreate) -> Note:
+    account = get_visible(session, user, account_id)
+    note = Note(account_id=account.id, author_id=user.id, text=data.text)
+    session.add(note)
+    session.flush()
+    audit.record(session, user.id, "create", "note", note.id, account_id=account.id)
+    session.flush()
+    return note
+
+
+def _contact_summary(c: Contact) -> str:
+    parts = [c.channel, c.direction, c.outcome]
+    if c.result:
+        parts.append(c.result)
+    return " ".join(parts)
+
+
+def timeline(session: Session, user: User, account_id: int, limit: int = 200) -> Timeline:
+    account: Account = get_visible(session, user, account_id)
+    contacts = session.scalars(
+        select(Contact).where(Contact.account_id == account.id).order_by(Contact.started_at.desc(), Contact.id.desc()).limit(limit)
+    ).all()
+    notes = session.scalars(
+        select(Note).where(Note.account_id == account.id).order_by(Note.created_at.desc(), Note.id.desc()).limit(limit)
+    ).all()
+    entries = [
+        TimelineEntry(kind=TimelineKind.contact, id=c.id, at=c.started_at, actor=c.agent.username, summary=_contact_summary(c),
+                      contact=contact_out(c, account.currency))
+        for c in contacts
+    ] + [
+        TimelineEntry(kind=TimelineKind.note, id=n.id, at=n.created_at, actor=n.author.username, summary=n.text[:80], note=note_out(n))
+        for n in notes
+    ]
+    entries.sort(key=lambda e: (e.at, e.id), reverse=True)
+    audit.record(session, user.id, "view", "timeline", account.id)
+    session.commit()
+    return Timeline(items=entries[:limit])

@@ -1,0 +1,1 @@
+"""The wire contract and the async client: all the desk knows of the backend."""

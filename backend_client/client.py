@@ -1,0 +1,213 @@
+"""The async httpx client of the HTTP API. One long-lived ``httpx.AsyncClient``;
+problem details, time-outs and refused connections become typed exceptions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from backend_client.models import (
+    AccountCreate,
+    AccountDetail,
+    AccountPatch,
+    ContactCreate,
+    ContactOut,
+    Health,
+    Lease,
+    LoginRequest,
+    NoteCreate,
+    NoteOut,
+    Problem,
+    Timeline,
+    TokenResponse,
+    UserOut,
+    WorklistPage,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class BackendError(Exception):
+    """Anything that kept a request from getting a good answer."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached (refused, reset, DNS)."""
+
+
+class BackendTimeout(BackendUnavailable):
+    """The backend did not answer in time."""
+
+
+class BadResponse(BackendError):
+    """The backend answered something that is not the contract."""
+
+
+class ProblemResponse(BackendError):
+    """The backend answered a problem (RFC 9457)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail or problem.title)
+        self.problem = problem
+
+    @property
+    def status(self) -> int:
+        return self.problem.status
+
+    def field_errors(self) -> dict[str, str]:
+        return {e.field: e.message for e in self.problem.errors or []}
+
+
+class Unauthorized(ProblemResponse):
+    """401: wrong credentials, or a missing or expired token."""
+
+
+class Forbidden(ProblemResponse):
+    """403."""
+
+
+class NotFound(ProblemResponse):
+    """404: unknown, or another team's."""
+
+
+class Conflict(ProblemResponse):
+    """409: refused by a rule (``problem.rule``) or a conflicting state."""
+
+
+class PreconditionFailed(ProblemResponse):
+    """412: the record changed since it was read."""
+
+
+class Invalid(ProblemResponse):
+    """422: a field is wrong (``field_errors()``)."""
+
+
+_BY_STATUS: dict[int, type[ProblemResponse]] = {
+    401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 412: PreconditionFailed, 422: Invalid,
+}
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class BackendClient:
+    """``async with BackendClient(url) as api: await api.login(…)``.
+
+    ``transport`` lets tests run the backend in-process (``httpx.ASGITransport``).
+    """
+
+    def __init__(
+        self, base_url: str, *, token: str | None = None, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
+                                       headers={"Accept": "application/json"})
+
+    async def __aenter__(self) -> BackendClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing ------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                       headers: dict[str, str] | None = None) -> httpx.Response:
+        hdrs = dict(headers or {})
+        if self.token:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        if params:
+            params = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = await self._http.request(method, path, json=json, params=params, headers=hdrs)
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout(f"the backend did not answer in time ({exc.__class__.__name__})") from exc
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(f"the backend cannot be reached ({exc.__class__.__name__})") from exc
+        if response.status_code >= 400:
+            try:
+                problem = Problem.model_validate(response.json())
+            except (ValueError, ValidationError):
+                problem = Problem(title=response.reason_phrase or "Error", status=response.status_code,
+                                  detail=response.text[:200] or None)
+            if response.status_code >= 500:
+                raise BackendUnavailable(problem.detail or problem.title)
+            raise _BY_STATUS.get(response.status_code, ProblemResponse)(problem)
+        return response
+
+    async def _get(self, path: str, model: type[M], **params: Any) -> M:
+        return _parse(await self._request("GET", path, params=params), model)
+
+    @staticmethod
+    def _body(model: BaseModel) -> Any:
+        return model.model_dump(mode="json", exclude_unset=True)
+
+    # -- the API -------------------------------------------------------------
+
+    async def health(self) -> Health:
+        return await self._get("/healthz", Health)
+
+    async def login(self, username: str, password: str) -> TokenResponse:
+        body = LoginRequest(username=username, password=password).model_dump()
+        token = _parse(await self._request("POST", "/api/v1/auth/login", json=body), TokenResponse)
+        self.token = token.access_token
+        return token
+
+    async def me(self) -> UserOut:
+        return await self._get("/api/v1/me", UserOut)
+
+    async def worklist(self, *, limit: int = 50, cursor: str | None = None, bucket: str | None = None,
+                       q: str | None = None) -> WorklistPage:
+        return await self._get("/api/v1/worklist", WorklistPage, limit=limit, cursor=cursor, bucket=bucket, q=q)
+
+    async def next_account(self, skip: int | None = None) -> Lease:
+        response = await self._request("POST", "/api/v1/worklist/next", params={"skip": skip})
+        return _parse(response, Lease)
+
+    async def release(self, account_id: int) -> None:
+        await self._request("POST", f"/api/v1/accounts/{account_id}/release")
+
+    async def account(self, account_id: int) -> AccountDetail:
+        return await self._get(f"/api/v1/accounts/{account_id}", AccountDetail)
+
+    async def timeline(self, account_id: int, limit: int = 200) -> Timeline:
+        return await self._get(f"/api/v1/accounts/{account_id}/timeline", Timeline, limit=limit)
+
+    async def log_contact(self, account_id: int, contact: ContactCreate, idempotency_key: str | None = None) -> ContactOut:
+        response = await self._request(
+            "POST", f"/api/v1/accounts/{account_id}/contacts", json=self._body(contact),
+            headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+        )
+        return _parse(response, ContactOut)
+
+    async def add_note(self, account_id: int, text: str, idempotency_key: str | None = None) -> NoteOut:
+        response = await self._request(
+            "POST", f"/api/v1/accounts/{account_id}/notes", json=NoteCreate(text=text).model_dump(),
+            headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+        )
+        return _parse(response, NoteOut)
+
+    async def patch_account(self, account_id: int, patch: AccountPatch, version: int) -> AccountDetail:
+        response = await self._request("PATCH", f"/api/v1/accounts/{account_id}", json=self._body(patch),
+                                       headers={"If-Match": str(version)})
+        return _parse(response, AccountDetail)
+
+    async def create_account(self, row: AccountCreate, idempotency_key: str | None = None) -> AccountDetail:
+        response = await self._request("POST", "/api/v1/accounts", json=self._body(row),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, AccountDetail)
+
+
+def _parse(response: httpx.Response, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise BadResponse(f"unexpected answer from {response.request.url.path}: {exc.error_count()} problems") from exc

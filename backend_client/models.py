@@ -1,0 +1,463 @@
+"""The wire contract: every request and response shape of the HTTP API (v1).
+
+There is one definition of each shape. The backend's routes declare these as
+their request bodies and response models; the desk's client parses responses
+into them. Nothing here does I/O.
+
+Money is ``{amount_minor, currency}`` in responses (an integer count of minor
+units); in requests it is a decimal string in major units (``"1234.50"``), as
+in the import files. Times are zone-aware ISO 8601; naive datetimes are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+# --------------------------------------------------------------------------
+# Scalars
+
+
+def _no_control(value: str) -> str:
+    # NUL and other C0 controls (but tab and newlines) are refused: PostgreSQL
+    # rejects NUL outright, and none belongs in a name, note or reference.
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control)]
+ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_control)]
+NoteText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_control)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+_DECIMAL_RE = re.compile(r"^-?\d{1,13}(\.\d{1,4})?$")
+
+
+def _decimal_string(value: str) -> str:
+    value = value.strip()
+    if not _DECIMAL_RE.match(value):
+        raise ValueError("must be a decimal number in major units, like 1234.50")
+    return value
+
+
+DecimalStr = Annotated[str, AfterValidator(_decimal_string)]
+"""An amount in major units as a string (``"1234.50"``): never a float."""
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Money(Wire):
+    amount_minor: int
+    currency: CurrencyCode
+
+
+# --------------------------------------------------------------------------
+# Enumerations
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    legal = "legal"
+    trainer = "trainer"
+    admin = "admin"
+
+
+class Bucket(StrEnum):
+    current = "current"
+    x = "X"
+    b30 = "30"
+    b60 = "60"
+    b90 = "90"
+    b120 = "120"
+    b150 = "150"
+    b180 = "180+"
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    email = "email"
+    sms = "sms"
+    letter = "letter"
+    visit = "visit"
+
+
+class Direction(StrEnum):
+    outbound = "outbound"
+    inbound = "inbound"
+
+
+class Party(StrEnum):
+    debtor = "debtor"
+    third_party = "third_party"
+    attorney = "attorney"
+
+
+class Outcome(StrEnum):
+    NA = "NA"  # no answer
+    BSY = "BSY"  # busy
+    VM = "VM"  # voicemail reached, nothing left
+    LM = "LM"  # message left
+    WN = "WN"  # wrong number
+    DISC = "DISC"  # disconnected
+    TPC = "TPC"  # third party reached (location only)
+    RPC = "RPC"  # right party reached
+
+
+class Result(StrEnum):
+    PTP = "PTP"
+    PLAN = "PLAN"
+    PAID = "PAID"
+    RTP = "RTP"
+    DISP = "DISP"
+    HARD = "HARD"
+    CB = "CB"
+    CEASE = "CEASE"
+    ATTY = "ATTY"
+    BK = "BK"
+    COMP = "COMP"
+
+
+class Reason(StrEnum):
+    job_loss = "job_loss"
+    illness = "illness"
+    over_indebted = "over_indebted"
+    forgot = "forgot"
+    merchant_dispute = "merchant_dispute"
+    fraud_claim = "fraud_claim"
+    business_failure = "business_failure"
+    family_emergency = "family_emergency"
+    disaster = "disaster"
+    unwilling = "unwilling"
+    other = "other"
+
+
+class AccountStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+    charged_off = "charged_off"
+    legal = "legal"
+
+
+# --------------------------------------------------------------------------
+# Problems (RFC 9457)
+
+
+class FieldError(Wire):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error answer. ``rule`` names a compliance rule, ``errors`` the fields at fault."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    rule: str | None = None
+    errors: list[FieldError] | None = None
+
+
+# --------------------------------------------------------------------------
+# Auth and users
+
+
+class LoginRequest(Wire):
+    username: ShortText
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class UserOut(Wire):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    team: str | None = None
+
+
+class TokenResponse(Wire):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: AwareDatetime
+    user: UserOut
+
+
+# --------------------------------------------------------------------------
+# Worklist
+
+
+class WorklistItem(Wire):
+    id: int
+    account_ref: str
+    customer_name: str
+    card: str
+    dpd: int
+    bucket: Bucket
+    balance: Money
+    overdue: Money
+    priority: float
+    reasons: list[str]
+    contactable_now: bool
+    next_contact_at: AwareDatetime | None = None
+    agent: str | None = None
+    flags: list[str] = []
+
+
+class WorklistPage(Wire):
+    items: list[WorklistItem]
+    next_cursor: str | None = None
+
+
+# --------------------------------------------------------------------------
+# Accounts
+
+
+class Flags(Wire):
+    """Flags that change what may be done. ``cease`` names the channels stopped."""
+
+    cease: list[Channel] = []
+    dispute: bool = False
+    bankruptcy: bool = False
+    deceased: bool = False
+    attorney: bool = False
+    complaint: bool = False
+    fraud: bool = False
+    hardship: bool = False
+
+    def active(self) -> list[str]:
+        names = [name for name in type(self).model_fields if name != "cease" and getattr(self, name)]
+        if self.cease:
+            names.insert(0, "cease:" + ",".join(sorted(c.value for c in self.cease)))
+        return names
+
+
+class PhoneOut(Wire):
+    id: int
+    number: str
+    kind: str
+    is_primary: bool
+    timezones: list[str]
+    region: str | None = None
+    do_not_call: bool = False
+
+
+class AddressOut(Wire):
+    id: int
+    text: str
+    country: str | None = None
+    region: str | None = None
+
+
+class CustomerOut(Wire):
+    id: int
+    name: str
+    email: str | None = None
+    phones: list[PhoneOut]
+    addresses: list[AddressOut]
+    timezone: str | None = None
+    """The IANA zone on record, or None when unknown."""
+    timezones: list[str]
+    """Every zone the customer could be in (one when the record has it)."""
+    country: str
+    region: str | None = None
+    language: str | None = None
+
+
+class AccountDetail(Wire):
+    id: int
+    account_ref: str
+    currency: CurrencyCode
+    card: str
+    credit_limit: Money
+    balance: Money
+    overdue: Money
+    minimum_due: Money
+    dpd: int
+    bucket: Bucket
+    status: AccountStatus
+    opened_on: dt.date | None = None
+    customer: CustomerOut
+    flags: Flags
+    team: str | None = None
+    agent: str | None = None
+    priority: float
+    reasons: list[str]
+    contactable_now: bool
+    next_contact_at: AwareDatetime | None = None
+    version: int
+
+
+class AccountCreate(Wire):
+    """One row of the account import file, as JSON (SPEC §5)."""
+
+    account_ref: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_control)]
+    customer_name: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+    phones: Annotated[list[E164], Field(max_length=10)] = []
+    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
+    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
+    country: CountryCode | None = None
+    region: Annotated[str, StringConstraints(max_length=10), AfterValidator(_no_control)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    currency: CurrencyCode
+    credit_limit: DecimalStr
+    balance: DecimalStr
+    overdue: DecimalStr
+    minimum_due: DecimalStr
+    dpd: Annotated[int, Field(ge=0, le=36500)]
+    card_number: Annotated[str, StringConstraints(min_length=8, max_length=32)]
+    opened_on: dt.date | None = None
+    team: Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_control)]
+    agent: Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_control)] | None = None
+
+
+class FlagsPatch(Wire):
+    cease: list[Channel] | None = None
+    dispute: bool | None = None
+    bankruptcy: bool | None = None
+    deceased: bool | None = None
+    attorney: bool | None = None
+    complaint: bool | None = None
+    fraud: bool | None = None
+    hardship: bool | None = None
+
+
+class PhonePatch(Wire):
+    number: E164
+    do_not_call: bool = False
+
+
+class AccountPatch(Wire):
+    """``PATCH /api/v1/accounts/{id}`` (with ``If-Match: <version>``)."""
+
+    flags: FlagsPatch | None = None
+    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
+    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    phones: Annotated[list[PhonePatch], Field(max_length=10)] | None = None
+    agent: Annotated[str, StringConstraints(max_length=64)] | None = None
+    team: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+# --------------------------------------------------------------------------
+# Contacts, notes, timeline
+
+
+class PromiseIn(Wire):
+    amount: DecimalStr
+    date: dt.date
+
+
+class ContactCreate(Wire):
+    channel: Channel
+    direction: Direction = Direction.outbound
+    party: Party = Party.debtor
+    outcome: Outcome
+    result: Result | None = None
+    reason: Reason | None = None
+    note: NoteText = ""
+    started_at: AwareDatetime | None = None
+    duration_s: Annotated[int, Field(ge=0, le=86_400)] | None = None
+    ptp: PromiseIn | None = None
+    callback_at: AwareDatetime | None = None
+    used: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
+    """The number or address used."""
+    identity_verified: bool = False
+    disclosure_given: bool = False
+
+
+class OutcomeCounts(Wire):
+    worked: bool
+    attempted: bool
+    contacted: bool
+
+
+class ContactOut(Wire):
+    id: int
+    account_id: int
+    channel: Channel
+    direction: Direction
+    party: Party
+    outcome: Outcome
+    result: Result | None = None
+    reason: Reason | None = None
+    note: str
+    started_at: AwareDatetime
+    duration_s: int | None = None
+    ptp_amount: Money | None = None
+    ptp_date: dt.date | None = None
+    callback_at: AwareDatetime | None = None
+    used: str | None = None
+    agent: str
+    after_the_fact: bool = False
+    breach: bool = False
+    breach_rules: list[str] = []
+    counts: OutcomeCounts
+
+
+class NoteCreate(Wire):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_no_control)]
+
+
+class NoteOut(Wire):
+    id: int
+    account_id: int
+    text: str
+    author: str
+    created_at: AwareDatetime
+
+
+class TimelineKind(StrEnum):
+    contact = "contact"
+    note = "note"
+    plan = "plan"
+    payment = "payment"
+    escalation = "escalation"
+    change = "change"
+
+
+class TimelineEntry(Wire):
+    kind: TimelineKind
+    id: int
+    at: AwareDatetime
+    actor: str | None = None
+    summary: str
+    """A short line in English: the desk builds its own text from the typed parts."""
+    contact: ContactOut | None = None
+    note: NoteOut | None = None
+    data: dict[str, Any] = {}
+
+
+class Timeline(Wire):
+    items: list[TimelineEntry]
+
+
+class Lease(Wire):
+    account: AccountDetail
+    lease_expires_at: AwareDatetime
+
+
+class Health(Wire):
+    status: Literal["ok"] = "ok"
+    database: str
+    version: str
