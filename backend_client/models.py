@@ -207,6 +207,19 @@ class TokenResponse(Wire):
 # Worklist
 
 
+class Why(Wire):
+    """One reason, as a code the desk translates (with ``params``) and English ``text``.
+
+    Codes so far: ``dpd`` {days}, ``large_overdue``, ``promise_due``, ``broken_promise``,
+    ``callback_due``, ``worked_recently``, ``paused`` {flag}, ``cease`` {channel},
+    ``do_not_call``, ``outside_hours``.
+    """
+
+    code: str
+    text: str
+    params: dict[str, str | int | float] = {}
+
+
 class WorklistItem(Wire):
     id: int
     account_ref: str
@@ -217,7 +230,7 @@ class WorklistItem(Wire):
     balance: Money
     overdue: Money
     priority: float
-    reasons: list[str]
+    reasons: list[Why]
     contactable_now: bool
     next_contact_at: AwareDatetime | None = None
     agent: str | None = None
@@ -302,7 +315,7 @@ class AccountDetail(Wire):
     team: str | None = None
     agent: str | None = None
     priority: float
-    reasons: list[str]
+    reasons: list[Why]
     contactable_now: bool
     next_contact_at: AwareDatetime | None = None
     version: int

@@ -10,9 +10,24 @@ import math
 from typing import NamedTuple
 
 
+class Why(NamedTuple):
+    """A reason: a code the desk translates, its parameters, and English text."""
+
+    code: str
+    text: str
+    params: dict[str, str | int | float]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "text": self.text, "params": dict(self.params)}
+
+
+def why(code: str, text: str, **params: str | int | float) -> Why:
+    return Why(code, text, params)
+
+
 class Priority(NamedTuple):
     value: float
-    reasons: list[str]
+    reasons: list[Why]
 
 
 CONTACTABLE_BONUS = 1000.0
@@ -30,28 +45,26 @@ def simple_priority(
 ) -> Priority:
     """Priority from days past due, the overdue amount and actions due (0–~400)."""
     if paused:
-        return Priority(0.0, ["collection paused"])
-    reasons: list[str] = []
+        return Priority(0.0, [why("paused", "collection paused")])
+    reasons: list[Why] = []
     score = 0.0
     # Days past due: the older, the more urgent, up to charge-off.
     score += min(dpd, 180) * 1.0
-    if dpd >= 90:
-        reasons.append(f"{dpd} days past due")
-    elif dpd > 0:
-        reasons.append(f"{dpd} days past due")
+    if dpd > 0:
+        reasons.append(why("dpd", f"{dpd} days past due", days=dpd))
     # Overdue amount, on a log scale of major units (so size helps, but never dominates).
     major = max(overdue_minor, 0) / (10**currency_exponent)
     amount_points = 20.0 * math.log10(1.0 + major)
     score += amount_points
     if major >= 10_000:
-        reasons.append("large overdue amount")
+        reasons.append(why("large_overdue", "large overdue amount"))
     if broken_promise:
         score += 80.0
-        reasons.insert(0, "broken promise")
+        reasons.insert(0, why("broken_promise", "broken promise"))
     if callback_due:
         score += 120.0
-        reasons.insert(0, "call back due")
+        reasons.insert(0, why("callback_due", "call back due"))
     if promise_due:
         score += 60.0
-        reasons.insert(0, "promise due")
+        reasons.insert(0, why("promise_due", "promise due"))
     return Priority(round(score, 2), reasons)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
 from backend.domain.money import exponent, to_minor
-from backend.domain.priority import simple_priority
+from backend.domain.priority import simple_priority, why
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Contact, Customer, Phone, Team, User, utcnow
 from backend.services import audit
@@ -31,6 +31,7 @@ from backend_client.models import (
     PhoneOut,
     WorklistItem,
     WorklistPage,
+    Why,
 )
 
 ALL_SEEING = ("admin", "legal")
@@ -111,7 +112,7 @@ def detail(account: Account, now: dt.datetime | None = None) -> AccountDetail:
         team=account.team.name if account.team else None,
         agent=account.agent.username if account.agent else None,
         priority=account.priority,
-        reasons=list(account.reasons or []),
+        reasons=[Why.model_validate(r) for r in account.reasons or []],
         contactable_now=verdict.allowed,
         next_contact_at=verdict.next_at,
         version=account.version,
@@ -130,7 +131,7 @@ def worklist_item(account: Account, now: dt.datetime) -> WorklistItem:
         balance=money(account.balance_minor, account.currency),
         overdue=money(account.overdue_minor, account.currency),
         priority=account.priority,
-        reasons=list(account.reasons or []) + verdict.reasons,
+        reasons=[Why.model_validate(r) for r in account.reasons or []] + [Why(**w.as_dict()) for w in verdict.reasons],
         contactable_now=verdict.allowed,
         next_contact_at=verdict.next_at,
         agent=account.agent.username if account.agent else None,
@@ -161,9 +162,9 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     value, reasons = p.value, list(p.reasons)
     if last and not callback_due and last.started_at > now - RECENTLY_WORKED:
         value = max(0.0, value - RECENTLY_WORKED_PENALTY)
-        reasons.append("worked recently")
+        reasons.append(why("worked_recently", "worked recently"))
     account.priority = value
-    account.reasons = reasons
+    account.reasons = [r.as_dict() for r in reasons]
 
 
 # --------------------------------------------------------------------------

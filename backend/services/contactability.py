@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
+from backend.domain.priority import Why, why
 from backend.domain.window import next_window_open, window_open
 from backend.domain.zones import COUNTRY_ZONES
 from backend.models import Account, Customer
@@ -16,7 +17,7 @@ PAUSE_FLAGS = ("complaint", "dispute", "bankruptcy", "deceased")
 class Verdict(NamedTuple):
     allowed: bool
     next_at: dt.datetime | None
-    reasons: list[str]
+    reasons: list[Why]
 
 
 def zones_of(customer: Customer) -> list[str]:
@@ -37,12 +38,12 @@ def phone_verdict(account: Account, at: dt.datetime) -> Verdict:
     flags = account.flags or {}
     paused = [name for name in PAUSE_FLAGS if flags.get(name)]
     if paused:
-        return Verdict(False, None, [f"paused: {name}" for name in paused])
+        return Verdict(False, None, [why("paused", f"collection paused: {name}", flag=name) for name in paused])
     if "phone" in (flags.get("cease") or []):
-        return Verdict(False, None, ["cease: phone"])
+        return Verdict(False, None, [why("cease", "cease: phone", channel="phone")])
     if account.customer.phones and all(p.do_not_call for p in account.customer.phones):
-        return Verdict(False, None, ["do not call"])
+        return Verdict(False, None, [why("do_not_call", "do not call")])
     zones = zones_of(account.customer)
     if window_open(zones, at):
         return Verdict(True, at, [])
-    return Verdict(False, next_window_open(zones, at), ["outside calling hours"])
+    return Verdict(False, next_window_open(zones, at), [why("outside_hours", "outside calling hours")])

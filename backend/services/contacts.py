@@ -74,10 +74,10 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
     if data.channel == "phone" and data.direction == "outbound":
         verdict = phone_verdict(account, started)
         if not verdict.allowed:
-            rule = "call-window" if verdict.reasons == ["outside calling hours"] else verdict.reasons[0].split(":")[0].strip().replace(" ", "-")
+            rule = {"outside_hours": "call-window"}.get(verdict.reasons[0].code, verdict.reasons[0].code.replace("_", "-"))
             if not after_the_fact:
                 raise ProblemError(
-                    409, "Contact not allowed now", "; ".join(verdict.reasons), rule=rule,
+                    409, "Contact not allowed now", "; ".join(r.text for r in verdict.reasons), rule=rule,
                     until=verdict.next_at.isoformat() if verdict.next_at else None,
                 )
             breach_rules.append(rule)
