@@ -154,8 +154,11 @@ def _frequency_blocks(policy: Policy, subject: Subject, history: Sequence[PastCo
     freq = policy.frequency
     assert freq is not None
     blocks: list[Block] = []
-    attempts = [c.at for c in history if c.channel == "phone" and c.direction == "outbound" and c.outcome in freq.counted_outcomes]
-    conversations = [c.at for c in history if c.channel == "phone" and c.outcome == "RPC" and c.party == "debtor"]
+    since = at - dt.timedelta(days=max(freq.days, freq.quiet_days_after_conversation) + 2)
+    attempts = [c.at for c in history if c.at >= since and c.channel == "phone" and c.direction == "outbound"
+                and c.outcome in freq.counted_outcomes]
+    conversations = [c.at for c in history if c.at >= since and c.channel == "phone" and c.outcome == "RPC"
+                     and c.party == "debtor"]
     cap_until: dt.datetime | None = None
     quiet_until: dt.datetime | None = None
     for name in subject.zones:
@@ -251,7 +254,15 @@ def evaluate(
     """Every block of every policy (the strictest wins: any block forbids)."""
     if at.tzinfo is None:
         raise ValueError("at must be zone-aware")
-    earlier = [c for c in history if c.at < at]
+    # Only the recent past matters to the caps and quiet days; third-party
+    # contacts and requested call backs are looked up over the whole history.
+    leaves = [leaf for policy in policies for leaf in policy.flatten()]
+    reach = max((max(p.frequency.days, p.frequency.quiet_days_after_conversation) for p in leaves if p.frequency), default=0)
+    since = at - dt.timedelta(days=reach + 2)
+    earlier = [
+        c for c in history
+        if c.at < at and (c.at >= since or c.party == "third_party" or c.result == "CB")
+    ]
     merged: dict[str, Block] = {}
     for policy in policies:
         for leaf in policy.flatten():
