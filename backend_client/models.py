@@ -474,3 +474,48 @@ class Health(Wire):
     status: Literal["ok"] = "ok"
     database: str
     version: str
+
+
+# --------------------------------------------------------------------------
+# Compliance
+
+
+class ComplianceBlock(Wire):
+    rule: str
+    """``call-window``, ``frequency``, ``quiet-days``, ``cease``, ``opt-out``, ``do-not-call``,
+    ``third-party``, ``attorney``, ``pause-<flag>``, ``disclosure``."""
+    detail: str
+    until: AwareDatetime | None = None
+    """The earliest instant this block lifts on its own; None when only a change of record lifts it."""
+    policy: str = ""
+    cite: str = ""
+
+
+class LocalTime(Wire):
+    zone: str
+    local: AwareDatetime
+
+
+class ComplianceVerdict(Wire):
+    allowed: bool
+    blocks: list[ComplianceBlock]
+    customer_local_time: AwareDatetime
+    """The customer's local time (in the first of their zones)."""
+    customer_local_times: list[LocalTime] = []
+    """The local time in every zone the customer could be in."""
+    next_allowed_at: AwareDatetime | None = None
+    """When every block has lifted (``at`` itself when allowed); None when no time will do."""
+    policies: list[str] = []
+    channel: Channel = Channel.phone
+    at: AwareDatetime | None = None
+
+
+class Breach(Wire):
+    contact: ContactOut
+    account_ref: str
+    customer_name: str
+    team: str | None = None
+
+
+class BreachPage(Wire):
+    items: list[Breach]
