@@ -37,6 +37,8 @@ class BackendSettings(BaseSettings):
     lease_minutes: int = 15
     idempotency_hours: int = 24
     default_country: str = "US"
+    policies: list[str] = ["default"]
+    """Policies every account is held to whatever its jurisdiction (ids in config/policies)."""
 
 
 class DeskSettings(BaseSettings):
