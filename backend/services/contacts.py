@@ -28,6 +28,11 @@ from backend_client.models import (
 
 NOW_TOLERANCE = dt.timedelta(minutes=5)
 FUTURE_TOLERANCE = dt.timedelta(minutes=1)
+# How late a contact may be logged, and how far ahead a promise or a call back
+# may be named. Beyond these the input is a mistake, not a record (and instants
+# near year 1 or 9999 cannot even be turned into UTC).
+LATEST_LOGGING = dt.timedelta(days=366)
+FARTHEST_AHEAD = dt.timedelta(days=366)
 
 
 def contact_out(contact: Contact, currency: str) -> ContactOut:
@@ -51,10 +56,24 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
     now = now or utcnow()
     account = get_visible(session, user, account_id, for_update=True)
     started = data.started_at or now
+    # Compare before converting: aware datetimes compare safely even where
+    # astimezone() would overflow.
     if started > now + FUTURE_TOLERANCE:
         raise ProblemError(422, "Invalid request", "started_at: a contact cannot start in the future",
                            errors=[("started_at", "in the future")])
+    if started < now - LATEST_LOGGING:
+        raise ProblemError(422, "Invalid request", "started_at: a contact is logged within a year of it",
+                           errors=[("started_at", "more than a year ago")])
+    started = started.astimezone(dt.UTC)
     problems = validate_contact(data.outcome, data.result, data.party, data.ptp is not None, data.callback_at is not None)
+    callback_at = data.callback_at
+    if callback_at is not None:
+        if callback_at < started:
+            problems.append(("callback_at", "a call back is named for after the call"))
+        elif callback_at > started + FARTHEST_AHEAD:
+            problems.append(("callback_at", "a call back is named within a year of the call"))
+        else:
+            callback_at = callback_at.astimezone(dt.UTC)
     ptp_minor = None
     if data.ptp is not None:
         try:
@@ -66,6 +85,8 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
                 problems.append(("ptp.amount", "must be more than zero"))
         if data.ptp.date < started.date() - dt.timedelta(days=1):
             problems.append(("ptp.date", "a promise cannot be dated before the call"))
+        elif data.ptp.date > (started + FARTHEST_AHEAD).date():
+            problems.append(("ptp.date", "a promise is dated within a year of the call; longer is a plan"))
     if problems:
         raise ProblemError(422, "Invalid contact", "; ".join(f"{f}: {m}" for f, m in problems), errors=problems)
 
@@ -85,7 +106,7 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
         account_id=account.id, agent_id=user.id, channel=data.channel, direction=data.direction, party=data.party,
         outcome=data.outcome, result=data.result, reason=data.reason, note=data.note, started_at=started, logged_at=now,
         duration_s=data.duration_s, ptp_amount_minor=ptp_minor, ptp_date=data.ptp.date if data.ptp else None,
-        callback_at=data.callback_at, used=data.used, identity_verified=data.identity_verified,
+        callback_at=callback_at, used=data.used, identity_verified=data.identity_verified,
         disclosure_given=data.disclosure_given, after_the_fact=after_the_fact, breach=bool(breach_rules),
         breach_rules=breach_rules,
     )
