@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import math
+import re
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
@@ -163,8 +166,17 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     if last and not callback_due and last.started_at > now - RECENTLY_WORKED:
         value = max(0.0, value - RECENTLY_WORKED_PENALTY)
         reasons.append(why("worked_recently", "worked recently"))
-    account.priority = value
-    account.reasons = [r.as_dict() for r in reasons]
+    reason_dicts = [r.as_dict() for r in reasons]
+    if inspect(account).persistent:
+        # Priority is derived, not edited: store it without a new version, so
+        # that logging a contact does not make the desk's If-Match stale.
+        session.execute(update(Account).where(Account.id == account.id).values(priority=value, reasons=reason_dicts),
+                        execution_options={"synchronize_session": False})
+        set_committed_value(account, "priority", value)
+        set_committed_value(account, "reasons", reason_dicts)
+    else:
+        account.priority = value
+        account.reasons = reason_dicts
 
 
 # --------------------------------------------------------------------------
@@ -239,9 +251,9 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
         dpd=data.dpd, bucket=bucket_for(data.dpd), status="charged_off" if data.dpd >= 180 else "open",
         opened_on=data.opened_on, flags={}, team=team, agent=agent,
     )
+    refresh_priority(session, account)  # a new account has no contacts yet
     session.add(account)
     session.flush()
-    refresh_priority(session, account)
     audit.record(session, actor.id if actor else None, "create", "account", account.id, account_ref=data.account_ref)
     session.flush()
     return account
@@ -251,19 +263,51 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
 # Worklist
 
 
+MAX_ID = 2**31 - 1
+
+
 def _encode_cursor(priority: float, account_id: int) -> str:
+    # repr() of a float reads back to the very same float, so the page boundary is exact.
     return base64.urlsafe_b64encode(f"{priority!r}|{account_id}".encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str) -> tuple[float, int]:
+    bad = ProblemError(422, "Invalid request", "cursor: not a cursor from this server",
+                       errors=[("cursor", "not a cursor from this server")])
+    if not cursor.isascii():
+        raise bad
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         p, i = raw.split("|")
         priority, account_id = float(p), int(i)
     except (ValueError, UnicodeDecodeError):
-        raise ProblemError(422, "Invalid request", "cursor: not a cursor from this server",
-                           errors=[("cursor", "not a cursor from this server")]) from None
+        raise bad from None
+    # An id beyond the column's range would be refused by PostgreSQL and by
+    # SQLite's driver alike; NaN and infinities order nothing.
+    if not math.isfinite(priority) or not 1 <= account_id <= MAX_ID:
+        raise bad
     return priority, account_id
+
+
+def _like(needle: str) -> str:
+    """A LIKE pattern matching ``needle`` anywhere, its ``%`` and ``_`` taken literally."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_filter(q: str):  # noqa: ANN201
+    """Accounts matching ``q``: by account reference or customer name (anywhere, any
+    case), or by card: the last four digits, or a whole card number (its BIN and
+    last four; the middle digits are never stored)."""
+    needle = q.strip()
+    pattern = _like(needle)
+    conditions = [Account.account_ref.ilike(pattern, escape="\\"), Customer.name.ilike(pattern, escape="\\")]
+    digits = re.sub(r"[\s-]", "", needle)
+    if digits.isascii() and digits.isdigit():
+        if len(digits) == 4:
+            conditions.append(Account.card_last4 == digits)
+        elif 12 <= len(digits) <= 19:
+            conditions.append(and_(Account.card_bin == digits[:6], Account.card_last4 == digits[-4:]))
+    return or_(*conditions)
 
 
 def worklist_query(user: User) -> Select:
@@ -279,12 +323,8 @@ def worklist(
     stmt = worklist_query(user)
     if bucket:
         stmt = stmt.where(Account.bucket == bucket)
-    if q:
-        needle = q.strip()
-        like = f"%{needle.replace('%', '').replace('_', '')}%"
-        stmt = stmt.join(Customer, Customer.id == Account.customer_id).where(
-            or_(Account.account_ref.ilike(like), Customer.name.ilike(like), Account.card_last4 == needle[-4:] if needle.isdigit() else False)
-        )
+    if q and q.strip():
+        stmt = stmt.join(Customer, Customer.id == Account.customer_id).where(search_filter(q))
     if cursor:
         priority, last_id = _decode_cursor(cursor)
         stmt = stmt.where(or_(Account.priority < priority, and_(Account.priority == priority, Account.id < last_id)))
@@ -309,50 +349,82 @@ def worklist_count(session: Session, user: User) -> int:
 # Leases (next account)
 
 
-def _lease_free(now: dt.datetime, user: User):  # noqa: ANN202
-    return or_(Account.lease_user_id.is_(None), Account.lease_expires_at < now, Account.lease_user_id == user.id)
+def _unheld(now: dt.datetime):  # noqa: ANN202
+    return or_(Account.lease_user_id.is_(None), Account.lease_expires_at < now)
 
 
 def release_leases(session: Session, user: User, account_id: int | None = None) -> None:
-    stmt = select(Account).where(Account.lease_user_id == user.id)
+    """Let go of the caller's leases (of one account, or all). Leases are not edits: no new version."""
+    stmt = update(Account).where(Account.lease_user_id == user.id)
     if account_id is not None:
         stmt = stmt.where(Account.id == account_id)
-    for account in session.scalars(stmt):
-        account.lease_user_id = None
-        account.lease_expires_at = None
+    session.execute(stmt.values(lease_user_id=None, lease_expires_at=None), execution_options={"synchronize_session": "fetch"})
+
+
+def _one_writer(session: Session) -> None:
+    """SQLite: take the database's write lock before choosing what to write.
+
+    SQLite has one writer at a time, and a transaction that read before another
+    committed cannot write at all; so end the request's read transaction and
+    begin the next one with a write (that matches no row), which waits its turn
+    like ``BEGIN IMMEDIATE``. PostgreSQL uses row locks instead (SKIP LOCKED)."""
+    session.commit()
+    session.execute(update(Account).where(false()).values(lease_user_id=None),
+                    execution_options={"synchronize_session": False})
 
 
 def next_account(session: Session, user: User, lease_minutes: int, skip: int | None = None) -> tuple[Account, dt.datetime]:
-    """Lease the caller's highest-priority account nobody else is working."""
+    """Lease the caller's highest-priority account that nobody holds, and let go
+    of the one the caller held. Two callers never hold the same account, however
+    many backend processes serve them."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:
+        _one_writer(session)
     now = utcnow()
-    base = worklist_query(user).where(_lease_free(now, user))
+    expires = now + dt.timedelta(minutes=lease_minutes)
+    candidate = worklist_query(user).with_only_columns(Account.id).where(_unheld(now))
     if skip is not None:
-        base = base.where(Account.id != skip)
-    base = base.where(or_(Account.lease_user_id.is_(None), Account.lease_user_id != user.id, Account.lease_expires_at < now))
-    stmt = base.order_by(Account.priority.desc(), Account.id.desc()).limit(1)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=Account)
+        candidate = candidate.where(Account.id != skip)
+    candidate = candidate.order_by(Account.priority.desc(), Account.id.desc()).limit(1)
+    if postgresql:
+        candidate = candidate.with_for_update(skip_locked=True)
     for _attempt in range(5):
-        account = session.scalars(stmt).unique().first()
-        if account is None:
+        account_id = session.scalar(candidate)
+        if account_id is None:
             raise ProblemError(404, "Nothing to work", "No account is waiting in your worklist")
-        release_leases(session, user)
-        expires = now + dt.timedelta(minutes=lease_minutes)
-        account.lease_user_id = user.id
-        account.lease_expires_at = expires
-        try:
-            session.flush()
-        except Exception:  # stale version: another process leased it first
-            session.rollback()
-            continue
-        audit.record(session, user.id, "lease", "account", account.id)
-        session.commit()
-        return account, expires
-    raise ProblemError(503, "Busy", "Could not lease an account; try again", headers={"Retry-After": "1"})
+        # Compare and set: the lease is taken only if it is still free.
+        taken = session.execute(
+            update(Account).where(Account.id == account_id, _unheld(now)).values(lease_user_id=user.id, lease_expires_at=expires),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if taken == 1:
+            break
+    else:
+        raise ProblemError(503, "Busy", "Could not lease an account; try again", headers={"Retry-After": "1"})
+    session.execute(
+        update(Account).where(Account.lease_user_id == user.id, Account.id != account_id)
+        .values(lease_user_id=None, lease_expires_at=None),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    audit.record(session, user.id, "lease", "account", account_id)
+    session.commit()
+    account = session.get(Account, account_id, populate_existing=True)
+    assert account is not None
+    return account, expires
 
 
 # --------------------------------------------------------------------------
 # Changes
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_name(field: str, value: str | None) -> None:
+    """Refuse control characters in a name before it reaches a query (PostgreSQL refuses NUL outright)."""
+    if value is not None and _CONTROL.search(value):
+        raise ProblemError(422, "Invalid request", f"{field}: must not contain control characters",
+                           errors=[(field, "must not contain control characters")])
 
 
 def parse_if_match(value: str | None) -> int:
@@ -363,7 +435,8 @@ def parse_if_match(value: str | None) -> int:
     if raw.startswith("W/"):
         raw = raw[2:]
     raw = raw.strip('"')
-    if not raw.isdigit() or len(raw) > 9:
+    # ASCII digits only: str.isdigit() also admits "²" and "١", which int() refuses or reads.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ProblemError(422, "Invalid request", "If-Match must be the account's version number",
                            errors=[("If-Match", "not a version number")])
     return int(raw)
@@ -424,6 +497,8 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
     if data.agent is not None or data.team is not None:
         if user.role not in ("supervisor", "admin"):
             raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
+        for field in ("agent", "team"):
+            _plain_name(field, getattr(data, field))
         if data.team is not None:
             team = session.scalar(select(Team).where(Team.name == data.team))
             if team is None:
@@ -444,6 +519,10 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
                                        errors=[("agent", "not in the account's team")])
                 account.agent = agent
             changes["agent"] = data.agent
+    if changes:
+        # Contact details live on the customer's rows; touching the account
+        # gives it a new version whatever changed, so If-Match sees every edit.
+        account.updated_at = utcnow()
     refresh_priority(session, account)
     audit.record(session, user.id, "update", "account", account.id, **changes)
     session.commit()
