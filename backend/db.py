@@ -22,6 +22,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -40,6 +48,11 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # SQLite's own lower() and upper() know only ASCII; PostgreSQL's know
+            # Unicode. Python's make case-insensitive search (ILIKE, which SQLite
+            # runs as lower(x) LIKE lower(y)) find "Élodie" and "张伟" alike on both.
+            dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+            dbapi_conn.create_function("upper", 1, _upper, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
