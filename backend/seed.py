@@ -246,7 +246,8 @@ def write_sample(source: Path, dest: Path = SAMPLE_PATH, size: int = 600) -> int
     writer.writerow(SAMPLE_COLUMNS)
     for i, h in chosen:
         writer.writerow([i, h.limit, *h.status, *h.bill, *h.paid])
-    with gzip.GzipFile(dest, "wb", mtime=0) as fh:  # mtime 0: the same bytes every time
+    # No file name and no time in the gzip header: the same rows give the same bytes.
+    with dest.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
         fh.write(buf.getvalue().encode())
     return len(chosen)
 
