@@ -1,0 +1,623 @@
+"""The ``collectdesk`` console script (SPEC §2).
+
+Argument parsing and dispatch only. Each command imports what it needs when it
+runs, so ``collectdesk desk`` never imports the backend, and ``--help`` is
+instant. Errors are one friendly line on stderr (set ``COLLECTDESK_DEBUG=1``
+for a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+PROG = "collectdesk"
+ROLES = ("agent", "supervisor", "legal", "trainer", "admin")
+MIN_PASSWORD = 8
+
+
+class CliError(Exception):
+    """A failure to report in one line (no traceback), with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------
+# Argument types
+
+
+def _lang(value: str) -> str:
+    v = value.strip().replace("-", "_")
+    if v.lower() in ("en", "en_us", "en_gb", "english"):
+        return "en"
+    if v.lower() in ("zh", "zh_cn", "zh_hans", "zh_hans_cn"):
+        return "zh_CN"
+    raise argparse.ArgumentTypeError(f"{value!r}: LANG is en or zh_CN")
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return n
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return n
+
+
+def _port(value: str) -> int:
+    n = _positive(value)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (1–65535)")
+    return n
+
+
+def _seed(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return n
+
+
+# --------------------------------------------------------------------------
+# Parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (sqlite:///path or postgresql://user@host/db); "
+                             "default: $COLLECTDESK_DB, else the local SQLite file")
+
+
+def _desk_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", type=_lang, metavar="LANG", help="en or zh_CN (default: the locale)")
+    parser.add_argument("--low-bandwidth", action="store_true",
+                        help="for thin SSH links: 16 colours, no mouse tracking, no animations")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A keyboard-driven workstation for credit-card collection agents. "
+                    "With no command, opens the desk.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="a fresh demo database, an embedded backend, and the desk signed in as agent1",
+                          description="Build a fresh demo database (SQLite), start an embedded backend on a free "
+                                      "loopback port and open the desk signed in as agent1.")
+    _desk_options(demo)
+    demo.add_argument("--accounts", type=_count, default=2000, metavar="N", help="accounts to seed (default 2000)")
+    demo.add_argument("--seed", type=_seed, default=None, metavar="S", help="portfolio seed (default 1)")
+    demo.add_argument("--data-dir", type=Path, metavar="DIR",
+                      help="keep the demo here (its demo.db is made afresh); default: a temporary directory "
+                           "removed on exit")
+    demo.add_argument("--no-desk", action="store_true",
+                      help="do not open the desk: print the backend's URL and serve until Ctrl-C")
+    demo.set_defaults(func=cmd_demo)
+
+    desk = sub.add_parser("desk", help="the desk (the default command)",
+                          description="Open the desk against a backend. With no server configured (--server, "
+                                      "$COLLECTDESK_SERVER or the config file), an embedded backend is started on "
+                                      "the local database.")
+    desk.add_argument("--server", metavar="URL", help="the backend's base URL, e.g. http://10.0.0.5:8765")
+    _desk_options(desk)
+    desk.set_defaults(func=cmd_desk)
+
+    serve = sub.add_parser("serve", help="run the backend", description="Run the HTTP backend (uvicorn).")
+    _db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N", help="worker processes (default 1)")
+    serve.add_argument("--migrate", action="store_true", help="apply database migrations before serving")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                       help="uvicorn's log level (default info)")
+    serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply migrations (Alembic) up to the newest",
+                                description="Apply the database migrations up to the newest (Alembic head).")
+    _db_option(upgrade)
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    seed = sub.add_parser("seed", help="a synthetic portfolio of N accounts and the demo users",
+                          description="Add a deterministic synthetic portfolio of N accounts on real account "
+                                      "histories, and the demo users that are missing (password = user name). "
+                                      "Accounts of the same seed that exist already are kept.")
+    seed.add_argument("--accounts", type=_count, required=True, metavar="N", help="number of accounts")
+    seed.add_argument("--seed", type=_seed, default=None, metavar="S", help="seed (default 1)")
+    _db_option(seed)
+    seed.set_defaults(func=cmd_seed)
+
+    user = sub.add_parser("user", help="manage users", description="Manage users.")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = user_sub.add_parser("add", help="add a user, or change an existing one's role, team and password",
+                              description="Add a user, or change an existing user's role, team and password. "
+                                          "The password is asked for twice, or read from stdin.")
+    add.add_argument("name", metavar="NAME", help="user name")
+    add.add_argument("--role", required=True, choices=ROLES, help="agent, supervisor, legal, trainer or admin")
+    add.add_argument("--team", metavar="T", help="team (required for agents and supervisors)")
+    add.add_argument("--display-name", metavar="TEXT", help="name shown on the desk (default: the user name)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    _db_option(add)
+    add.set_defaults(func=cmd_user_add)
+
+    imp = sub.add_parser("import", help="import a bank file", description="Import a bank file, all or nothing.")
+    imp_sub = imp.add_subparsers(dest="import_command", metavar="KIND", required=True)
+    accounts = imp_sub.add_parser(
+        "accounts", help="accounts with their customers (CSV)",
+        description="Import accounts with their customers from a CSV file (SPEC §5 columns, UTF-8, header row; "
+                    "phones ;-separated). A file with any bad row imports nothing and every bad row is listed as "
+                    "'line N: field: problem'. Accounts that exist already are skipped, so importing a file again "
+                    "changes nothing.")
+    accounts.add_argument("file", type=Path, metavar="FILE.csv")
+    accounts.add_argument("--as", dest="as_user", default="admin", metavar="USER",
+                          help="the admin the import is recorded as (default admin)")
+    _db_option(accounts)
+    accounts.set_defaults(func=cmd_import_accounts)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("collectdesk")
+    except Exception:  # noqa: BLE001 - not installed: running from a checkout
+        return "0+unknown"
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+
+
+def _redact(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: show it as given
+        return url
+
+
+def resolve_db(url: str | None) -> str:
+    """``--db``, else ``COLLECTDESK_DB``, else the local SQLite file."""
+    if url:
+        return url
+    from config.settings import BackendSettings
+
+    return BackendSettings().db
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def open_engine(url: str, *, migrated: bool = True):  # noqa: ANN201
+    """An engine on ``url`` that answers, and (unless ``migrated=False``) whose
+    schema is at this collectdesk's newest migration."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from backend.db import make_engine, normalize_url
+
+    try:
+        normalized = normalize_url(url)
+    except ArgumentError:
+        raise CliError(f"{url!r} is not a database URL (try sqlite:///path or postgresql://user@host/db)") from None
+    kwargs: dict[str, Any] = {}
+    if normalized.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        engine = make_engine(normalized, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise CliError(f"no driver for {_redact(url)}: {exc.name} is not installed") from None
+    except (ArgumentError, OSError) as exc:
+        raise CliError(f"cannot open the database {_redact(url)}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            if migrated:
+                _check_revision(conn, normalized, url)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise CliError(f"cannot reach the database {_redact(url)}: {_reason(exc)}") from None
+    except CliError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _check_revision(conn, normalized: str, given: str) -> None:  # noqa: ANN001
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from backend.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(normalized))
+    current = set(MigrationContext.configure(conn).get_current_heads())
+    heads = set(script.get_heads())
+    if current == heads:
+        return
+    hint = f"run: {PROG} db upgrade" + (f" --db {_redact(given)}" if given else "")
+    if not current:
+        raise CliError(f"the database {_redact(given)} has no collectdesk tables yet; {hint}")
+    if not current <= {r.revision for r in script.walk_revisions()}:
+        raise CliError(f"the database {_redact(given)} is at revision {', '.join(sorted(current))}, "
+                       "newer than this collectdesk knows; upgrade collectdesk")
+    raise CliError(f"the database {_redact(given)} is at revision {', '.join(sorted(current))}, "
+                   f"not {', '.join(sorted(heads))}; {hint}")
+
+
+def _session(engine):  # noqa: ANN001, ANN202
+    from sqlalchemy.orm import Session
+
+    return Session(engine, expire_on_commit=False)
+
+
+def _desk_runner() -> Callable[..., int]:
+    try:
+        from tui.app import run_desk
+    except ImportError as exc:
+        if exc.name in ("tui.app", "tui"):
+            raise CliError("the desk (tui.app) is not part of this installation") from None
+        raise CliError(f"the desk cannot start: {exc}") from None
+    return run_desk
+
+
+def _desk_settings(**overrides: Any):  # noqa: ANN202
+    from pydantic import ValidationError
+
+    from config.settings import DeskSettings
+
+    try:
+        return DeskSettings.load(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad desk settings: {problems}") from None
+    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise CliError(f"cannot read the desk's config file: {exc}") from None
+
+
+def _start_backend(db_url: str, *, migrate: bool, log_path: Path):  # noqa: ANN202
+    from collectdesk.embedded import EmbeddedBackend, EmbeddedBackendError
+
+    backend = EmbeddedBackend(db_url, migrate=migrate, log_path=log_path)
+    try:
+        backend.start()
+    except EmbeddedBackendError as exc:
+        raise CliError(str(exc)) from None
+    return backend
+
+
+def _say(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
+    settings = _desk_settings(server=args.server, lang=args.lang, low_bandwidth=True if args.low_bandwidth else None)
+    run_desk = _desk_runner()
+    if settings.server:
+        return int(run_desk(settings) or 0)
+    from config.settings import BackendSettings, data_dir
+
+    db_url = BackendSettings().db
+    _say(f"{PROG}: no server configured; starting an embedded backend on {_redact(db_url)}")
+    backend = _start_backend(db_url, migrate=True, log_path=data_dir() / "embedded-backend.log")
+    try:
+        return int(run_desk(settings.model_copy(update={"server": backend.url})) or 0)
+    finally:
+        backend.stop()
+
+
+def _fresh_demo_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    if args.data_dir is None:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="collectdesk-demo-")), True
+    data_dir = args.data_dir.expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
+            (data_dir / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot use {data_dir} for the demo: {exc}") from None
+    return data_dir, False
+
+
+def build_demo_database(db_url: str, accounts: int, seed: int | None, *, quiet: bool = False):  # noqa: ANN201
+    """Migrate a fresh database and seed it; returns the seed report."""
+    from backend.db import upgrade
+    from backend.seed import DEFAULT_SEED, seed_portfolio
+    from collectdesk.progress import ProgressBar
+
+    upgrade(db_url)
+    engine = open_engine(db_url)
+    bar = None if quiet else ProgressBar("seeding the demo portfolio")
+    try:
+        with _session(engine) as session:
+            report = seed_portfolio(session, accounts, DEFAULT_SEED if seed is None else seed, progress=bar)
+            session.commit()
+    finally:
+        if bar:
+            bar.close()
+        engine.dispose()
+    return report
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    run_desk = None if args.no_desk else _desk_runner()
+    data_dir, temporary = _fresh_demo_dir(args)
+    db_url = f"sqlite:///{data_dir / 'demo.db'}"
+    try:
+        _say(f"{PROG}: building a demo database in {data_dir}")
+        report = build_demo_database(db_url, args.accounts, args.seed)
+        _say(f"{PROG}: {report.created:,} accounts on {report.source}")
+        backend = _start_backend(db_url, migrate=False, log_path=data_dir / "backend.log")
+        try:
+            if run_desk is None:
+                return _serve_until_interrupted(backend)
+            settings = _desk_settings(lang=args.lang, low_bandwidth=True if args.low_bandwidth else None,
+                                      server=backend.url, drafts_dir=data_dir / "drafts")
+            return int(run_desk(settings, username="agent1", password="agent1") or 0)
+        finally:
+            backend.stop()
+    finally:
+        if temporary:
+            import shutil
+
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _serve_until_interrupted(backend) -> int:  # noqa: ANN001
+    import signal
+    import time
+
+    def _stop(_signum, _frame):  # noqa: ANN001, ANN202
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"backend: {backend.url}", flush=True)
+    _say(f"{PROG}: the demo backend is at {backend.url}; sign in as agent1 (password agent1). Ctrl-C stops it.")
+    try:
+        while backend.alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        _say(f"{PROG}: stopping the demo backend")
+        return 0
+    raise CliError("the demo backend stopped by itself; see backend.log in the demo directory")
+
+
+def _exit_with_parent(pid: int) -> None:
+    """Stop this server (gracefully, by SIGTERM) when the process that started it is gone."""
+    import signal
+    import threading
+    import time
+
+    def _watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != pid:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=_watch, name="exit-with-parent", daemon=True).start()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    db_url = resolve_db(args.db)
+    if args.migrate:
+        _upgrade(db_url)
+    open_engine(db_url).dispose()
+    # The app factory reads its settings from the environment, in every worker.
+    os.environ["COLLECTDESK_DB"] = db_url
+    if args.exit_with_parent:
+        _exit_with_parent(args.exit_with_parent)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _say(f"{PROG}: serving on {args.host}: put TLS in front of it (a reverse proxy); tokens travel in headers")
+    import uvicorn
+
+    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, proxy_headers=False)
+    return 0
+
+
+def _upgrade(db_url: str) -> str:
+    from sqlalchemy.exc import DBAPIError
+
+    from backend.db import upgrade
+
+    engine = open_engine(db_url, migrated=False)  # reachable, with a friendly error if not
+    engine.dispose()
+    try:
+        upgrade(db_url)
+    except DBAPIError as exc:
+        raise CliError(f"cannot upgrade the database {_redact(db_url)}: {_reason(exc)}") from None
+    from alembic.script import ScriptDirectory
+
+    from backend.db import alembic_config, normalize_url
+
+    return ", ".join(sorted(ScriptDirectory.from_config(alembic_config(normalize_url(db_url))).get_heads()))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    db_url = resolve_db(args.db)
+    head = _upgrade(db_url)
+    print(f"database {_redact(db_url)} is at revision {head} (newest)")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from backend.seed import DEFAULT_SEED, load_pool, seed_portfolio
+    from collectdesk.progress import ProgressBar
+
+    db_url = resolve_db(args.db)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        pool, source = load_pool()
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the account histories: {exc}") from None
+    engine = open_engine(db_url)
+    bar = ProgressBar("seeding accounts")
+    try:
+        with _session(engine) as session:
+            report = seed_portfolio(session, args.accounts, seed, pool=pool, source=source, progress=bar)
+            session.commit()
+    finally:
+        bar.close()
+        engine.dispose()
+    print(f"seed {seed}: {report.created:,} accounts created"
+          + (f", {report.existing:,} there already" if report.existing else "") + f" (on {report.source})")
+    if report.users_created:
+        print(f"demo users created (password = user name): {', '.join(report.users_created)}")
+    return 0
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise CliError("no password on stdin")
+    else:
+        if not sys.stdin.isatty():
+            raise CliError("no terminal to ask for the password on; pipe it in with --password-stdin")
+        import getpass
+
+        password = getpass.getpass(f"Password for {name}: ")
+        if password != getpass.getpass("Again: "):
+            raise CliError("the two passwords differ; nothing changed")
+    if len(password) < MIN_PASSWORD:
+        raise CliError(f"a password has at least {MIN_PASSWORD} characters; nothing changed")
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    if args.role in ("agent", "supervisor") and not args.team:
+        raise CliError(f"an {args.role} needs a team (--team)" if args.role == "agent" else
+                       f"a {args.role} needs a team (--team)", code=2)
+    password = _read_password(args.name, args.password_stdin)
+    from sqlalchemy import select
+
+    from backend.api.errors import ProblemError
+    from backend.models import User
+    from backend.services.users import add_user
+
+    engine = open_engine(resolve_db(args.db))
+    try:
+        with _session(engine) as session:
+            existed = session.scalar(select(User.id).where(User.username == args.name)) is not None
+            try:
+                add_user(session, args.name, password, args.role, args.team, args.display_name)
+            except ProblemError as exc:
+                raise CliError(exc.detail or exc.title) from None
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"user {args.name} {'updated' if existed else 'created'}: {args.role}"
+          + (f", team {args.team}" if args.team else ""))
+    return 0
+
+
+def cmd_import_accounts(args: argparse.Namespace) -> int:
+    from backend.importer import ImportRefused, import_accounts
+    from collectdesk.progress import ProgressBar
+
+    path: Path = args.file
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    engine = open_engine(resolve_db(args.db))
+    bar = ProgressBar(f"importing {path.name}")
+    try:
+        with _session(engine) as session:
+            result = import_accounts(session, raw, actor=args.as_user, progress=bar)
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
+        engine.dispose()
+    if result.errors:
+        for error in result.errors:
+            print(error, file=sys.stderr)
+        bad = len({e.line for e in result.errors})
+        raise CliError(f"nothing imported: {bad} bad row{'s' if bad != 1 else ''} in {path.name} "
+                       f"({result.rows} row{'s' if result.rows != 1 else ''})")
+    print(f"{path.name}: {result.created:,} account{'s' if result.created != 1 else ''} imported as {args.as_user}"
+          + (f", {result.unchanged:,} there already (left as they are)" if result.unchanged else ""))
+    if result.differing:
+        _say(f"note: {len(result.differing)} account{'s' if len(result.differing) != 1 else ''} there already "
+             "differ from the file; an import never overwrites an account:")
+        for line, ref, fields in result.differing[:10]:
+            _say(f"  line {line}: {ref}: {', '.join(fields)}")
+        if len(result.differing) > 10:
+            _say(f"  … and {len(result.differing) - 10} more")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Entry point
+
+
+def _normalize_argv(argv: list[str]) -> list[str]:
+    """Bare ``collectdesk`` (or only desk options) means ``collectdesk desk``."""
+    if not argv:
+        return ["desk"]
+    if argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        return ["desk", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = _normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+        if os.environ.get("COLLECTDESK_DEBUG"):
+            raise
+        module = type(exc).__module__
+        if module.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+            print(f"{PROG}: error: database error: {_reason(exc)}", file=sys.stderr)
+        else:
+            print(f"{PROG}: error: {type(exc).__name__}: {exc} (set COLLECTDESK_DEBUG=1 for the traceback)",
+                  file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
