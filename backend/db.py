@@ -56,7 +56,13 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock when the transaction begins (waiting
+            # up to the busy timeout for it). Nearly every request writes (views
+            # are audited), and in WAL mode a transaction that read before another
+            # connection committed can never write: it fails at once with
+            # "database is locked". Taking the lock first makes concurrent
+            # requests take turns instead of failing.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
