@@ -8,7 +8,8 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, false, func, inspect, or_, select, update
+from sqlalchemy import Select, and_, func, inspect, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -41,6 +42,7 @@ ALL_SEEING = ("admin", "legal")
 FLAG_NAMES = ("dispute", "bankruptcy", "deceased", "attorney", "complaint", "fraud", "hardship")
 RECENTLY_WORKED = dt.timedelta(hours=20)
 RECENTLY_WORKED_PENALTY = 150.0
+EARLIEST_OPENING = dt.date(1950, 1, 1)
 
 
 # --------------------------------------------------------------------------
@@ -220,6 +222,8 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
             errors.append((f"phones.{i}", f"{number} is not a valid phone number"))
     if data.email is not None and data.email and "@" not in data.email:
         errors.append(("email", "not an e-mail address"))
+    if data.opened_on is not None and not EARLIEST_OPENING <= data.opened_on <= utcnow().date():
+        errors.append(("opened_on", f"must be between {EARLIEST_OPENING} and today"))
     agent = None
     if data.agent:
         agent = _find_user(session, data.agent)
@@ -252,8 +256,14 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
         opened_on=data.opened_on, flags={}, team=team, agent=agent,
     )
     refresh_priority(session, account)  # a new account has no contacts yet
-    session.add(account)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: a lost race must not spoil the caller's transaction
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        # Another request created the same account_ref between the check above and now.
+        raise ProblemError(409, "Duplicate account", f"account_ref {data.account_ref} exists already",
+                           errors=[("account_ref", "exists already")]) from None
     audit.record(session, actor.id if actor else None, "create", "account", account.id, account_ref=data.account_ref)
     session.flush()
     return account
@@ -361,25 +371,14 @@ def release_leases(session: Session, user: User, account_id: int | None = None) 
     session.execute(stmt.values(lease_user_id=None, lease_expires_at=None), execution_options={"synchronize_session": "fetch"})
 
 
-def _one_writer(session: Session) -> None:
-    """SQLite: take the database's write lock before choosing what to write.
-
-    SQLite has one writer at a time, and a transaction that read before another
-    committed cannot write at all; so end the request's read transaction and
-    begin the next one with a write (that matches no row), which waits its turn
-    like ``BEGIN IMMEDIATE``. PostgreSQL uses row locks instead (SKIP LOCKED)."""
-    session.commit()
-    session.execute(update(Account).where(false()).values(lease_user_id=None),
-                    execution_options={"synchronize_session": False})
-
-
 def next_account(session: Session, user: User, lease_minutes: int, skip: int | None = None) -> tuple[Account, dt.datetime]:
     """Lease the caller's highest-priority account that nobody holds, and let go
     of the one the caller held. Two callers never hold the same account, however
     many backend processes serve them."""
+    # PostgreSQL: row locks decide (SKIP LOCKED passes over rows another
+    # transaction is leasing). SQLite: every transaction holds the one write lock
+    # from its start (BEGIN IMMEDIATE, backend.db), so leases take turns.
     postgresql = session.get_bind().dialect.name == "postgresql"
-    if not postgresql:
-        _one_writer(session)
     now = utcnow()
     expires = now + dt.timedelta(minutes=lease_minutes)
     candidate = worklist_query(user).with_only_columns(Account.id).where(_unheld(now))
