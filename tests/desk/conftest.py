@@ -1,0 +1,151 @@
+"""Fixtures for driving the desk with Pilot against the real backend, in-process.
+
+Both clocks are frozen at the same instant: the desk's by injection, the
+backend's by replacing ``utcnow`` where its modules imported it. So call
+windows, "now" and every time shown on screen are the same on every run and
+every database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from backend.api.deps import get_session
+from backend.app import create_app
+from backend.db import Database
+from backend_client.client import BackendClient
+from config.settings import BackendSettings, DeskSettings
+
+NOW = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)
+"""Wednesday 11 March 2026, 15:00 UTC: 11:00 in New York (calling hours), 23:00 in Shanghai (not)."""
+AGENT_TZ = ZoneInfo("America/Chicago")
+SERVER = "http://backend"
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
+    """The backend's clock stands still at ``NOW``."""
+    import backend.models
+
+    original = backend.models.utcnow
+
+    def fixed() -> dt.datetime:
+        return NOW
+
+    for name, module in list(sys.modules.items()):
+        if (name == "backend" or name.startswith("backend.")) and getattr(module, "utcnow", None) is original:
+            monkeypatch.setattr(module, "utcnow", fixed)
+    return NOW
+
+
+@pytest.fixture
+def app(engine: Engine, db_url: str, session: Session, frozen: dt.datetime):  # noqa: ANN201
+    """The backend, each request ending as in production: what it did not commit is rolled back."""
+    app = create_app(BackendSettings(db=db_url), Database(db_url, engine=engine))
+    lock = threading.Lock()
+
+    def _session() -> Iterator[Session]:
+        with lock:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    session.rollback()
+
+    app.dependency_overrides[get_session] = _session
+    return app
+
+
+class Switch(httpx.AsyncBaseTransport):
+    """A transport that can be cut like a network cable (``down``), or can lose
+    the answer after the backend has acted (``lose_answers``)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.down = False
+        self.lose_answers = 0
+        self.requests: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.requests.append((request.method, request.url.path))
+        response = await self.inner.handle_async_request(request)
+        if self.lose_answers:
+            self.lose_answers -= 1
+            await response.aread()
+            raise httpx.ReadError("connection reset after the request was sent", request=request)
+        return response
+
+
+@pytest.fixture
+def switch(transport: httpx.ASGITransport) -> Switch:
+    return Switch(transport)
+
+
+@pytest.fixture
+def drafts(tmp_path: Path) -> Path:
+    return tmp_path / "drafts"
+
+
+@pytest.fixture
+def make_desk(switch: Switch, drafts: Path) -> Callable:
+    """``desk = make_desk(username="agent1")``: the app, signing in by itself when given a user."""
+    from tui.app import CollectDesk
+
+    def _make(username: str | None = "agent1", *, lang: str | None = "en", low_bandwidth: bool = False,
+              keymap: dict[str, str] | None = None, drafts_dir: Path | None = None,
+              transport: httpx.AsyncBaseTransport | None = None) -> CollectDesk:
+        settings = DeskSettings(server=SERVER, lang=lang, low_bandwidth=low_bandwidth, keymap=keymap or {},
+                                drafts_dir=drafts_dir or drafts, timeout_s=5.0)
+        client = BackendClient(SERVER, transport=transport or switch, timeout=5.0)
+        return CollectDesk(settings, client, username=username, password=username, clock=lambda: NOW,
+                           agent_tz=AGENT_TZ)
+
+    return _make
+
+
+def screen_text(app) -> str:  # noqa: ANN001
+    """What the terminal shows, as plain text (one line per row)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, record=True,
+                      legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def settle(pilot) -> None:  # noqa: ANN001
+    """Let every worker finish and the screen catch up."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@pytest.fixture
+def accounts(make_account) -> Callable:  # noqa: ANN001
+    """The standard small portfolio for agent1 (team A): three accounts in a known
+    priority order, one in Shanghai (outside calling hours at ``NOW``)."""
+
+    def _make() -> list:
+        a = make_account(account_ref="A-0001", customer_name="Alice Moreno", dpd=95, overdue="950.00",
+                         balance="4200.00", phones=["+12125550101"])
+        b = make_account(account_ref="A-0002", customer_name="Bob Okafor", dpd=65, overdue="410.00",
+                         balance="2300.00", phones=["+12125550102", "+13125550199"])
+        c = make_account(account_ref="A-0003", customer_name="王小明", dpd=35, overdue="2600.00", balance="18000.00",
+                         currency="CNY", country="CN", region=None, timezone="Asia/Shanghai",
+                         phones=["+8613812345678"], address="上海市浦东新区世纪大道100号", email="wang@example.cn")
+        return [a, b, c]
+
+    return _make

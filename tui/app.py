@@ -1,0 +1,509 @@
+"""The desk: a Textual app that talks to the backend over HTTP.
+
+``run_desk(settings)`` is what ``collectdesk desk`` and ``collectdesk demo`` call.
+The app owns the backend client, the drafts and the outbox, and the state the
+status line shows; screens do their network work in named workers through
+``CollectDesk.call``, which keeps the status line honest (slow, down, back).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from backend_client.client import (
+    BackendClient,
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    BadResponse,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    ProblemResponse,
+    Unauthorized,
+)
+from config.settings import DeskSettings
+from tui import labels
+from tui.i18n import N_, _, set_language
+from tui.keys import localize_bindings, node_bindings
+from tui.store import Drafts, Outbox, OutboxEntry, default_dir
+from tui.widgets.status import DeskStatus, StatusLine
+
+if TYPE_CHECKING:
+    from backend_client.models import UserOut
+
+T = TypeVar("T")
+
+SLOW_AFTER_S = 1.0
+"""A request still unanswered after this long shows "waiting for the backend" on the status line."""
+RETRY_EVERY_S = 5.0
+"""While the backend is down, how often the desk asks whether it is back."""
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _local_tz() -> dt.tzinfo:
+    return dt.datetime.now().astimezone().tzinfo or dt.UTC
+
+
+class CollectDesk(App[int]):
+    """The collector's desk. ``client`` may be a ready ``BackendClient`` (tests pass one
+    over an in-process transport); ``username``/``password`` sign in at once."""
+
+    CSS_PATH = "desk.tcss"
+    TITLE = "collectdesk"
+    NOUN = N_("Desk")
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", N_("Quit"), tooltip=N_("Quit the desk; drafts and unsent work stay on this machine"),
+                id="desk.quit", priority=True),
+        Binding("ctrl+p", "command_palette", N_("Palette"), tooltip=N_("Every action of this screen, by name"),
+                id="desk.palette", priority=True),
+        Binding("question_mark", "help", N_("Keys"), tooltip=N_("Every key of every screen"), id="desk.help"),
+        Binding("ctrl+r", "send_unsent", N_("Send unsent"), tooltip=N_("Send the work kept on this machine now"),
+                id="desk.send", show=False),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+
+    def __init__(
+        self,
+        settings: DeskSettings,
+        client: BackendClient | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        agent_tz: dt.tzinfo | None = None,
+    ) -> None:
+        self.language = set_language(settings.lang)
+        low = settings.low_bandwidth
+        super().__init__(ansi_color=True if low else None)
+        self.settings = settings
+        self.low_bandwidth = low
+        if low:
+            # Thin SSH links: the terminal's own 16 colours, and nothing that moves.
+            from rich.console import ColorSystem
+
+            self.theme = "ansi-dark"
+            self.animation_level = "none"
+            # Textual renders with the console's colour system (TEXTUAL_COLOR_SYSTEM
+            # is read once, at import); 16 colours whatever the terminal claims.
+            self.console._color_system = ColorSystem.STANDARD
+        localize_bindings(self)
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
+        self.keymap: dict[str, str] = dict(settings.keymap)
+        server = settings.server or "http://127.0.0.1:8765"
+        self.api = client or BackendClient(server, timeout=settings.timeout_s)
+        self.server = self.api.base_url
+        self.clock: Callable[[], dt.datetime] = clock or _utc_now
+        self.agent_tz: dt.tzinfo = agent_tz or _local_tz()
+        directory = Path(settings.drafts_dir) if settings.drafts_dir else default_dir()
+        self.drafts = Drafts(directory)
+        self.outbox = Outbox(directory)
+        self.user: UserOut | None = None
+        self._auto_login = (username, password) if username and password else None
+        self._prefill_user = username or ""
+        self._status = DeskStatus()
+        self._inflight = 0
+        self._slow_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
+        self._sending: set[str] = set()
+        self.worklist_stale = False
+        """Something was saved since the worklist was loaded: reload it when it is shown again."""
+
+    # -- start and stop --------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.login import LoginScreen
+
+        self.set_interval(15.0, self._tick, name="status-clock")
+        self._tick()
+        self.push_screen(LoginScreen(username=self._prefill_user, auto=self._auto_login))
+
+    async def on_unmount(self) -> None:
+        await self.api.aclose()
+
+    def _tick(self) -> None:
+        from tui import fmt
+
+        self._set_status(clock=fmt.clock(self.clock(), self.agent_tz))
+
+    # -- status line -------------------------------------------------------------
+
+    @property
+    def status(self) -> DeskStatus:
+        return self._status
+
+    def _set_status(self, **changes: Any) -> None:
+        status = dataclasses.replace(self._status, **changes)
+        if status == self._status:
+            return
+        self._status = status
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.status = status
+
+    def _count_outbox(self) -> None:
+        if self.user is None:
+            self._set_status(unsent=0, refused=0)
+            return
+        self._set_status(unsent=len(self.outbox.pending(self.server, self.user.username)),
+                         refused=len(self.outbox.refused(self.server, self.user.username)))
+
+    # -- talking to the backend ----------------------------------------------------
+
+    async def call(self, request: Awaitable[T], *, signing_in: bool = False) -> T:
+        """Await one backend request, keeping the status line honest: "waiting"
+        when it is slow, "unreachable" when it fails to connect (and retry until the
+        backend is back), and back to normal when it answers. Errors are re-raised
+        for the caller to handle; a lapsed session asks the agent to sign in again."""
+        self._inflight += 1
+        if self._slow_timer is None:
+            self._slow_timer = self.set_timer(SLOW_AFTER_S, self._mark_slow, name="slow")
+        try:
+            result = await request
+        except BackendUnavailable:
+            self._went_down()
+            raise
+        except Unauthorized:
+            self._answered()
+            if not signing_in and self.user is not None:
+                self.session_lapsed()
+            raise
+        except ProblemResponse:
+            self._answered()
+            raise
+        else:
+            self._answered()
+            return result
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0 and self._slow_timer is not None:
+                self._slow_timer.stop()
+                self._slow_timer = None
+                if self._status.connection == "slow":
+                    self._set_status(connection="ok")
+
+    def _mark_slow(self) -> None:
+        self._slow_timer = None
+        if self._inflight and self._status.connection == "ok":
+            self._set_status(connection="slow")
+
+    def _answered(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+        if self._status.connection == "down":
+            self._set_status(connection="ok")
+            if self.user is not None:
+                self.notify(_("The backend is back."), title=_("Online"))
+                self.send_unsent()
+
+    def _went_down(self) -> None:
+        if self._status.connection != "down":
+            self._set_status(connection="down")
+        if self._retry_timer is None:
+            self._retry_timer = self.set_interval(RETRY_EVERY_S, self._probe, name="retry")
+
+    def _probe(self) -> None:
+        if self._status.connection == "down":
+            self.probe()
+
+    @work(name="probe-backend", group="health", exclusive=True, exit_on_error=False)
+    async def probe(self) -> None:
+        try:
+            await self.call(self.api.health())
+        except BackendError:
+            return
+
+    def report(self, exc: BaseException, what: str = "") -> None:
+        """Tell the agent, in their language, why ``what`` did not happen."""
+        title = what or _("Backend")
+        if isinstance(exc, BackendTimeout):
+            message, severity = _("The backend did not answer in time; nothing typed is lost."), "warning"
+        elif isinstance(exc, BackendUnavailable):
+            message, severity = _("The backend cannot be reached; nothing typed is lost."), "warning"
+        elif isinstance(exc, Unauthorized):
+            message, severity = _("Your session has ended; sign in again."), "warning"
+        elif isinstance(exc, NotFound):
+            message, severity = _("Not found, or not yours to see."), "error"
+        elif isinstance(exc, Forbidden):
+            message, severity = _("Your role may not do that."), "error"
+        elif isinstance(exc, Conflict):
+            message, severity = self.describe_conflict(exc), "error"
+        elif isinstance(exc, PreconditionFailed):
+            message, severity = _("Someone changed this account meanwhile; it has been reloaded."), "warning"
+        elif isinstance(exc, Invalid):
+            fields = ", ".join(exc.field_errors()) or "?"
+            message, severity = _("The backend refused these fields: {fields}").format(fields=fields), "error"
+        elif isinstance(exc, BadResponse):
+            message, severity = _("The backend answered something unexpected."), "error"
+        elif isinstance(exc, ProblemResponse):
+            message, severity = _("The backend refused: {status}").format(status=exc.status), "error"
+        else:
+            message, severity = _("Something went wrong: {error}").format(error=type(exc).__name__), "error"
+        self.notify(message, title=title, severity=severity, markup=False)
+
+    def describe_conflict(self, exc: Conflict) -> str:
+        from tui import fmt
+
+        problem = exc.problem
+        text = _("Not allowed now: {rule}").format(rule=labels.rule(problem.rule))
+        until = (problem.model_extra or {}).get("until")
+        if until:
+            try:
+                at = dt.datetime.fromisoformat(str(until))
+            except ValueError:
+                return text
+            text += " " + _("(lawful from {when})").format(when=fmt.when(at, self.agent_tz))
+        return text
+
+    # -- signing in and out -------------------------------------------------------
+
+    async def sign_in(self, username: str, password: str) -> UserOut:
+        token = await self.call(self.api.login(username, password), signing_in=True)
+        self.user = token.user
+        team = f" · {_('Team')} {token.user.team}" if token.user.team else ""
+        self._set_status(connection="ok", who=f"{token.user.username}{team}")
+        self._count_outbox()
+        self.send_unsent()
+        return token.user
+
+    def show_worklist(self) -> None:
+        from tui.screens.worklist import WorklistScreen
+
+        self.switch_screen(WorklistScreen())
+
+    def session_lapsed(self) -> None:
+        from tui.screens.login import LoginScreen
+
+        if any(isinstance(s, LoginScreen) for s in self.screen_stack):
+            return
+        self.notify(_("Your session has ended; sign in again. Nothing typed is lost."), severity="warning")
+        assert self.user is not None
+        self.push_screen(LoginScreen(username=self.user.username, again=True))
+
+    def action_sign_out(self) -> None:
+        from tui.screens.login import LoginScreen
+
+        self.api.token = None
+        self.user = None
+        self._set_status(connection="unknown", who="", unsent=0, refused=0)
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    def action_help_quit(self) -> None:
+        self.notify(_("Press {key} to quit.").format(key="ctrl+q"), markup=False)
+
+    # -- the outbox ------------------------------------------------------------------
+
+    def queue(self, kind: str, *, account_id: int, account_ref: str, body: dict[str, Any],
+              draft: dict[str, Any]) -> OutboxEntry:
+        """Keep a contact or note on disk, with its idempotency key, before it is sent."""
+        assert self.user is not None
+        entry = self.outbox.add(kind, server=self.server, user=self.user.username, account_id=account_id,  # type: ignore[arg-type]
+                                account_ref=account_ref, body=body, draft=draft, now=self.clock())
+        self._count_outbox()
+        return entry
+
+    async def deliver(self, entry: OutboxEntry) -> Any:
+        """Send one outbox entry with its own idempotency key; it leaves the outbox
+        when the backend has answered it. Raises what the backend raised."""
+        from backend_client.models import ContactCreate
+
+        self._sending.add(entry.key)
+        try:
+            if entry.kind == "contact":
+                result = await self.call(self.api.log_contact(
+                    entry.account_id, ContactCreate.model_validate(entry.body), idempotency_key=entry.key))
+            else:
+                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key))
+        except (BackendUnavailable, Unauthorized, BadResponse):
+            raise  # not answered (or not by this contract): it stays, and is sent again with the same key
+        except ProblemResponse:
+            self.outbox.remove(entry.key)
+            self._count_outbox()
+            raise
+        finally:
+            self._sending.discard(entry.key)
+        self.outbox.remove(entry.key)
+        self.worklist_stale = True
+        self._count_outbox()
+        return result
+
+    def action_send_unsent(self) -> None:
+        if self.user is None:
+            return
+        if not self.outbox.pending(self.server, self.user.username):
+            self.notify(_("Nothing is waiting to be sent."))
+            return
+        self.send_unsent()
+
+    @work(name="send-outbox", group="outbox", exclusive=False, exit_on_error=False)
+    async def send_unsent(self) -> None:
+        """Send what the outbox holds for this user, oldest first, until the backend fails."""
+        if self.user is None:
+            return
+        user = self.user.username
+        sent = 0
+        for entry in self.outbox.pending(self.server, user):
+            if self.outbox.get(entry.key) is None or entry.key in self._sending:
+                continue
+            try:
+                await self.deliver(entry)
+            except (BackendUnavailable, Unauthorized, BadResponse):
+                break
+            except ProblemResponse as exc:
+                self._refused(entry, exc)
+            else:
+                sent += 1
+        if sent:
+            self.notify(_("Sent {count} kept on this machine.").format(count=sent), title=_("Outbox"))
+
+    def _refused(self, entry: OutboxEntry, exc: ProblemResponse) -> None:
+        """The backend will never take this entry as it is: put it back in its form."""
+        reason = self.describe_conflict(exc) if isinstance(exc, Conflict) else (exc.problem.detail or exc.problem.title)
+        form = "call" if entry.kind == "contact" else "note"
+        key = self.draft_key(entry.account_id, form)
+        if self.drafts.get(key) is None:
+            self.drafts.put(key, {**entry.draft, "refused": reason})
+        else:
+            # A newer draft is being typed for the account: keep both, this one in the outbox.
+            self.outbox.refuse(entry.key, reason)
+        self._count_outbox()
+        self.notify(_("{ref}: the backend refused what was saved offline ({reason}); it is back in its form.").format(
+            ref=entry.account_ref, reason=reason), title=_("Outbox"), severity="error", markup=False)
+
+    def draft_key(self, account_id: int, form: str) -> str:
+        return Drafts.key(self.server, self.user.username if self.user else "", account_id, form)
+
+    def take_refused(self, account_id: int, kind: str) -> dict[str, Any] | None:
+        """A refused outbox entry's form for ``account_id``, taken out of the outbox."""
+        if self.user is None:
+            return None
+        for entry in self.outbox.refused(self.server, self.user.username):
+            if entry.account_id == account_id and entry.kind == kind:
+                self.outbox.remove(entry.key)
+                self._count_outbox()
+                return {**entry.draft, "refused": entry.error}
+        return None
+
+    # -- workers that fail -----------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.log.error(f"worker {event.worker.name} failed", event.worker.error)
+            self.report(event.worker.error, what=event.worker.name)
+
+    # -- help and the command palette -------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder=_("Search for actions…"), id="--command-palette"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the screen and of the desk, titled ``noun: verb``."""
+        seen: set[tuple[int, str]] = set()
+        nodes: list[Any] = [screen, *screen.query("*")]
+        for node in [*nodes, self]:
+            noun = getattr(node, "NOUN", None)
+            if noun is None:
+                continue
+            for binding in node_bindings(node):
+                # Only the desk's own bindings (they all have ids); not the widgets' built-in ones.
+                if not binding.id or not binding.description or binding.system or binding.action == "command_palette":
+                    continue
+                marker = (id(node), binding.action)
+                if marker in seen:
+                    continue
+                seen.add(marker)
+                if node.check_action(binding.action.split("(")[0], ()) is False:
+                    continue
+                yield SystemCommand(f"{_(noun)}: {binding.description}", binding.tooltip or binding.description,
+                                    partial(self.run_action, binding.action, node))
+        if self.user is not None:
+            yield SystemCommand(f"{_('Desk')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
+                                self.action_sign_out)
+            from tui.screens.worklist import WorklistScreen
+
+            if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in self.screen_stack):
+                yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
+                                    self.back_to_worklist)
+
+    @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
+    async def open_next(self, skip: int | None = None) -> None:
+        """Lease the next account to work (``POST /worklist/next``) and open it with
+        its timeline already loaded, in place of the account (and call) just worked."""
+        from tui.screens.account import AccountScreen
+
+        try:
+            lease = await self.call(self.api.next_account(skip=skip))
+        except NotFound:
+            self.notify(_("Nothing left to work in your worklist."), title=_("Next account"))
+            self._close_call_form()
+            return
+        except BackendError as exc:
+            self.report(exc, _("Next account"))
+            self._close_call_form()
+            return
+        try:
+            timeline = await self.call(self.api.timeline(lease.account.id))
+        except BackendError:
+            timeline = None  # the account screen asks again
+        self.worklist_stale = True
+        self.back_to_worklist()
+        account = lease.account
+        await self.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
+                                             detail=account, timeline=timeline))
+
+    def _close_call_form(self) -> None:
+        from tui.screens.call import CallScreen
+
+        if isinstance(self.screen, CallScreen):
+            self.screen.dismiss(True)
+
+    def back_to_worklist(self) -> None:
+        from tui.screens.worklist import WorklistScreen
+
+        while not isinstance(self.screen, WorklistScreen) and len(self.screen_stack) > 2:
+            self.pop_screen()
+
+
+def run_options(settings: DeskSettings) -> dict[str, Any]:
+    """How ``App.run`` is called: no mouse tracking on a low-bandwidth link."""
+    return {"mouse": not settings.low_bandwidth}
+
+
+def run_desk(settings: DeskSettings, *, username: str | None = None, password: str | None = None) -> int:
+    """Run the desk against ``settings.server``; returns the process's exit code."""
+    app = CollectDesk(settings, username=username, password=password)
+    result = app.run(**run_options(settings))
+    if app.return_code not in (None, 0):
+        return int(app.return_code)
+    return int(result or 0)

@@ -1,0 +1,145 @@
+"""Words for the codes that travel on the wire: outcomes, results, reasons,
+channels, flags, compliance rules and the worklist's reasons (``Why``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui.i18n import N_, _
+
+if TYPE_CHECKING:
+    from backend_client.models import Why
+
+OUTCOMES: dict[str, str] = {
+    "RPC": N_("right party"),
+    "NA": N_("no answer"),
+    "BSY": N_("busy"),
+    "VM": N_("voicemail"),
+    "LM": N_("message left"),
+    "WN": N_("wrong number"),
+    "DISC": N_("disconnected"),
+    "TPC": N_("third party"),
+}
+
+RESULTS: dict[str, str] = {
+    "PTP": N_("promise to pay"),
+    "PLAN": N_("plan"),
+    "PAID": N_("paid"),
+    "RTP": N_("refused to pay"),
+    "DISP": N_("dispute"),
+    "HARD": N_("hardship"),
+    "CB": N_("call back"),
+    "CEASE": N_("cease contact"),
+    "ATTY": N_("has attorney"),
+    "BK": N_("bankruptcy"),
+    "COMP": N_("complaint"),
+}
+
+REASONS: dict[str, str] = {
+    "job_loss": N_("job loss or income cut"),
+    "illness": N_("illness"),
+    "over_indebted": N_("over-indebted"),
+    "forgot": N_("forgot"),
+    "merchant_dispute": N_("dispute with merchant"),
+    "fraud_claim": N_("fraud claim"),
+    "business_failure": N_("business failure"),
+    "family_emergency": N_("family emergency"),
+    "disaster": N_("disaster"),
+    "unwilling": N_("unwilling"),
+    "other": N_("other"),
+}
+
+CHANNELS: dict[str, str] = {
+    "phone": N_("phone"),
+    "email": N_("e-mail"),
+    "sms": N_("SMS"),
+    "letter": N_("letter"),
+    "visit": N_("visit"),
+}
+
+DIRECTIONS: dict[str, str] = {"outbound": N_("outbound"), "inbound": N_("inbound")}
+
+PARTIES: dict[str, str] = {"debtor": N_("debtor"), "third_party": N_("third party"), "attorney": N_("attorney")}
+
+FLAGS: dict[str, str] = {
+    "cease": N_("cease"),
+    "dispute": N_("dispute"),
+    "bankruptcy": N_("bankruptcy"),
+    "deceased": N_("deceased"),
+    "attorney": N_("attorney"),
+    "complaint": N_("complaint"),
+    "fraud": N_("fraud"),
+    "hardship": N_("hardship"),
+}
+
+STATUSES: dict[str, str] = {
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "charged_off": N_("charged off"),
+    "legal": N_("legal"),
+}
+
+RULES: dict[str, str] = {
+    "call-window": N_("outside the customer's calling hours"),
+    "frequency": N_("too many calls this week"),
+    "quiet-days": N_("quiet days after a conversation"),
+    "cease": N_("the customer asked us to stop"),
+    "opt-out": N_("the customer opted out"),
+    "do-not-call": N_("do not call this number"),
+    "third-party": N_("third party: location only"),
+    "attorney": N_("contact the attorney only"),
+    "disclosure": N_("identity and disclosure first"),
+    "paused": N_("collection paused"),
+}
+
+TIMELINE_KINDS: dict[str, str] = {
+    "contact": N_("contact"),
+    "note": N_("note"),
+    "plan": N_("plan"),
+    "payment": N_("payment"),
+    "escalation": N_("escalation"),
+    "change": N_("change"),
+}
+
+_WHY: dict[str, str] = {
+    "dpd": N_("{days} days past due"),
+    "large_overdue": N_("large overdue amount"),
+    "promise_due": N_("promise due"),
+    "broken_promise": N_("broken promise"),
+    "callback_due": N_("call back due"),
+    "worked_recently": N_("worked recently"),
+    "paused": N_("collection paused: {flag}"),
+    "cease": N_("cease: {channel}"),
+    "do_not_call": N_("do not call"),
+    "outside_hours": N_("outside calling hours"),
+}
+
+
+def label(table: dict[str, str], code: str | None) -> str:
+    """The translated word for ``code`` in ``table``; the code itself when unknown."""
+    if code is None:
+        return "—"
+    code = str(code)
+    return _(table[code]) if code in table else code
+
+
+def rule(code: str | None) -> str:
+    if code and code.startswith("pause-"):
+        return _("collection paused: {flag}").format(flag=label(FLAGS, code.removeprefix("pause-")))
+    return label(RULES, code)
+
+
+def why(reason: Why) -> str:
+    """A worklist reason in the desk's language, from its code and parameters."""
+    template = _WHY.get(reason.code)
+    if template is None:
+        return reason.text
+    params = {k: str(v) for k, v in reason.params.items()}
+    if "flag" in params:
+        params["flag"] = label(FLAGS, params["flag"])
+    if "channel" in params:
+        params["channel"] = label(CHANNELS, params["channel"])
+    try:
+        return _(template).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return reason.text

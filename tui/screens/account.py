@@ -1,0 +1,220 @@
+"""One account: the customer, the card (masked), balances, days past due and
+bucket, flags, why it is in the worklist, whether it may be called now, the
+agent's clock beside the customer's, and the timeline, newest first."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from backend_client.client import BackendError, NotFound
+from backend_client.models import AccountDetail, Timeline
+from tui import fmt
+from tui.i18n import N_, _
+from tui.labels import CHANNELS, FLAGS, OUTCOMES, RESULTS, STATUSES, label, why
+from tui.screens.base import DeskScreen
+from tui.widgets.clocks import DualClock
+from tui.widgets.timeline import TimelineTable
+
+
+class AccountScreen(DeskScreen):
+    NOUN = N_("Account")
+    AUTO_FOCUS = "#timeline"
+    BINDINGS = [
+        Binding("c", "contact", N_("Log call"), tooltip=N_("Log a call, e-mail, SMS, letter or visit"),
+                id="account.contact"),
+        Binding("n", "note", N_("Note"), tooltip=N_("Add a note to the account"), id="account.note"),
+        Binding("p", "plan", N_("Promise"), tooltip=N_("Record a promise to pay (plans of several payments come later)"),
+                id="account.plan"),
+        Binding("e", "escalate", N_("Escalate"), tooltip=N_("Escalation comes in a later release; says what to do now"),
+                id="account.escalate", show=False),
+        Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
+                id="account.reload", show=False),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back"),
+    ]
+
+    def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
+                 timeline: Timeline | None = None) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self._ref, self._name = ref, name
+        self.detail: AccountDetail | None = detail
+        self.timeline: Timeline | None = timeline
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar(" · ".join(p for p in (self._ref, self._name) if p) or _("Account"))
+        with Horizontal(id="account-top"):
+            with Vertical(id="account-customer", classes="panel"):
+                yield Static(_("Customer"), classes="panel-title")
+                yield Static("", id="customer-name", classes="line", markup=False)
+                yield Static("", id="customer-phones", classes="lines", markup=False)
+                yield Static("", id="customer-email", classes="line", markup=False)
+                yield Static("", id="customer-address", classes="line", markup=False)
+            with Vertical(id="account-money", classes="panel"):
+                yield Static(_("Account"), classes="panel-title")
+                yield Static("", id="account-card", classes="line", markup=False)
+                yield Static("", id="account-balances", classes="lines", markup=False)
+                yield Static("", id="account-dpd", classes="line", markup=False)
+                yield Static("", id="account-flags", classes="line", markup=False)
+        yield DualClock(clock=self.desk.clock, agent_tz=self.desk.agent_tz, id="account-clocks")
+        yield Static("", id="account-verdict", classes="line", markup=False)
+        yield Static("", id="account-unsent", classes="line", markup=False)
+        yield Static(_("Timeline, newest first"), classes="section-title")
+        yield TimelineTable(id="timeline")
+        yield from self.status_and_footer()
+
+    def on_mount(self) -> None:
+        if self.detail is not None:
+            self.show_detail(self.detail)
+        else:
+            self.load_detail()
+        if self.timeline is not None:
+            self.show_timeline(self.timeline)
+        else:
+            self.load_timeline()
+
+    def on_screen_resume(self) -> None:
+        self._show_unsent()
+
+    # -- loading ------------------------------------------------------------------
+
+    @work(name="account-detail", group="account", exclusive=True, exit_on_error=False)
+    async def load_detail(self) -> None:
+        try:
+            detail = await self.desk.call(self.desk.api.account(self.account_id))
+        except NotFound as exc:
+            self.desk.report(exc, _("Account"))
+            self.dismiss_back()
+            return
+        except BackendError as exc:
+            self.desk.report(exc, _("Account"))
+            return
+        self.show_detail(detail)
+
+    @work(name="account-timeline", group="timeline", exclusive=True, exit_on_error=False)
+    async def load_timeline(self) -> None:
+        try:
+            timeline = await self.desk.call(self.desk.api.timeline(self.account_id))
+        except BackendError as exc:
+            if not isinstance(exc, NotFound):
+                self.desk.report(exc, _("Timeline"))
+            return
+        self.show_timeline(timeline)
+
+    def dismiss_back(self) -> None:
+        if self.app.screen is self:
+            self.app.pop_screen()
+
+    # -- showing ------------------------------------------------------------------
+
+    def show_detail(self, d: AccountDetail) -> None:
+        self.detail = d
+        c = d.customer
+        self.query_one("#title", Static).update(
+            f"{d.account_ref} · {c.name} · {label(STATUSES, d.status)}"
+            + (f" · {_('Team')} {d.team}" if d.team else "") + (f" · {d.agent}" if d.agent else ""))
+        place = ", ".join(p for p in (c.region, c.country) if p)
+        self.query_one("#customer-name", Static).update(f"{c.name}  ({place})" if place else c.name)
+        phones = []
+        for phone in c.phones[:3]:
+            marks = []
+            if phone.is_primary:
+                marks.append(_("primary"))
+            if phone.do_not_call:
+                marks.append(_("do not call"))
+            phones.append(f"☎ {phone.number}" + (f"  {', '.join(marks)}" if marks else ""))
+        if len(c.phones) > 3:
+            phones.append(_("and {count} more numbers").format(count=len(c.phones) - 3))
+        self.query_one("#customer-phones", Static).update("\n".join(phones) or _("no phone on record"))
+        self.query_one("#customer-email", Static).update(f"✉ {c.email}" if c.email else _("no e-mail on record"))
+        address = c.addresses[0].text if c.addresses else _("no address on record")
+        self.query_one("#customer-address", Static).update(f"⌂ {address}")
+        self.query_one("#account-card", Static).update(f"{_('Card')} {d.card}")
+        self.query_one("#account-balances", Static).update(
+            f"{_('Balance')} {fmt.money(d.balance)}  {_('Limit')} {fmt.money(d.credit_limit)}\n"
+            f"{_('Overdue')} {fmt.money(d.overdue)}  {_('Min. due')} {fmt.money(d.minimum_due)}")
+        self.query_one("#account-dpd", Static).update(
+            _("DPD {dpd} · bucket {bucket}").format(dpd=d.dpd, bucket=d.bucket.value))
+        flags = []
+        if d.flags.cease:
+            flags.append(f"{label(FLAGS, 'cease')}: " + ", ".join(label(CHANNELS, ch) for ch in d.flags.cease))
+        flags += [label(FLAGS, name) for name in type(d.flags).model_fields
+                  if name != "cease" and getattr(d.flags, name)]
+        self.query_one("#account-flags", Static).update(f"{_('Flags')}: " + (", ".join(flags) if flags else "—"))
+        self.query_one("#account-clocks", DualClock).show_zones(c.timezones or ([c.timezone] if c.timezone else []))
+        reasons = " · ".join(why(r) for r in d.reasons)
+        if d.contactable_now:
+            verdict = "✓ " + _("May be called now")
+        elif d.next_contact_at:
+            verdict = "✗ " + _("Not now; lawful from {when}").format(when=fmt.when(d.next_contact_at, self.desk.agent_tz))
+        else:
+            verdict = "✗ " + _("Not to be called")
+        self.query_one("#account-verdict", Static).update(f"{verdict}" + (f" — {reasons}" if reasons else ""))
+        self._show_unsent()
+
+    def show_timeline(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.query_one(TimelineTable).show(timeline.items, self.desk.agent_tz)
+
+    def _show_unsent(self) -> None:
+        line = self.query_one("#account-unsent", Static)
+        if self.desk.user is None:
+            line.display = False
+            return
+        entries = self.desk.outbox.for_account(self.desk.server, self.desk.user.username, self.account_id)
+        parts = []
+        for entry in entries:
+            if entry.kind == "contact":
+                body = entry.body
+                what = label(OUTCOMES, body.get("outcome"))
+                if body.get("result"):
+                    what += " · " + label(RESULTS, body.get("result"))
+            else:
+                what = _("note")
+            state = _("refused") if entry.state == "refused" else _("unsent")
+            parts.append(f"{state}: {what}")
+        line.update("⧗ " + "; ".join(parts) if parts else "")
+        line.display = bool(parts)
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load_detail()
+        self.load_timeline()
+
+    def action_contact(self, result: str | None = None) -> None:
+        from tui.screens.call import CallScreen
+
+        if self.detail is None:
+            self.notify(_("The account is still loading."), severity="warning")
+            return
+        self.app.push_screen(CallScreen(self.detail, result=result), self._after_form)
+
+    def action_plan(self) -> None:
+        self.notify(_("Plans of several payments come in a later release. A promise to pay is recorded with the call: "
+                      "the call form is open with PTP chosen."), title=_("Promise to pay"))
+        self.action_contact(result="PTP")
+
+    def action_escalate(self) -> None:
+        self.notify(_("Escalation comes in a later release. For now, add a note (n) and tell your supervisor."),
+                    title=_("Escalate"), severity="warning")
+
+    def action_note(self) -> None:
+        from tui.screens.note import NoteScreen
+
+        if self.detail is None:
+            self.notify(_("The account is still loading."), severity="warning")
+            return
+        self.app.push_screen(NoteScreen(self.detail), self._after_form)
+
+    def _after_form(self, saved: bool | None) -> None:
+        self._show_unsent()
+        if saved:
+            self.load_timeline()
+            self.load_detail()

@@ -1,0 +1,477 @@
+"""Logging a call (or an e-mail, SMS, letter or visit) on one account.
+
+Outcomes and results are on single keys that work while the focus is not in a
+text field, so they never swallow what is typed into the note; choosing a
+result implies a right-party contact, and a promise to pay takes the focus to
+its amount. ``ctrl+s`` saves; ``ctrl+n`` saves and opens the next account,
+already loaded. The form is a draft, saved on every change: leaving the screen,
+losing the backend or the process keeps it. A save is written to the outbox
+before it is sent, so it is recorded exactly once, now or when the backend is back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from backend_client.client import (
+    BackendUnavailable,
+    BadResponse,
+    Conflict,
+    Invalid,
+    ProblemResponse,
+    Unauthorized,
+)
+from backend_client.models import AccountDetail, ContactCreate
+from tui import fmt
+from tui.i18n import N_, _
+from tui.keys import key_for, key_of
+from tui.labels import CHANNELS, DIRECTIONS, OUTCOMES, PARTIES, REASONS, RESULTS, label, why
+from tui.screens.base import DeskScreen
+from tui.widgets.outcome import OutcomePicker
+from tui.widgets.tick import Tick
+
+# Results that record a promise or a payment: the customer's identity must be
+# verified and the disclosure given first (SPEC §4).
+NEEDS_DISCLOSURE = {"PTP", "PLAN", "PAID"}
+
+OUTCOME_KEYS = {"RPC": "1", "NA": "2", "BSY": "3", "VM": "4", "LM": "5", "WN": "6", "DISC": "7", "TPC": "8"}
+RESULT_KEYS = {"PTP": "p", "PLAN": "l", "PAID": "dollar_sign", "RTP": "r", "DISP": "u", "HARD": "h", "CB": "b",
+               "CEASE": "z", "ATTY": "a", "BK": "k", "COMP": "m"}
+
+
+def _pick_bindings() -> list[Binding]:
+    out = []
+    for code, key in OUTCOME_KEYS.items():
+        out.append(Binding(key, f"pick('{code}')", OUTCOMES[code], tooltip=N_("Set the outcome"),
+                           id=f"call.outcome.{code.lower()}", show=False))
+    for code, key in RESULT_KEYS.items():
+        out.append(Binding(key, f"pick('{code}')", RESULTS[code],
+                           tooltip=N_("Set the result (a right-party contact)"), id=f"call.result.{code.lower()}",
+                           show=False))
+    return out
+
+
+class CallScreen(DeskScreen):
+    NOUN = N_("Call")
+    AUTO_FOCUS = "#picker"
+    BINDINGS = [
+        Binding("ctrl+s", "save", N_("Save"), tooltip=N_("Save the contact and go back to the account"),
+                id="call.save", priority=True),
+        Binding("ctrl+n", "save_next", N_("Save+next"), tooltip=N_("Save the contact and open the next account"),
+                id="call.save_next", priority=True),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="call.back"),
+        Binding("i", "toggle('identity')", N_("Identity verified"),
+                tooltip=N_("Tick when the customer's identity is verified"), id="call.identity", show=False),
+        Binding("d", "toggle('disclosure')", N_("Disclosure given"),
+                tooltip=N_("Tick when the disclosure has been read to the customer"), id="call.disclosure", show=False),
+        *_pick_bindings(),
+    ]
+
+    def __init__(self, account: AccountDetail, *, result: str | None = None) -> None:
+        super().__init__()
+        self.account = account
+        self._preset_result = result
+        self.outcome: str | None = None
+        self.result: str | None = None
+        self.started_at: dt.datetime = dt.datetime.now(dt.UTC)
+        self._saving = False
+        self._restoring = False
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        a = self.account
+        c = a.customer
+        with Horizontal(classes="title-row"):
+            yield self.title_bar(f"{_('Call')} · {a.account_ref} · {c.name}")
+            yield Static("", id="call-timer", markup=False)
+        yield OutcomePicker(id="picker")
+        with Horizontal(id="checklist"):
+            yield Tick(f"{_('Identity verified')} ({key_of(self.app, 'call.identity', self.desk.keymap, 'i')})",
+                       id="identity")
+            yield Tick(f"{_('Disclosure given')} ({key_of(self.app, 'call.disclosure', self.desk.keymap, 'd')})",
+                       id="disclosure")
+        yield Static(_("Disclosure: “This is an attempt to collect a debt. Any information obtained will be used for "
+                       "that purpose.”"), id="disclosure-text", markup=False)
+        with Horizontal(id="ptp-row", classes="form-row"):
+            yield Label(_("Promise"), classes="row-label")
+            yield Input(placeholder=_("amount ({currency})").format(currency=a.currency), id="ptp-amount",
+                        compact=True, max_length=20)
+            yield Input(placeholder=_("date, or +7"), id="ptp-date", compact=True, max_length=20)
+            yield Static("", id="ptp-read", markup=False)
+        with Horizontal(id="callback-row", classes="form-row"):
+            yield Label(_("Call back"), classes="row-label")
+            yield Input(placeholder=_("16:30, 2026-03-20 16:30 or +2h"), id="callback", compact=True, max_length=30)
+            yield Static("", id="callback-read", markup=False)
+        yield Label(_("Note"), classes="field-label")
+        yield TextArea(id="note", compact=True, tab_behavior="focus", soft_wrap=True,
+                       placeholder=_("What was said (kept as you type)"))
+        with Horizontal(classes="form-row"):
+            yield Label(_("Reason"), classes="row-label")
+            yield Select([(label(REASONS, code), code) for code in REASONS], prompt=_("reason for delinquency"),
+                         id="reason", compact=True)
+            yield Select([(label(CHANNELS, code), code) for code in CHANNELS], value="phone", allow_blank=False,
+                         id="channel", compact=True)
+            yield Select([(label(DIRECTIONS, code), code) for code in DIRECTIONS], value="outbound",
+                         allow_blank=False, id="direction", compact=True)
+        with Horizontal(classes="form-row"):
+            yield Label(_("Party"), classes="row-label")
+            yield Select([(label(PARTIES, code), code) for code in PARTIES], value="debtor", allow_blank=False,
+                         id="party", compact=True)
+            used = self._used_options()
+            yield Select(used, value=used[0][1] if used else Select.NULL, allow_blank=not used, prompt=_("number used"),
+                         id="used", compact=True)
+        yield Static("", id="call-verdict", markup=False)
+        yield from self.status_and_footer()
+
+    def _used_options(self) -> list[tuple[str, str]]:
+        c = self.account.customer
+        options: list[tuple[str, str]] = []
+        for phone in sorted(c.phones, key=lambda p: not p.is_primary):
+            options.append((f"☎ {phone.number}" + (f" ({_('do not call')})" if phone.do_not_call else ""), phone.number))
+        if c.email:
+            options.append((f"✉ {c.email}", c.email))
+        for address in c.addresses[:1]:
+            options.append((f"⌂ {address.text[:40]}", address.text[:254]))
+        return options
+
+    def on_mount(self) -> None:
+        self.started_at = self.desk.clock()
+        picker = self.query_one(OutcomePicker)
+        picker.keys = self._legend_keys()
+        draft = self.desk.drafts.get(self.draft_key) or self.desk.take_refused(self.account.id, "contact")
+        if draft:
+            self._restore(draft)
+        elif self._preset_result:
+            self.action_pick(self._preset_result)
+        self._show_rows()
+        self._show_verdict()
+        self._tick()
+        self.set_interval(1.0, self._tick, name="call-timer")
+
+    def _legend_keys(self) -> dict[str, str]:
+        keys = {}
+        for binding in _pick_bindings():
+            code = binding.action.split("'")[1]
+            keys[code] = key_for(self.app, binding, self.desk.keymap)
+        return keys
+
+    @property
+    def draft_key(self) -> str:
+        return self.desk.draft_key(self.account.id, "call")
+
+    # -- the timer and the verdict -------------------------------------------------
+
+    def _tick(self) -> None:
+        elapsed = (self.desk.clock() - self.started_at).total_seconds()
+        self.query_one("#call-timer", Static).update(f"⏱ {fmt.duration(elapsed)}")
+
+    def _show_verdict(self) -> None:
+        a = self.account
+        if a.contactable_now:
+            text = "✓ " + _("May be called now")
+        elif a.next_contact_at:
+            text = "✗ " + _("Not now; lawful from {when}").format(when=fmt.when(a.next_contact_at, self.desk.agent_tz))
+        else:
+            text = "✗ " + _("Not to be called")
+        reasons = [why(r) for r in a.reasons if r.code in {"paused", "cease", "do_not_call", "outside_hours"}]
+        self.query_one("#call-verdict", Static).update(text + (" — " + " · ".join(reasons) if reasons else ""))
+        self.query_one("#call-verdict").set_class(not a.contactable_now, "-blocked")
+
+    # -- choosing -------------------------------------------------------------------
+
+    def action_pick(self, code: str) -> None:
+        picker = self.query_one(OutcomePicker)
+        if code in OUTCOMES:
+            self.outcome = code
+            if code != "RPC":
+                self.result = None
+            if code == "TPC" and self.query_one("#party", Select).value == "debtor":
+                self.query_one("#party", Select).value = "third_party"
+        elif code in RESULTS:
+            self.outcome = "RPC"
+            self.result = code
+        if self.outcome == "RPC" and self.query_one("#party", Select).value == "third_party":
+            self.query_one("#party", Select).value = "debtor"
+        picker.outcome, picker.result = self.outcome, self.result
+        self._show_rows()
+        if not self._restoring:
+            if self.result == "PTP":
+                self.query_one("#ptp-amount", Input).focus()
+            elif self.result == "CB":
+                self.query_one("#callback", Input).focus()
+            self._save_draft()
+
+    @on(OutcomePicker.Picked)
+    def _picked(self, event: OutcomePicker.Picked) -> None:
+        self.action_pick(event.code)
+
+    def action_toggle(self, which: str) -> None:
+        box = self.query_one(f"#{which}", Tick)
+        box.value = not box.value
+
+    def _show_rows(self) -> None:
+        self.query_one("#ptp-row").display = self.result == "PTP"
+        self.query_one("#callback-row").display = self.result == "CB"
+
+    # -- the draft ----------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        def select(name: str) -> str | None:
+            value = self.query_one(f"#{name}", Select).value
+            return None if value is Select.NULL else str(value)
+
+        return {
+            "outcome": self.outcome, "result": self.result,
+            "amount": self.query_one("#ptp-amount", Input).value, "date": self.query_one("#ptp-date", Input).value,
+            "callback": self.query_one("#callback", Input).value, "note": self.query_one("#note", TextArea).text,
+            "reason": select("reason"), "channel": select("channel"), "direction": select("direction"),
+            "party": select("party"), "used": select("used"),
+            "identity": self.query_one("#identity", Tick).value,
+            "disclosure": self.query_one("#disclosure", Tick).value,
+            "started_at": self.started_at.isoformat(),
+        }
+
+    def _restore(self, draft: dict[str, Any]) -> None:
+        self._restoring = True
+        try:
+            if draft.get("outcome") or draft.get("result"):
+                if draft.get("outcome"):
+                    self.action_pick(draft["outcome"])
+                if draft.get("result"):
+                    self.action_pick(draft["result"])
+            self.query_one("#ptp-amount", Input).value = draft.get("amount") or ""
+            self.query_one("#ptp-date", Input).value = draft.get("date") or ""
+            self.query_one("#callback", Input).value = draft.get("callback") or ""
+            self.query_one("#note", TextArea).text = draft.get("note") or ""
+            for name in ("reason", "channel", "direction", "party", "used"):
+                value = draft.get(name)
+                select = self.query_one(f"#{name}", Select)
+                if value is not None and value in self._choices(name):
+                    select.value = value
+            self.query_one("#identity", Tick).value = bool(draft.get("identity"))
+            self.query_one("#disclosure", Tick).value = bool(draft.get("disclosure"))
+            if draft.get("started_at"):
+                try:
+                    self.started_at = dt.datetime.fromisoformat(draft["started_at"])
+                except ValueError:
+                    pass
+        finally:
+            self._restoring = False
+        if draft.get("refused"):
+            self.notify(_("This contact was refused by the backend: {reason}").format(reason=draft["refused"]),
+                        title=_("Refused"), severity="error", markup=False)
+        else:
+            self.notify(_("Your draft for this account is back."), title=_("Draft"))
+        self._save_draft()
+
+    def _choices(self, name: str) -> set[str]:
+        tables = {"reason": REASONS, "channel": CHANNELS, "direction": DIRECTIONS, "party": PARTIES}
+        if name in tables:
+            return set(tables[name])
+        return {value for _label, value in self._used_options()}
+
+    def _save_draft(self) -> None:
+        if self._restoring or self._saving or not self.is_mounted:
+            return
+        values = self.values()
+        typed = ("outcome", "result", "amount", "date", "callback", "note", "reason", "identity", "disclosure")
+        if any(values[name] for name in typed):
+            self.desk.drafts.put(self.draft_key, values)
+        else:
+            self.desk.drafts.drop(self.draft_key)
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    @on(Tick.Changed)
+    def _changed(self, event: Any) -> None:
+        if isinstance(event, Input.Changed) and event.input.id == "ptp-date":
+            self._read_date(event.value)
+        if isinstance(event, Input.Changed) and event.input.id == "callback":
+            self._read_callback(event.value)
+        if isinstance(event, Select.Changed) and event.select.id == "channel":
+            self._channel_changed(str(event.value))
+        self._save_draft()
+
+    def _read_date(self, text: str) -> None:
+        read = self.query_one("#ptp-read", Static)
+        if not text.strip():
+            read.update("")
+            return
+        try:
+            read.update("→ " + fmt.date_weekday(fmt.parse_date(text, self._today())))
+        except fmt.ParseError as exc:
+            read.update(str(exc))
+
+    def _read_callback(self, text: str) -> None:
+        read = self.query_one("#callback-read", Static)
+        if not text.strip():
+            read.update("")
+            return
+        try:
+            at = fmt.parse_when(text, self.desk.clock(), self._customer_tz())
+        except fmt.ParseError as exc:
+            read.update(str(exc))
+            return
+        read.update("→ " + _("{customer} customer, {agent} you").format(
+            customer=fmt.when(at, self._customer_tz()), agent=fmt.when(at, self.desk.agent_tz)))
+
+    def _channel_changed(self, channel: str) -> None:
+        if self._restoring:
+            return
+        c = self.account.customer
+        used = self.query_one("#used", Select)
+        wanted = None
+        if channel in ("phone", "sms") and c.phones:
+            wanted = next((p.number for p in c.phones if p.is_primary), c.phones[0].number)
+        elif channel == "email" and c.email:
+            wanted = c.email
+        elif channel in ("letter", "visit") and c.addresses:
+            wanted = c.addresses[0].text[:254]
+        if wanted is not None:
+            used.value = wanted
+
+    def _today(self) -> dt.date:
+        return self.desk.clock().astimezone(self.desk.agent_tz).date()
+
+    def _customer_tz(self) -> dt.tzinfo:
+        c = self.account.customer
+        return fmt.zone(c.timezone or (c.timezones[0] if c.timezones else None))
+
+    # -- saving ---------------------------------------------------------------------
+
+    def build(self) -> ContactCreate:
+        """The contact as typed, checked here first so the agent hears of a mistake at once.
+
+        Raises ``fmt.ParseError`` with a translated message, after moving the focus
+        to the field at fault."""
+
+        def fail(message: str, field: str | None = None) -> fmt.ParseError:
+            if field:
+                self.query_one(f"#{field}").focus()
+            return fmt.ParseError(message)
+
+        v = self.values()
+        if not self.outcome:
+            raise fail(_("Choose an outcome first (keys 1–8)."), "picker")
+        if self.outcome == "RPC" and not self.result:
+            raise fail(_("A right-party contact needs a result (p PTP, r refused, b call back…)."), "picker")
+        if self.result in NEEDS_DISCLOSURE and not (v["identity"] and v["disclosure"]):
+            raise fail(_("Verify the customer's identity (i) and give the disclosure (d) before recording a promise "
+                         "or a payment."), "picker")
+        ptp = None
+        if self.result == "PTP":
+            try:
+                amount = fmt.parse_amount(v["amount"], self.account.currency)
+            except fmt.ParseError as exc:
+                raise fail(str(exc), "ptp-amount") from None
+            try:
+                when = fmt.parse_date(v["date"], self._today())
+            except fmt.ParseError as exc:
+                raise fail(str(exc), "ptp-date") from None
+            if when < self._today():
+                raise fail(_("A promise cannot be dated in the past."), "ptp-date")
+            if when > self._today() + dt.timedelta(days=365):
+                raise fail(_("A promise is dated within a year; longer is a plan."), "ptp-date")
+            ptp = {"amount": amount, "date": when.isoformat()}
+        callback_at = None
+        if self.result == "CB":
+            try:
+                callback_at = fmt.parse_when(v["callback"], self.desk.clock(), self._customer_tz())
+            except fmt.ParseError as exc:
+                raise fail(str(exc), "callback") from None
+            if callback_at <= self.desk.clock():
+                raise fail(_("A call back is named for a time still to come."), "callback")
+        if len(v["note"]) > 4000:
+            raise fail(_("The note is too long (4,000 characters at most)."), "note")
+        elapsed = int((self.desk.clock() - self.started_at).total_seconds())
+        body: dict[str, Any] = {
+            "channel": v["channel"] or "phone", "direction": v["direction"] or "outbound",
+            "party": v["party"] or "debtor", "outcome": self.outcome, "result": self.result, "reason": v["reason"],
+            "note": v["note"], "started_at": self.started_at.isoformat(),
+            "duration_s": max(0, min(elapsed, 86_400)), "ptp": ptp,
+            "callback_at": callback_at.isoformat() if callback_at else None, "used": v["used"],
+            "identity_verified": bool(v["identity"]), "disclosure_given": bool(v["disclosure"]),
+        }
+        try:
+            return ContactCreate.model_validate({k: val for k, val in body.items() if val is not None})
+        except ValidationError as exc:
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            raise fail(_("Cannot save: check {fields}").format(fields=fields)) from None
+
+    def action_save(self) -> None:
+        self._start_save(then_next=False)
+
+    def action_save_next(self) -> None:
+        self._start_save(then_next=True)
+
+    def _start_save(self, *, then_next: bool) -> None:
+        if self._saving:
+            return
+        try:
+            contact = self.build()
+        except fmt.ParseError as exc:
+            self.notify(str(exc), title=_("Not saved yet"), severity="error", markup=False)
+            return
+        self._saving = True
+        self.save(contact, then_next)
+
+    @work(name="save-contact", group="save", exit_on_error=False)
+    async def save(self, contact: ContactCreate, then_next: bool) -> None:
+        desk = self.desk
+        draft = self.values()
+        entry = desk.queue("contact", account_id=self.account.id, account_ref=self.account.account_ref,
+                           body=contact.model_dump(mode="json", exclude_none=True), draft=draft)
+        try:
+            await desk.deliver(entry)
+        except (BackendUnavailable, Unauthorized, BadResponse):
+            # Kept in the outbox with its key; sent when the backend is back.
+            desk.drafts.drop(self.draft_key)
+            self.notify(_("The backend is not answering: the contact is kept on this machine and will be sent when "
+                          "it is back."), title=_("Kept"), severity="warning")
+            self._saving = False
+            self.dismiss(True)
+            return
+        except ProblemResponse as exc:
+            self._saving = False
+            self._refused(exc)
+            return
+        desk.drafts.drop(self.draft_key)
+        self.notify(_("Contact saved on {ref}.").format(ref=self.account.account_ref), title=_("Saved"))
+        if then_next:
+            # The desk leases the next account and opens it, loaded; this screen goes with the old one.
+            desk.open_next(skip=self.account.id)
+            return
+        self._saving = False
+        self.dismiss(True)
+
+    def _refused(self, exc: ProblemResponse) -> None:
+        if isinstance(exc, Conflict):
+            message = self.desk.describe_conflict(exc)
+        elif isinstance(exc, Invalid):
+            message = "; ".join(f"{field}: {text}" for field, text in exc.field_errors().items()) or str(exc)
+            field = next(iter(exc.field_errors()), "")
+            target = {"ptp.amount": "ptp-amount", "ptp.date": "ptp-date", "ptp": "ptp-amount",
+                      "callback_at": "callback", "note": "note", "party": "party", "result": "picker"}.get(field)
+            if target:
+                self.query_one(f"#{target}").focus()
+        else:
+            self.desk.report(exc, _("Call"))
+            return
+        self.notify(message, title=_("Not saved"), severity="error", markup=False)
+
+    def action_back(self) -> None:
+        if self._saving:
+            self.notify(_("Saving… a moment."))
+            return
+        self._save_draft()
+        self.dismiss(False)

@@ -1,0 +1,66 @@
+"""Every key of every screen, as the agent has mapped them (``?``)."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.i18n import N_, _
+from tui.keys import class_bindings, key_for
+from tui.screens.base import DeskModal
+
+
+def _sections() -> list[tuple[str, list[Binding]]]:
+    from tui.app import CollectDesk
+    from tui.screens.account import AccountScreen
+    from tui.screens.call import CallScreen
+    from tui.screens.login import LoginScreen
+    from tui.screens.note import NoteScreen
+    from tui.screens.worklist import WorklistScreen
+
+    return [
+        (_("Every screen"), class_bindings(CollectDesk)),
+        (_("Sign-in"), class_bindings(LoginScreen)),
+        (_("Worklist"), class_bindings(WorklistScreen)),
+        (_("Account"), class_bindings(AccountScreen)),
+        (_("Call"), class_bindings(CallScreen)),
+        (_("Note"), class_bindings(NoteScreen)),
+        (_("Keys"), class_bindings(HelpScreen)),
+    ]
+
+
+class HelpScreen(DeskModal):
+    NOUN = N_("Keys")
+    AUTO_FOCUS = "#help-body"
+    BINDINGS = [
+        Binding("escape,question_mark", "close", N_("Close"), tooltip=N_("Close the list of keys"), id="help.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(_("Keys of every screen (remap them in config.toml under [keymap])"), classes="title-bar",
+                         markup=False)
+            for title, bindings in _sections():
+                yield Static(self._table(title, bindings), classes="help-section")
+        yield from self.status_and_footer()
+
+    def _table(self, title: str, bindings: list[Binding]) -> Table:
+        table = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None,
+                      padding=(0, 1), expand=True)
+        keys = [key_for(self.app, b, self.desk.keymap) for b in bindings]
+        table.add_column(width=max([cell_len(k) for k in keys] + [6]), no_wrap=True, style="bold")
+        table.add_column(ratio=1)
+        for key, binding in zip(keys, bindings, strict=True):
+            text = Text(binding.description)
+            if binding.tooltip and binding.tooltip != binding.description:
+                text.append(" — " + binding.tooltip, style="dim")
+            table.add_row(key, text)
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss()

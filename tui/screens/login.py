@@ -1,0 +1,103 @@
+"""Sign in: the user name has focus, tab moves to the password, enter signs in.
+
+A wrong password or an unreachable backend is said on the screen, and what was
+typed stays. ``again=True`` is the same screen over a lapsed session: signing in
+takes the agent back to where they were.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Static
+
+from backend_client.client import BackendError, BackendUnavailable, Unauthorized
+from tui.i18n import N_, _
+from tui.screens.base import DeskScreen
+
+
+class LoginScreen(DeskScreen):
+    NOUN = N_("Sign-in")
+    AUTO_FOCUS = "#username"
+    BINDINGS = [
+        Binding("enter", "sign_in", N_("Sign in"), tooltip=N_("Sign in with this user name and password"),
+                id="login.sign_in"),
+    ]
+
+    def __init__(self, *, username: str = "", auto: tuple[str, str] | None = None, again: bool = False) -> None:
+        super().__init__()
+        self._username = username
+        self._auto = auto
+        self.again = again
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login-box"):
+            yield Static("collectdesk", id="login-brand")
+            yield Static(_("Your session has ended; sign in again.") if self.again else _("Sign in to your desk"),
+                         id="login-heading", markup=False)
+            yield Label(_("Server: {url}").format(url=self.desk.server), id="login-server", markup=False)
+            yield Label(_("User name"), classes="field-label")
+            yield Input(self._username, placeholder=_("user name"), id="username", compact=True, max_length=200)
+            yield Label(_("Password"), classes="field-label")
+            yield Input(placeholder=_("password"), password=True, id="password", compact=True, max_length=1024)
+            yield Static("", id="login-error", markup=False)
+            yield Static(_("Tab: next field · Enter: sign in · Ctrl+Q: quit"), id="login-hint", markup=False)
+        yield from self.status_and_footer()
+
+    def on_mount(self) -> None:
+        if self._username and not self._auto:
+            self.query_one("#password", Input).focus()
+        if self._auto:
+            username, password = self._auto
+            self.query_one("#username", Input).value = username
+            self.query_one("#password", Input).value = password
+            self.sign_in(username, password)
+
+    @on(Input.Submitted, "#username")
+    def _username_done(self) -> None:
+        if not self.query_one("#password", Input).value:
+            self.query_one("#password", Input).focus()
+        else:
+            self.action_sign_in()
+
+    @on(Input.Submitted, "#password")
+    def _password_done(self) -> None:
+        self.action_sign_in()
+
+    def action_sign_in(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not username:
+            self._error(_("Type your user name."))
+            self.query_one("#username", Input).focus()
+            return
+        if not password:
+            self._error(_("Type your password."))
+            self.query_one("#password", Input).focus()
+            return
+        self.sign_in(username, password)
+
+    def _error(self, text: str) -> None:
+        self.query_one("#login-error", Static).update(text)
+
+    @work(name="sign-in", group="login", exclusive=True, exit_on_error=False)
+    async def sign_in(self, username: str, password: str) -> None:
+        self._error(_("Signing in…"))
+        try:
+            await self.desk.sign_in(username, password)
+        except Unauthorized:
+            self._error(_("Wrong user name or password."))
+            self.query_one("#password", Input).focus()
+            return
+        except BackendUnavailable:
+            self._error(_("The backend cannot be reached at {url}. Try again when it is up.").format(url=self.desk.server))
+            return
+        except BackendError as exc:
+            self._error(_("Cannot sign in: {error}").format(error=str(exc)[:120]))
+            return
+        if self.again:
+            self.dismiss()
+        else:
+            self.desk.show_worklist()

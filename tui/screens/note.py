@@ -1,0 +1,109 @@
+"""A note on an account: typed over the account screen, kept as a draft while
+it is typed, written to the outbox and sent when saved."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static, TextArea
+
+from backend_client.client import BackendUnavailable, BadResponse, ProblemResponse, Unauthorized
+from backend_client.models import AccountDetail
+from tui.i18n import N_, _
+from tui.screens.base import DeskModal
+
+MAX_NOTE = 4000
+
+
+class NoteScreen(DeskModal):
+    NOUN = N_("Note")
+    AUTO_FOCUS = "#note-text"
+    BINDINGS = [
+        Binding("ctrl+s", "save", N_("Save"), tooltip=N_("Save the note on the account"), id="note.save",
+                priority=True),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="note.back"),
+    ]
+
+    def __init__(self, account: AccountDetail) -> None:
+        super().__init__()
+        self.account = account
+        self._saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note-box"):
+            yield Static(_("Note on {ref} · {name}").format(ref=self.account.account_ref, name=self.account.customer.name),
+                         classes="title-bar", markup=False)
+            yield TextArea(id="note-text", compact=True, soft_wrap=True, tab_behavior="focus",
+                           placeholder=_("Type the note; Ctrl+S saves, Esc keeps it as a draft"))
+            yield Static("", id="note-count", markup=False)
+        yield from self.status_and_footer()
+
+    @property
+    def draft_key(self) -> str:
+        return self.desk.draft_key(self.account.id, "note")
+
+    def on_mount(self) -> None:
+        draft = self.desk.drafts.get(self.draft_key) or self.desk.take_refused(self.account.id, "note")
+        if draft and draft.get("text"):
+            self.query_one("#note-text", TextArea).text = draft["text"]
+            if draft.get("refused"):
+                self.notify(_("This note was refused by the backend: {reason}").format(reason=draft["refused"]),
+                            severity="error", markup=False)
+        self._count()
+
+    @on(TextArea.Changed)
+    def _changed(self) -> None:
+        self._count()
+        if self._saving:
+            return
+        text = self.query_one("#note-text", TextArea).text
+        if text.strip():
+            self.desk.drafts.put(self.draft_key, {"text": text})
+        else:
+            self.desk.drafts.drop(self.draft_key)
+
+    def _count(self) -> None:
+        n = len(self.query_one("#note-text", TextArea).text)
+        self.query_one("#note-count", Static).update(_("{count} of {limit} characters").format(
+            count=f"{n:,}", limit=f"{MAX_NOTE:,}"))
+
+    def action_back(self) -> None:
+        if self._saving:
+            return
+        self.dismiss(False)
+
+    def action_save(self) -> None:
+        if self._saving:
+            return
+        text = self.query_one("#note-text", TextArea).text
+        if not text.strip():
+            self.notify(_("The note is empty."), severity="warning")
+            return
+        if len(text) > MAX_NOTE:
+            self.notify(_("The note is too long (4,000 characters at most)."), severity="error")
+            return
+        self._saving = True
+        self.save(text)
+
+    @work(name="save-note", group="note", exit_on_error=False)
+    async def save(self, text: str) -> None:
+        desk = self.desk
+        entry = desk.queue("note", account_id=self.account.id, account_ref=self.account.account_ref,
+                           body={"text": text}, draft={"text": text})
+        try:
+            await desk.deliver(entry)
+        except (BackendUnavailable, Unauthorized, BadResponse):
+            desk.drafts.drop(self.draft_key)
+            self.notify(_("The backend is not answering: the note is kept on this machine and will be sent when it "
+                          "is back."), title=_("Kept"), severity="warning")
+            self.dismiss(True)
+            return
+        except ProblemResponse as exc:
+            self._saving = False
+            desk.report(exc, _("Note"))
+            return
+        desk.drafts.drop(self.draft_key)
+        self.notify(_("Note saved on {ref}.").format(ref=self.account.account_ref), title=_("Saved"))
+        self.dismiss(True)

@@ -1,0 +1,91 @@
+"""The outcome and result of a call, each on a single key.
+
+The call screen owns the keys (they are screen bindings, so they never fire
+while a text field has focus and never swallow what is typed); this widget shows
+them, marks what is chosen and takes clicks. It is focusable, so a call starts
+with the focus here, where the single keys work.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.i18n import _
+from tui.labels import OUTCOMES, RESULTS, label
+
+
+class OutcomePicker(Widget, can_focus=True):
+    DEFAULT_CSS = """
+    OutcomePicker {
+        height: auto;
+        min-height: 4;
+        width: 1fr;
+        padding: 0 1;
+        border-left: outer $panel;
+    }
+    OutcomePicker:focus { border-left: outer $accent; }
+    """
+
+    class Picked(Message):
+        """A code was clicked (an outcome such as ``RPC`` or a result such as ``PTP``)."""
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
+    outcome: reactive[str | None] = reactive(None)
+    result: reactive[str | None] = reactive(None)
+    keys: reactive[dict[str, str]] = reactive(dict, layout=True)
+    """Code → key as shown (the screen's bindings after the agent's keymap)."""
+
+    def action_pick(self, code: str) -> None:
+        self.post_message(self.Picked(code))
+
+    def _row(self, heading: str, codes: list[str], chosen: str | None) -> Text:
+        text = Text()
+        text.append(heading, style="dim")
+        for code in codes:
+            key = self.keys.get(code, "")
+            style = Style(meta={"@click": f"pick({code!r})"})
+            if code == chosen:
+                style += Style(reverse=True, bold=True)
+            text.append(" ")
+            piece = Text(style=style)
+            piece.append(key, style="bold underline" if code != chosen else "")
+            piece.append(f" {code}")
+            text.append_text(piece)
+        return text
+
+    def render(self) -> Text:
+        headings = [_("Outcome"), _("Result")]
+        width = max(cell_len(h) for h in headings)
+        pad = [h + " " * (width - cell_len(h)) for h in headings]
+        results = list(RESULTS)
+        lines = [
+            self._row(pad[0], list(OUTCOMES), self.outcome),
+            # Eleven results do not fit one line of 80 columns: two lines, always split alike.
+            self._row(pad[1], results[:6], self.result),
+            self._row(" " * width, results[6:], self.result),
+        ]
+        chosen = Text()
+        if self.outcome:
+            chosen.append("→ ", style="dim")
+            chosen.append(label(OUTCOMES, self.outcome), style="bold")
+            if self.result:
+                chosen.append(" · ")
+                chosen.append(label(RESULTS, self.result), style="bold")
+        else:
+            chosen.append(_("Choose an outcome with its key; a result implies a right-party contact."), style="dim")
+        lines.append(chosen)
+        out = Text()
+        for i, line in enumerate(lines):
+            if i:
+                out.append("\n")
+            line.truncate(max(10, self.size.width - 2), overflow="ellipsis")
+            out.append_text(line)
+        return out

@@ -1,0 +1,82 @@
+"""An account's timeline, newest first: contacts, notes and whatever else the
+backend records, each in one line built by the desk from the typed parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import DataTable
+
+from backend_client.models import ContactOut, Money, TimelineEntry
+from tui import fmt
+from tui.i18n import _
+from tui.labels import CHANNELS, OUTCOMES, RESULTS, TIMELINE_KINDS, label
+
+
+def contact_text(contact: ContactOut, tz: dt.tzinfo) -> str:
+    """``phone · no answer`` / ``phone · right party · promise to pay $150.00 by Mar 20, 2026 · note``."""
+    parts = [label(CHANNELS, contact.channel)]
+    if contact.direction == "inbound":
+        parts[0] = _("{channel} in").format(channel=parts[0])
+    parts.append(label(OUTCOMES, contact.outcome))
+    if contact.result:
+        result = label(RESULTS, contact.result)
+        if contact.result == "PTP" and contact.ptp_amount is not None:
+            result = _("{result} {amount} by {date}").format(
+                result=result, amount=fmt.money(contact.ptp_amount), date=fmt.date(contact.ptp_date))
+        elif contact.result == "CB" and contact.callback_at is not None:
+            result = _("{result} at {when}").format(result=result, when=fmt.when(contact.callback_at, tz))
+        parts.append(result)
+    if contact.breach:
+        parts.append(_("breach"))
+    if contact.note:
+        parts.append(contact.note.replace("\n", " "))
+    return " · ".join(parts)
+
+
+def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
+    if entry.contact is not None:
+        return contact_text(entry.contact, tz)
+    if entry.note is not None:
+        return _("Note: {text}").format(text=entry.note.text.replace("\n", " "))
+    amount = entry.data.get("amount")
+    if entry.kind == "payment" and isinstance(amount, dict):
+        try:
+            return _("Payment {amount}").format(amount=fmt.money(Money.model_validate(amount)))
+        except ValueError:
+            pass
+    # Kinds this desk does not know yet: the backend's own words, under a translated kind.
+    return f"{label(TIMELINE_KINDS, entry.kind)}: {entry.summary}"
+
+
+class TimelineTable(DataTable[Text]):
+    """Read-only; the account screen hands entries down with ``show``."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", show_cursor=True, cell_padding=1)
+        self._entries: list[TimelineEntry] = []
+        self._tz: dt.tzinfo = dt.UTC
+
+    def on_mount(self) -> None:
+        self.add_column(_("When"), key="when")
+        self.add_column(_("Who"), key="who")
+        self.add_column(_("What"), key="what")
+
+    def show(self, entries: Sequence[TimelineEntry], tz: dt.tzinfo) -> None:
+        self._entries, self._tz = list(entries), tz
+        self.clear()
+        rows = [(Text(fmt.when(e.at, tz)), Text(e.actor or "—"), e) for e in self._entries]
+        # The description takes what is left of the width, so nothing runs off screen.
+        used = max((cell_len(r[0].plain) for r in rows), default=4) + max((cell_len(r[1].plain) for r in rows), default=3)
+        room = max(16, (self.size.width or 80) - used - 6 - 1)
+        for when, who, entry in rows:
+            what = Text(entry_text(entry, tz), style="bold" if entry.contact and entry.contact.breach else "")
+            what.truncate(room, overflow="ellipsis")
+            self.add_row(when, who, what, key=f"{entry.kind}-{entry.id}")
+
+    def on_resize(self) -> None:
+        if self._entries:
+            self.show(self._entries, self._tz)

@@ -1,0 +1,166 @@
+"""The worklist as a table that grows a page at a time.
+
+The table holds only the pages the agent has scrolled to (the server sends 50 at
+a time); when the cursor comes near the last row it asks for more with
+``WorklistTable.NeedMore``. ``enter`` posts ``WorklistTable.Open`` with the item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from backend_client.models import WorklistItem
+from tui import fmt
+from tui.i18n import N_, _
+from tui.keys import localize_bindings
+
+# How near the end of what is loaded the cursor may come before the next page is asked for.
+PREFETCH_ROWS = 15
+
+# (key, header, width or None for the header's width, right-aligned?)
+_COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
+    ("call", "", 1, False),
+    ("ref", "Account", 10, False),
+    ("name", "Name", 14, False),
+    ("card", "Card", 6, False),
+    ("dpd", "DPD", 3, True),
+    ("bucket", "Bkt", 4, False),
+    ("overdue", "Overdue", 12, True),
+    ("priority", "Prio", 4, True),
+    ("when", "Contact", 7, False),
+)
+
+
+def _fit(text: str, width: int) -> Text:
+    """``text`` cut to ``width`` terminal cells (wide CJK characters count two)."""
+    if cell_len(text) <= width:
+        return Text(text)
+    out, used = "", 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > width - 1:
+            break
+        out += ch
+        used += w
+    return Text(out + "…")
+
+
+class WorklistTable(DataTable[Text]):
+    """Rows of ``WorklistItem``; the screen hands pages down with ``show_page``."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", N_("Open"), tooltip=N_("Open the highlighted account"),
+                id="worklist.open"),
+    ]
+
+    class Open(Message):
+        """The agent chose an account to open."""
+
+        def __init__(self, item: WorklistItem) -> None:
+            super().__init__()
+            self.item = item
+
+    class NeedMore(Message):
+        """The cursor is near the last loaded row: the next page is wanted."""
+
+    class Highlighted(Message):
+        """The cursor moved onto ``item``."""
+
+        def __init__(self, item: WorklistItem) -> None:
+            super().__init__()
+            self.item = item
+
+    def __init__(self, *, clock: Callable[[], dt.datetime], tz: dt.tzinfo, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        localize_bindings(self)
+        self._clock = clock
+        self._tz = tz
+        self.items: list[WorklistItem] = []
+        self.has_more = False
+        self._asked = False
+
+    def on_mount(self) -> None:
+        for key, header, width, right in _COLUMNS:
+            label = Text(_(header) if header else "", justify="right" if right else "left")
+            self.add_column(label, key=key, width=max(width or 0, cell_len(label.plain)))
+
+    def show_page(self, items: Sequence[WorklistItem], *, more: bool, replace: bool) -> None:
+        """Add a page of rows (or start again with it when ``replace``)."""
+        keep = self.current_item.id if replace and self.current_item else None
+        if replace:
+            self.clear()
+            self.items = []
+        now = self._clock()
+        rows = []
+        for item in items:
+            self.items.append(item)
+            rows.append(self._row(item, now))
+        for item, row in zip(items, rows, strict=True):
+            self.add_row(*row, key=f"{item.id}")
+        self.has_more = more
+        self._asked = False
+        if keep is not None:
+            for index, item in enumerate(self.items):
+                if item.id == keep:
+                    self.move_cursor(row=index)
+                    break
+
+    def _row(self, item: WorklistItem, now: dt.datetime) -> list[Text]:
+        if item.contactable_now:
+            mark, when = Text("✓", style="bold green"), Text(_("now"))
+        else:
+            mark = Text("·", style="dim")
+            when = Text(fmt.soon(item.next_contact_at, now, self._tz) if item.next_contact_at else "—", style="dim")
+        last4 = item.card[-4:] if item.card[-4:].isdigit() else "····"
+        return [
+            mark,
+            _fit(item.account_ref, 10),
+            _fit(item.customer_name, 14),
+            Text(f"••{last4}"),
+            Text(str(item.dpd), justify="right"),
+            Text(item.bucket.value),
+            Text(fmt.money(item.overdue), justify="right"),
+            Text(f"{item.priority:.0f}", justify="right"),
+            _fit(when.plain, 7) if not item.contactable_now else when,
+        ]
+
+    @property
+    def current_item(self) -> WorklistItem | None:
+        if 0 <= self.cursor_row < len(self.items):
+            return self.items[self.cursor_row]
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        item = self.current_item
+        if item is not None:
+            self.post_message(self.Open(item))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        item = self.current_item
+        if item is not None:
+            self.post_message(self.Highlighted(item))
+        if self.cursor_row >= len(self.items) - PREFETCH_ROWS:
+            self._ask()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new >= self.max_scroll_y - PREFETCH_ROWS:
+            self._ask()
+
+    def _ask(self) -> None:
+        if self.has_more and not self._asked:
+            self._asked = True
+            self.post_message(self.NeedMore())
+
+    def ask_again(self) -> None:
+        """The last request for more failed: let the next cursor move ask again."""
+        self._asked = False
