@@ -39,7 +39,13 @@ def count(session: Session, model) -> int:  # noqa: ANN001
 # Through the service (shared database: SQLite, or PostgreSQL)
 
 
+def last_audit_id(session: Session) -> int:
+    """Audit rows are never deleted, and other tests commit some: look only past this id."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
 def test_a_good_file_is_imported_through_the_service(session: Session) -> None:
+    audit_before = last_audit_id(session)
     progress: list[tuple[int, int]] = []
     result = import_accounts(session, csv_bytes(*GOOD), progress=lambda d, t: progress.append((d, t)))
     assert result.ok, result.errors
@@ -59,7 +65,7 @@ def test_a_good_file_is_imported_through_the_service(session: Session) -> None:
     assert (joe.card_bin, joe.card_last4, joe.agent, joe.bucket) == ("", "4321", None, "current")
 
     admin = session.scalar(select(User).where(User.username == "admin"))
-    audited = session.scalars(select(AuditEntry).where(AuditEntry.entity == "account",
+    audited = session.scalars(select(AuditEntry).where(AuditEntry.id > audit_before, AuditEntry.entity == "account",
                                                        AuditEntry.entity_id.in_([jane.id, wang.id, joe.id]))).all()
     assert {(e.user_id, e.action) for e in audited} == {(admin.id, "create")} and len(audited) == 3
 
@@ -143,9 +149,11 @@ def test_imports_are_audited_as_the_named_admin(session: Session) -> None:
 
     root = add_user(session, "root2", "a long passphrase", "admin")
     session.commit()
+    audit_before = last_audit_id(session)
     import_accounts(session, csv_bytes(GOOD[2]), actor="root2")
     joe = session.scalar(select(Account).where(Account.account_ref == "IMP-003"))
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.entity == "account", AuditEntry.entity_id == joe.id))
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.id > audit_before, AuditEntry.entity == "account",
+                                                    AuditEntry.entity_id == joe.id))
     assert entry.user_id == root.id
 
 

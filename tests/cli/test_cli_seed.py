@@ -257,9 +257,14 @@ def test_write_sample_reproduces_the_bundled_sample(tmp_path: Path) -> None:
 # Writing (shared database: SQLite, or PostgreSQL under COLLECTDESK_TEST_DB)
 
 
-def _snapshot(session: Session, account: Account) -> dict:
+def _last_audit_id(session: Session) -> int:
+    """Audit rows are never deleted, and other tests commit some: look only past this id."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def _snapshot(session: Session, account: Account, audit_after: int) -> dict:
     c = account.customer
-    audit = session.scalars(select(AuditEntry).where(AuditEntry.entity == "account",
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.id > audit_after, AuditEntry.entity == "account",
                                                      AuditEntry.entity_id == account.id)).all()
     skip = {"id", "account_ref", "customer_id", "created_at", "updated_at", "history"}
     return {
@@ -273,6 +278,7 @@ def _snapshot(session: Session, account: Account) -> dict:
 
 def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> None:  # noqa: ANN001
     rows = list(Portfolio(11, pool).rows(60))
+    audit_after = _last_audit_id(session)
     teams = {name: get_or_create_team(session, name).id for name in ("A", "B")}
     agents = {u.username: u.id for u in session.scalars(select(User).where(User.role == "agent"))}
     admin = session.scalar(select(User).where(User.username == "admin"))
@@ -286,7 +292,7 @@ def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> No
         ref = row.account.account_ref
         bulk = session.scalar(select(Account).where(Account.account_ref == ref))
         service = session.scalar(select(Account).where(Account.account_ref == "svc-" + ref))
-        assert _snapshot(session, bulk) == _snapshot(session, service), ref
+        assert _snapshot(session, bulk, audit_after) == _snapshot(session, service, audit_after), ref
         assert bulk.history == row.history and service.history is None
         assert bulk.card_bin == row.account.card_number[:6] and bulk.card_last4 == row.account.card_number[-4:]
         compared += 1
@@ -295,6 +301,7 @@ def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> No
 
 def test_seed_creates_users_and_accounts_and_is_idempotent(session: Session, pool) -> None:  # noqa: ANN001
     before_users = {u.username: u.password_hash for u in session.scalars(select(User))}
+    audit_after = _last_audit_id(session)
     report = seed_portfolio(session, 250, 31, pool=pool, source="test pool")
     session.commit()
     assert (report.created, report.existing) == (250, 0)
@@ -310,7 +317,7 @@ def test_seed_creates_users_and_accounts_and_is_idempotent(session: Session, poo
     assert all(set(a.history) == HISTORY_KEYS for a in accounts)
     assert all(a.status == ("charged_off" if a.dpd >= 180 else "open") for a in accounts)
     audited = session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.entity == "account", AuditEntry.action == "create",
+        AuditEntry.id > audit_after, AuditEntry.entity == "account", AuditEntry.action == "create",
         AuditEntry.entity_id.in_([a.id for a in accounts])))
     assert audited == 250
 
