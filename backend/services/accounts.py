@@ -194,19 +194,19 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
     (422 naming the field, 409 for a duplicate ``account_ref``)."""
     errors: list[tuple[str, str]] = []
 
-    def amount(field: str) -> int:
+    def amount(field: str) -> int | None:
         try:
-            value = to_minor(getattr(data, field), data.currency)
+            return to_minor(getattr(data, field), data.currency)
         except ValueError as exc:
             errors.append((field, str(exc)))
-            return 0
-        return value
+            return None
 
     limit, balance, overdue, minimum = (amount(f) for f in ("credit_limit", "balance", "overdue", "minimum_due"))
     for field, value in (("credit_limit", limit), ("overdue", overdue), ("minimum_due", minimum)):
-        if value < 0:
+        if value is not None and value < 0:
             errors.append((field, "must not be negative"))
-    if overdue > max(balance, 0):
+    # Compare only amounts that were read: a bad balance is one problem, not two.
+    if overdue is not None and balance is not None and overdue > max(balance, 0):
         errors.append(("overdue", "cannot exceed the balance"))
     try:
         card_bin, last4 = card_parts(data.card_number)
