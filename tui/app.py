@@ -125,6 +125,8 @@ class CollectDesk(App[int]):
         self._slow_timer: Timer | None = None
         self._retry_timer: Timer | None = None
         self._sending: set[str] = set()
+        self.slow_after_s = SLOW_AFTER_S
+        self.retry_every_s = RETRY_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
 
@@ -176,7 +178,7 @@ class CollectDesk(App[int]):
         for the caller to handle; a lapsed session asks the agent to sign in again."""
         self._inflight += 1
         if self._slow_timer is None:
-            self._slow_timer = self.set_timer(SLOW_AFTER_S, self._mark_slow, name="slow")
+            self._slow_timer = self.set_timer(self.slow_after_s, self._mark_slow, name="slow")
         try:
             result = await request
         except BackendUnavailable:
@@ -195,9 +197,10 @@ class CollectDesk(App[int]):
             return result
         finally:
             self._inflight -= 1
-            if self._inflight == 0 and self._slow_timer is not None:
-                self._slow_timer.stop()
-                self._slow_timer = None
+            if self._inflight == 0:
+                if self._slow_timer is not None:
+                    self._slow_timer.stop()
+                    self._slow_timer = None
                 if self._status.connection == "slow":
                     self._set_status(connection="ok")
 
@@ -220,7 +223,7 @@ class CollectDesk(App[int]):
         if self._status.connection != "down":
             self._set_status(connection="down")
         if self._retry_timer is None:
-            self._retry_timer = self.set_interval(RETRY_EVERY_S, self._probe, name="retry")
+            self._retry_timer = self.set_interval(self.retry_every_s, self._probe, name="retry")
 
     def _probe(self) -> None:
         if self._status.connection == "down":

@@ -117,7 +117,8 @@ class AccountScreen(DeskScreen):
             f"{d.account_ref} · {c.name} · {label(STATUSES, d.status)}"
             + (f" · {_('Team')} {d.team}" if d.team else "") + (f" · {d.agent}" if d.agent else ""))
         place = ", ".join(p for p in (c.region, c.country) if p)
-        self.query_one("#customer-name", Static).update(f"{c.name}  ({place})" if place else c.name)
+        self.query_one("#customer-name", Static).update(
+            _("{name} ({place})").format(name=c.name, place=place) if place else c.name)
         phones = []
         for phone in c.phones[:3]:
             marks = []
@@ -143,7 +144,8 @@ class AccountScreen(DeskScreen):
             flags.append(f"{label(FLAGS, 'cease')}: " + ", ".join(label(CHANNELS, ch) for ch in d.flags.cease))
         flags += [label(FLAGS, name) for name in type(d.flags).model_fields
                   if name != "cease" and getattr(d.flags, name)]
-        self.query_one("#account-flags", Static).update(f"{_('Flags')}: " + (", ".join(flags) if flags else "—"))
+        self.query_one("#account-flags", Static).update(
+            _("Flags: {flags}").format(flags=", ".join(flags) if flags else "—"))
         self.query_one("#account-clocks", DualClock).show_zones(c.timezones or ([c.timezone] if c.timezone else []))
         reasons = " · ".join(why(r) for r in d.reasons)
         if d.contactable_now:
@@ -175,7 +177,7 @@ class AccountScreen(DeskScreen):
             else:
                 what = _("note")
             state = _("refused") if entry.state == "refused" else _("unsent")
-            parts.append(f"{state}: {what}")
+            parts.append(_("{state}: {what}").format(state=state, what=what))
         line.update("⧗ " + "; ".join(parts) if parts else "")
         line.display = bool(parts)
 

@@ -121,7 +121,8 @@ class WorklistScreen(DeskScreen):
             when = _("contactable from {when}").format(when=fmt.when(item.next_contact_at, self.desk.agent_tz))
         else:
             when = _("not contactable")
-        line.update(f"{item.account_ref} {item.customer_name}: {reasons} — {when}")
+        line.update(_("{ref} {name}: {reasons} — {when}").format(
+            ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))
 
     # -- actions ------------------------------------------------------------------
 

@@ -27,14 +27,14 @@ PREFETCH_ROWS = 15
 # (key, header, width or None for the header's width, right-aligned?)
 _COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
     ("call", "", 1, False),
-    ("ref", "Account", 10, False),
-    ("name", "Name", 14, False),
-    ("card", "Card", 6, False),
-    ("dpd", "DPD", 3, True),
-    ("bucket", "Bkt", 4, False),
-    ("overdue", "Overdue", 12, True),
-    ("priority", "Prio", 4, True),
-    ("when", "Contact", 7, False),
+    ("ref", N_("Account"), 10, False),
+    ("name", N_("Name"), 14, False),
+    ("card", N_("Card"), 6, False),
+    ("dpd", N_("DPD"), 3, True),
+    ("bucket", N_("Bkt"), 4, False),
+    ("overdue", N_("Overdue"), 12, True),
+    ("priority", N_("Prio"), 4, True),
+    ("when", N_("Contact"), 7, False),
 )
 
 

@@ -1,0 +1,213 @@
+"""A slow or stopped backend: the desk says so on the status line, keeps what
+was typed, never freezes or crashes, and sends what it kept exactly once when
+the backend is back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from backend_client.models import AccountPatch, FlagsPatch
+from tests.desk.conftest import Switch, screen_text, settle
+
+pytestmark = pytest.mark.desk
+
+
+async def contacts_of(api, account_id: int) -> list:  # noqa: ANN001
+    return [e.contact for e in (await api.timeline(account_id)).items if e.contact is not None]
+
+
+def outbox_file(drafts) -> list[dict]:  # noqa: ANN001
+    path = drafts / "outbox.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+async def open_call(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
+    await pilot.press("enter", "c")
+    await settle(pilot)
+
+
+async def test_backend_down_keeps_the_contact_and_sends_it_once(make_desk, accounts, switch, drafts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_call(pilot)
+        await pilot.press("2", "tab", *"no answer, tried twice")
+        switch.down = True  # the cable is cut
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # Kept: on disk, with its idempotency key, before anything was answered.
+        kept = outbox_file(drafts)
+        assert len(kept) == 1 and kept[0]["state"] == "pending" and len(kept[0]["key"]) == 32
+        assert kept[0]["body"]["outcome"] == "NA" and kept[0]["body"]["note"] == "no answer, tried twice"
+        text = screen_text(desk)
+        assert "Backend unreachable" in text and "1 unsent" in text
+        assert type(desk.screen).__name__ == "AccountScreen"  # back on the account, not stuck
+        assert "unsent: no answer" in text
+        # Still usable while down: the worklist is there, the keys work, nothing crashes.
+        await pilot.press("escape", "j", "k", "question_mark", "escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        assert desk.return_code is None
+
+        switch.down = False  # back
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert outbox_file(drafts) == []
+        text = screen_text(desk)
+        assert "Online" in text and "unsent" not in text
+        # Asking again sends nothing more.
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+    api = await login("agent1")
+    contacts = await contacts_of(api, first.id)
+    assert [(c.outcome, c.note) for c in contacts] == [("NA", "no answer, tried twice")]
+
+
+async def test_an_answer_lost_after_the_write_is_not_a_second_contact(make_desk, accounts, switch, drafts,
+                                                                        login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_call(pilot)
+        await pilot.press("5", "tab", *"left a message")
+        switch.lose_answers = 1  # the backend records it, the answer never arrives
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert any("kept on this machine" in n.message for n in desk._notifications)
+        # The account screen's next requests are answered: the backend is back, and the
+        # kept contact goes again, with the same key.
+        assert outbox_file(drafts) == []
+    posts = [path for method, path in switch.requests if method == "POST" and path.endswith("/contacts")]
+    assert len(posts) == 2  # sent twice, with one key
+    api = await login("agent1")
+    assert [c.outcome for c in await contacts_of(api, first.id)] == ["LM"]
+
+
+async def test_kept_work_survives_a_killed_desk(make_desk, accounts, switch, drafts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "n")
+        await settle(pilot)
+        await pilot.press(*"customer moved to Boston")
+        switch.down = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [e["kind"] for e in outbox_file(drafts)] == ["note"]
+    # The process is gone; a new desk on the same machine signs in and sends it.
+    switch.down = False
+    again = make_desk()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert outbox_file(drafts) == []
+    api = await login("agent1")
+    notes = [e.note.text for e in (await api.timeline(first.id)).items if e.note]
+    assert notes == ["customer moved to Boston"]
+
+
+async def test_refused_when_sent_later_goes_back_into_the_form(make_desk, accounts, switch, drafts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_call(pilot)
+        await pilot.press("2", "tab", *"rang out")
+        switch.down = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # Meanwhile the customer complains: collection is paused, the call is now refused.
+        api = await login("agent1")
+        detail = await api.account(first.id)
+        await api.patch_account(first.id, AccountPatch(flags=FlagsPatch(complaint=True)), detail.version)
+        switch.down = False
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert outbox_file(drafts) == []
+        assert any("refused" in n.message and "A-0001" in n.message for n in desk._notifications)
+        # The account screen was still open: the call form has the refused contact back.
+        await pilot.press("c")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "CallScreen"
+        assert desk.screen.outcome == "NA"
+        assert desk.screen.query_one("#note").text == "rang out"
+    assert await contacts_of(api, first.id) == []
+
+
+async def test_sign_in_while_the_backend_is_down(make_desk, accounts, switch) -> None:
+    accounts()
+    switch.down = True
+    desk = make_desk(username=None)
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"agent1", "tab", *"agent1", "enter")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "cannot be reached" in text
+        assert desk.screen.query_one("#username").value == "agent1"
+        assert desk.screen.query_one("#password").value == "agent1"
+        switch.down = False
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+
+
+class Slow(httpx.AsyncBaseTransport):
+    """Answers only when ``release`` is set: a backend that is very slow."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.release.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_slow_backend_shows_on_the_status_line_and_typing_goes_on(make_desk, accounts, switch) -> None:
+    accounts()
+    slow = Slow(switch)
+    desk = make_desk(transport=slow)
+    desk.slow_after_s = 0.01
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        slow.release.clear()
+        await pilot.press("r")  # reload: the request hangs
+        await pilot.pause(0.05)
+        assert "Waiting for the backend" in screen_text(desk)
+        # The desk answers keys meanwhile.
+        await pilot.press("slash", *"Bob")
+        assert desk.screen.query_one("#search").value == "Bob"
+        slow.release.set()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Waiting for the backend" not in screen_text(desk)
+        assert [i.account_ref for i in desk.screen.table.items] == ["A-0002"]
+
+
+async def test_the_retry_timer_finds_the_backend_back_by_itself(make_desk, accounts, switch, drafts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    desk.retry_every_s = 0.01
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_call(pilot)
+        await pilot.press("3")
+        switch.down = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert desk.status.connection == "down"
+        switch.down = False
+        for _ in range(50):
+            await pilot.pause(0.02)
+            await desk.workers.wait_for_complete()
+            if not outbox_file(drafts):
+                break
+        assert outbox_file(drafts) == []
+        assert desk.status.connection == "ok"
+    api = await login("agent1")
+    assert [c.outcome for c in await contacts_of(api, first.id)] == ["BSY"]
