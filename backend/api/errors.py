@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.domain.accounts import mask_card_numbers
 from backend_client.models import FieldError, Problem
 
 log = logging.getLogger("collectdesk.backend")
@@ -52,6 +53,11 @@ def invalid(field: str, message: str) -> ProblemError:
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    # A problem may quote what the client sent (a name, a zone); never a card number.
+    if problem.detail:
+        problem.detail = mask_card_numbers(problem.detail)
+    for error in problem.errors or []:
+        error.message = mask_card_numbers(error.message)
     return JSONResponse(
         problem.model_dump(exclude_none=True), status_code=problem.status, headers=headers, media_type=PROBLEM_JSON
     )

@@ -39,3 +39,20 @@ def card_parts(card_number: str) -> tuple[str, str]:
 def mask_card(last4: str) -> str:
     """The only form a card number takes outside the backend: ``•••• •••• •••• 1234``."""
     return f"•••• •••• •••• {last4}"
+
+
+# A run of 13 digits or more, spaces or dashes allowed between them: what a card
+# number looks like when it is pasted into free text or a URL (longer runs too:
+# a card pasted twice, or run into other digits, must not survive in the middle).
+CARDISH = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,}(?![0-9])")
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}"
+
+
+def mask_card_numbers(text: str) -> str:
+    """Free text with every card-like run of digits cut to its first six and last four, the most
+    SPEC §4 allows: ``"card 4539 8273 6150 4821"`` → ``"card 453982******4821"``."""
+    return CARDISH.sub(_mask_run, text)
