@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
+from backend.domain.accounts import mask_card_numbers
 from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Account, Contact, Note, User, utcnow
@@ -104,9 +105,11 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
             breach_rules.append(rule)
     contact = Contact(
         account_id=account.id, agent_id=user.id, channel=data.channel, direction=data.direction, party=data.party,
-        outcome=data.outcome, result=data.result, reason=data.reason, note=data.note, started_at=started, logged_at=now,
+        outcome=data.outcome, result=data.result, reason=data.reason, note=mask_card_numbers(data.note),
+        started_at=started, logged_at=now,
         duration_s=data.duration_s, ptp_amount_minor=ptp_minor, ptp_date=data.ptp.date if data.ptp else None,
-        callback_at=callback_at, used=data.used, identity_verified=data.identity_verified,
+        callback_at=callback_at, used=mask_card_numbers(data.used) if data.used else data.used,
+        identity_verified=data.identity_verified,
         disclosure_given=data.disclosure_given, after_the_fact=after_the_fact, breach=bool(breach_rules),
         breach_rules=breach_rules,
     )
@@ -122,7 +125,8 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
 
 def add_note(session: Session, user: User, account_id: int, data: NoteCreate) -> Note:
     account = get_visible(session, user, account_id)
-    note = Note(account_id=account.id, author_id=user.id, text=data.text)
+    # A card number typed into free text keeps only its BIN and last four (SPEC §4).
+    note = Note(account_id=account.id, author_id=user.id, text=mask_card_numbers(data.text))
     session.add(note)
     session.flush()
     audit.record(session, user.id, "create", "note", note.id, account_id=account.id)

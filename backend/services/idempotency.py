@@ -4,6 +4,7 @@ answers the first response again without writing anything."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,9 +23,16 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
+def _stored(key: str) -> str:
+    """Keys are kept as their SHA-256: whatever a client chose as a key (a card
+    number, even) is not stored, and every key fits the column."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def lookup(session: Session, user_id: int, route: str, key: str, hours: int = 24) -> tuple[int, Any] | None:
     row = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.route == route, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.route == route,
+                                     IdempotencyKey.key == _stored(key))
     )
     if row is None:
         return None
@@ -37,7 +45,7 @@ def lookup(session: Session, user_id: int, route: str, key: str, hours: int = 24
 
 def remember(session: Session, user_id: int, route: str, key: str, status_code: int, body: Any) -> None:
     """Store the answer in the caller's transaction, so it commits with the write it answers."""
-    session.add(IdempotencyKey(user_id=user_id, route=route, key=key, status_code=status_code, body=body))
+    session.add(IdempotencyKey(user_id=user_id, route=route, key=_stored(key), status_code=status_code, body=body))
 
 
 def purge(session: Session, hours: int = 24) -> int:
