@@ -329,6 +329,9 @@ def cmd_desk(args: argparse.Namespace) -> int:
 
     db_url = BackendSettings().db
     _say(f"{PROG}: no server configured; starting an embedded backend on {_redact(db_url)}")
+    if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
+        _say(f"{PROG}: a new database has no users yet: add one with '{PROG} user add NAME --role agent --team A', "
+             f"or try '{PROG} demo'")
     backend = _start_backend(db_url, migrate=True, log_path=data_dir() / "embedded-backend.log")
     try:
         return int(run_desk(settings.model_copy(update={"server": backend.url})) or 0)

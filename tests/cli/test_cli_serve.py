@@ -154,6 +154,7 @@ def test_desk_without_a_server_runs_on_an_embedded_backend(cli, fake_desk, tmp_p
     run = cli("desk", "--lang", "zh_CN", "--low-bandwidth")
     assert run.code == 0, run.err
     assert "no server configured; starting an embedded backend" in run.err
+    assert "a new database has no users yet" in run.err
     [call] = fake_desk
     settings = call["settings"]
     assert settings.server.startswith("http://127.0.0.1:")
