@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
-from backend.domain.accounts import card_parts
+from backend.domain.accounts import card_parts, mask_card_numbers
 from backend.domain.money import to_minor
 from backend.domain.zones import phone_region
 from backend.models import Account, User
@@ -59,7 +59,9 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
+        # A message may quote what the row holds (a card number typed into the
+        # wrong column, say): never more than its BIN and last four (SPEC §4).
+        return mask_card_numbers(f"line {self.line}: {self.field}: {self.message}")
 
 
 @dataclass

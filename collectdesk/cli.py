@@ -578,8 +578,10 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
     if result.differing:
         _say(f"note: {len(result.differing)} account{'s' if len(result.differing) != 1 else ''} there already "
              "differ from the file; an import never overwrites an account:")
+        from backend.domain.accounts import mask_card_numbers
+
         for line, ref, fields in result.differing[:10]:
-            _say(f"  line {line}: {ref}: {', '.join(fields)}")
+            _say(mask_card_numbers(f"  line {line}: {ref}: {', '.join(fields)}"))
         if len(result.differing) > 10:
             _say(f"  … and {len(result.differing) - 10} more")
     return 0
@@ -605,7 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.code
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -615,11 +617,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         module = type(exc).__module__
         if module.startswith(("sqlalchemy", "psycopg", "sqlite3")):
-            print(f"{PROG}: error: database error: {_reason(exc)}", file=sys.stderr)
+            _error(f"database error: {_reason(exc)}")
         else:
-            print(f"{PROG}: error: {type(exc).__name__}: {exc} (set COLLECTDESK_DEBUG=1 for the traceback)",
-                  file=sys.stderr)
+            _error(f"{type(exc).__name__}: {exc} (set COLLECTDESK_DEBUG=1 for the traceback)")
         return 1
+
+
+def _error(message: str) -> None:
+    """An error line; whatever it quotes shows no more of a card number than its BIN and last four."""
+    from backend.domain.accounts import mask_card_numbers  # pure, and only on the way out
+
+    print(f"{PROG}: error: {mask_card_numbers(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -205,6 +205,15 @@ def test_text_that_is_not_utf8_is_refused_naming_its_line() -> None:
         decode(csv_bytes(GOOD[0]) + b"IMP-9,Ren\xe9\n")
 
 
+def test_a_card_number_in_the_wrong_column_is_never_shown_whole(session: Session) -> None:
+    swapped = "IMP-301,Ann,+12125550123,,,US,,4539827361504821,USD,10,5,1,1,3,4539827361504821,,A,4539827361504821"
+    result = import_accounts(session, csv_bytes(swapped))
+    lines = [str(e) for e in result.errors]
+    assert lines == ["line 2: agent: no user '453982******4821'",
+                     "line 2: timezone: unknown IANA time zone '453982******4821'"]
+    assert refs_in_db(session, "IMP-") == []
+
+
 def test_row_errors_sort_by_line() -> None:
     assert sorted([RowError(10, "a", "x"), RowError(2, "b", "y")])[0].line == 2
 
