@@ -8,6 +8,7 @@ every database.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import sys
@@ -66,6 +67,29 @@ def app(engine: Engine, db_url: str, session: Session, frozen: dt.datetime):  # 
 
     app.dependency_overrides[get_session] = _session
     return app
+
+
+class OneAtATime:
+    """The in-process backend shares one database session, so it must serve one
+    request at a time, each to its end. The desk cancels requests it no longer
+    needs (a closed screen, a newer search); here the request still runs to its
+    end, as it would in a server, while the desk stops waiting for it."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+        self.lock = asyncio.Lock()
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        async def whole() -> None:
+            async with self.lock:
+                await self.app(scope, receive, send)
+
+        await asyncio.shield(asyncio.ensure_future(whole()))
+
+
+@pytest.fixture
+def transport(app) -> httpx.ASGITransport:  # noqa: ANN001
+    return httpx.ASGITransport(app=OneAtATime(app))
 
 
 class Switch(httpx.AsyncBaseTransport):
@@ -127,9 +151,21 @@ def screen_text(app) -> str:  # noqa: ANN001
 
 
 async def settle(pilot) -> None:  # noqa: ANN001
-    """Let every worker finish and the screen catch up."""
+    """Let every worker finish (or be cancelled, as a screen's are when it closes)
+    and the screen catch up."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
+        await pilot.pause()
+    while any(w.is_running for w in pilot.app.workers):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
         await pilot.pause()
 
 

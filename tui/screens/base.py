@@ -25,6 +25,12 @@ class DeskMixin:
     def desk(self) -> CollectDesk:
         return cast("CollectDesk", self.app)  # type: ignore[attr-defined]
 
+    def _steady_cursors(self) -> None:
+        """On a thin link a blinking cursor is a stream of redraws: keep it still."""
+        if self.desk.low_bandwidth:
+            for widget in self.query("Input, TextArea"):  # type: ignore[attr-defined]
+                widget.cursor_blink = False
+
     def status_and_footer(self) -> ComposeResult:
         line = StatusLine()
         line.set_reactive(StatusLine.status, self.desk.status)
@@ -37,6 +43,9 @@ class DeskScreen(DeskMixin, Screen):
         super().__init__(name=name, id=id, classes=classes)
         localize_bindings(self)
 
+    def on_mount(self) -> None:
+        self._steady_cursors()
+
     def title_bar(self, text: str, *, id: str = "title") -> Static:
         return Static(text, id=id, classes="title-bar", markup=False)
 
@@ -45,3 +54,6 @@ class DeskModal(DeskMixin, ModalScreen):
     def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         localize_bindings(self)
+
+    def on_mount(self) -> None:
+        self._steady_cursors()

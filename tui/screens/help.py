@@ -41,24 +41,33 @@ class HelpScreen(DeskModal):
         Binding("escape,question_mark", "close", N_("Close"), tooltip=N_("Close the list of keys"), id="help.close"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list[tuple[str, str, str]]]] = []
+        """(screen, [(key as mapped, what it does, more)]) for every screen: what the help shows."""
+
     def compose(self) -> ComposeResult:
+        self.rows = [
+            (title, [(key_for(self.app, b, self.desk.keymap), b.description, b.tooltip) for b in bindings])
+            for title, bindings in _sections()
+        ]
         with VerticalScroll(id="help-body"):
             yield Static(_("Keys of every screen (remap them in config.toml under [keymap])"), classes="title-bar",
                          markup=False)
-            for title, bindings in _sections():
-                yield Static(self._table(title, bindings), classes="help-section")
+            for title, rows in self.rows:
+                yield Static(self._table(title, rows), classes="help-section")
         yield from self.status_and_footer()
 
-    def _table(self, title: str, bindings: list[Binding]) -> Table:
+    @staticmethod
+    def _table(title: str, rows: list[tuple[str, str, str]]) -> Table:
         table = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None,
                       padding=(0, 1), expand=True)
-        keys = [key_for(self.app, b, self.desk.keymap) for b in bindings]
-        table.add_column(width=max([cell_len(k) for k in keys] + [6]), no_wrap=True, style="bold")
+        table.add_column(width=max([cell_len(key) for key, _d, _t in rows] + [6]), no_wrap=True, style="bold")
         table.add_column(ratio=1)
-        for key, binding in zip(keys, bindings, strict=True):
-            text = Text(binding.description)
-            if binding.tooltip and binding.tooltip != binding.description:
-                text.append(" — " + binding.tooltip, style="dim")
+        for key, description, tooltip in rows:
+            text = Text(description)
+            if tooltip and tooltip != description:
+                text.append(" — " + tooltip, style="dim")
             table.add_row(key, text)
         return table
 

@@ -58,6 +58,10 @@ class WorklistTable(DataTable[Text]):
     BINDINGS = [
         Binding("enter", "select_cursor", N_("Open"), tooltip=N_("Open the highlighted account"),
                 id="worklist.open"),
+        Binding("home", "scroll_top", N_("First"), tooltip=N_("Go to the first account"), id="worklist.first",
+                show=False),
+        Binding("end", "scroll_bottom", N_("Last"), tooltip=N_("Go to the last account loaded (loads the next page)"),
+                id="worklist.last", show=False),
     ]
 
     class Open(Message):

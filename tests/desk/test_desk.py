@@ -1,0 +1,266 @@
+"""The desk's keys, help, palette, paging, team isolation, low-bandwidth mode
+and start-up weight."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from textual.binding import Binding
+from textual.command import CommandPalette
+
+from config.settings import DeskSettings
+from tests.desk.conftest import screen_text, settle
+from tests.conftest import repo_root
+
+pytestmark = pytest.mark.desk
+
+
+def desk_classes() -> list[type]:
+    from tui.app import CollectDesk
+    from tui.screens.account import AccountScreen
+    from tui.screens.call import CallScreen
+    from tui.screens.help import HelpScreen
+    from tui.screens.login import LoginScreen
+    from tui.screens.note import NoteScreen
+    from tui.screens.worklist import WorklistScreen
+    from tui.widgets.worklist_table import WorklistTable
+
+    return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, HelpScreen]
+
+
+def test_importing_the_desk_stays_light() -> None:
+    code = ("import sys, json, tui.app; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo_root())
+    loaded = set(json.loads(out.stdout))
+    for heavy in ("backend", "sqlalchemy", "fastapi", "faker", "starlette", "uvicorn", "alembic", "babel"):
+        assert heavy not in loaded, f"importing tui.app imports {heavy}"
+
+
+def test_every_binding_has_an_id_and_a_tooltip() -> None:
+    ids: set[str] = set()
+    for cls in desk_classes():
+        for item in cls.__dict__.get("BINDINGS", []):
+            binding = item if isinstance(item, Binding) else Binding(*item)
+            if binding.system:
+                continue
+            assert binding.id, f"{cls.__name__}: {binding.key} has no id"
+            assert binding.tooltip, f"{cls.__name__}: {binding.id} has no tooltip"
+            assert binding.description, f"{cls.__name__}: {binding.id} has no description"
+            ids.add(binding.id)
+    assert {"desk.quit", "desk.help", "desk.palette", "worklist.search", "account.contact", "call.save_next"} <= ids
+
+
+async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "HelpScreen"
+        help_screen = desk.screen
+        assert [title for title, _rows in help_screen.rows] == ["Every screen", "Sign-in", "Worklist", "Account",
+                                                                 "Call", "Note", "Keys"]
+        listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
+        from tui.keys import class_bindings
+
+        for title, cls in zip(["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Keys"],
+                              [c for c in desk_classes() if c.__name__ != "WorklistTable"], strict=True):
+            for binding in class_bindings(cls):
+                assert (title, binding.description) in listed, (title, binding.description)
+        keys = {description: key for _t, rows in help_screen.rows for key, description, _tt in rows}
+        assert keys["Save+next"] == "^n" and keys["promise to pay"] == "p" and keys["Log call"] == "c"
+        assert keys["Keys"] == "?" and keys["Search"] == "/"
+        body = help_screen.query_one("#help-body")
+        assert body.virtual_size.height > body.size.height  # long: it scrolls
+        assert "Every screen" in screen_text(desk) and "Quit the desk" in screen_text(desk)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+
+
+async def test_the_keymap_remaps_keys_everywhere(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk(keymap={"account.contact": "l", "call.result.ptp": "P"})
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "l Log call" in screen_text(desk)  # the footer
+        await pilot.press("c")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"  # c is no longer bound
+        await pilot.press("l")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "CallScreen"
+        await pilot.press("p")
+        assert desk.screen.result is None
+        assert "P PTP" in screen_text(desk)  # the outcome legend shows the agent's key
+        await pilot.press("question_mark")
+        await settle(pilot)
+        keys = {description: key for _t, rows in desk.screen.rows for key, description, _tt in rows}
+        assert keys["Log call"] == "l" and keys["promise to pay"] == "P"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("P")
+        assert desk.screen.result == "PTP"
+
+
+async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        titles = [c.title for c in desk.get_system_commands(desk.screen)]
+        for title in ("Account: Log call", "Account: Note", "Account: Promise", "Account: Escalate", "Account: Back",
+                      "Desk: Quit", "Desk: Keys", "Desk: Send unsent", "Desk: sign out", "Worklist: show"):
+            assert title in titles, title
+        assert all(": " in t for t in titles)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert CommandPalette.is_open(desk)
+        await pilot.press(*"log call")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "CallScreen"
+        # The call screen's outcome keys are in the palette too, even from the note.
+        await pilot.press("tab")
+        titles = [c.title for c in desk.get_system_commands(desk.screen)]
+        assert "Call: promise to pay" in titles and "Call: Save+next" in titles
+
+
+async def test_plan_and_escalate_say_what_they_do(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert any("later release" in n.message for n in desk._notifications)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        await pilot.press("p")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "CallScreen"
+        assert desk.screen.result == "PTP" and desk.screen.outcome == "RPC"
+
+
+async def test_worklist_pages_come_from_the_server_as_you_scroll(make_desk, make_account, switch) -> None:
+    for n in range(120):
+        make_account(account_ref=f"P-{n:04d}", customer_name=f"Customer {n}", dpd=10 + n)
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = desk.screen.table
+        assert table.row_count == 50
+        assert table.items[0].account_ref == "P-0119"  # the oldest debt first
+        pages = [p for m, p in switch.requests if p == "/api/v1/worklist"]
+        assert len(pages) == 1
+        for _ in range(40):
+            await pilot.press("j")
+        await settle(pilot)
+        assert table.row_count == 100
+        await pilot.press("end")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert table.row_count == 120 and not table.has_more
+        assert [i.account_ref for i in table.items] == [f"P-{n:04d}" for n in range(119, -1, -1)]
+        assert len([p for m, p in switch.requests if p == "/api/v1/worklist"]) == 3
+        # Search goes to the server too.
+        await pilot.press("slash", *"P-0007", "enter")
+        await settle(pilot)
+        assert [i.account_ref for i in table.items] == ["P-0007"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 50
+
+
+async def test_an_agent_sees_only_their_own_team(make_desk, accounts, make_account) -> None:
+    accounts()
+    make_account(account_ref="B-0001", customer_name="Team B Customer", team="B", agent="agent3", dpd=40)
+    desk = make_desk("agent3")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert [i.account_ref for i in desk.screen.table.items] == ["B-0001"]
+        text = screen_text(desk)
+        assert "A-0001" not in text and "Alice Moreno" not in text
+        await pilot.press("slash", *"A-0001", "enter")
+        await settle(pilot)
+        assert "Nothing matches “A-0001”." in screen_text(desk)
+        assert desk.screen.table.items == []
+
+
+async def test_another_teams_account_is_not_found_in_the_desk(make_desk, accounts) -> None:
+    first, *_ = accounts()
+    desk = make_desk("agent3")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        from tui.screens.account import AccountScreen
+
+        await desk.push_screen(AccountScreen(first.id))
+        await settle(pilot)
+        assert any("Not found, or not yours to see." in n.message for n in desk._notifications)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        assert "Alice Moreno" not in screen_text(desk)
+
+
+async def test_next_from_the_worklist_leases_the_top_account(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        assert desk.screen.detail.account_ref == "A-0001" and desk.screen.timeline is not None
+
+
+async def test_a_lapsed_session_asks_to_sign_in_again_and_keeps_the_form(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "c")
+        await settle(pilot)
+        await pilot.press("2", "tab", *"typed before the session lapsed", "escape")
+        await settle(pilot)
+        desk.api.token = "expired-token"
+        await pilot.press("r")  # reload the account: 401
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "LoginScreen" and desk.screen.again
+        assert desk.screen.query_one("#username").value == "agent1"
+        assert desk.focused is not None and desk.focused.id == "password"
+        await pilot.press(*"agent1", "enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        await pilot.press("c")
+        await settle(pilot)
+        assert desk.screen.query_one("#note").text == "typed before the session lapsed"
+
+
+async def test_low_bandwidth_mode(make_desk, accounts) -> None:
+    from tui.app import run_options
+
+    accounts()
+    desk = make_desk(low_bandwidth=True)
+    assert desk.theme == "ansi-dark" and desk.animation_level == "none"
+    assert desk.console.color_system == "standard"
+    assert run_options(DeskSettings(low_bandwidth=True)) == {"mouse": False}
+    assert run_options(DeskSettings()) == {"mouse": True}
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "c")
+        await settle(pilot)
+        assert not desk.screen.query_one("#note").cursor_blink
+        assert desk.native_ansi_color
+    normal = make_desk()
+    assert normal.console.color_system != "standard" or normal.theme != "ansi-dark"
