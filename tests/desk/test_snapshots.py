@@ -1,0 +1,84 @@
+"""SVG snapshots of the desk at 80×24 (pytest-textual-snapshot).
+
+Deterministic: both clocks are frozen (see conftest), the data is fixed and
+shown by account reference (never by database id), cursors do not blink.
+Update with ``python -m pytest tests/desk/test_snapshots.py --snapshot-update``
+after looking at the new pictures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from backend_client.models import ContactCreate, PromiseIn
+from tests.desk.conftest import NOW, settle
+
+pytestmark = pytest.mark.desk
+
+
+async def steady(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def test_login_screen(snap_compare, make_desk) -> None:
+    desk = make_desk(username=None)
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await pilot.press(*"agent1")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+def test_worklist_screen(snap_compare, make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
+
+
+def test_worklist_screen_in_chinese(snap_compare, make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk(lang="zh_CN")
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
+
+
+def test_account_screen(snap_compare, make_desk, accounts) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        api = pilot.app.api
+        await api.log_contact(first.id, ContactCreate(
+            channel="phone", outcome="NA", started_at=NOW - dt.timedelta(days=2, hours=1), used="+12125550101"))
+        await api.log_contact(first.id, ContactCreate(
+            channel="phone", outcome="RPC", result="PTP", reason="job_loss", identity_verified=True,
+            disclosure_given=True, started_at=NOW - dt.timedelta(days=1), duration_s=312,
+            ptp=PromiseIn(amount="200.00", date=dt.date(2026, 3, 13)), note="Lost his job in January; pays Friday"))
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("enter")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+def test_call_screen(snap_compare, make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("i", "d", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
