@@ -21,8 +21,8 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     settings = settings or BackendSettings()
     db = db or Database(settings.db)
     redact.install()
-    app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
-                  max_body_size=MAX_BODY_BYTES)
+    app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.db = db
     errors.install(app)

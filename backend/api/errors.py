@@ -63,6 +63,42 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413 problem.
+
+    A declared Content-Length over the limit is refused before the body is read;
+    a body that grows past it while streaming is refused as soon as it does.
+    (Starlette's own limit answers in plain text.)"""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = Problem(title="Content too large", status=413,
+                            detail=f"A request body may hold at most {self.max_bytes} bytes")
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.strip().isdigit() and int(value) > self.max_bytes:
+                await problem_response(too_large)(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # Raised inside the route, so the handler below answers it as a problem.
+                    raise StarletteHTTPException(413, too_large.detail)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -81,7 +117,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        titles = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+                  405: "Method not allowed", 413: "Content too large"}
         title = titles.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(Problem(title=title, status=exc.status_code, detail=detail), getattr(exc, "headers", None))
