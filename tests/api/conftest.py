@@ -63,6 +63,26 @@ def count(session: Session) -> Callable:
     return _count
 
 
+@pytest.fixture
+def new_audit(session: Session) -> Callable:
+    """``new_audit(entity="note", action="create")``: audit rows written since the test began.
+
+    Other tests commit to the append-only log (and SQLite hands the ids of deleted
+    accounts out again), so a test looks only at rows after its own start."""
+    from backend.models import AuditEntry
+
+    start = session.scalar(select(func.max(AuditEntry.id))) or 0
+
+    def _rows(**where: object) -> list:
+        stmt = select(AuditEntry).where(AuditEntry.id > start).order_by(AuditEntry.id)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(AuditEntry, name) == value)
+        session.flush()
+        return list(session.scalars(stmt))
+
+    return _rows
+
+
 def zone_at_local_hour(hour: int, now: dt.datetime | None = None) -> str:
     """A fixed-offset IANA zone (``Etc/GMT±N``) where the local time is now ``hour``:mm,
     so tests about the call window do not depend on when they run."""

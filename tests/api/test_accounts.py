@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from backend.models import Account, AuditEntry, Customer
+from backend.models import Account, Customer
 
 
 def _row(**overrides: object) -> dict:
@@ -60,7 +60,7 @@ async def test_a_colleagues_account_is_visible_to_the_team(http, auth, make_acco
     assert (await http.get(f"/api/v1/accounts/{account.id}", headers=await auth("trainer1"))).status_code == 404
 
 
-async def test_admin_creates_an_account_201(http, auth, session) -> None:  # noqa: ANN001
+async def test_admin_creates_an_account_201(http, auth, session, new_audit) -> None:  # noqa: ANN001
     response = await http.post("/api/v1/accounts", json=_row(), headers=await auth("admin"))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -74,8 +74,7 @@ async def test_admin_creates_an_account_201(http, auth, session) -> None:  # noq
     assert {"America/New_York", "America/Chicago"} <= set(body["customer"]["timezones"])
     stored = session.scalar(select(Account).where(Account.account_ref == "NEW-0001"))
     assert (stored.card_bin, stored.card_last4) == ("453982", "4821")
-    assert session.scalar(select(AuditEntry).where(AuditEntry.entity == "account", AuditEntry.entity_id == stored.id,
-                                                   AuditEntry.action == "create")) is not None
+    assert len(new_audit(entity="account", entity_id=stored.id, action="create")) == 1
 
 
 async def test_currencies_keep_their_own_minor_units(http, auth) -> None:  # noqa: ANN001

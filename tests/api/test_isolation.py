@@ -5,8 +5,6 @@ tells the other team that the account exists; and nothing is written."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from backend.models import Account, Contact, IdempotencyKey, Note
 
 

@@ -4,10 +4,6 @@ contact details, and assignment by a supervisor or an admin only (SPEC §5)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from backend.models import AuditEntry
-
 
 async def _version(http, headers, account_id: int) -> int:  # noqa: ANN001
     return (await http.get(f"/api/v1/accounts/{account_id}", headers=headers)).json()["version"]
@@ -138,9 +134,8 @@ async def test_a_refused_patch_changes_nothing(http, auth, make_account, problem
     assert after["flags"] == before["flags"] and after["version"] == before["version"]
 
 
-async def test_changes_are_audited(http, auth, session, make_account) -> None:  # noqa: ANN001
+async def test_changes_are_audited(http, auth, make_account, new_audit) -> None:  # noqa: ANN001
     account = make_account()
     await _patch(http, await auth("agent1"), account.id, {"flags": {"dispute": True}})
-    row = session.scalar(select(AuditEntry).where(AuditEntry.entity == "account", AuditEntry.entity_id == account.id,
-                                                  AuditEntry.action == "update"))
-    assert row is not None and row.detail["flags"]["dispute"] is True
+    [row] = new_audit(entity="account", entity_id=account.id, action="update")
+    assert row.detail["flags"]["dispute"] is True

@@ -6,7 +6,7 @@ import base64
 
 from sqlalchemy import select
 
-from backend.models import AuditEntry, User
+from backend.models import User
 
 
 async def _pages(http, headers, **params) -> list[list[dict]]:  # noqa: ANN001
@@ -182,10 +182,9 @@ async def test_search_never_crosses_teams(http, auth, make_account) -> None:  # 
         assert (await http.get("/api/v1/worklist", headers=headers, params={"q": q})).json()["items"] == [], q
 
 
-async def test_worklist_views_are_audited(http, auth, session, make_account) -> None:  # noqa: ANN001
+async def test_worklist_views_are_audited(http, auth, session, make_account, new_audit) -> None:  # noqa: ANN001
     a, b = make_account(), make_account()
     await http.get("/api/v1/worklist", headers=await auth("agent1"))
     agent1 = session.scalar(select(User.id).where(User.username == "agent1"))
-    rows = session.scalars(select(AuditEntry).where(AuditEntry.user_id == agent1, AuditEntry.entity == "worklist")).all()
-    assert len(rows) == 1
-    assert rows[0].action == "view" and sorted(rows[0].detail["accounts"]) == sorted([a.id, b.id])
+    [row] = new_audit(user_id=agent1, entity="worklist")
+    assert row.action == "view" and sorted(row.detail["accounts"]) == sorted([a.id, b.id])
