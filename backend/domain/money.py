@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 # ISO 4217 minor-unit exponents that differ from 2 (the rest use 2).
 _EXPONENTS = {
@@ -16,18 +17,41 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
+_PLAIN = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+MAX_MAJOR_DIGITS = 15
+"""No amount reaches 10**15 major units; beyond that the input is a mistake."""
+
+
 def to_minor(amount: str | Decimal | int, currency: str) -> int:
-    """``"1234.50", "USD"`` → ``123450``. Refuses more decimals than the currency has."""
-    try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {amount!r}") from None
+    """``"1234.50", "USD"`` → ``123450``. Exact: refuses more decimals than the
+    currency has, exponents, separators and amounts of 10**15 major units or more,
+    with ``ValueError``."""
+    if isinstance(amount, Decimal):
+        value = amount
+    elif isinstance(amount, int) and not isinstance(amount, bool):
+        value = Decimal(amount)
+    else:
+        text = str(amount).strip()
+        if not _PLAIN.match(text):
+            raise ValueError(f"not a decimal amount: {amount!r}")
+        value = Decimal(text)  # exact: constructing a Decimal never rounds
     if not value.is_finite():
         raise ValueError(f"not a decimal amount: {amount!r}")
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{currency} has {exponent(currency)} decimal places at most")
-    return int(scaled)
+    if value and value.adjusted() >= MAX_MAJOR_DIGITS:
+        raise ValueError("amount too large")
+    exp = exponent(currency)
+    sign, digits, power = value.as_tuple()
+    assert isinstance(power, int)
+    # value = ±digits × 10**power; in minor units the power is power + exp.
+    shift = power + exp
+    number = int("".join(map(str, digits)) or "0")
+    if shift < 0:
+        number, rest = divmod(number, 10**-shift)
+        if rest:
+            raise ValueError(f"{currency} has {exp} decimal places at most")
+    else:
+        number *= 10**shift
+    return -number if sign else number
 
 
 def to_major(amount_minor: int, currency: str) -> Decimal:
