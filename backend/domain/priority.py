@@ -49,7 +49,7 @@ def simple_priority(
     reasons: list[Why] = []
     score = 0.0
     # Days past due: the older, the more urgent, up to charge-off.
-    score += min(dpd, 180) * 1.0
+    score += max(0, min(dpd, 180)) * 1.0  # not yet due (negative) counts as current
     if dpd > 0:
         reasons.append(why("dpd", f"{dpd} days past due", days=dpd))
     # Overdue amount, on a log scale of major units (so size helps, but never dominates).
