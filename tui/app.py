@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+HOLD_KEYS_MAX_S = 1.0
+"""Longest that keys typed while a screen opens wait for it (should it never say it is ready)."""
 SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
@@ -75,7 +79,12 @@ class CollectDesk(App[int]):
                 id="desk.quit", priority=True),
         Binding("ctrl+p", "command_palette", N_("Palette"), tooltip=N_("Every action of this screen, by name"),
                 id="desk.palette", priority=True),
-        Binding("question_mark", "help", N_("Keys"), tooltip=N_("Every key of every screen"), id="desk.help"),
+        Binding("question_mark", "help", N_("Keys"), tooltip=N_("Every key of every screen"), id="desk.help",
+                priority=True),
+        Binding("tab", "focus_next", N_("Next field"), tooltip=N_("Move to the next field"), id="desk.next_field",
+                show=False, priority=True),
+        Binding("shift+tab", "focus_previous", N_("Previous field"), tooltip=N_("Move to the previous field"),
+                id="desk.previous_field", show=False, priority=True),
         Binding("ctrl+r", "send_unsent", N_("Send unsent"), tooltip=N_("Send the work kept on this machine now"),
                 id="desk.send", show=False),
         Binding("ctrl+c", "help_quit", show=False, system=True),
@@ -129,6 +138,67 @@ class CollectDesk(App[int]):
         self.retry_every_s = RETRY_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
+        self._held_keys: deque[events.Key] = deque()
+        self._holding = False
+        self._hold_timer: Timer | None = None
+
+    # -- keys typed ahead ----------------------------------------------------------
+    #
+    # Over SSH keys often arrive in bursts ("enter c 2" in one packet). Textual
+    # routes each key to the widget focused when the app reads it, so keys read
+    # while a new screen is still opening would go to the old one. The desk holds
+    # them until the new screen is ready (``release_keys``), then replays them in
+    # order. Bindings that move the focus or open screens are priority bindings,
+    # so they act before the next key is read (and a text field still gets every
+    # printable key: Textual leaves out the bindings a focused field consumes).
+
+    class KeysReleased(Message):
+        """Held keys may go to the screen now on top."""
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        from tui.screens.base import DeskMixin
+
+        if isinstance(screen, DeskMixin):
+            self.hold_keys()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def switch_screen(self, screen: Any) -> Any:
+        from tui.screens.base import DeskMixin
+
+        if isinstance(screen, DeskMixin):
+            self.hold_keys()
+        return super().switch_screen(screen)
+
+    def hold_keys(self) -> None:
+        self._holding = True
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+        self._hold_timer = self.set_timer(HOLD_KEYS_MAX_S, self.release_keys, name="hold-keys")
+
+    def release_keys(self) -> None:
+        self._holding = False
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        if self._held_keys:
+            self.post_message(self.KeysReleased())
+
+    async def on_event(self, event: events.Event) -> None:
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and (self._holding or self._held_keys) and not self._replaying):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
+
+    _replaying = False
+
+    async def on_collect_desk_keys_released(self, _message: KeysReleased) -> None:
+        self._replaying = True
+        try:
+            while self._held_keys and not self._holding:
+                await super().on_event(self._held_keys.popleft())
+        finally:
+            self._replaying = False
 
     # -- start and stop --------------------------------------------------------
 
@@ -421,7 +491,9 @@ class CollectDesk(App[int]):
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
             self.push_screen(HelpScreen())
 
     def action_command_palette(self) -> None:

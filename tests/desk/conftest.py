@@ -150,6 +150,28 @@ def screen_text(app) -> str:  # noqa: ANN001
     return console.export_text()
 
 
+def burst(app, *keys: str) -> None:  # noqa: ANN001
+    """Send keys as one burst, the way they arrive in one packet over a slow SSH
+    link: all queued at once, none waiting for the app to catch up (Pilot's
+    ``press`` waits for the app after every key)."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        original = REPLACED_KEYS.get(key, key)
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(original))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
 async def settle(pilot) -> None:  # noqa: ANN001
     """Let every worker finish (or be cancelled, as a screen's are when it closes)
     and the screen catch up."""

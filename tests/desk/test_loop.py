@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from textual import events
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import burst, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -195,3 +195,28 @@ async def test_escape_keeps_the_draft(make_desk, accounts, drafts) -> None:
         await settle(pilot)
         assert again.screen.outcome == "VM"
         assert again.screen.query_one("#note").text == "left a voicemail"
+
+
+async def test_keys_in_one_burst_land_where_they_were_typed(make_desk, accounts, login) -> None:
+    """Over a slow SSH link a whole sequence can arrive in one packet: each key
+    still goes where it would have gone typed slowly, across focus moves and
+    screens opening."""
+    first, second, _third = accounts()
+    desk = make_desk(username=None)
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        burst(desk, *"agent1", "tab", *"agent1", "enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        # The whole loop, and on into the next account: no answer there, saved.
+        burst(desk, "enter", "c", "i", "d", "p", *AMOUNT, "tab", *DATE, "tab", *NOTE, "ctrl+n",
+              "c", "2", "tab", *"rang out", "ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        assert desk.screen.detail is not None and desk.screen.detail.account_ref == "A-0002"
+    api = await login("agent1")
+    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.contact is not None]
+    assert [(c.outcome, c.result, c.ptp_amount and c.ptp_amount.amount_minor, c.ptp_date, c.note)
+            for c in contacts] == [("RPC", "PTP", 15000, dt.date(2026, 3, 20), NOTE)]
+    contacts = [e.contact for e in (await api.timeline(second.id)).items if e.contact is not None]
+    assert [(c.outcome, c.note) for c in contacts] == [("NA", "rang out")]

@@ -25,15 +25,15 @@ class AccountScreen(DeskScreen):
     AUTO_FOCUS = "#timeline"
     BINDINGS = [
         Binding("c", "contact", N_("Log call"), tooltip=N_("Log a call, e-mail, SMS, letter or visit"),
-                id="account.contact"),
-        Binding("n", "note", N_("Note"), tooltip=N_("Add a note to the account"), id="account.note"),
+                id="account.contact", priority=True),
+        Binding("n", "note", N_("Note"), tooltip=N_("Add a note to the account"), id="account.note", priority=True),
         Binding("p", "plan", N_("Promise"), tooltip=N_("Record a promise to pay (plans of several payments come later)"),
-                id="account.plan"),
+                id="account.plan", priority=True),
         Binding("e", "escalate", N_("Escalate"), tooltip=N_("Escalation comes in a later release; says what to do now"),
-                id="account.escalate", show=False),
+                id="account.escalate", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
-                id="account.reload", show=False),
-        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back"),
+                id="account.reload", priority=True, show=False),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
@@ -43,6 +43,8 @@ class AccountScreen(DeskScreen):
         self._ref, self._name = ref, name
         self.detail: AccountDetail | None = detail
         self.timeline: Timeline | None = timeline
+        self._asked: tuple[str, str | None] | None = None
+        """A form asked for before the account had loaded: it opens when it has."""
 
     def compose(self) -> ComposeResult:
         yield self.title_bar(" · ".join(p for p in (self._ref, self._name) if p) or _("Account"))
@@ -78,6 +80,9 @@ class AccountScreen(DeskScreen):
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
+
+    def ready_for_keys(self) -> bool:
+        return self.detail is not None
 
     # -- loading ------------------------------------------------------------------
 
@@ -156,6 +161,15 @@ class AccountScreen(DeskScreen):
             verdict = "✗ " + _("Not to be called")
         self.query_one("#account-verdict", Static).update(f"{verdict}" + (f" — {reasons}" if reasons else ""))
         self._show_unsent()
+        if self.app.screen is self:
+            self.desk.release_keys()
+        if self._asked is not None and self.app.screen is self:
+            form, result = self._asked
+            self._asked = None
+            if form == "note":
+                self.action_note()
+            else:
+                self.action_contact(result=result)
 
     def show_timeline(self, timeline: Timeline) -> None:
         self.timeline = timeline
@@ -194,7 +208,8 @@ class AccountScreen(DeskScreen):
         from tui.screens.call import CallScreen
 
         if self.detail is None:
-            self.notify(_("The account is still loading."), severity="warning")
+            self._asked = ("contact", result)
+            self.notify(_("The account is still loading; the form opens when it has."))
             return
         self.app.push_screen(CallScreen(self.detail, result=result), self._after_form)
 
@@ -211,7 +226,8 @@ class AccountScreen(DeskScreen):
         from tui.screens.note import NoteScreen
 
         if self.detail is None:
-            self.notify(_("The account is still loading."), severity="warning")
+            self._asked = ("note", None)
+            self.notify(_("The account is still loading; the form opens when it has."))
             return
         self.app.push_screen(NoteScreen(self.detail), self._after_form)
 

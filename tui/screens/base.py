@@ -3,6 +3,8 @@ title bar, the status line and the footer."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -24,6 +26,39 @@ class DeskMixin:
     @property
     def desk(self) -> CollectDesk:
         return cast("CollectDesk", self.app)  # type: ignore[attr-defined]
+
+    def ready_for_keys(self) -> bool:
+        """Whether keys typed while this screen opened can be handled now (a screen
+        that loads what its keys act on says no until it has; the desk waits at
+        most ``HOLD_KEYS_MAX_S``)."""
+        return True
+
+    def on_screen_resume(self) -> None:
+        # The screen is mounted and focused: keys typed while it opened may come in.
+        if self.ready_for_keys():
+            self.desk.release_keys()
+
+    def after_typing(self, callback: Callable[[], object], *, name: str) -> None:
+        """Run ``callback`` once every text field has taken the keys already sent
+        to it. A priority key (``ctrl+s``) acts the moment it is read, while the
+        characters typed just before it may still be on their way to their field."""
+
+        async def drained() -> None:
+            for field in list(self.query("Input, TextArea")):  # type: ignore[attr-defined]
+                arrived = asyncio.Event()
+                field.call_later(arrived.set)
+                await arrived.wait()
+            callback()
+
+        self.run_worker(drained(), name=name, group="typing", exit_on_error=False)  # type: ignore[attr-defined]
+
+    def skip_if_menu_open(self) -> None:
+        """A priority key (escape) is the open drop-down's, not the screen's."""
+        from textual.actions import SkipAction
+        from textual.widgets import Select
+
+        if any(select.expanded for select in self.query(Select)):  # type: ignore[attr-defined]
+            raise SkipAction()
 
     def _steady_cursors(self) -> None:
         """On a thin link a blinking cursor is a stream of redraws: keep it still."""

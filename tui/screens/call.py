@@ -51,11 +51,11 @@ def _pick_bindings() -> list[Binding]:
     out = []
     for code, key in OUTCOME_KEYS.items():
         out.append(Binding(key, f"pick('{code}')", OUTCOMES[code], tooltip=N_("Set the outcome"),
-                           id=f"call.outcome.{code.lower()}", show=False))
+                           id=f"call.outcome.{code.lower()}", show=False, priority=True))
     for code, key in RESULT_KEYS.items():
         out.append(Binding(key, f"pick('{code}')", RESULTS[code],
                            tooltip=N_("Set the result (a right-party contact)"), id=f"call.result.{code.lower()}",
-                           show=False))
+                           show=False, priority=True))
     return out
 
 
@@ -67,11 +67,11 @@ class CallScreen(DeskScreen):
                 id="call.save", priority=True),
         Binding("ctrl+n", "save_next", N_("Save+next"), tooltip=N_("Save the contact and open the next account"),
                 id="call.save_next", priority=True),
-        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="call.back"),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="call.back", priority=True),
         Binding("i", "toggle('identity')", N_("Identity verified"),
-                tooltip=N_("Tick when the customer's identity is verified"), id="call.identity", show=False),
+                tooltip=N_("Tick when the customer's identity is verified"), id="call.identity", priority=True, show=False),
         Binding("d", "toggle('disclosure')", N_("Disclosure given"),
-                tooltip=N_("Tick when the disclosure has been read to the customer"), id="call.disclosure", show=False),
+                tooltip=N_("Tick when the disclosure has been read to the customer"), id="call.disclosure", priority=True, show=False),
         *_pick_bindings(),
     ]
 
@@ -204,10 +204,11 @@ class CallScreen(DeskScreen):
         picker.outcome, picker.result = self.outcome, self.result
         self._show_rows()
         if not self._restoring:
+            # At once (not on the next idle, as focus() does): keys already on their way go there.
             if self.result == "PTP":
-                self.query_one("#ptp-amount", Input).focus()
+                self.set_focus(self.query_one("#ptp-amount", Input))
             elif self.result == "CB":
-                self.query_one("#callback", Input).focus()
+                self.set_focus(self.query_one("#callback", Input))
             self._save_draft()
 
     @on(OutcomePicker.Picked)
@@ -219,8 +220,12 @@ class CallScreen(DeskScreen):
         box.value = not box.value
 
     def _show_rows(self) -> None:
-        self.query_one("#ptp-row").display = self.result == "PTP"
-        self.query_one("#callback-row").display = self.result == "CB"
+        # Always shown, enabled when they apply: the form never jumps, and the tab
+        # order (which follows the layout) is right even before the next repaint.
+        for row, wanted in (("#ptp-row", "PTP"), ("#callback-row", "CB")):
+            enabled = self.result == wanted
+            for field in self.query_one(row).query(Input):
+                field.disabled = not enabled
 
     # -- the draft ----------------------------------------------------------------
 
@@ -417,12 +422,19 @@ class CallScreen(DeskScreen):
     def _start_save(self, *, then_next: bool) -> None:
         if self._saving:
             return
+        self._saving = True
+        # Keys typed after ctrl+s belong to the screen that comes next: they wait for it.
+        self.desk.hold_keys()
+        self.after_typing(lambda: self._save_as_typed(then_next), name="save-when-typed")
+
+    def _save_as_typed(self, then_next: bool) -> None:
         try:
             contact = self.build()
         except fmt.ParseError as exc:
+            self._saving = False
+            self.desk.release_keys()
             self.notify(str(exc), title=_("Not saved yet"), severity="error", markup=False)
             return
-        self._saving = True
         self.save(contact, then_next)
 
     @work(name="save-contact", group="save", exit_on_error=False)
@@ -443,6 +455,7 @@ class CallScreen(DeskScreen):
             return
         except ProblemResponse as exc:
             self._saving = False
+            self.desk.release_keys()
             self._refused(exc)
             return
         desk.drafts.drop(self.draft_key)
@@ -470,6 +483,7 @@ class CallScreen(DeskScreen):
         self.notify(message, title=_("Not saved"), severity="error", markup=False)
 
     def action_back(self) -> None:
+        self.skip_if_menu_open()
         if self._saving:
             self.notify(_("Saving… a moment."))
             return

@@ -38,7 +38,7 @@ class HelpScreen(DeskModal):
     NOUN = N_("Keys")
     AUTO_FOCUS = "#help-body"
     BINDINGS = [
-        Binding("escape,question_mark", "close", N_("Close"), tooltip=N_("Close the list of keys"), id="help.close"),
+        Binding("escape,question_mark", "close", N_("Close"), tooltip=N_("Close the list of keys"), id="help.close", priority=True),
     ]
 
     def __init__(self) -> None:

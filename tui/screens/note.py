@@ -23,7 +23,7 @@ class NoteScreen(DeskModal):
     BINDINGS = [
         Binding("ctrl+s", "save", N_("Save"), tooltip=N_("Save the note on the account"), id="note.save",
                 priority=True),
-        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="note.back"),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="note.back", priority=True),
     ]
 
     def __init__(self, account: AccountDetail) -> None:
@@ -70,6 +70,7 @@ class NoteScreen(DeskModal):
             count=f"{n:,}", limit=f"{MAX_NOTE:,}"))
 
     def action_back(self) -> None:
+        self.skip_if_menu_open()
         if self._saving:
             return
         self.dismiss(False)
@@ -77,14 +78,22 @@ class NoteScreen(DeskModal):
     def action_save(self) -> None:
         if self._saving:
             return
-        text = self.query_one("#note-text", TextArea).text
-        if not text.strip():
-            self.notify(_("The note is empty."), severity="warning")
-            return
-        if len(text) > MAX_NOTE:
-            self.notify(_("The note is too long (4,000 characters at most)."), severity="error")
-            return
         self._saving = True
+        self.desk.hold_keys()
+        self.after_typing(self._save_as_typed, name="save-when-typed")
+
+    def _save_as_typed(self) -> None:
+        text = self.query_one("#note-text", TextArea).text
+        problem = None
+        if not text.strip():
+            problem = _("The note is empty.")
+        elif len(text) > MAX_NOTE:
+            problem = _("The note is too long (4,000 characters at most).")
+        if problem:
+            self._saving = False
+            self.desk.release_keys()
+            self.notify(problem, severity="error")
+            return
         self.save(text)
 
     @work(name="save-note", group="note", exit_on_error=False)
@@ -102,6 +111,7 @@ class NoteScreen(DeskModal):
             return
         except ProblemResponse as exc:
             self._saving = False
+            desk.release_keys()
             desk.report(exc, _("Note"))
             return
         desk.drafts.drop(self.draft_key)

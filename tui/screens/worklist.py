@@ -28,19 +28,19 @@ class WorklistScreen(DeskScreen):
     NOUN = N_("Worklist")
     AUTO_FOCUS = "#worklist"
     BINDINGS = [
-        Binding("enter", "open", N_("Open"), tooltip=N_("Open the highlighted account"), id="worklist.open"),
+        Binding("enter", "open", N_("Open"), tooltip=N_("Open the highlighted account"), id="worklist.open", priority=True),
         Binding("slash", "search", N_("Search"), tooltip=N_("Search by account, name or last four card digits"),
-                id="worklist.search"),
+                id="worklist.search", priority=True),
         Binding("n", "work_next", N_("Next"), tooltip=N_("Take the next account to work and open it"),
-                id="worklist.next"),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down", show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up", show=False),
+                id="worklist.next", priority=True),
+        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down", priority=True, show=False),
+        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up", priority=True, show=False),
         Binding("down", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down_arrow", show=False),
         Binding("up", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up_arrow", show=False),
-        Binding("r", "reload", N_("Reload"), tooltip=N_("Load the worklist again from the top"), id="worklist.reload",
+        Binding("r", "reload", N_("Reload"), tooltip=N_("Load the worklist again from the top"), id="worklist.reload", priority=True,
                 show=False),
         Binding("escape", "back", N_("Clear search"), tooltip=N_("Close the search and show every account"),
-                id="worklist.back", show=False),
+                id="worklist.back", priority=True, show=False),
     ]
 
     def __init__(self) -> None:
@@ -131,6 +131,10 @@ class WorklistScreen(DeskScreen):
         self.open_account(event.item)
 
     def action_open(self) -> None:
+        from textual.actions import SkipAction
+
+        if self.focused is not self.table:
+            raise SkipAction()  # enter in the search field searches
         item = self.table.current_item
         if item is not None:
             self.open_account(item)

@@ -56,8 +56,6 @@ class WorklistTable(DataTable[Text]):
     """Rows of ``WorklistItem``; the screen hands pages down with ``show_page``."""
 
     BINDINGS = [
-        Binding("enter", "select_cursor", N_("Open"), tooltip=N_("Open the highlighted account"),
-                id="worklist.open"),
         Binding("home", "scroll_top", N_("First"), tooltip=N_("Go to the first account"), id="worklist.first",
                 show=False),
         Binding("end", "scroll_bottom", N_("Last"), tooltip=N_("Go to the last account loaded (loads the next page)"),
