@@ -4,6 +4,8 @@ agent's clock beside the customer's, and the timeline, newest first."""
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,15 +59,14 @@ class AccountScreen(DeskScreen):
                 yield Static("", id="customer-address", classes="line", markup=False)
             with Vertical(id="account-money", classes="panel"):
                 yield Static(_("Account"), classes="panel-title")
-                yield Static("", id="account-card", classes="line", markup=False)
-                yield Static("", id="account-balances", classes="lines", markup=False)
-                yield Static("", id="account-dpd", classes="line", markup=False)
+                yield Static("", id="account-figures", classes="lines")
                 yield Static("", id="account-flags", classes="line", markup=False)
         yield DualClock(clock=self.desk.clock, agent_tz=self.desk.agent_tz, id="account-clocks")
         yield Static("", id="account-verdict", classes="line", markup=False)
         yield Static("", id="account-unsent", classes="line", markup=False)
         yield Static(_("Timeline, newest first"), classes="section-title")
         yield TimelineTable(id="timeline")
+        yield Static("", id="timeline-detail", markup=False)
         yield from self.status_and_footer()
 
     def on_mount(self) -> None:
@@ -138,12 +139,19 @@ class AccountScreen(DeskScreen):
         self.query_one("#customer-email", Static).update(f"✉ {c.email}" if c.email else _("no e-mail on record"))
         address = c.addresses[0].text if c.addresses else _("no address on record")
         self.query_one("#customer-address", Static).update(f"⌂ {address}")
-        self.query_one("#account-card", Static).update(f"{_('Card')} {d.card}")
-        self.query_one("#account-balances", Static).update(
-            f"{_('Balance')} {fmt.money(d.balance)}  {_('Limit')} {fmt.money(d.credit_limit)}\n"
-            f"{_('Overdue')} {fmt.money(d.overdue)}  {_('Min. due')} {fmt.money(d.minimum_due)}")
-        self.query_one("#account-dpd", Static).update(
-            _("DPD {dpd} · bucket {bucket}").format(dpd=d.dpd, bucket=d.bucket.value))
+        figures = Table.grid(padding=(0, 1))
+        figures.add_column(style="dim", no_wrap=True)
+        figures.add_column(no_wrap=True, overflow="ellipsis")
+        for name, value in (
+            (_("Card"), d.card),
+            (_("Balance"), fmt.money(d.balance)),
+            (_("Limit"), fmt.money(d.credit_limit)),
+            (_("Overdue"), fmt.money(d.overdue)),
+            (_("Min. due"), fmt.money(d.minimum_due)),
+            (_("Delinquency"), _("DPD {dpd} · bucket {bucket}").format(dpd=d.dpd, bucket=d.bucket.value)),
+        ):
+            figures.add_row(name, Text(value))
+        self.query_one("#account-figures", Static).update(figures)
         flags = []
         if d.flags.cease:
             flags.append(f"{label(FLAGS, 'cease')}: " + ", ".join(label(CHANNELS, ch) for ch in d.flags.cease))
@@ -174,6 +182,13 @@ class AccountScreen(DeskScreen):
     def show_timeline(self, timeline: Timeline) -> None:
         self.timeline = timeline
         self.query_one(TimelineTable).show(timeline.items, self.desk.agent_tz)
+
+    @on(TimelineTable.Highlighted)
+    def _entry_detail(self, event: TimelineTable.Highlighted) -> None:
+        entry = event.entry
+        who = entry.actor or "—"
+        self.query_one("#timeline-detail", Static).update(
+            f"{fmt.when(entry.at, self.desk.agent_tz)} · {who} · {event.text}")
 
     def _show_unsent(self) -> None:
         line = self.query_one("#account-unsent", Static)

@@ -362,7 +362,7 @@ class CallScreen(DeskScreen):
 
         def fail(message: str, field: str | None = None) -> fmt.ParseError:
             if field:
-                self.query_one(f"#{field}").focus()
+                self.set_focus(self.query_one(f"#{field}"))
             return fmt.ParseError(message)
 
         v = self.values()
@@ -476,7 +476,7 @@ class CallScreen(DeskScreen):
             target = {"ptp.amount": "ptp-amount", "ptp.date": "ptp-date", "ptp": "ptp-amount",
                       "callback_at": "callback", "note": "note", "party": "party", "result": "picker"}.get(field)
             if target:
-                self.query_one(f"#{target}").focus()
+                self.set_focus(self.query_one(f"#{target}"))
         else:
             self.desk.report(exc, _("Call"))
             return

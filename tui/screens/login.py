@@ -48,7 +48,7 @@ class LoginScreen(DeskScreen):
 
     def on_mount(self) -> None:
         if self._username and not self._auto:
-            self.query_one("#password", Input).focus()
+            self.set_focus(self.query_one("#password", Input))
         if self._auto:
             username, password = self._auto
             self.query_one("#username", Input).value = username
@@ -58,7 +58,7 @@ class LoginScreen(DeskScreen):
     @on(Input.Submitted, "#username")
     def _username_done(self) -> None:
         if not self.query_one("#password", Input).value:
-            self.query_one("#password", Input).focus()
+            self.set_focus(self.query_one("#password", Input))
         else:
             self.action_sign_in()
 
@@ -71,11 +71,11 @@ class LoginScreen(DeskScreen):
         password = self.query_one("#password", Input).value
         if not username:
             self._error(_("Type your user name."))
-            self.query_one("#username", Input).focus()
+            self.set_focus(self.query_one("#username", Input))
             return
         if not password:
             self._error(_("Type your password."))
-            self.query_one("#password", Input).focus()
+            self.set_focus(self.query_one("#password", Input))
             return
         self.sign_in(username, password)
 
@@ -89,7 +89,7 @@ class LoginScreen(DeskScreen):
             await self.desk.sign_in(username, password)
         except Unauthorized:
             self._error(_("Wrong user name or password."))
-            self.query_one("#password", Input).focus()
+            self.set_focus(self.query_one("#password", Input))
             return
         except BackendUnavailable:
             self._error(_("The backend cannot be reached at {url}. Try again when it is up.").format(url=self.desk.server))

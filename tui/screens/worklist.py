@@ -67,6 +67,9 @@ class WorklistScreen(DeskScreen):
         self.query_one("#worklist-empty").display = False
         self.load_page(replace=True)
 
+    def ready_for_keys(self) -> bool:
+        return self._loaded_once
+
     def on_screen_resume(self) -> None:
         if self._loaded_once and self.desk.worklist_stale:
             self.desk.worklist_stale = False
@@ -80,6 +83,14 @@ class WorklistScreen(DeskScreen):
 
     @work(name="worklist-page", group="worklist", exclusive=True, exit_on_error=False)
     async def load_page(self, *, replace: bool) -> None:
+        try:
+            await self._load_page(replace=replace)
+        finally:
+            # Keys typed after a search act on its results.
+            if replace and self.app.screen is self:
+                self.desk.release_keys()
+
+    async def _load_page(self, *, replace: bool) -> None:
         cursor = None if replace else self._next_cursor
         try:
             page = await self.desk.call(self.desk.api.worklist(limit=PAGE_SIZE, cursor=cursor, q=self.query_text or None))
@@ -133,8 +144,14 @@ class WorklistScreen(DeskScreen):
     def action_open(self) -> None:
         from textual.actions import SkipAction
 
+        search = self.query_one("#search", Input)
+        if self.focused is search:
+            # Enter in the search field searches; keys typed after it wait for the results.
+            self.desk.hold_keys()
+            self.after_typing(lambda: self._submit_search(search.value), name="search-when-typed")
+            return
         if self.focused is not self.table:
-            raise SkipAction()  # enter in the search field searches
+            raise SkipAction()
         item = self.table.current_item
         if item is not None:
             self.open_account(item)
@@ -153,12 +170,15 @@ class WorklistScreen(DeskScreen):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.display = True
-        search.focus()
+        self.set_focus(search)  # at once: the next keys are the search
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
-        self.query_text = event.value.strip()
-        self.table.focus()
+        self._submit_search(event.value)
+
+    def _submit_search(self, text: str) -> None:
+        self.query_text = text.strip()
+        self.set_focus(self.table)
         self.load_page(replace=True)
 
     def action_back(self) -> None:
@@ -168,8 +188,9 @@ class WorklistScreen(DeskScreen):
             search.value = ""
             search.display = False
             self.query_text = ""
-            self.table.focus()
+            self.set_focus(self.table)
             if had:
+                self.desk.hold_keys()
                 self.load_page(replace=True)
 
     def action_reload(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 from backend_client.models import ContactOut, Money, TimelineEntry
@@ -53,7 +54,16 @@ def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
 
 
 class TimelineTable(DataTable[Text]):
-    """Read-only; the account screen hands entries down with ``show``."""
+    """Read-only; the account screen hands entries down with ``show``. Lines are
+    cut to the width; ``TimelineTable.Highlighted`` carries the whole entry."""
+
+    class Highlighted(Message):
+        """The cursor is on ``entry`` (its full text is ``text``)."""
+
+        def __init__(self, entry: TimelineEntry, text: str) -> None:
+            super().__init__()
+            self.entry = entry
+            self.text = text
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", show_cursor=True, cell_padding=1)
@@ -76,6 +86,14 @@ class TimelineTable(DataTable[Text]):
             what = Text(entry_text(entry, tz), style="bold" if entry.contact and entry.contact.breach else "")
             what.truncate(room, overflow="ellipsis")
             self.add_row(when, who, what, key=f"{entry.kind}-{entry.id}")
+        if not rows:
+            self.add_row(Text("—"), Text(""), Text(_("No contacts or notes yet."), style="dim"), key="empty")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self._entries):
+            entry = self._entries[event.cursor_row]
+            self.post_message(self.Highlighted(entry, entry_text(entry, self._tz)))
 
     def on_resize(self) -> None:
         if self._entries:
