@@ -204,7 +204,7 @@ async def test_the_retry_timer_finds_the_backend_back_by_itself(make_desk, accou
         switch.down = False
         for _ in range(50):
             await pilot.pause(0.02)
-            await desk.workers.wait_for_complete()
+            await settle(pilot)
             if not outbox_file(drafts):
                 break
         assert outbox_file(drafts) == []
