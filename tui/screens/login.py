@@ -7,7 +7,7 @@ takes the agent back to where they were.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -23,7 +23,7 @@ class LoginScreen(DeskScreen):
     AUTO_FOCUS = "#username"
     BINDINGS = [
         Binding("enter", "sign_in", N_("Sign in"), tooltip=N_("Sign in with this user name and password"),
-                id="login.sign_in"),
+                id="login.sign_in", priority=True),
     ]
 
     def __init__(self, *, username: str = "", auto: tuple[str, str] | None = None, again: bool = False) -> None:
@@ -55,27 +55,28 @@ class LoginScreen(DeskScreen):
             self.query_one("#password", Input).value = password
             self.sign_in(username, password)
 
-    @on(Input.Submitted, "#username")
-    def _username_done(self) -> None:
-        if not self.query_one("#password", Input).value:
-            self.set_focus(self.query_one("#password", Input))
-        else:
-            self.action_sign_in()
-
-    @on(Input.Submitted, "#password")
-    def _password_done(self) -> None:
-        self.action_sign_in()
-
     def action_sign_in(self) -> None:
+        # Enter is read at once (a priority key); what was typed before it may still be
+        # on its way to its field, and what is typed after it waits for the worklist.
+        self.desk.hold_keys()
+        self.after_typing(self._sign_in_as_typed, name="sign-in-when-typed")
+
+    def _sign_in_as_typed(self) -> None:
         username = self.query_one("#username", Input).value.strip()
         password = self.query_one("#password", Input).value
+        if username and not password and self.focused is self.query_one("#username", Input):
+            self.set_focus(self.query_one("#password", Input))  # enter after the user name: on to the password
+            self.desk.release_keys()
+            return
         if not username:
             self._error(_("Type your user name."))
             self.set_focus(self.query_one("#username", Input))
+            self.desk.release_keys()
             return
         if not password:
             self._error(_("Type your password."))
             self.set_focus(self.query_one("#password", Input))
+            self.desk.release_keys()
             return
         self.sign_in(username, password)
 
@@ -90,12 +91,15 @@ class LoginScreen(DeskScreen):
         except Unauthorized:
             self._error(_("Wrong user name or password."))
             self.set_focus(self.query_one("#password", Input))
+            self.desk.release_keys()
             return
         except BackendUnavailable:
             self._error(_("The backend cannot be reached at {url}. Try again when it is up.").format(url=self.desk.server))
+            self.desk.release_keys()
             return
         except BackendError as exc:
             self._error(_("Cannot sign in: {error}").format(error=str(exc)[:120]))
+            self.desk.release_keys()
             return
         if self.again:
             self.dismiss()
