@@ -41,7 +41,7 @@ from backend_client.client import (
 from config.settings import DeskSettings
 from tui import labels
 from tui.i18n import N_, _, set_language
-from tui.keys import localize_bindings, node_bindings
+from tui.keys import describe, localize_bindings, node_bindings
 from tui.store import Drafts, Outbox, OutboxEntry, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
@@ -520,7 +520,7 @@ class CollectDesk(App[int]):
                 seen.add(marker)
                 if node.check_action(binding.action.split("(")[0], ()) is False:
                     continue
-                yield SystemCommand(f"{_(noun)}: {binding.description}", binding.tooltip or binding.description,
+                yield SystemCommand(f"{_(noun)}: {describe(binding)}", binding.tooltip or binding.description,
                                     partial(self.run_action, binding.action, node))
         if self.user is not None:
             yield SystemCommand(f"{_('Desk')}: {_('sign out')}", _("Sign out and show the sign-in screen"),

@@ -72,3 +72,11 @@ def key_for(app: App, binding: Binding, keymap: dict[str, str]) -> str:
 def key_of(app: App, binding_id: str, keymap: dict[str, str], default: str) -> str:
     """The display of one key by binding id (for legends drawn in widgets)."""
     return key_for(app, Binding(default, "noop", id=binding_id), keymap)
+
+
+def describe(binding: Binding) -> str:
+    """What a binding does, in words; a choice of code (``pick('PTP')``) leads with its code."""
+    action = binding.action
+    if action.startswith("pick('") and action.endswith("')"):
+        return f"{action[6:-2]} · {binding.description}"
+    return binding.description

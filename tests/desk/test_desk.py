@@ -66,14 +66,14 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         assert [title for title, _rows in help_screen.rows] == ["Every screen", "Sign-in", "Worklist", "Account",
                                                                  "Call", "Note", "Keys"]
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
-        from tui.keys import class_bindings
+        from tui.keys import class_bindings, describe
 
         for title, cls in zip(["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Keys"],
                               [c for c in desk_classes() if c.__name__ != "WorklistTable"], strict=True):
             for binding in class_bindings(cls):
-                assert (title, binding.description) in listed, (title, binding.description)
+                assert (title, describe(binding)) in listed, (title, binding.description)
         keys = {description: key for _t, rows in help_screen.rows for key, description, _tt in rows}
-        assert keys["Save+next"] == "^n" and keys["promise to pay"] == "p" and keys["Log call"] == "c"
+        assert keys["Save+next"] == "^n" and keys["PTP · promise to pay"] == "p" and keys["Log call"] == "c"
         assert keys["Keys"] == "?" and keys["Search"] == "/"
         body = help_screen.query_one("#help-body")
         assert body.virtual_size.height > body.size.height  # long: it scrolls
@@ -103,7 +103,7 @@ async def test_the_keymap_remaps_keys_everywhere(make_desk, accounts) -> None:
         await pilot.press("question_mark")
         await settle(pilot)
         keys = {description: key for _t, rows in desk.screen.rows for key, description, _tt in rows}
-        assert keys["Log call"] == "l" and keys["promise to pay"] == "P"
+        assert keys["Log call"] == "l" and keys["PTP · promise to pay"] == "P"
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("P")
@@ -133,7 +133,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         # The call screen's outcome keys are in the palette too, even from the note.
         await pilot.press("tab")
         titles = [c.title for c in desk.get_system_commands(desk.screen)]
-        assert "Call: promise to pay" in titles and "Call: Save+next" in titles
+        assert "Call: PTP · promise to pay" in titles and "Call: Save+next" in titles
 
 
 async def test_plan_and_escalate_say_what_they_do(make_desk, accounts) -> None:

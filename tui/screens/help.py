@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.i18n import N_, _
-from tui.keys import class_bindings, key_for
+from tui.keys import class_bindings, describe, key_for
 from tui.screens.base import DeskModal
 
 
@@ -48,7 +48,7 @@ class HelpScreen(DeskModal):
 
     def compose(self) -> ComposeResult:
         self.rows = [
-            (title, [(key_for(self.app, b, self.desk.keymap), b.description, b.tooltip) for b in bindings])
+            (title, [(key_for(self.app, b, self.desk.keymap), describe(b), b.tooltip) for b in bindings])
             for title, bindings in _sections()
         ]
         with VerticalScroll(id="help-body"):
