@@ -134,6 +134,7 @@ class CollectDesk(App[int]):
         self._slow_timer: Timer | None = None
         self._retry_timer: Timer | None = None
         self._sending: set[str] = set()
+        self._told_down = False
         self.slow_after_s = SLOW_AFTER_S
         self.retry_every_s = RETRY_EVERY_S
         self.worklist_stale = False
@@ -285,6 +286,7 @@ class CollectDesk(App[int]):
             self._retry_timer = None
         if self._status.connection == "down":
             self._set_status(connection="ok")
+            self._told_down = False
             if self.user is not None:
                 self.notify(_("The backend is back."), title=_("Online"))
                 self.send_unsent()
@@ -307,7 +309,12 @@ class CollectDesk(App[int]):
             return
 
     def report(self, exc: BaseException, what: str = "") -> None:
-        """Tell the agent, in their language, why ``what`` did not happen."""
+        """Tell the agent, in their language, why ``what`` did not happen. That the
+        backend is unreachable is said once; the status line keeps saying it."""
+        if isinstance(exc, BackendUnavailable):
+            if self._told_down:
+                return
+            self._told_down = True
         title = what or _("Backend")
         if isinstance(exc, BackendTimeout):
             message, severity = _("The backend did not answer in time; nothing typed is lost."), "warning"
@@ -333,6 +340,10 @@ class CollectDesk(App[int]):
         else:
             message, severity = _("Something went wrong: {error}").format(error=type(exc).__name__), "error"
         self.notify(message, title=title, severity=severity, markup=False)
+
+    def offline_said(self) -> None:
+        """The agent has just been told the backend is not answering: no second toast."""
+        self._told_down = True
 
     def describe_conflict(self, exc: Conflict) -> str:
         from tui import fmt
@@ -448,8 +459,16 @@ class CollectDesk(App[int]):
                 self._refused(entry, exc)
             else:
                 sent += 1
+            self._outbox_changed(entry.account_id)
         if sent:
             self.notify(_("Sent {count} kept on this machine.").format(count=sent), title=_("Outbox"))
+
+    def _outbox_changed(self, account_id: int) -> None:
+        """Tell the screens showing ``account_id`` that what was kept for it has gone."""
+        for screen in self.screen_stack:
+            changed = getattr(screen, "outbox_changed", None)
+            if changed is not None:
+                changed(account_id)
 
     def _refused(self, entry: OutboxEntry, exc: ProblemResponse) -> None:
         """The backend will never take this entry as it is: put it back in its form."""

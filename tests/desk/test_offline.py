@@ -45,7 +45,10 @@ async def test_backend_down_keeps_the_contact_and_sends_it_once(make_desk, accou
         assert len(kept) == 1 and kept[0]["state"] == "pending" and len(kept[0]["key"]) == 32
         assert kept[0]["body"]["outcome"] == "NA" and kept[0]["body"]["note"] == "no answer, tried twice"
         text = screen_text(desk)
-        assert "Backend unreachable" in text and "1 unsent" in text
+        assert "Offline: retrying" in text and "1 unsent" in text
+        # Said once: the account screen's reloads after the save do not say it again.
+        assert sum("cannot be reached" in n.message or "not answering" in n.message
+                   for n in desk._notifications) == 1
         assert type(desk.screen).__name__ == "AccountScreen"  # back on the account, not stuck
         assert "unsent: no answer" in text
         # Still usable while down: the worklist is there, the keys work, nothing crashes.
@@ -209,5 +212,9 @@ async def test_the_retry_timer_finds_the_backend_back_by_itself(make_desk, accou
                 break
         assert outbox_file(drafts) == []
         assert desk.status.connection == "ok"
+        await settle(pilot)
+        # The account screen still open shows it sent: on the timeline, no longer marked unsent.
+        text = screen_text(desk)
+        assert "phone · busy" in text and "unsent" not in text
     api = await login("agent1")
     assert [c.outcome for c in await contacts_of(api, first.id)] == ["BSY"]

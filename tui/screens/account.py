@@ -183,6 +183,12 @@ class AccountScreen(DeskScreen):
         self.timeline = timeline
         self.query_one(TimelineTable).show(timeline.items, self.desk.agent_tz)
 
+    def outbox_changed(self, account_id: int) -> None:
+        """Something kept on this machine for an account was sent (or refused)."""
+        if account_id == self.account_id:
+            self._show_unsent()
+            self.load_timeline()
+
     @on(TimelineTable.Highlighted)
     def _entry_detail(self, event: TimelineTable.Highlighted) -> None:
         entry = event.entry

@@ -448,6 +448,7 @@ class CallScreen(DeskScreen):
         except (BackendUnavailable, Unauthorized, BadResponse):
             # Kept in the outbox with its key; sent when the backend is back.
             desk.drafts.drop(self.draft_key)
+            desk.offline_said()
             self.notify(_("The backend is not answering: the contact is kept on this machine and will be sent when "
                           "it is back."), title=_("Kept"), severity="warning")
             self._saving = False

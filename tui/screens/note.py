@@ -105,6 +105,7 @@ class NoteScreen(DeskModal):
             await desk.deliver(entry)
         except (BackendUnavailable, Unauthorized, BadResponse):
             desk.drafts.drop(self.draft_key)
+            desk.offline_said()
             self.notify(_("The backend is not answering: the note is kept on this machine and will be sent when it "
                           "is back."), title=_("Kept"), severity="warning")
             self.dismiss(True)

@@ -48,7 +48,7 @@ class StatusLine(Widget):
         left = Text()
         if status.connection == "down":
             left.append("▲ ", style="bold")
-            left.append(_("Backend unreachable; retrying. Your work is kept on this machine."))
+            left.append(_("Offline: retrying; your work is kept here"))
         elif status.connection == "slow":
             left.append("◌ ")
             left.append(_("Waiting for the backend…"))
