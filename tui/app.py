@@ -142,6 +142,7 @@ class CollectDesk(App[int]):
         self._held_keys: deque[events.Key] = deque()
         self._holding = False
         self._hold_timer: Timer | None = None
+        self._replaying = False
 
     # -- keys typed ahead ----------------------------------------------------------
     #
@@ -190,8 +191,6 @@ class CollectDesk(App[int]):
             self._held_keys.append(event)
             return
         await super().on_event(event)
-
-    _replaying = False
 
     async def on_collect_desk_keys_released(self, _message: KeysReleased) -> None:
         self._replaying = True
@@ -374,6 +373,12 @@ class CollectDesk(App[int]):
         from tui.screens.worklist import WorklistScreen
 
         self.switch_screen(WorklistScreen())
+
+    def start_over(self) -> None:
+        """The signed-in user's worklist, and nothing left of any screen before it."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.show_worklist()
 
     def session_lapsed(self) -> None:
         from tui.screens.login import LoginScreen

@@ -264,3 +264,21 @@ async def test_low_bandwidth_mode(make_desk, accounts) -> None:
         assert desk.native_ansi_color
     normal = make_desk()
     assert normal.console.color_system != "standard" or normal.theme != "ansi-dark"
+
+
+async def test_someone_else_signing_in_over_a_lapsed_session_starts_afresh(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        desk.api.token = "expired-token"
+        await pilot.press("r")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "LoginScreen"
+        await pilot.press("shift+tab", "ctrl+u", *"agent2", "tab", *"agent2", "enter")
+        await settle(pilot)
+        assert [type(s).__name__ for s in desk.screen_stack[1:]] == ["WorklistScreen"]
+        assert "No accounts in your worklist." in screen_text(desk)
+        assert "Alice Moreno" not in screen_text(desk)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend_client.models import AccountPatch, FlagsPatch
-from tests.desk.conftest import Switch, screen_text, settle
+from tests.desk.conftest import screen_text, settle
 
 pytestmark = pytest.mark.desk
 

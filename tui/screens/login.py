@@ -101,7 +101,8 @@ class LoginScreen(DeskScreen):
             self._error(_("Cannot sign in: {error}").format(error=str(exc)[:120]))
             self.desk.release_keys()
             return
-        if self.again:
-            self.dismiss()
+        if self.again and self._username == username:
+            self.dismiss()  # back to where the agent was, drafts and all
         else:
-            self.desk.show_worklist()
+            # Someone else signed in over a lapsed session: their own worklist, nothing of the other's.
+            self.desk.start_over()
