@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+# ZoneInfo keeps only a few zones alive in its own cache and reads the others from
+# disk again each time; a worklist page asks for the same few zones fifty times.
+_zone = lru_cache(maxsize=None)(ZoneInfo)
 
 DEFAULT_START = dt.time(8, 0)
 DEFAULT_END = dt.time(21, 0)
@@ -23,7 +28,7 @@ def window_open(zones: Iterable[str], at: dt.datetime, start: dt.time = DEFAULT_
     """True when ``at`` falls inside the window in every one of ``zones``."""
     if at.tzinfo is None:
         raise ValueError("at must be zone-aware")
-    return all(_in_window(at.astimezone(ZoneInfo(z)), start, end) for z in zones)
+    return all(_in_window(at.astimezone(_zone(z)), start, end) for z in zones)
 
 
 def _candidates(zone: ZoneInfo, at: dt.datetime, start: dt.time, days: int) -> list[dt.datetime]:
@@ -51,12 +56,22 @@ def next_window_open(
     zones never share an open instant within ``horizon_days`` (for zones far
     enough apart no lawful hour exists at all).
     """
-    zone_names = sorted(set(zones))
+    zone_names = tuple(sorted(set(zones)))
     if not zone_names:
         raise ValueError("at least one zone is needed")
+    if at.tzinfo is None:
+        raise ValueError("at must be zone-aware")
+    found = _next_open(zone_names, at.astimezone(dt.UTC), start, end, horizon_days)
+    return at if found == at else found
+
+
+@lru_cache(maxsize=4096)
+def _next_open(zone_names: tuple[str, ...], at: dt.datetime, start: dt.time, end: dt.time,
+               horizon_days: int) -> dt.datetime | None:
+    # Pure, so remembered: the accounts on a worklist page share a handful of zone sets and one ``at``.
     if window_open(zone_names, at, start, end):
         return at
-    tzs = [ZoneInfo(z) for z in zone_names]
+    tzs = [_zone(z) for z in zone_names]
     # The joint window opens at some zone's local opening time.
     candidates = sorted({c for tz in tzs for c in _candidates(tz, at, start, horizon_days) if c > at})
     for candidate in candidates:
