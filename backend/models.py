@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text as sql_text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -148,6 +149,12 @@ class Account(Base):
         Index("ix_accounts_agent_priority", "agent_id", "priority", "id"),
         Index("ix_accounts_team_priority", "team_id", "priority", "id"),
         Index("ix_accounts_priority", "priority", "id"),
+        Index("ix_accounts_card_last4", "card_last4"),
+        # Only leased accounts: letting go of one's leases must not scan every account.
+        Index("ix_accounts_lease_user", "lease_user_id", sqlite_where=sql_text("lease_user_id IS NOT NULL"),
+              postgresql_where=sql_text("lease_user_id IS NOT NULL")),
+        # Migration 0002 adds search indexes the ORM does not model: trigram GIN
+        # indexes on PostgreSQL, the FTS5 table account_search on SQLite.
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_ref: Mapped[str] = mapped_column(String(64), unique=True)
