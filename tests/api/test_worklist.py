@@ -132,10 +132,11 @@ async def test_search_by_name_in_any_case_and_script(http, auth, make_account) -
 async def test_search_takes_wildcards_literally(http, auth, make_account) -> None:  # noqa: ANN001
     cotton = make_account(customer_name="100% Cotton Ltd")
     under = make_account(customer_name="Under_Score")
+    quoted = make_account(customer_name="Mary O'Brien\\Sons")
     make_account(customer_name="Plain Name")
     headers = await auth("agent1")
     for q, expected in (("%", [cotton.id]), ("_", [under.id]), ("0% c", [cotton.id]), ("r_s", [under.id]),
-                        ("\\", [])):
+                        ("\\", [quoted.id]), ("o'brien\\s", [quoted.id]), ("'; --", []), ('"', [])):
         items = (await http.get("/api/v1/worklist", headers=headers, params={"q": q})).json()["items"]
         assert [i["id"] for i in items] == expected, q
 
