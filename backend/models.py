@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text as sql_text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -56,6 +57,10 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EPOCH_SQL = "1970-01-01 00:00:00"
 
 
 def utcnow() -> dt.datetime:
@@ -150,6 +155,7 @@ class Account(Base):
         Index("ix_accounts_team_priority", "team_id", "priority", "id"),
         Index("ix_accounts_priority", "priority", "id"),
         Index("ix_accounts_card_last4", "card_last4"),
+        Index("ix_accounts_recheck_at", "recheck_at"),
         # Only leased accounts: letting go of one's leases must not scan every account.
         Index("ix_accounts_lease_user", "lease_user_id", sqlite_where=sql_text("lease_user_id IS NOT NULL"),
               postgresql_where=sql_text("lease_user_id IS NOT NULL")),
@@ -175,6 +181,12 @@ class Account(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contactable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The compliance engine's answer for a phone call, as of the last evaluation (migration 0003)."""
+    next_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    contact_blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    recheck_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=lambda: EPOCH, server_default=EPOCH_SQL)
+    """Until when ``contactable`` holds; past it, the account is evaluated again."""
     history: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Statement history (limits, balances, payments, months late) behind the score."""
     lease_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -500,7 +500,7 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     from backend.domain.accounts import bucket_for, card_parts
     from backend.domain.money import to_minor
     from backend.domain.zones import phone_zones
-    from backend.models import Account
+    from backend.models import Account, Address, Customer, Phone
     from backend.services.accounts import refresh_priority
 
     primary_region = _region(data.phones[0]) if data.phones else None
@@ -530,11 +530,15 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
         raise ValueError(f"{data.account_ref}: inconsistent amounts")
     # The service's own priority, on an account that is not in the session (no id,
     # so it has no contacts to look up, exactly as a new account has none).
+    # Transient objects: the engine needs the customer's zones and numbers.
+    who = Customer(**{k: v for k, v in customer.items() if k != "created_at"})
+    who.phones = [Phone(**p) for p in phones]
+    who.addresses = [Address(**a) for a in addresses]
     probe = Account(dpd=data.dpd, overdue_minor=account["overdue_minor"], balance_minor=account["balance_minor"],
-                    currency=data.currency, flags={}, history=history, bucket=account["bucket"])
+                    currency=data.currency, flags={}, history=history, bucket=account["bucket"], customer=who)
     refresh_priority(session, probe, now)
-    account["priority"] = probe.priority
-    account["reasons"] = probe.reasons
+    for key in ("priority", "reasons", "contactable", "next_contact_at", "contact_blocks", "recheck_at"):
+        account[key] = getattr(probe, key)
     return customer, phones, addresses, account
 
 

@@ -31,6 +31,7 @@ class PastContact:
     result: str | None = None
     used: str | None = None
     callback_at: dt.datetime | None = None
+    ptp_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -307,3 +308,77 @@ def next_allowed(
             return None
         t = max(u for u in untils if u is not None)
     return None
+
+
+# --------------------------------------------------------------------------
+# The state the worklist keeps
+
+
+def window_closes(hours: Hours, subject: Subject, at: dt.datetime) -> dt.datetime | None:
+    """While the window is open at ``at``: the first instant after it that it is shut
+    in some zone (an interval's end, or a holiday's midnight). None when it is shut."""
+    closes: list[dt.datetime] = []
+    for name in subject.zones:
+        zone = _zone(name)
+        local = at.astimezone(zone)
+        t = local.time()
+        ends = [end for start, end in hours.weekly[local.weekday()] if start <= t < end]
+        if not ends:
+            return None
+        end = max(ends)
+        if end == dt.time.max:  # open until midnight: tomorrow may be shut, or a holiday
+            closes.append(_start_of_day(local.date() + dt.timedelta(days=1), zone))
+        else:
+            closes.append(dt.datetime.combine(local.date(), end, tzinfo=zone).astimezone(dt.UTC))
+    return min(closes) if closes else None
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """Whether a channel is open now, from when if not, and until when this answer holds."""
+
+    allowed: bool
+    blocks: tuple[Block, ...]
+    next_at: dt.datetime | None
+    """When every block has lifted (``at`` when allowed); None when only a change of record will do."""
+    recheck_at: dt.datetime
+    """The answer holds until this instant at the latest (unless the record or the history changes)."""
+
+
+def contact_state(
+    policies: Sequence[Policy],
+    subject: Subject,
+    history: Sequence[PastContact],
+    channel: str,
+    at: dt.datetime,
+    *,
+    longest: dt.timedelta = dt.timedelta(hours=24),
+) -> ContactState:
+    """The worklist's view of one account: evaluate now, and say until when that holds.
+
+    While contact is allowed the answer lapses when a window closes in some zone of
+    some policy, or when a requested call back's consent ends; while it is not, when
+    the contact becomes lawful. Never later than ``longest`` (holidays, caps and
+    call backs are looked at afresh at least that often)."""
+    decision = evaluate(policies, subject, history, channel, at)
+    latest = at + longest
+    if decision.allowed:
+        recheck = latest
+        for leaf in (leaf for p in policies for leaf in p.flatten()):
+            if leaf.hours is not None and channel in leaf.hours.channels:
+                closes = window_closes(leaf.hours, subject, at)
+                if closes is not None:
+                    recheck = min(recheck, closes)
+                else:  # open only through a call back's consent: it ends within minutes
+                    recheck = min(recheck, at + dt.timedelta(minutes=leaf.callback_consent_minutes))
+        return ContactState(True, (), at, max(recheck, at + dt.timedelta(seconds=1)))
+    nxt = next_allowed(policies, subject, history, channel, at)
+    recheck = latest if nxt is None else min(nxt, latest)
+    # A call back the customer asked for opens a short window of its own.
+    for c in history:
+        if c.result == "CB" and c.callback_at is not None:
+            for leaf in (leaf for p in policies for leaf in p.flatten()):
+                opens = c.callback_at - dt.timedelta(minutes=leaf.callback_consent_minutes)
+                if at < opens < recheck:
+                    recheck = opens
+    return ContactState(False, decision.blocks, nxt, recheck)

@@ -18,17 +18,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
 from backend.domain.money import exponent, to_minor
-from backend.domain.priority import simple_priority, why
+from backend.compliance.engine import PastContact
+from backend.domain.priority import CONTACTABLE_BONUS, simple_priority, why
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Contact, Customer, Phone, Team, User, utcnow
-from backend.services import audit
-from backend.services.contactability import phone_verdict, verdict_from, zones_from, zones_of
+from backend.services import audit, compliance
+from backend.services.contactability import zones_of
 from backend.services.users import get_or_create_team
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
     AccountPatch,
     AccountStatus,
+    ComplianceBlock,
     AddressOut,
     Bucket,
     CustomerOut,
@@ -82,10 +84,16 @@ def flags_of(account: Account) -> Flags:
     return Flags.model_validate(account.flags or {})
 
 
-def detail(account: Account, now: dt.datetime | None = None) -> AccountDetail:
+def fresh(session: Session, account: Account, now: dt.datetime | None = None) -> Account:
+    """The account with its phone answer evaluated again if it has lapsed."""
     now = now or utcnow()
+    if account.recheck_at <= now:
+        refresh_priority(session, account, now)
+    return account
+
+
+def detail(account: Account) -> AccountDetail:
     c = account.customer
-    verdict = phone_verdict(account, now)
     return AccountDetail(
         id=account.id,
         account_ref=account.account_ref,
@@ -120,8 +128,9 @@ def detail(account: Account, now: dt.datetime | None = None) -> AccountDetail:
         agent=account.agent.username if account.agent else None,
         priority=account.priority,
         reasons=[Why.model_validate(r) for r in account.reasons or []],
-        contactable_now=verdict.allowed,
-        next_contact_at=verdict.next_at,
+        contactable_now=account.contactable,
+        next_contact_at=account.next_contact_at,
+        blocks=[ComplianceBlock.model_validate(b) for b in account.contact_blocks or []],
         version=account.version,
     )
 
@@ -130,14 +139,17 @@ def detail(account: Account, now: dt.datetime | None = None) -> AccountDetail:
 # Priority
 
 
-def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None) -> None:
-    """Recompute the stored priority from DPD, the overdue amount and actions due."""
+def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
+                     history: list[PastContact] | None = None) -> None:
+    """Recompute the stored priority (DPD, the overdue amount, actions due) and the
+    compliance engine's phone answer, which it folds in: an account that may be
+    phoned now ranks above every account that may not (SPEC §5)."""
     now = now or utcnow()
     flags = account.flags or {}
     paused = any(flags.get(name) for name in ("complaint", "dispute", "bankruptcy", "deceased"))
-    last = session.scalar(
-        select(Contact).where(Contact.account_id == account.id).order_by(Contact.started_at.desc(), Contact.id.desc()).limit(1)
-    ) if account.id is not None else None
+    if history is None:
+        history = compliance.history_of(session, account.id, now) if account.id is not None else []
+    last = history[-1] if history else None
     today = now.date()
     promise_due = bool(last and last.result == "PTP" and last.ptp_date and today - dt.timedelta(days=1) <= last.ptp_date <= today)
     broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
@@ -147,20 +159,28 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
         promise_due=promise_due, broken_promise=broken, callback_due=callback_due, paused=paused,
     )
     value, reasons = p.value, list(p.reasons)
-    if last and not callback_due and last.started_at > now - RECENTLY_WORKED:
+    if last and not callback_due and last.at > now - RECENTLY_WORKED:
         value = max(0.0, value - RECENTLY_WORKED_PENALTY)
         reasons.append(why("worked_recently", "worked recently"))
-    reason_dicts = [r.as_dict() for r in reasons]
+    state = compliance.phone_state(account, history, now)
+    if state.allowed:
+        value += CONTACTABLE_BONUS
+        reasons.append(why("contactable", "may be called now"))
+    values = {
+        "priority": value, "reasons": [r.as_dict() for r in reasons], "contactable": state.allowed,
+        "next_contact_at": state.next_at if not state.allowed else None,
+        "contact_blocks": compliance.block_dicts(state.blocks), "recheck_at": state.recheck_at,
+    }
     if inspect(account).persistent:
         # Priority is derived, not edited: store it without a new version, so
         # that logging a contact does not make the desk's If-Match stale.
-        session.execute(update(Account).where(Account.id == account.id).values(priority=value, reasons=reason_dicts),
+        session.execute(update(Account).where(Account.id == account.id).values(**values),
                         execution_options={"synchronize_session": False})
-        set_committed_value(account, "priority", value)
-        set_committed_value(account, "reasons", reason_dicts)
+        for key, v in values.items():
+            set_committed_value(account, key, v)
     else:
-        account.priority = value
-        account.reasons = reason_dicts
+        for key, v in values.items():
+            setattr(account, key, v)
 
 
 # --------------------------------------------------------------------------
@@ -385,45 +405,35 @@ def worklist_statement(
 WORKLIST_COLUMNS = (
     Account.id, Account.account_ref, Account.card_last4, Account.dpd, Account.bucket, Account.balance_minor,
     Account.overdue_minor, Account.currency, Account.priority, Account.reasons, Account.flags, Account.customer_id,
-    Customer.name, Customer.timezone, Customer.country, User.username,
+    Customer.name, User.username, Account.contactable, Account.next_contact_at, Account.contact_blocks,
+    Account.recheck_at,
 )
+REFRESH_ON_READ = 200
 
 
 def worklist(
     session: Session, user: User, *, limit: int = 50, cursor: str | None = None, bucket: str | None = None, q: str | None = None
 ) -> WorklistPage:
+    # Accounts whose phone answer has lapsed (a window opened or closed) are
+    # evaluated again first, so that the order is right; the background loop does
+    # the same for everyone (a few hundred here at most, to keep the page quick).
+    compliance.refresh_due(session, utcnow(), limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
     index = search_index(session) if q and q.strip() else "scan"
     rows = session.execute(worklist_statement(user, limit=limit, cursor=cursor, bucket=bucket, q=q, index=index)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    customer_ids = {r.customer_id for r in rows}
-    phones: dict[int, list[tuple[list[str], bool]]] = {}
-    countries: dict[int, list[str | None]] = {}
-    if customer_ids:
-        for customer_id, zones, do_not_call in session.execute(
-            select(Phone.customer_id, Phone.timezones, Phone.do_not_call)
-            .where(Phone.customer_id.in_(customer_ids)).order_by(Phone.customer_id, Phone.position)
-        ):
-            phones.setdefault(customer_id, []).append((zones or [], do_not_call))
-        unzoned = {r.customer_id for r in rows if not r.timezone}
-        if unzoned:
-            for customer_id, country in session.execute(
-                select(Address.customer_id, Address.country).where(Address.customer_id.in_(unzoned))
-            ):
-                countries.setdefault(customer_id, []).append(country)
     now = utcnow()
     items = []
     for r in rows:
-        own = phones.get(r.customer_id, [])
-        zones = zones_from(r.timezone, [z for z, _ in own], countries.get(r.customer_id, []), r.country)
-        verdict = verdict_from(r.flags, [dnc for _, dnc in own], zones, now)
+        stale = r.recheck_at <= now
         items.append(WorklistItem(
             id=r.id, account_ref=r.account_ref, customer_name=r.name, card=mask_card(r.card_last4), dpd=r.dpd,
             bucket=Bucket(r.bucket), balance=money(r.balance_minor, r.currency), overdue=money(r.overdue_minor, r.currency),
-            priority=r.priority,
-            reasons=[Why.model_validate(w) for w in r.reasons or []] + [Why(**w.as_dict()) for w in verdict.reasons],
-            contactable_now=verdict.allowed, next_contact_at=verdict.next_at, agent=r.username,
-            flags=Flags.model_validate(r.flags or {}).active(),
+            priority=r.priority, reasons=[Why.model_validate(w) for w in r.reasons or []],
+            # An answer that lapsed and is not yet evaluated again is not a yes.
+            contactable_now=r.contactable and not stale, next_contact_at=r.next_contact_at,
+            blocks=[ComplianceBlock.model_validate(b) for b in r.contact_blocks or []],
+            agent=r.username, flags=Flags.model_validate(r.flags or {}).active(),
         ))
     if rows:
         audit.record(session, user.id, "view", "worklist", None, accounts=[r.id for r in rows])
@@ -461,6 +471,7 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
     # from its start (BEGIN IMMEDIATE, backend.db), so leases take turns.
     postgresql = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
+    compliance.refresh_due(session, now, limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
     expires = now + dt.timedelta(minutes=lease_minutes)
     candidate = worklist_query(user).with_only_columns(Account.id).where(_unheld(now))
     if skip is not None:
