@@ -3,6 +3,7 @@ problem details, time-outs and refused connections become typed exceptions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, TypeVar
 
@@ -13,6 +14,8 @@ from backend_client.models import (
     AccountCreate,
     AccountDetail,
     AccountPatch,
+    BreachPage,
+    ComplianceVerdict,
     ContactCreate,
     ContactOut,
     Health,
@@ -199,6 +202,15 @@ class BackendClient:
         response = await self._request("PATCH", f"/api/v1/accounts/{account_id}", json=self._body(patch),
                                        headers={"If-Match": str(version)})
         return _parse(response, AccountDetail)
+
+    async def compliance(self, account_id: int, *, channel: str = "phone", party: str = "debtor",
+                         used: str | None = None, at: dt.datetime | None = None) -> ComplianceVerdict:
+        """The backend's verdict on a contact with the account now (or at ``at``)."""
+        return await self._get(f"/api/v1/accounts/{account_id}/compliance", ComplianceVerdict, channel=channel,
+                               party=party, used=used, at=at.isoformat() if at else None)
+
+    async def breaches(self, *, limit: int = 100, before: int | None = None, team: str | None = None) -> BreachPage:
+        return await self._get("/api/v1/breaches", BreachPage, limit=limit, before=before, team=team)
 
     async def create_account(self, row: AccountCreate, idempotency_key: str | None = None) -> AccountDetail:
         response = await self._request("POST", "/api/v1/accounts", json=self._body(row),

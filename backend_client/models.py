@@ -212,12 +212,24 @@ class Why(Wire):
 
     Codes so far: ``dpd`` {days}, ``large_overdue``, ``promise_due``, ``broken_promise``,
     ``callback_due``, ``worked_recently``, ``paused`` {flag}, ``cease`` {channel},
-    ``do_not_call``, ``outside_hours``.
+    ``contactable`` (may be phoned now: the priority counts it first). Why an
+    account may not be phoned is in ``blocks``, with each rule's ``until``.
     """
 
     code: str
     text: str
     params: dict[str, str | int | float] = {}
+
+
+class ComplianceBlock(Wire):
+    rule: str
+    """``call-window``, ``frequency``, ``quiet-days``, ``cease``, ``opt-out``, ``do-not-call``,
+    ``third-party``, ``attorney``, ``pause-<flag>``, ``disclosure``."""
+    detail: str
+    until: AwareDatetime | None = None
+    """The earliest instant this block lifts on its own; None when only a change of record lifts it."""
+    policy: str = ""
+    cite: str = ""
 
 
 class WorklistItem(Wire):
@@ -233,6 +245,8 @@ class WorklistItem(Wire):
     reasons: list[Why]
     contactable_now: bool
     next_contact_at: AwareDatetime | None = None
+    blocks: list[ComplianceBlock] = []
+    """Why the customer may not be phoned now (the compliance engine's blocks), empty when they may."""
     agent: str | None = None
     flags: list[str] = []
 
@@ -318,6 +332,8 @@ class AccountDetail(Wire):
     reasons: list[Why]
     contactable_now: bool
     next_contact_at: AwareDatetime | None = None
+    blocks: list[ComplianceBlock] = []
+    """Why the customer may not be phoned now (the compliance engine's blocks), empty when they may."""
     version: int
 
 
@@ -478,17 +494,6 @@ class Health(Wire):
 
 # --------------------------------------------------------------------------
 # Compliance
-
-
-class ComplianceBlock(Wire):
-    rule: str
-    """``call-window``, ``frequency``, ``quiet-days``, ``cease``, ``opt-out``, ``do-not-call``,
-    ``third-party``, ``attorney``, ``pause-<flag>``, ``disclosure``."""
-    detail: str
-    until: AwareDatetime | None = None
-    """The earliest instant this block lifts on its own; None when only a change of record lifts it."""
-    policy: str = ""
-    cite: str = ""
 
 
 class LocalTime(Wire):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -12,22 +13,28 @@ from sqlalchemy.orm import Session
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep, require_role
 from backend.api.errors import ProblemError
-from backend.models import User
+from backend.models import User, utcnow
 from backend.services import accounts as accounts_svc
 from backend.services import contacts as contacts_svc
 from backend.services import idempotency
 from backend.services import users as users_svc
 from backend.services import audit
+from backend.services import compliance as compliance_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
     AccountPatch,
+    Breach,
+    BreachPage,
+    Channel,
+    ComplianceVerdict,
     ContactCreate,
     ContactOut,
     Lease,
     LoginRequest,
     NoteCreate,
     NoteOut,
+    Party,
     Problem,
     Timeline,
     TokenResponse,
@@ -101,6 +108,7 @@ def worklist_next(
     skip: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Lease:
     account, expires = accounts_svc.next_account(session, user, settings.lease_minutes, skip=skip)
+    accounts_svc.fresh(session, account)
     audit.record(session, user.id, "view", "account", account.id)
     session.commit()
     return Lease(account=accounts_svc.detail(account), lease_expires_at=expires)
@@ -116,7 +124,7 @@ def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Re
 
 @router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"])
 def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, response: Response) -> AccountDetail:
-    account = accounts_svc.get_visible(session, user, account_id)
+    account = accounts_svc.fresh(session, accounts_svc.get_visible(session, user, account_id))
     audit.record(session, user.id, "view", "account", account.id)
     session.commit()
     response.headers["ETag"] = f'"{account.version}"'
@@ -184,3 +192,46 @@ def add_note(
     )
 
 
+
+
+@router.get("/accounts/{account_id}/compliance", response_model=ComplianceVerdict, tags=["compliance"])
+def get_compliance(
+    account_id: AccountId,
+    user: CurrentUser,
+    session: SessionDep,
+    channel: Channel = Channel.phone,
+    at: Annotated[dt.datetime | None, Query(description="ISO 8601 with an offset; default now")] = None,
+    party: Party = Party.debtor,
+    used: Annotated[str | None, Query(max_length=40, description="the number or address to be used")] = None,
+) -> ComplianceVerdict:
+    if at is not None and at.tzinfo is None:
+        raise ProblemError(422, "Invalid request", "at: needs a time zone offset (say 2026-12-01T09:00:00-05:00)",
+                           errors=[("at", "needs a time zone offset")])
+    try:
+        when = (at or utcnow()).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise ProblemError(422, "Invalid request", "at: out of range", errors=[("at", "out of range")]) from None
+    if not dt.datetime(1970, 1, 2, tzinfo=dt.UTC) <= when <= dt.datetime(9000, 1, 1, tzinfo=dt.UTC):
+        raise ProblemError(422, "Invalid request", "at: out of range", errors=[("at", "out of range")])
+    account = accounts_svc.get_visible(session, user, account_id)
+    audit.record(session, user.id, "view", "compliance", account.id, channel=channel.value)
+    session.commit()
+    return compliance_svc.verdict(session, account, channel.value, when, party=party.value, used=used)
+
+
+@router.get("/breaches", response_model=BreachPage, tags=["compliance"])
+def get_breaches(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="the id of the last breach seen")] = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+) -> BreachPage:
+    found = compliance_svc.breaches(session, user, limit=limit, before_id=before, team=team)
+    audit.record(session, user.id, "view", "breaches", None, contacts=[c.id for c, _ in found])
+    session.commit()
+    return BreachPage(items=[
+        Breach(contact=contacts_svc.contact_out(c, a.currency), account_ref=a.account_ref, customer_name=a.customer.name,
+               team=a.team.name if a.team else None)
+        for c, a in found
+    ])

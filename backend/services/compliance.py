@@ -1,27 +1,47 @@
 """The compliance engine applied to stored accounts: builds the engine's inputs
-from the database and answers verdicts in the wire shape."""
+from the database, keeps each account's phone answer beside its priority, and
+answers verdicts and breaches in the wire shape."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from backend.compliance.engine import PastContact, Subject, evaluate, next_allowed
+from backend.api.errors import ProblemError
+from backend.compliance.engine import (
+    Block,
+    ContactState,
+    PastContact,
+    Subject,
+    contact_state,
+    evaluate,
+    next_allowed,
+)
 from backend.compliance.policy import Policy, applicable, default_policies
-from backend.models import Account, Contact
+from backend.models import Account, Contact, Customer, User, utcnow
 from backend.services.contactability import zones_of
 from backend_client.models import ComplianceBlock, ComplianceVerdict, LocalTime
 
+HISTORY_DAYS = 400
+"""How far back the rules look: third-party contacts and call backs over a year, caps over days."""
+
+_deployment_default: tuple[str, ...] = ("default",)
 
 
+def configure(deployment_default: Sequence[str]) -> None:
+    """The policies every account is held to whatever its country (settings ``policies``)."""
+    global _deployment_default
+    _deployment_default = tuple(deployment_default) or ("default",)
 
-def policies_for(account: Account, deployment_default: tuple[str, ...] = ("default",)) -> tuple[Policy, ...]:
-    customer = account.customer
-    return applicable(default_policies(), customer.country, customer.region, deployment_default)
+
+def policies_for(customer: Customer) -> tuple[Policy, ...]:
+    return applicable(default_policies(), customer.country, customer.region, _deployment_default)
 
 
 def subject_of(account: Account) -> Subject:
@@ -36,16 +56,47 @@ def subject_of(account: Account) -> Subject:
     )
 
 
-def history_of(session: Session, account_id: int, days: int = 400) -> list[PastContact]:
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+_HISTORY_COLUMNS = (Contact.account_id, Contact.started_at, Contact.channel, Contact.direction, Contact.party,
+                    Contact.outcome, Contact.result, Contact.used, Contact.callback_at, Contact.ptp_date)
+
+
+def _past(r: Any) -> PastContact:
+    return PastContact(at=r.started_at, channel=r.channel, direction=r.direction, party=r.party, outcome=r.outcome,
+                       result=r.result, used=r.used, callback_at=r.callback_at, ptp_date=r.ptp_date)
+
+
+def history_of(session: Session, account_id: int, now: dt.datetime | None = None) -> list[PastContact]:
+    """The account's contacts of the last ``HISTORY_DAYS`` days, oldest first."""
+    since = (now or utcnow()) - dt.timedelta(days=HISTORY_DAYS)
     rows = session.execute(
-        select(Contact.started_at, Contact.channel, Contact.direction, Contact.party, Contact.outcome, Contact.result,
-               Contact.used, Contact.callback_at)
-        .where(Contact.account_id == account_id, Contact.started_at >= since)
-        .order_by(Contact.started_at)
+        select(*_HISTORY_COLUMNS).where(Contact.account_id == account_id, Contact.started_at >= since)
+        .order_by(Contact.started_at, Contact.id)
     ).all()
-    return [PastContact(at=r[0], channel=r[1], direction=r[2], party=r[3], outcome=r[4], result=r[5], used=r[6],
-                        callback_at=r[7]) for r in rows]
+    return [_past(r) for r in rows]
+
+
+def histories_of(session: Session, account_ids: Sequence[int], now: dt.datetime) -> dict[int, list[PastContact]]:
+    since = now - dt.timedelta(days=HISTORY_DAYS)
+    found: dict[int, list[PastContact]] = {i: [] for i in account_ids}
+    for r in session.execute(
+        select(*_HISTORY_COLUMNS).where(Contact.account_id.in_(account_ids), Contact.started_at >= since)
+        .order_by(Contact.account_id, Contact.started_at, Contact.id)
+    ):
+        found[r.account_id].append(_past(r))
+    return found
+
+
+def phone_state(account: Account, history: Sequence[PastContact], now: dt.datetime) -> ContactState:
+    """May the customer be phoned now; from when if not; until when that answer holds."""
+    return contact_state(policies_for(account.customer), subject_of(account), history, "phone", now)
+
+
+def block_out(b: Block) -> ComplianceBlock:
+    return ComplianceBlock(rule=b.rule, detail=b.detail, until=b.until, policy=b.policy, cite=b.cite)
+
+
+def block_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    return [block_out(b).model_dump(mode="json") for b in blocks]
 
 
 def verdict(
@@ -58,19 +109,17 @@ def verdict(
     direction: str = "outbound",
     used: str | None = None,
     history: list[PastContact] | None = None,
-    deployment_default: tuple[str, ...] = ("default",),
 ) -> ComplianceVerdict:
-    policies = policies_for(account, deployment_default)
+    policies = policies_for(account.customer)
     subject = subject_of(account)
-    history = history if history is not None else history_of(session, account.id)
+    history = history if history is not None else history_of(session, account.id, at)
     kwargs = {"party": party, "direction": direction, "used": used}
     decision = evaluate(policies, subject, history, channel, at, **kwargs)
     nxt = at if decision.allowed else next_allowed(policies, subject, history, channel, at, **kwargs)
     locals_ = [LocalTime(zone=z, local=at.astimezone(ZoneInfo(z))) for z in subject.zones]
     return ComplianceVerdict(
         allowed=decision.allowed,
-        blocks=[ComplianceBlock(rule=b.rule, detail=b.detail, until=b.until, policy=b.policy, cite=b.cite)
-                for b in decision.blocks],
+        blocks=[block_out(b) for b in decision.blocks],
         customer_local_time=locals_[0].local,
         customer_local_times=locals_,
         next_allowed_at=nxt,
@@ -78,3 +127,79 @@ def verdict(
         channel=channel,
         at=at,
     )
+
+
+def disclosure_required(account: Account) -> frozenset[str]:
+    """The results that need identity verified and the disclosure given on the call (SPEC §4)."""
+    return frozenset(r for p in policies_for(account.customer) for leaf in p.flatten()
+                     for r in leaf.disclosure_required_for)
+
+
+# --------------------------------------------------------------------------
+# Keeping the stored answers fresh
+
+
+def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
+                agent: User | None = None) -> int:
+    """Evaluate again up to ``limit`` accounts whose stored phone answer has lapsed
+    (``recheck_at`` passed), of one agent or of all, and commit. Returns how many.
+
+    On PostgreSQL the rows are locked and rows another transaction holds are
+    passed over, so several backends (or a worklist request and the background
+    loop) never wait on each other; on SQLite the one write lock serialises them."""
+    from backend.services.accounts import refresh_priority  # the priority folds the answer in
+
+    now = now or utcnow()
+    stmt = select(Account.id).where(Account.recheck_at <= now, Account.status != "closed")
+    if agent is not None:
+        stmt = stmt.where(Account.agent_id == agent.id)
+    stmt = stmt.order_by(Account.recheck_at, Account.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Account)
+    ids = list(session.scalars(stmt))
+    if not ids:
+        session.rollback()  # let go of the (SQLite) write lock at once
+        return 0
+    accounts = session.scalars(
+        select(Account).where(Account.id.in_(ids))
+        .options(selectinload(Account.customer).selectinload(Customer.phones),
+                 selectinload(Account.customer).selectinload(Customer.addresses))
+    ).unique().all()
+    histories = histories_of(session, ids, now)
+    for account in accounts:
+        refresh_priority(session, account, now, history=histories[account.id])
+    session.commit()
+    return len(ids)
+
+
+def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 500) -> int:
+    """Refresh every lapsed account, a batch per transaction (short write locks)."""
+    total = 0
+    while True:
+        done = refresh_due(session, now, limit=batch)
+        total += done
+        if done < batch:
+            return total
+
+
+# --------------------------------------------------------------------------
+# Breaches
+
+
+def breaches(session: Session, user: User, *, limit: int = 100, before_id: int | None = None,
+             team: str | None = None) -> list[tuple[Contact, Account]]:
+    """Contacts flagged as breaches, newest first: a supervisor's own team, everyone's for admin and legal."""
+    if user.role not in ("supervisor", "admin", "legal"):
+        raise ProblemError(403, "Forbidden", "Breaches are listed for supervisors")
+    stmt = (select(Contact, Account).join(Account, Account.id == Contact.account_id)
+            .where(Contact.breach.is_(True)))
+    if user.role == "supervisor":
+        stmt = stmt.where(Account.team_id == user.team_id)
+    if team:
+        from backend.models import Team
+
+        stmt = stmt.join(Team, Team.id == Account.team_id).where(Team.name == team)
+    if before_id is not None:
+        stmt = stmt.where(Contact.id < before_id)
+    stmt = stmt.order_by(Contact.id.desc()).limit(limit)
+    return [(c, a) for c, a in session.execute(stmt).all()]

@@ -13,8 +13,8 @@ from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Account, Contact, Note, User, utcnow
 from backend.services import audit
+from backend.services import compliance
 from backend.services.accounts import get_visible, refresh_priority, release_leases
-from backend.services.contactability import phone_verdict
 from backend_client.models import (
     ContactCreate,
     ContactOut,
@@ -92,17 +92,28 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
         raise ProblemError(422, "Invalid contact", "; ".join(f"{f}: {m}" for f, m in problems), errors=problems)
 
     after_the_fact = started < now - NOW_TOLERANCE
-    breach_rules: list[str] = []
-    if data.channel == "phone" and data.direction == "outbound":
-        verdict = phone_verdict(account, started)
-        if not verdict.allowed:
-            rule = {"outside_hours": "call-window"}.get(verdict.reasons[0].code, verdict.reasons[0].code.replace("_", "-"))
-            if not after_the_fact:
-                raise ProblemError(
-                    409, "Contact not allowed now", "; ".join(r.text for r in verdict.reasons), rule=rule,
-                    until=verdict.next_at.isoformat() if verdict.next_at else None,
-                )
-            breach_rules.append(rule)
+    blocks: list[dict] = []
+    until: dt.datetime | None = None
+    if data.direction == "outbound":
+        verdict = compliance.verdict(session, account, data.channel, started, party=data.party,
+                                     direction=data.direction, used=data.used)
+        blocks = [b.model_dump(mode="json") for b in verdict.blocks]
+        until = verdict.next_allowed_at
+    if data.result is not None and data.result in compliance.disclosure_required(account) and not (
+            data.identity_verified and data.disclosure_given):
+        missing = [name for name, done in (("identity verified", data.identity_verified),
+                                            ("disclosure given", data.disclosure_given)) if not done]
+        blocks.append({"rule": "disclosure", "detail": f"{data.result} needs {' and '.join(missing)} first on the call",
+                       "until": None, "policy": "", "cite": "SPEC §4 disclosure"})
+        until = None
+    if blocks and not after_the_fact:
+        # Now: refused, naming every rule (the first is the problem's ``rule``).
+        raise ProblemError(
+            409, "Contact not allowed now", "; ".join(b["detail"] for b in blocks), rule=blocks[0]["rule"],
+            until=until.isoformat() if until else None, blocks=blocks,
+        )
+    # After the fact: kept, as records must be, and flagged for the supervisor.
+    breach_rules = [b["rule"] for b in blocks]
     contact = Contact(
         account_id=account.id, agent_id=user.id, channel=data.channel, direction=data.direction, party=data.party,
         outcome=data.outcome, result=data.result, reason=data.reason, note=mask_card_numbers(data.note),

@@ -140,7 +140,7 @@ async def test_paused_and_ceased_accounts_refuse_calls_now(http, auth, make_acco
                              headers={**admin, "If-Match": str(version)})
         assert r.status_code == 200
     headers = await auth("agent1")
-    assert problem(await _log(http, headers, paused.id), 409)["rule"] == "paused"
+    assert problem(await _log(http, headers, paused.id), 409)["rule"] == "pause-bankruptcy"
     assert problem(await _log(http, headers, ceased.id), 409)["rule"] == "cease"
     assert (await _log(http, headers, ceased.id, channel="email")).status_code == 201
 
@@ -148,7 +148,7 @@ async def test_paused_and_ceased_accounts_refuse_calls_now(http, auth, make_acco
 async def test_idempotency_key_retry_answers_the_first_response_once(http, auth, make_account, count) -> None:  # noqa: ANN001
     account = make_account()
     headers = {**await auth("agent1"), "Idempotency-Key": "desk-draft-41"}
-    body = {"channel": "letter", "outcome": "RPC", "result": "PTP",
+    body = {"channel": "letter", "outcome": "RPC", "result": "PTP", "identity_verified": True, "disclosure_given": True,
             "ptp": {"amount": "20.00", "date": str(_today() + dt.timedelta(days=2))}}
     first = await http.post(f"/api/v1/accounts/{account.id}/contacts", json=body, headers=headers)
     audits = count(AuditEntry, AuditEntry.entity == "contact")

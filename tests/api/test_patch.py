@@ -80,7 +80,7 @@ async def test_phones_and_do_not_call(http, auth, make_account, open_zone) -> No
     assert [p["number"] for p in body["customer"]["phones"]] == ["+12125550100"]
     assert body["contactable_now"] is False and body["next_contact_at"] is None
     item = (await http.get("/api/v1/worklist", headers=headers)).json()["items"][0]
-    assert item["contactable_now"] is False and any(r["code"] == "do_not_call" for r in item["reasons"])
+    assert item["contactable_now"] is False and [b["rule"] for b in item["blocks"]] == ["do-not-call"]
 
 
 async def test_contact_details(http, auth, make_account, problem) -> None:  # noqa: ANN001
