@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +46,13 @@ sys.path.insert(0, str(ROOT))
 from backend.db import Database, make_engine, normalize_url, upgrade  # noqa: E402
 from backend.domain.accounts import bucket_for  # noqa: E402
 from backend.domain.money import exponent  # noqa: E402
-from backend.domain.priority import simple_priority  # noqa: E402
+from backend.compliance.engine import Subject, contact_state  # noqa: E402
+from backend.compliance.policy import applicable, default_policies  # noqa: E402
+from backend.domain.priority import CONTACTABLE_BONUS, simple_priority  # noqa: E402
+from backend.services import compliance as compliance_svc  # noqa: E402
+from backend.services.compliance import block_dicts  # noqa: E402
 from backend.domain.zones import phone_region, phone_zones  # noqa: E402
-from backend.models import Account, Address, Customer, Phone, Team, User  # noqa: E402
+from backend.models import EPOCH, Account, Address, Customer, Phone, Team, User  # noqa: E402
 from backend.services import accounts as accounts_svc  # noqa: E402
 from backend.services.users import add_user  # noqa: E402
 
@@ -103,6 +107,7 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
         users = {u.username: u.id for u in session.scalars(select(User))}
     zones_of_prefix = {prefix: phone_zones(prefix + "0100" if len(prefix) > 6 else prefix + "12345678")
                        for prefix, _ in PHONES}
+    policies = default_policies()
     batch = 5000
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -129,6 +134,9 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                 overdue = min(balance, rng.randint(1_000, 500_000)) if dpd else 0
                 flags = {"dispute": True} if rng.random() < 0.03 else {}
                 priority = simple_priority(dpd, overdue, exponent(currency), paused=bool(flags))
+                zone = customers[-1]["timezone"]
+                state = contact_state(applicable(policies, country, None), Subject(
+                    zones=(zone,), country=country, flags=flags, phones=(number,)), [], "phone", now)
                 team, agent = OWNERS[i % 3]
                 accounts.append({
                     "id": i, "account_ref": f"BNK{i:08d}", "customer_id": i, "currency": currency,
@@ -136,8 +144,10 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                     "credit_limit_minor": balance + rng.randint(0, 1_000_000), "balance_minor": balance,
                     "overdue_minor": overdue, "minimum_due_minor": overdue // 10, "dpd": dpd, "bucket": bucket_for(dpd),
                     "status": "charged_off" if dpd >= 180 else "open", "opened_on": dt.date(2015 + i % 9, 1 + i % 12, 1),
-                    "flags": flags, "team_id": teams[team], "agent_id": users[agent], "priority": priority.value,
-                    "reasons": [r.as_dict() for r in priority.reasons], "history": None, "lease_user_id": None,
+                    "flags": flags, "team_id": teams[team], "agent_id": users[agent], "priority": priority.value + (CONTACTABLE_BONUS if state.allowed else 0),
+                    "reasons": [r.as_dict() for r in priority.reasons], "contactable": state.allowed,
+                    "next_contact_at": state.next_at if not state.allowed else None,
+                    "contact_blocks": block_dicts(state.blocks), "recheck_at": state.recheck_at, "history": None, "lease_user_id": None,
                     "lease_expires_at": None, "version": 1, "created_at": now, "updated_at": now,
                 })
             conn.execute(insert(Customer.__table__), customers)
@@ -261,6 +271,33 @@ def main() -> None:
             accounts_svc.next_account(session, user, 15)
 
     results.append(("in-process", "POST worklist/next", *timed(service_next, args.requests)))
+
+    # Contactability: a call window opening or closing makes many answers lapse at
+    # once. The page re-evaluates up to REFRESH_ON_READ of the caller's own first.
+    with db.sessionmaker() as session:
+        own_ids = list(session.scalars(select(Account.id).where(Account.agent_id == agent.id)))
+    rng = random.Random(11)
+    lapsed_samples = []
+    for i in range(min(args.requests, 100) + 3):
+        with db.sessionmaker() as session:
+            session.execute(update(Account).where(Account.id.in_(rng.sample(own_ids, accounts_svc.REFRESH_ON_READ)))
+                            .values(recheck_at=EPOCH))
+            session.commit()
+        t0 = time.perf_counter()
+        service_page({})()
+        if i >= 3:
+            lapsed_samples.append((time.perf_counter() - t0) * 1000)
+    results.append(("in-process", f"GET worklist: {accounts_svc.REFRESH_ON_READ} answers lapsed",
+                    *percentiles(lapsed_samples)))
+    lapsed = min(20_000, len(own_ids))
+    with db.sessionmaker() as session:
+        session.execute(update(Account).where(Account.id.in_(own_ids[:lapsed])).values(recheck_at=EPOCH))
+        session.commit()
+        t0 = time.perf_counter()
+        done = compliance_svc.refresh_all_due(session)
+        took = time.perf_counter() - t0
+    print(f"\nre-evaluating lapsed answers (the background loop): {done:,} accounts in {took:.1f} s, "
+          f"{done / took:,.0f} per second")
 
     if not args.skip_http:
         port = free_port()
