@@ -3,12 +3,14 @@ channels, flags, compliance rules and the worklist's reasons (``Why``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tui.i18n import N_, _
 
 if TYPE_CHECKING:
-    from backend_client.models import Why
+    from backend_client.models import ComplianceBlock, Why
 
 OUTCOMES: dict[str, str] = {
     "RPC": N_("right party"),
@@ -112,6 +114,7 @@ _WHY: dict[str, str] = {
     "cease": N_("cease: {channel}"),
     "do_not_call": N_("do not call"),
     "outside_hours": N_("outside calling hours"),
+    "contactable": N_("may be called now"),
 }
 
 
@@ -143,3 +146,18 @@ def why(reason: Why) -> str:
         return _(template).format(**params)
     except (KeyError, IndexError, ValueError):
         return reason.text
+
+
+def verdict(allowed: bool, next_at: dt.datetime | None, blocks: Sequence[ComplianceBlock], tz: dt.tzinfo) -> str:
+    """The compliance verdict in one line, rules first: ``✗ Not now: outside the
+    customer's calling hours · lawful from Dec 2 08:00``."""
+    from tui import fmt
+
+    if allowed:
+        return "✓ " + _("May be called now")
+    rules = " · ".join(dict.fromkeys(rule(b.rule) for b in blocks))
+    if next_at is not None:
+        when = _("lawful from {when}").format(when=fmt.when(next_at, tz))
+    else:
+        when = _("not until the record changes")
+    return "✗ " + (_("Not now: {rules}").format(rules=rules) if rules else _("Not now")) + f" · {when}"

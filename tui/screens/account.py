@@ -16,7 +16,7 @@ from backend_client.client import BackendError, NotFound
 from backend_client.models import AccountDetail, Timeline
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import CHANNELS, FLAGS, OUTCOMES, RESULTS, STATUSES, label, why
+from tui.labels import CHANNELS, FLAGS, OUTCOMES, RESULTS, STATUSES, label, verdict, why
 from tui.screens.base import DeskScreen
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
@@ -160,14 +160,10 @@ class AccountScreen(DeskScreen):
         self.query_one("#account-flags", Static).update(
             _("Flags: {flags}").format(flags=", ".join(flags) if flags else "—"))
         self.query_one("#account-clocks", DualClock).show_zones(c.timezones or ([c.timezone] if c.timezone else []))
-        reasons = " · ".join(why(r) for r in d.reasons)
-        if d.contactable_now:
-            verdict = "✓ " + _("May be called now")
-        elif d.next_contact_at:
-            verdict = "✗ " + _("Not now; lawful from {when}").format(when=fmt.when(d.next_contact_at, self.desk.agent_tz))
-        else:
-            verdict = "✗ " + _("Not to be called")
-        self.query_one("#account-verdict", Static).update(f"{verdict}" + (f" — {reasons}" if reasons else ""))
+        reasons = " · ".join(why(r) for r in d.reasons if r.code != "contactable")
+        line = verdict(d.contactable_now, d.next_contact_at, d.blocks, self.desk.agent_tz)
+        self.query_one("#account-verdict", Static).update(line + (f" — {reasons}" if reasons else ""))
+        self.query_one("#account-verdict").set_class(not d.contactable_now, "-blocked")
         self._show_unsent()
         if self.app.screen is self:
             self.desk.release_keys()

@@ -29,11 +29,11 @@ from backend_client.client import (
     ProblemResponse,
     Unauthorized,
 )
-from backend_client.models import AccountDetail, ContactCreate
+from backend_client.models import AccountDetail, ComplianceVerdict, ContactCreate
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_for, key_of
-from tui.labels import CHANNELS, DIRECTIONS, OUTCOMES, PARTIES, REASONS, RESULTS, label, why
+from tui.labels import CHANNELS, DIRECTIONS, OUTCOMES, PARTIES, REASONS, RESULTS, label, verdict
 from tui.screens.base import DeskScreen
 from tui.widgets.outcome import OutcomePicker
 from tui.widgets.tick import Tick
@@ -101,10 +101,13 @@ class CallScreen(DeskScreen):
                        id="disclosure")
         yield Static(_("Disclosure: “This is an attempt to collect a debt. Any information obtained will be used for "
                        "that purpose.”"), id="disclosure-text", markup=False)
+        yield Static(_("Third party — location only, once: “My name is {agent}. I am trying to confirm where {name} "
+                       "lives and how to reach them.” Never mention the debt; name the company only if asked.").format(
+                           agent=self.desk.user.display_name if self.desk.user else "", name=c.name), id="tp-script", markup=False)
         with Horizontal(id="ptp-row", classes="form-row"):
             yield Label(_("Promise"), classes="row-label")
             yield Input(placeholder=_("amount ({currency})").format(currency=a.currency), id="ptp-amount",
-                        compact=True, max_length=20)
+                        compact=True, max_length=20, restrict=r"[0-9.,'’ \u00a0\u202f]*")
             yield Input(placeholder=_("date, or +7"), id="ptp-date", compact=True, max_length=20)
             yield Static("", id="ptp-read", markup=False)
         with Horizontal(id="callback-row", classes="form-row"):
@@ -153,7 +156,10 @@ class CallScreen(DeskScreen):
         elif self._preset_result:
             self.action_pick(self._preset_result)
         self._show_rows()
+        self.set_class(self._value("party") == "third_party", "-third-party")
         self._show_verdict()
+        if self._value("direction") != "inbound":
+            self._check()
         self._tick()
         self.set_interval(1.0, self._tick, name="call-timer")
 
@@ -174,17 +180,45 @@ class CallScreen(DeskScreen):
         elapsed = (self.desk.clock() - self.started_at).total_seconds()
         self.query_one("#call-timer", Static).update(f"⏱ {fmt.duration(elapsed)}")
 
-    def _show_verdict(self) -> None:
+    def _show_verdict(self, answer: ComplianceVerdict | None = None) -> None:
+        """The backend's verdict: first the account's (kept with it), then for the
+        party, number and channel chosen here, asked afresh as they change."""
         a = self.account
-        if a.contactable_now:
-            text = "✓ " + _("May be called now")
-        elif a.next_contact_at:
-            text = "✗ " + _("Not now; lawful from {when}").format(when=fmt.when(a.next_contact_at, self.desk.agent_tz))
+        if self._value("direction") == "inbound":
+            text, blocked = "✓ " + _("The customer called in: no call rules apply"), False
+        elif answer is None:
+            text, blocked = verdict(a.contactable_now, a.next_contact_at, a.blocks, self.desk.agent_tz), not a.contactable_now
         else:
-            text = "✗ " + _("Not to be called")
-        reasons = [why(r) for r in a.reasons if r.code in {"paused", "cease", "do_not_call", "outside_hours"}]
-        self.query_one("#call-verdict", Static).update(text + (" — " + " · ".join(reasons) if reasons else ""))
-        self.query_one("#call-verdict").set_class(not a.contactable_now, "-blocked")
+            text = verdict(answer.allowed, answer.next_allowed_at, answer.blocks, self.desk.agent_tz)
+            blocked = not answer.allowed
+        self.query_one("#call-verdict", Static).update(text)
+        self.query_one("#call-verdict").set_class(blocked, "-blocked")
+
+    def _value(self, name: str) -> str | None:
+        value = self.query_one(f"#{name}", Select).value
+        return None if value is Select.NULL else str(value)
+
+    @on(Select.Changed, "#party, #used, #channel, #direction")
+    def _setting_changed(self, event: Select.Changed) -> None:
+        self.set_class(self._value("party") == "third_party", "-third-party")
+        if self._value("direction") == "inbound":
+            self.workers.cancel_group(self, "compliance")
+            self._show_verdict()
+            return
+        self._check()
+
+    @work(group="compliance", exclusive=True, exit_on_error=False, name="compliance")
+    async def _check(self) -> None:
+        """Ask the backend whether this contact (channel, party, number) is lawful now."""
+        used = self._value("used")
+        channel = self._value("channel") or "phone"
+        try:
+            answer = await self.desk.call(self.desk.api.compliance(
+                self.account.id, channel=channel, party=self._value("party") or "debtor",
+                used=used if channel == "phone" else None))
+        except BackendError:
+            return  # the account's own verdict stays; the status line says the backend is away
+        self._show_verdict(answer)
 
     # -- choosing -------------------------------------------------------------------
 

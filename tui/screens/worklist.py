@@ -17,7 +17,7 @@ from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import why
+from tui.labels import verdict, why
 from tui.screens.base import DeskScreen
 from tui.widgets.worklist_table import WorklistTable
 
@@ -125,13 +125,8 @@ class WorklistScreen(DeskScreen):
         if item is None:
             line.update("")
             return
-        reasons = " · ".join(why(r) for r in item.reasons) or "—"
-        if item.contactable_now:
-            when = _("contactable now")
-        elif item.next_contact_at:
-            when = _("contactable from {when}").format(when=fmt.when(item.next_contact_at, self.desk.agent_tz))
-        else:
-            when = _("not contactable")
+        reasons = " · ".join(why(r) for r in item.reasons if r.code != "contactable") or "—"
+        when = verdict(item.contactable_now, item.next_contact_at, item.blocks, self.desk.agent_tz)
         line.update(_("{ref} {name}: {reasons} — {when}").format(
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))
 
