@@ -23,6 +23,12 @@ from backend_client.models import (
     LoginRequest,
     NoteCreate,
     NoteOut,
+    PaymentCreate,
+    PaymentOut,
+    PlanCreate,
+    PlanOut,
+    PlanPage,
+    PlanPreview,
     Problem,
     Timeline,
     TokenResponse,
@@ -211,6 +217,37 @@ class BackendClient:
 
     async def breaches(self, *, limit: int = 100, before: int | None = None, team: str | None = None) -> BreachPage:
         return await self._get("/api/v1/breaches", BreachPage, limit=limit, before=before, team=team)
+
+    # -- plans and payments ------------------------------------------------------
+
+    async def draft_plan(self, account_id: int, plan: PlanCreate, idempotency_key: str | None = None) -> PlanOut:
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/plans", json=self._body(plan),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, PlanOut)
+
+    async def preview_plan(self, account_id: int, plan: PlanCreate) -> PlanPreview:
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/plans/preview", json=self._body(plan))
+        return _parse(response, PlanPreview)
+
+    async def plan(self, plan_id: int) -> PlanOut:
+        return await self._get(f"/api/v1/plans/{plan_id}", PlanOut)
+
+    async def plans(self, *, status: str | None = None, account_id: int | None = None, limit: int = 100) -> PlanPage:
+        """Plans the caller may see: ``status="pending"`` is a supervisor's approval queue."""
+        return await self._get("/api/v1/plans", PlanPage, status=status, account_id=account_id, limit=limit)
+
+    async def plan_action(self, plan_id: int, action: str, note: str = "") -> PlanOut:
+        """``submit``, ``approve``, ``reject`` or ``cancel``."""
+        response = await self._request("POST", f"/api/v1/plans/{plan_id}/{action}", json={"note": note})
+        return _parse(response, PlanOut)
+
+    async def plan_letter(self, plan_id: int, fmt: str = "md", lang: str | None = None) -> bytes:
+        response = await self._request("GET", f"/api/v1/plans/{plan_id}/letter", params={"format": fmt, "lang": lang})
+        return response.content
+
+    async def post_payment(self, payment: PaymentCreate) -> PaymentOut:
+        response = await self._request("POST", "/api/v1/payments", json=self._body(payment))
+        return _parse(response, PaymentOut)
 
     async def create_account(self, row: AccountCreate, idempotency_key: str | None = None) -> AccountDetail:
         response = await self._request("POST", "/api/v1/accounts", json=self._body(row),

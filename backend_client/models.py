@@ -524,3 +524,165 @@ class Breach(Wire):
 
 class BreachPage(Wire):
     items: list[Breach]
+
+
+# --------------------------------------------------------------------------
+# Plans and payments (SPEC §3, §5)
+
+
+class PlanKind(StrEnum):
+    promise = "promise"
+    instalment = "instalment"
+    minimum = "minimum"
+    settlement = "settlement"
+
+
+class PlanFrequency(StrEnum):
+    monthly = "monthly"
+    fortnightly = "fortnightly"
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"
+    pending = "pending"
+    """Pending approval: beyond the drafter's authority, waiting in a supervisor's queue."""
+    active = "active"
+    kept = "kept"
+    broken = "broken"
+    cancelled = "cancelled"
+    rejected = "rejected"
+    """A supervisor said no (with a note); the agent may draft another."""
+
+
+class ItemStatus(StrEnum):
+    due = "due"
+    kept = "kept"
+    broken = "broken"
+    cancelled = "cancelled"
+
+
+class PlanCreate(Wire):
+    """Draft a plan. ``amount`` is the total to be paid in major units (a decimal
+    string): for a settlement the discount is the balance less it (or give
+    ``discount_percent`` instead); for ``minimum`` it defaults to the minimum due."""
+
+    kind: PlanKind
+    amount: DecimalStr | None = None
+    count: int = Field(default=1, ge=1, le=130)
+    frequency: PlanFrequency = PlanFrequency.monthly
+    first_due: dt.date
+    discount_percent: DecimalStr | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class PlanItemOut(Wire):
+    seq: int
+    due: dt.date
+    amount: Money
+    paid: Money
+    status: ItemStatus
+
+
+class LimitBreach(Wire):
+    """One authority limit a plan goes beyond: ``discount``, ``term``,
+    ``first_payment_date`` or ``first_payment_amount``."""
+
+    limit: str
+    allowed: str
+    actual: str
+
+
+class PlanOut(Wire):
+    id: int
+    account_id: int
+    account_ref: str
+    kind: PlanKind
+    status: PlanStatus
+    total: Money
+    discount: Money
+    fee: Money
+    interest: Money
+    balance_at_draft: Money
+    frequency: PlanFrequency
+    schedule: list[PlanItemOut]
+    needs_approval: bool
+    """Beyond the drafter's authority: submitting sends it to a supervisor."""
+    breaches: list[LimitBreach] = []
+    """The drafter's limits it goes beyond (why it needs approval)."""
+    created_by: str | None = None
+    decided_by: str | None = None
+    note: str = ""
+    decision_note: str = ""
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    version: int
+
+
+class PlanPage(Wire):
+    items: list[PlanOut]
+
+
+class PlanDecision(Wire):
+    """Approve, reject or cancel, with a note (required to reject)."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class PaymentCreate(Wire):
+    """A payment from the bank's feed (a payment-file row as JSON)."""
+
+    bank_ref: str = Field(min_length=1, max_length=64)
+    account_ref: str = Field(min_length=1, max_length=64)
+    amount: DecimalStr
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: AwareDatetime
+
+
+class Allocation(Wire):
+    plan_id: int
+    seq: int
+    amount: Money
+
+
+class PaymentOut(Wire):
+    id: int
+    bank_ref: str
+    account_id: int
+    account_ref: str
+    amount: Money
+    paid_at: AwareDatetime
+    allocations: list[Allocation] = []
+    """How the payment was matched to due plan items, oldest first."""
+    unallocated: Money
+    """What no due item took (no active plan, or an overpayment)."""
+    balance_after: Money
+    created_at: AwareDatetime
+
+
+class SweepResult(Wire):
+    as_of: dt.date
+    items_kept: int
+    items_broken: int
+    plans_kept: int
+    plans_broken: int
+
+
+class PlanPreview(Wire):
+    """What a draft would be, without saving it (``POST /accounts/{id}/plans/preview``):
+    the desk shows it live as the agent types. Problems are answers here, not errors."""
+
+    ok: bool
+    """It could be saved as a draft now."""
+    kind: PlanKind
+    total: Money | None = None
+    discount: Money | None = None
+    fee: Money | None = None
+    interest: Money | None = None
+    schedule: list[PlanItemOut] = []
+    needs_approval: bool = False
+    breaches: list[LimitBreach] = []
+    """The drafter's limits it goes beyond: submitting sends it for approval."""
+    refused: list[LimitBreach] = []
+    """Limits beyond every role's authority: it cannot be saved."""
+    errors: list[FieldError] = []
+    """Fields at fault (a bad amount, a date in the past, a conflicting plan)."""
