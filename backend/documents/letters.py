@@ -1,0 +1,611 @@
+"""Letters to customers: a Jinja2 template in ``config/templates/`` renders
+Markdown; the PDF is laid out from that same Markdown with reportlab.
+
+The plan confirmation letter (issue 4) is the first; demand letters (issue 5)
+are meant to be one more template and one more small ``render_*`` function,
+through :func:`render_template` and :func:`markdown_to_pdf`.
+
+- Money is an integer of minor units, shown with the currency's ISO 4217
+  exponent and the letter's locale (babel); never a float.
+- Every value a template prints is escaped for Markdown, so a customer's name
+  or address cannot change the letter's layout; :class:`Md` marks text that is
+  Markdown already.
+- The card is printed only as ``•••• •••• •••• 1234``, whatever was passed.
+- The PDF uses Helvetica for Latin text and a CID font built into reportlab
+  (``STSong-Light`` for Simplified Chinese) for everything else, so Chinese
+  renders, and extracts as text, without bundling a font file (a CID font is
+  not embedded: the viewer supplies its glyphs, as Acrobat, browsers and
+  desktop systems with CJK fonts do). The PDF is invariant: the same letter
+  gives the same bytes.
+
+reportlab is imported only when a PDF is rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+import re
+import traceback
+import unicodedata
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backend.domain.money import exponent, to_major
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "config" / "templates"
+"""Where the letter templates live: ``<letter>.<lang>.md.j2``."""
+
+KINDS = ("promise", "instalment", "minimum", "settlement")
+MASK = "•••• •••• •••• "
+
+
+class LetterError(ValueError):
+    """A letter cannot be rendered: its template is missing or broken (``path``
+    names the file), or the data given cannot make a correct letter."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PlanLetter:
+    """What a repayment-plan confirmation letter says (SPEC §3, plans)."""
+
+    bank_name: str
+    bank_contact: str
+    """Phone, address and how to pay; one item a line."""
+    customer_name: str
+    customer_address: str | None
+    """One line of the address a line; None when none is on record."""
+    account_ref: str
+    card: str
+    """The card as masked (``•••• •••• •••• 1234``); only its last four digits are ever printed."""
+    currency: str
+    """ISO 4217."""
+    kind: str
+    """promise, instalment, minimum or settlement."""
+    total_minor: int
+    """What the customer pays in all; the schedule sums to it exactly."""
+    discount_minor: int
+    """For a settlement: how much of the balance is forgiven."""
+    balance_minor: int
+    schedule: tuple[tuple[dt.date, int], ...]
+    """(due date, amount in minor units), in date order."""
+    status: str
+    """draft, pending, active, kept, broken, cancelled or rejected."""
+    approved_by: str | None
+    created_on: dt.date
+    agent_name: str
+    grace_days: int
+    lang: str = "en"
+    """``en`` or ``zh_CN`` (any locale that has a template)."""
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@lru_cache(maxsize=16)
+def _locale(lang: str):  # noqa: ANN202
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang)
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise LetterError(f"unknown language {lang!r}") from exc
+
+
+@lru_cache(maxsize=32)
+def _currency_pattern(lang: str, digits: int):  # noqa: ANN202
+    import copy
+
+    pattern = copy.copy(_locale(lang).currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+def format_money(amount_minor: int, currency: str, lang: str = "en") -> str:
+    """``123450, "USD", "en"`` → ``$1,234.50``; ``1235, "JPY"`` → ``¥1,235``;
+    ``123450, "CNY", "zh_CN"`` → ``¥1,234.50``. Exactly the currency's ISO 4217
+    decimal places, in the locale's pattern; no float anywhere."""
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
+        raise LetterError(f"an amount must be an integer of minor units, not {amount_minor!r}")
+    value: Decimal = to_major(amount_minor, currency)
+    return _currency_pattern(lang, exponent(currency)).apply(
+        value, _locale(lang), currency=currency.upper(), currency_digits=False)
+
+
+def format_day(day: dt.date, lang: str = "en") -> str:
+    """A date as a letter writes it: ``March 5, 2026``, ``2026年3月5日``."""
+    from babel.dates import format_date
+
+    return format_date(day, format="long", locale=_locale(lang))
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def mask_card(card: str) -> str:
+    """``•••• •••• •••• 1234`` from the last four digits of ``card``, however it came."""
+    digits = _DIGIT.findall(card or "")
+    if len(digits) < 4:
+        raise LetterError("card: no last four digits to show")
+    return MASK + "".join(digits[-4:])
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+class Md(str):
+    """Text that is Markdown already: a template prints it as it is."""
+
+    __slots__ = ()
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
+_MD_LINE_START = re.compile(r"^(\s*)([#+-](?=\s|$)|>|[-=]+\s*$)")
+_MD_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
+_PUA = 0xE000  # escaped punctuation is carried through the PDF layout as U+E021..U+E07E
+_PUA_RANGE = re.compile("[\ue000-\ue07f]")
+
+
+def md_escape(value: object) -> str:
+    """``value`` as Markdown text that reads as itself: emphasis, links, tables and
+    block starts are escaped with a backslash; line breaks become spaces."""
+    if isinstance(value, Md):
+        return value
+    text = _PUA_RANGE.sub("\ufffd", " ".join(str(value).splitlines()))
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_NUMBERED.sub(r"\1\\\2", text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def md_lines(text: str | None) -> Md:
+    """Each line of ``text`` escaped, joined by Markdown hard breaks (a trailing ``\\``)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return Md("\\\n".join(md_escape(line) for line in lines))
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    return md_escape(value)
+
+
+@lru_cache(maxsize=8)
+def _environment(directory: str) -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory, encoding="utf-8"),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = Md
+    return env
+
+
+_LANG = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})*$")
+
+
+def render_template(letter_name: str, lang: str, context: dict[str, Any],
+                    template_dir: Path | None = None) -> str:
+    """Render ``<template_dir>/<letter_name>.<lang>.md.j2`` with ``context``.
+
+    The template also has ``money(minor)`` and ``day(date)`` (in ``context["currency"]``
+    and ``lang``), ``lines(text)`` (hard-broken lines) and the ``md`` filter
+    (mark text as Markdown). Any problem with the file is a :class:`LetterError`
+    naming it (and the line, where there is one)."""
+    import jinja2
+
+    if not _LANG.match(lang or ""):
+        raise LetterError(f"unknown language {lang!r}")
+    directory = (template_dir or TEMPLATE_DIR).resolve()
+    name = f"{letter_name}.{lang}.md.j2"
+    path = directory / name
+    currency = context.get("currency", "")
+    helpers: dict[str, Any] = {
+        "money": lambda minor: format_money(minor, currency, lang),
+        "day": lambda day: format_day(day, lang),
+        "lines": md_lines,
+    }
+    env = _environment(str(directory))
+    try:
+        template = env.get_template(name)
+    except jinja2.TemplateNotFound as exc:
+        raise LetterError("letter template not found", path) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise LetterError(f"line {exc.lineno}: {exc.message}", path) from exc
+    except (UnicodeDecodeError, OSError) as exc:
+        raise LetterError(f"cannot read the template: {exc}", path) from exc
+    try:
+        text = template.render({**helpers, **context})
+    except LetterError:
+        raise
+    except Exception as exc:  # a broken template: an undefined name, a bad filter, an error in an expression
+        line = _template_line(exc, path)
+        where = f"line {line}: " if line else ""
+        raise LetterError(f"{where}{type(exc).__name__}: {exc}", path) from exc
+    return text
+
+
+def _template_line(exc: BaseException, path: Path) -> int | None:
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
+             if Path(frame.filename).resolve() == path]
+    return lines[-1] if lines else None
+
+
+def _check(letter: PlanLetter) -> None:
+    if letter.kind not in KINDS:
+        raise LetterError(f"kind must be one of {', '.join(KINDS)}, not {letter.kind!r}")
+    if not re.fullmatch(r"[A-Za-z]{3}", letter.currency or ""):
+        raise LetterError(f"currency must be an ISO 4217 code, not {letter.currency!r}")
+    if not letter.schedule:
+        raise LetterError("the schedule has no payments")
+    amounts = [amount for _due, amount in letter.schedule]
+    for amount in (*amounts, letter.total_minor, letter.discount_minor, letter.balance_minor, letter.grace_days):
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise LetterError(f"amounts and days must be integers, not {amount!r}")
+    if any(amount <= 0 for amount in amounts):
+        raise LetterError("every payment in the schedule must be more than zero")
+    if sum(amounts) != letter.total_minor:
+        raise LetterError(f"the schedule sums to {sum(amounts)} minor units, the total is {letter.total_minor}")
+    dues = [due for due, _amount in letter.schedule]
+    if dues != sorted(dues):
+        raise LetterError("the schedule is not in date order")
+    if letter.discount_minor < 0 or letter.grace_days < 0:
+        raise LetterError("the discount and the grace days cannot be negative")
+
+
+def render_markdown(letter: PlanLetter, *, template_dir: Path | None = None) -> str:
+    """The plan confirmation letter as Markdown, from ``plan_letter.<lang>.md.j2``."""
+    _check(letter)
+    shown = replace(letter, card=mask_card(letter.card), currency=letter.currency.upper())
+    dues = [due for due, _amount in shown.schedule]
+    context = {
+        "letter": shown,
+        "currency": shown.currency,
+        "items": [(n, due, amount) for n, (due, amount) in enumerate(shown.schedule, start=1)],
+        "count": len(shown.schedule),
+        "first_due": dues[0],
+        "last_due": dues[-1],
+    }
+    return render_template("plan_letter", shown.lang, context, template_dir)
+
+
+def render_pdf(letter: PlanLetter, *, template_dir: Path | None = None) -> bytes:
+    """The plan confirmation letter as PDF: the Markdown letter laid out on A4."""
+    markdown = render_markdown(letter, template_dir=template_dir)
+    return markdown_to_pdf(markdown, lang=letter.lang, author=letter.bank_name, footer=letter.account_ref)
+
+
+# --------------------------------------------------------------------------- Markdown → PDF
+#
+# The letters use a small part of Markdown, and this lays out that part:
+# ATX headings, paragraphs (hard breaks by a trailing backslash or two spaces),
+# "-" and "1." lists, pipe tables with alignment, thematic breaks, **strong**,
+# *emphasis* and backslash escapes. Anything else is printed as text.
+
+_LATIN_FONT = "Helvetica"
+_CJK_FONTS = {  # reportlab's built-in CID fonts: nothing to bundle
+    "zh_CN": "STSong-Light", "zh_SG": "STSong-Light", "zh_Hans": "STSong-Light",
+    "zh_TW": "MSung-Light", "zh_HK": "MSung-Light", "zh_MO": "MSung-Light", "zh_Hant": "MSung-Light",
+    "ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium",
+}
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_UNPROTECT = re.compile("[\ue021-\ue07e]")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
+_BULLET = re.compile(r"^ {0,3}[-*+]\s+(.*)$")
+_NUMBERED = re.compile(r"^ {0,3}(\d{1,9})[.)]\s+(.*)$")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_EM = re.compile(r"\*(?=[^\s*])(.+?)(?<=[^\s*])\*")
+
+
+def _cjk_font(lang: str) -> str:
+    if lang in _CJK_FONTS:
+        return _CJK_FONTS[lang]
+    parts = lang.split("_")
+    for n in range(len(parts) - 1, 0, -1):
+        if "_".join(parts[:n]) in _CJK_FONTS:
+            return _CJK_FONTS["_".join(parts[:n])]
+    return "STSong-Light"
+
+
+def _protect(text: str) -> str:
+    """Backslash-escaped punctuation becomes private-use characters, so it is no markup."""
+    return _ESCAPE.sub(lambda m: chr(_PUA + ord(m.group(1))), text)
+
+
+def _unprotect(text: str) -> str:
+    return _UNPROTECT.sub(lambda m: chr(ord(m.group()) - _PUA), text)
+
+
+def _latin(ch: str) -> bool:
+    """Whether Helvetica (WinAnsi) shows ``ch``. (reportlab writes the bullet as code
+    127, a bullet by PDF 1.7 Annex D note 6; pypdf extracts it as U+007F.)"""
+    try:
+        ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain(text: str) -> str:
+    """Protected inline Markdown → the text it shows."""
+    return _unprotect(_STRONG.sub(r"\1", _EM.sub(r"\1", text)))
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Soft line breaks become a space, except between two wide (CJK) characters."""
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if out and line and not (_wide(out[-1]) and _wide(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def _paragraph_lines(lines: list[str]) -> list[str]:
+    """A paragraph's lines, split at its hard breaks."""
+    broken: list[list[str]] = [[]]
+    for raw in lines:
+        hard = False
+        if raw.endswith("  "):
+            hard = True
+        else:
+            stripped = raw.rstrip()
+            trailing = len(stripped) - len(stripped.rstrip("\\"))
+            if trailing % 2 == 1:
+                raw, hard = stripped[:-1], True
+        broken[-1].append(raw)
+        if hard:
+            broken.append([])
+    return [_join_lines(part) for part in broken if part]
+
+
+def _cells(line: str) -> list[str]:
+    text = line.strip()
+    text = text[1:] if text.startswith("|") else text
+    text = text[:-1] if text.endswith("|") else text
+    return [cell.strip() for cell in text.split("|")]
+
+
+def _blocks(markdown: str) -> list[tuple[Any, ...]]:
+    """``("h", level, text)``, ``("p", lines)``, ``("ul"|"ol", items)``,
+    ``("table", aligns, rows)`` and ``("hr",)``, with escapes protected."""
+    lines = [_protect(line) for line in markdown.splitlines()]
+    blocks: list[tuple[Any, ...]] = []
+    i = 0
+
+    def starts_block(line: str) -> bool:
+        return bool(_HEADING.match(line) or _RULE.match(line) or _BULLET.match(line)
+                    or _NUMBERED.match(line) or line.lstrip().startswith("|"))
+
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if m := _HEADING.match(line):
+            blocks.append(("h", len(m.group(1)), m.group(2)))
+            i += 1
+            continue
+        if _RULE.match(line):
+            blocks.append(("hr",))
+            i += 1
+            continue
+        if line.lstrip().startswith("|"):
+            j = i
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                j += 1
+            if j - i >= 2 and _TABLE_RULE.match(lines[i + 1].strip()):
+                aligns = []
+                for spec in _cells(lines[i + 1]):
+                    aligns.append("center" if spec.startswith(":") and spec.endswith(":")
+                                  else "right" if spec.endswith(":") else "left")
+                rows = [_cells(lines[i])] + [_cells(row) for row in lines[i + 2:j]]
+                width = len(aligns)
+                rows = [(row + [""] * width)[:width] for row in rows]
+                blocks.append(("table", aligns, rows))
+                i = j
+                continue
+        for pattern, kind in ((_BULLET, "ul"), (_NUMBERED, "ol")):
+            if pattern.match(line):
+                items: list[list[str]] = []
+                while i < len(lines) and lines[i].strip():
+                    m = pattern.match(lines[i])
+                    if m:
+                        items.append([m.group(m.lastindex or 1)])
+                    elif lines[i].startswith("  ") and items:
+                        items[-1].append(lines[i])
+                    else:
+                        break
+                    i += 1
+                blocks.append((kind, [_paragraph_lines(item) for item in items]))
+                break
+        else:
+            para = [line]
+            i += 1
+            while i < len(lines) and lines[i].strip() and not starts_block(lines[i]):
+                para.append(lines[i])
+                i += 1
+            blocks.append(("p", _paragraph_lines(para)))
+    return blocks
+
+
+@lru_cache(maxsize=8)
+def _register(cjk: str) -> None:
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(cjk))
+    for bold in (0, 1):  # a CID font has no bold or italic; <b> in it stays upright and regular
+        for italic in (0, 1):
+            addMapping(cjk, bold, italic, cjk)
+
+
+class _Layout:
+    """Markdown blocks → reportlab flowables, in one language's fonts."""
+
+    def __init__(self, lang: str) -> None:
+        from reportlab.lib import colors
+        from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+        from reportlab.lib.styles import ParagraphStyle
+
+        self.cjk = _cjk_font(lang)
+        _register(self.cjk)
+        wrap = "CJK" if lang.split("_")[0] in ("zh", "ja", "ko") else None
+        self.colors = colors
+        self.body = ParagraphStyle("body", fontName=_LATIN_FONT, fontSize=10, leading=14, spaceAfter=7,
+                                   wordWrap=wrap)
+        self.headings = {
+            1: ParagraphStyle("h1", parent=self.body, fontName="Helvetica-Bold", fontSize=15, leading=19,
+                              spaceAfter=4),
+            2: ParagraphStyle("h2", parent=self.body, fontName="Helvetica-Bold", fontSize=12.5, leading=16,
+                              spaceBefore=8, spaceAfter=8),
+            3: ParagraphStyle("h3", parent=self.body, fontName="Helvetica-Bold", fontSize=11, leading=14,
+                              spaceBefore=6, spaceAfter=4),
+        }
+        self.item = ParagraphStyle("item", parent=self.body, leftIndent=16, bulletIndent=4, spaceAfter=3)
+        self.cell = {align: ParagraphStyle(f"cell-{align}", parent=self.body, spaceAfter=0, alignment=code)
+                     for align, code in (("left", TA_LEFT), ("center", TA_CENTER), ("right", TA_RIGHT))}
+        self.footer = ParagraphStyle("footer", parent=self.body, fontSize=8, leading=10, alignment=TA_CENTER,
+                                     textColor=colors.grey)
+
+    def runs(self, text: str) -> str:
+        """Paragraph markup for plain ``text``: Latin in Helvetica, the rest in the CID font."""
+        from xml.sax.saxutils import escape
+
+        out = []
+        for latin, chars in itertools.groupby(text, _latin):
+            run = escape("".join(chars))
+            out.append(run if latin else f'<font face="{self.cjk}">{run}</font>')
+        return "".join(out)
+
+    def inline(self, text: str) -> str:
+        """Paragraph markup for protected inline Markdown."""
+
+        def emphasis(part: str) -> str:
+            out, pos = [], 0
+            for m in _EM.finditer(part):
+                out += [self.runs(_unprotect(part[pos:m.start()])), f"<i>{self.runs(_unprotect(m.group(1)))}</i>"]
+                pos = m.end()
+            return "".join([*out, self.runs(_unprotect(part[pos:]))])
+
+        out, pos = [], 0
+        for m in _STRONG.finditer(text):
+            out += [emphasis(text[pos:m.start()]), f"<b>{emphasis(m.group(1))}</b>"]
+            pos = m.end()
+        return "".join([*out, emphasis(text[pos:])])
+
+    def width(self, text: str, bold: bool) -> float:
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        size = self.body.fontSize
+        latin = "Helvetica-Bold" if bold else _LATIN_FONT
+        return sum(stringWidth("".join(chars), latin if is_latin else self.cjk, size)
+                   for is_latin, chars in itertools.groupby(text, _latin))
+
+    def flowables(self, markdown: str, frame_width: float) -> list[Any]:
+        from reportlab.platypus import HRFlowable, Paragraph
+
+        story: list[Any] = []
+        for block in _blocks(markdown):
+            kind = block[0]
+            if kind == "h":
+                story.append(Paragraph(self.inline(block[2]), self.headings[min(block[1], 3)]))
+            elif kind == "p":
+                story.append(Paragraph("<br/>".join(self.inline(line) for line in block[1]), self.body))
+            elif kind in ("ul", "ol"):
+                for n, item in enumerate(block[1], start=1):
+                    bullet = "\u2022" if kind == "ul" else f"{n}."
+                    story.append(Paragraph("<br/>".join(self.inline(line) for line in item), self.item,
+                                           bulletText=bullet))
+                story[-1].style = self.item.clone("item-last", spaceAfter=self.body.spaceAfter)
+            elif kind == "table":
+                story.append(self.table(block[1], block[2], frame_width))
+            elif kind == "hr":
+                story.append(HRFlowable(width="100%", thickness=0.5, color=self.colors.grey,
+                                        spaceBefore=2, spaceAfter=8))
+        return story
+
+    def table(self, aligns: list[str], rows: list[list[str]], frame_width: float) -> Any:
+        from reportlab.platypus import Paragraph, Table, TableStyle
+
+        pad = 6
+        natural = [0.0] * len(aligns)
+        for r, row in enumerate(rows):
+            for c, cell in enumerate(row):
+                bold = r == 0 or bool(_STRONG.search(cell))
+                natural[c] = max(natural[c], self.width(_plain(cell), bold) + 2 * pad + 2)
+        total = sum(natural)
+        widths = natural if total <= frame_width else [w * frame_width / total for w in natural]
+        data = []
+        for r, row in enumerate(rows):
+            cells = []
+            for c, cell in enumerate(row):
+                markup = self.inline(cell)
+                cells.append(Paragraph(f"<b>{markup}</b>" if r == 0 and markup else markup, self.cell[aligns[c]]))
+            data.append(cells)
+        table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.4, self.colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), self.colors.HexColor("#EEEEEE")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), pad),
+            ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+            ("TOPPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ]))
+        table.spaceAfter = 8
+        return table
+
+
+def markdown_to_pdf(markdown: str, *, lang: str = "en", title: str | None = None, author: str = "",
+                    footer: str = "") -> bytes:
+    """Lay out a letter's Markdown on A4 pages. ``footer`` (with the page number) is
+    printed at the foot of every page; ``title`` defaults to the first ``##`` heading.
+    The bytes depend only on the arguments (reportlab's invariant mode)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    layout = _Layout(lang)
+    if title is None:
+        headings = [block for block in _blocks(markdown) if block[0] == "h"]
+        second = [block for block in headings if block[1] == 2]
+        title = _plain((second or headings)[0][2]) if headings else ""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm, topMargin=20 * mm,
+                            bottomMargin=22 * mm, title=title, author=author, creator="collectdesk",
+                            subject=title, invariant=1)
+
+    def foot(canvas: Any, document: Any) -> None:
+        text = f"{footer} \u00b7 {document.page}" if footer else str(document.page)
+        para = Paragraph(layout.runs(text), layout.footer)
+        _w, h = para.wrap(document.width, 12 * mm)
+        para.drawOn(canvas, document.leftMargin, 12 * mm - h / 2)
+
+    doc.build(layout.flowables(markdown, doc.width), onFirstPage=foot, onLaterPages=foot)
+    return buffer.getvalue()
