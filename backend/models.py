@@ -266,3 +266,93 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+OPEN_PLAN_STATUSES = ("draft", "pending", "active")
+
+
+class Plan(Base):
+    """A repayment plan (SPEC §3): draft → pending → active → kept | broken | cancelled (or rejected)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        # Only one open plan per account: a second is refused 409 (the index is the last word in a race).
+        Index("uq_plans_open_account", "account_id", unique=True,
+              sqlite_where=sql_text("status IN ('draft', 'pending', 'active')"),
+              postgresql_where=sql_text("status IN ('draft', 'pending', 'active')")),
+        Index("ix_plans_status_team", "status", "team_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    currency: Mapped[str] = mapped_column(String(3))
+    frequency: Mapped[str] = mapped_column(String(16), default="monthly")
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_at_draft_minor: Mapped[int] = mapped_column(BigInteger)
+    breaches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+    items: Mapped[list[PlanItem]] = relationship(order_by="PlanItem.seq", lazy="selectin", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanItem(Base):
+    __tablename__ = "plan_items"
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_plan_items_plan_seq"),
+                      Index("ix_plan_items_status_due", "status", "due"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    due: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="due")
+
+
+class PlanEvent(Base):
+    """A plan's status change, for the timeline."""
+
+    __tablename__ = "plan_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Payment(Base):
+    """A payment from the bank's feed; ``bank_ref`` makes it idempotent."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    allocations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    unallocated_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after_minor: Mapped[int] = mapped_column(BigInteger)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(lazy="joined")

@@ -20,6 +20,7 @@ from backend.services import idempotency
 from backend.services import users as users_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
+from backend.services import plans as plans_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
@@ -35,6 +36,14 @@ from backend_client.models import (
     NoteCreate,
     NoteOut,
     Party,
+    PaymentCreate,
+    PaymentOut,
+    PlanCreate,
+    PlanDecision,
+    PlanOut,
+    PlanPage,
+    PlanPreview,
+    PlanStatus,
     Problem,
     Timeline,
     TokenResponse,
@@ -235,3 +244,73 @@ def get_breaches(
                team=a.team.name if a.team else None)
         for c, a in found
     ])
+
+
+# -- plans and payments ----------------------------------------------------------
+
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/accounts/{account_id}/plans/preview", response_model=PlanPreview, tags=["plans"])
+def preview_plan(account_id: AccountId, body: PlanCreate, user: CurrentUser, session: SessionDep) -> PlanPreview:
+    """What the draft would be (schedule, the limits it breaks), without saving it."""
+    answer = plans_svc.preview(session, user, account_id, body)
+    session.rollback()
+    return answer
+
+
+@router.post("/accounts/{account_id}/plans", status_code=201, response_model=PlanOut, tags=["plans"])
+def draft_plan(
+    account_id: AccountId, body: PlanCreate, user: CurrentUser, session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return _idempotent(session, user, f"POST /accounts/{account_id}/plans", idempotency_key, 201,
+                       lambda: plans_svc.plan_out(plans_svc.draft(session, user, account_id, body)))
+
+
+@router.get("/plans", response_model=PlanPage, tags=["plans"])
+def list_plans(
+    user: CurrentUser, session: SessionDep, status: PlanStatus | None = None,
+    account_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> PlanPage:
+    """Plans the caller may see; ``status=pending`` is a supervisor's approval queue."""
+    found = plans_svc.list_plans(session, user, status=status.value if status else None, account_id=account_id,
+                                 limit=limit)
+    audit.record(session, user.id, "view", "plans", None, plans=[p.id for p in found])
+    session.commit()
+    return PlanPage(items=[plans_svc.plan_out(p) for p in found])
+
+
+@router.get("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
+def get_plan(plan_id: PlanId, user: CurrentUser, session: SessionDep) -> PlanOut:
+    plan = plans_svc.get_plan(session, user, plan_id)
+    audit.record(session, user.id, "view", "plan", plan.id)
+    session.commit()
+    return plans_svc.plan_out(plan)
+
+
+def _plan_action(action: str):  # noqa: ANN202
+    def act(plan_id: PlanId, user: CurrentUser, session: SessionDep, body: PlanDecision | None = None) -> PlanOut:
+        plan = plans_svc.act(session, user, plan_id, action, (body.note if body else ""))
+        session.commit()
+        return plans_svc.plan_out(plan)
+
+    act.__name__ = f"{action}_plan"
+    return act
+
+
+for _action in ("submit", "approve", "reject", "cancel"):
+    router.add_api_route(f"/plans/{{plan_id}}/{_action}", _plan_action(_action), methods=["POST"],
+                         response_model=PlanOut, tags=["plans"], name=f"{_action}_plan")
+
+
+@router.post("/payments", status_code=201, response_model=PaymentOut, tags=["payments"],
+             dependencies=[require_role("admin")],
+             responses={200: {"model": PaymentOut, "description": "this bank_ref was recorded already"}})
+def post_payment(body: PaymentCreate, user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """A payment from the bank's feed, idempotent on ``bank_ref``: the same payment
+    again answers 200 with the first record and writes nothing."""
+    payment, created = plans_svc.record_payment(session, user, body)
+    session.commit()
+    return JSONResponse(jsonable_encoder(plans_svc.payment_out(payment)), status_code=201 if created else 200)

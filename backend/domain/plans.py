@@ -202,3 +202,57 @@ def breaches(
     if plan.schedule[0].amount_minor < smallest:
         out.append(Breach("first_payment_amount", f"at least {smallest}", f"{plan.schedule[0].amount_minor}"))
     return out
+
+
+# --------------------------------------------------------------------------
+# Payments and the sweep
+
+
+@dataclass(frozen=True)
+class Due:
+    """One scheduled item as the sweep and the matching see it."""
+
+    key: object
+    due: dt.date
+    amount_minor: int
+    paid_minor: int = 0
+
+    @property
+    def owing(self) -> int:
+        return max(self.amount_minor - self.paid_minor, 0)
+
+
+def allocate(amount_minor: int, items: list[Due]) -> tuple[list[tuple[object, int]], int]:
+    """Match a payment to due items, oldest first: ``(item key, amount)`` pairs and
+    what is left over (an overpayment, or no item due)."""
+    if amount_minor < 0:
+        raise PlanError("amount", "must not be negative")
+    left = amount_minor
+    taken: list[tuple[object, int]] = []
+    for item in sorted(items, key=lambda i: (i.due, str(i.key))):
+        if left == 0:
+            break
+        part = min(item.owing, left)
+        if part:
+            taken.append((item.key, part))
+            left -= part
+    return taken, left
+
+
+def item_state(item: Due, as_of: dt.date, grace_days: int) -> str:
+    """``kept`` when paid in full, ``broken`` when still owing after its date plus
+    the grace days, else ``due``."""
+    if item.owing == 0:
+        return "kept"
+    if as_of > item.due + dt.timedelta(days=grace_days):
+        return "broken"
+    return "due"
+
+
+def plan_state(item_states: list[str]) -> str:
+    """A plan is broken as soon as one item is, kept when every item is."""
+    if "broken" in item_states:
+        return "broken"
+    if item_states and all(s == "kept" for s in item_states):
+        return "kept"
+    return "active"

@@ -21,7 +21,7 @@ from backend.domain.money import exponent, to_minor
 from backend.compliance.engine import PastContact
 from backend.domain.priority import CONTACTABLE_BONUS, simple_priority, why
 from backend.domain.zones import phone_region, phone_zones, valid_zone
-from backend.models import Account, Address, Contact, Customer, Phone, Team, User, utcnow
+from backend.models import Account, Address, Contact, Customer, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.services import audit, compliance
 from backend.services.contactability import zones_of
 from backend.services.users import get_or_create_team
@@ -153,6 +153,20 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     today = now.date()
     promise_due = bool(last and last.result == "PTP" and last.ptp_date and today - dt.timedelta(days=1) <= last.ptp_date <= today)
     broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
+    if account.id is not None:
+        # Plans: an item due today or yesterday is a promise due; a plan broken in
+        # the last 30 days raises the account with reason "broken promise".
+        rows = session.execute(
+            select(Plan.status, Plan.updated_at, func.min(PlanItem.due))
+            .outerjoin(PlanItem, and_(PlanItem.plan_id == Plan.id, PlanItem.status == "due"))
+            .where(Plan.account_id == account.id, Plan.status.in_(("active", "broken")))
+            .group_by(Plan.id, Plan.status, Plan.updated_at)
+        ).all()
+        for status, updated_at, next_due in rows:
+            if status == "broken" and updated_at >= now - dt.timedelta(days=30):
+                broken = True
+            if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
+                promise_due = True
     callback_due = bool(last and last.result == "CB" and last.callback_at and last.callback_at <= now + dt.timedelta(hours=1))
     p = simple_priority(
         account.dpd, account.overdue_minor, exponent(account.currency),

@@ -11,7 +11,7 @@ from backend.api.errors import ProblemError
 from backend.domain.accounts import mask_card_numbers
 from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
-from backend.models import Account, Contact, Note, User, utcnow
+from backend.models import Account, Contact, Note, Payment, Plan, PlanEvent, User, utcnow
 from backend.services import audit
 from backend.services import compliance
 from backend.services.accounts import get_visible, refresh_priority, release_leases
@@ -168,6 +168,30 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
         TimelineEntry(kind=TimelineKind.note, id=n.id, at=n.created_at, actor=n.author.username, summary=n.text[:80], note=note_out(n))
         for n in notes
     ]
+    events = session.scalars(
+        select(PlanEvent).where(PlanEvent.account_id == account.id).order_by(PlanEvent.at.desc(), PlanEvent.id.desc())
+        .limit(limit)
+    ).all()
+    plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_({e.plan_id for e in events})))} if events else {}
+    for e in events:
+        plan = plans[e.plan_id]
+        entries.append(TimelineEntry(
+            kind=TimelineKind.plan, id=e.id, at=e.at, actor=e.actor.username if e.actor else None,
+            summary=f"{plan.kind} plan {plan.id} {e.status}" + (f": {e.note[:60]}" if e.note else ""),
+            data={"plan_id": plan.id, "status": e.status, "kind": plan.kind, "note": e.note,
+                  "total": {"amount_minor": plan.total_minor, "currency": plan.currency}, "items": len(plan.items)},
+        ))
+    payments = session.scalars(
+        select(Payment).where(Payment.account_id == account.id).order_by(Payment.paid_at.desc(), Payment.id.desc())
+        .limit(limit)
+    ).all()
+    for pay in payments:
+        entries.append(TimelineEntry(
+            kind=TimelineKind.payment, id=pay.id, at=pay.paid_at, actor=None,
+            summary=f"payment {pay.bank_ref}",
+            data={"bank_ref": pay.bank_ref, "amount": {"amount_minor": pay.amount_minor, "currency": pay.currency},
+                  "allocations": pay.allocations, "unallocated_minor": pay.unallocated_minor},
+        ))
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

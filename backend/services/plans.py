@@ -1,0 +1,511 @@
+"""Repayment plans: drafting within authority, the approval workflow, payments
+matched to due items, and the sweep that marks them kept or broken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.api.errors import ProblemError, not_found
+from backend.domain import plans as calc
+from backend.domain.accounts import bucket_for
+from backend.domain.money import exponent, to_minor
+from backend.models import OPEN_PLAN_STATUSES, Account, Payment, Plan, PlanEvent, PlanItem, User, utcnow
+from backend.services import audit
+from backend.services.accounts import get_visible, refresh_priority, visible
+from backend_client.models import (
+    Allocation,
+    FieldError,
+    LimitBreach,
+    Money,
+    PaymentCreate,
+    PaymentOut,
+    PlanCreate,
+    PlanItemOut,
+    PlanOut,
+    PlanPreview,
+    SweepResult,
+)
+
+AUTHORITY_FILE = Path(__file__).resolve().parents[2] / "config" / "authority.toml"
+APPROVERS = ("supervisor", "admin")
+
+
+# --------------------------------------------------------------------------
+# Authority (config/authority.toml)
+
+
+@dataclass(frozen=True)
+class Authority:
+    grace_days: int
+    first_payment: calc.FirstPaymentRule
+    roles: dict[str, calc.Limits]
+    fee_major: Decimal
+    annual_rate_bp: int
+    max_term_months: int
+
+    def limits_for(self, role: str) -> calc.Limits | None:
+        return self.roles.get(role)
+
+    @property
+    def widest(self) -> calc.Limits:
+        """Every role's limits at once: beyond these, no one may agree the plan."""
+        return calc.Limits(
+            max_discount_bp=max(r.max_discount_bp for r in self.roles.values()),
+            max_term_months=min(self.max_term_months, max(r.max_term_months for r in self.roles.values())),
+            max_first_payment_days=max(r.max_first_payment_days for r in self.roles.values()),
+        )
+
+
+def _bp(value: Any, where: str) -> int:
+    try:
+        return int(Decimal(str(value)) * 100)
+    except InvalidOperation:
+        raise ValueError(f"{AUTHORITY_FILE.name}: {where}: not a number") from None
+
+
+@lru_cache(maxsize=4)
+def load_authority(path: Path = AUTHORITY_FILE) -> Authority:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    roles = {
+        name: calc.Limits(max_discount_bp=_bp(r["max_discount_percent"], f"roles.{name}.max_discount_percent"),
+                          max_term_months=int(r["max_term_months"]),
+                          max_first_payment_days=int(r["max_first_payment_days"]))
+        for name, r in data.get("roles", {}).items()
+    }
+    first = data.get("first_payment", {})
+    inst = data.get("instalment", {})
+    return Authority(
+        grace_days=int(data.get("grace_days", 3)),
+        first_payment=calc.FirstPaymentRule(min_share_bp=_bp(first.get("min_share_percent", "5"), "first_payment"),
+                                            min_fixed_major=int(first.get("min_fixed", 100))),
+        roles=roles,
+        fee_major=Decimal(str(inst.get("fee", "0"))),
+        annual_rate_bp=_bp(inst.get("annual_interest_percent", "0"), "instalment.annual_interest_percent"),
+        max_term_months=min(int(inst.get("max_term_months", calc.MAX_TERM_MONTHS)), calc.MAX_TERM_MONTHS),
+    )
+
+
+# --------------------------------------------------------------------------
+# Building a plan from a request
+
+
+def _money(minor: int, currency: str) -> Money:
+    return Money(amount_minor=minor, currency=currency)
+
+
+def build(account: Account, data: PlanCreate, authority: Authority) -> calc.Plan:
+    """The plan ``data`` asks for on ``account``; raises PlanError naming the field."""
+    currency = account.currency
+
+    def amount() -> int | None:
+        if data.amount is None:
+            return None
+        try:
+            return to_minor(data.amount, currency)
+        except ValueError as exc:
+            raise calc.PlanError("amount", str(exc)) from None
+
+    kind = data.kind.value
+    if kind == "promise":
+        value = amount()
+        if value is None:
+            raise calc.PlanError("amount", "a promise needs an amount")
+        plan = calc.promise(value, data.first_due)
+    elif kind == "minimum":
+        value = amount()
+        plan = calc.minimum(account.minimum_due_minor if value is None else value, data.first_due)
+    elif kind == "instalment":
+        value = amount()
+        principal = account.balance_minor if value is None else value
+        fee = to_minor(str(authority.fee_major), currency) if authority.fee_major else 0
+        plan = calc.instalment(principal, data.count, data.first_due, data.frequency.value, fee_minor=fee,
+                               annual_rate_bp=authority.annual_rate_bp)
+    else:  # settlement
+        value = amount()
+        if data.discount_percent is not None:
+            if value is not None:
+                raise calc.PlanError("discount_percent", "give the amount to be paid or the discount, not both")
+            plan = calc.settlement(account.balance_minor, data.first_due, discount_bp=_bp(data.discount_percent, "x"),
+                                   count=data.count, frequency=data.frequency.value)
+        else:
+            if value is None:
+                raise calc.PlanError("amount", "a settlement needs the amount to be paid or a discount")
+            plan = calc.settlement(account.balance_minor, data.first_due, discount_minor=account.balance_minor - value,
+                                   count=data.count, frequency=data.frequency.value)
+    if plan.total_minor > max(account.balance_minor, 0) + plan.fee_minor + plan.interest_minor:
+        raise calc.PlanError("amount", "a plan cannot ask for more than the balance")
+    return plan
+
+
+def _limit_breaches(plan: calc.Plan, limits: calc.Limits, account: Account, authority: Authority,
+                    today: dt.date) -> list[LimitBreach]:
+    found = calc.breaches(plan, limits, authority.first_payment, balance_minor=max(account.balance_minor, 1),
+                          exponent=exponent(account.currency), today=today)
+    out = []
+    for b in found:
+        if b.limit == "first_payment_amount":
+            # In money, not minor units.
+            smallest = min(authority.first_payment.minimum_minor(account.balance_minor, exponent(account.currency)),
+                           plan.total_minor)
+            out.append(LimitBreach(limit=b.limit, allowed=f"at least {_major(smallest, account.currency)}",
+                                   actual=_major(plan.schedule[0].amount_minor, account.currency)))
+        else:
+            out.append(LimitBreach(limit=b.limit, allowed=b.allowed, actual=b.actual))
+    return out
+
+
+def _major(minor: int, currency: str) -> str:
+    e = exponent(currency)
+    return f"{Decimal(minor).scaleb(-e):.{e}f} {currency}"
+
+
+@dataclass
+class Checked:
+    plan: calc.Plan | None
+    breaches: list[LimitBreach]
+    refused: list[LimitBreach]
+    errors: list[tuple[str, str]]
+
+
+def check(session: Session, user: User, account: Account, data: PlanCreate, today: dt.date) -> Checked:
+    authority = load_authority()
+    errors: list[tuple[str, str]] = []
+    if data.first_due < today:
+        errors.append(("first_due", "is in the past"))
+    try:
+        plan = build(account, data, authority)
+    except calc.PlanError as exc:
+        return Checked(None, [], [], [*errors, (exc.field, exc.message)])
+    if plan.term_months() > authority.max_term_months:
+        errors.append(("count", f"at most {authority.max_term_months} months"))
+    mine = authority.limits_for(user.role) or authority.limits_for("agent")
+    assert mine is not None, "config/authority.toml names no agent limits"
+    breaches = _limit_breaches(plan, mine, account, authority, today)
+    refused = _limit_breaches(plan, authority.widest, account, authority, today)
+    open_plan = session.scalar(select(Plan.id).where(Plan.account_id == account.id,
+                                                     Plan.status.in_(OPEN_PLAN_STATUSES)))
+    if open_plan is not None:
+        errors.append(("kind", f"plan {open_plan} is still open on this account: cancel it first"))
+    return Checked(plan, breaches, refused, errors)
+
+
+def preview(session: Session, user: User, account_id: int, data: PlanCreate) -> PlanPreview:
+    account = get_visible(session, user, account_id)
+    today = utcnow().date()
+    c = check(session, user, account, data, today)
+    currency = account.currency
+    p = c.plan
+    return PlanPreview(
+        ok=p is not None and not c.refused and not c.errors, kind=data.kind,
+        total=_money(p.total_minor, currency) if p else None,
+        discount=_money(p.discount_minor, currency) if p else None,
+        fee=_money(p.fee_minor, currency) if p else None,
+        interest=_money(p.interest_minor, currency) if p else None,
+        schedule=[PlanItemOut(seq=i + 1, due=item.due, amount=_money(item.amount_minor, currency),
+                              paid=_money(0, currency), status="due") for i, item in enumerate(p.schedule)] if p else [],
+        needs_approval=bool(c.breaches), breaches=c.breaches, refused=c.refused,
+        errors=[FieldError(field=f, message=m) for f, m in c.errors],
+    )
+
+
+# --------------------------------------------------------------------------
+# The workflow
+
+
+def _event(session: Session, plan: Plan, status: str, actor: User | None, note: str = "") -> None:
+    session.add(PlanEvent(plan_id=plan.id, account_id=plan.account_id, status=status,
+                          actor_id=actor.id if actor else None, note=note))
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    c = plan.currency
+    return PlanOut(
+        id=plan.id, account_id=plan.account_id, account_ref=plan.account.account_ref, kind=plan.kind,
+        status=plan.status, total=_money(plan.total_minor, c), discount=_money(plan.discount_minor, c),
+        fee=_money(plan.fee_minor, c), interest=_money(plan.interest_minor, c),
+        balance_at_draft=_money(plan.balance_at_draft_minor, c), frequency=plan.frequency,
+        schedule=[PlanItemOut(seq=i.seq, due=i.due, amount=_money(i.amount_minor, c), paid=_money(i.paid_minor, c),
+                              status=i.status) for i in plan.items],
+        needs_approval=bool(plan.breaches), breaches=[LimitBreach.model_validate(b) for b in plan.breaches or []],
+        created_by=plan.created_by.username if plan.created_by else None,
+        decided_by=plan.decided_by.username if plan.decided_by else None,
+        note=plan.note or "", decision_note=plan.decision_note or "",
+        created_at=plan.created_at, updated_at=plan.updated_at, version=plan.version,
+    )
+
+
+def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Plan:
+    account = get_visible(session, user, account_id, for_update=True)
+    today = utcnow().date()
+    c = check(session, user, account, data, today)
+    conflict = [e for e in c.errors if e[1].startswith("plan ") and "still open" in e[1]]
+    if conflict:
+        raise ProblemError(409, "A plan is open", conflict[0][1], reason="open_plan")
+    if c.errors:
+        raise ProblemError(422, "Invalid plan", "; ".join(f"{f}: {m}" for f, m in c.errors), errors=c.errors)
+    if c.refused:
+        raise ProblemError(
+            422, "Beyond every authority",
+            "; ".join(f"{b.limit}: allowed {b.allowed}, asked {b.actual}" for b in c.refused),
+            errors=[(b.limit, f"allowed {b.allowed}, asked {b.actual}") for b in c.refused],
+            limits=[b.model_dump() for b in c.refused],
+        )
+    assert c.plan is not None
+    p = c.plan
+    plan = Plan(account_id=account.id, team_id=account.team_id, kind=p.kind, status="draft", currency=account.currency,
+                frequency=data.frequency.value, total_minor=p.total_minor, discount_minor=p.discount_minor,
+                fee_minor=p.fee_minor, interest_minor=p.interest_minor, balance_at_draft_minor=account.balance_minor,
+                breaches=[b.model_dump() for b in c.breaches], note=data.note, created_by_id=user.id)
+    plan.items = [PlanItem(seq=i + 1, due=item.due, amount_minor=item.amount_minor, paid_minor=0, status="due")
+                  for i, item in enumerate(p.schedule)]
+    try:
+        with session.begin_nested():
+            session.add(plan)
+            session.flush()
+    except IntegrityError:
+        raise ProblemError(409, "A plan is open", "another plan was opened on this account just now",
+                           reason="open_plan") from None
+    _event(session, plan, "draft", user, data.note)
+    audit.record(session, user.id, "create", "plan", plan.id, account_id=account.id, kind=p.kind,
+                 total_minor=p.total_minor)
+    session.flush()
+    return plan
+
+
+def get_plan(session: Session, user: User, plan_id: int, *, for_update: bool = False) -> Plan:
+    stmt = visible(select(Plan).join(Account, Account.id == Plan.account_id), user).where(Plan.id == plan_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Plan)
+    plan = session.scalar(stmt)
+    if plan is None:
+        raise not_found("plan")
+    return plan
+
+
+def list_plans(session: Session, user: User, *, status: str | None = None, account_id: int | None = None,
+               limit: int = 100) -> list[Plan]:
+    stmt = visible(select(Plan).join(Account, Account.id == Plan.account_id), user)
+    if status:
+        stmt = stmt.where(Plan.status == status)
+    if account_id is not None:
+        stmt = stmt.where(Plan.account_id == account_id)
+    return list(session.scalars(stmt.order_by(Plan.created_at.desc(), Plan.id.desc()).limit(limit)))
+
+
+def _refuse(plan: Plan, action: str, allowed: tuple[str, ...]) -> None:
+    if plan.status not in allowed:
+        raise ProblemError(409, "Not now", f"a {plan.status} plan cannot be {action}", reason="status",
+                           status_now=plan.status)
+
+
+def act(session: Session, user: User, plan_id: int, action: str, note: str = "") -> Plan:
+    """``submit``, ``approve``, ``reject`` or ``cancel``; each a status change on the timeline."""
+    plan = get_plan(session, user, plan_id, for_update=True)
+    authority = load_authority()
+    today = utcnow().date()
+    if action == "submit":
+        _refuse(plan, "submitted", ("draft",))
+        if plan.created_by_id != user.id and user.role not in APPROVERS:
+            raise ProblemError(403, "Forbidden", "only the agent who drafted it submits a plan")
+        mine = authority.limits_for(user.role) or authority.limits_for("agent")
+        assert mine is not None
+        breaches = _limit_breaches(_as_calc(plan), mine, plan.account, authority, today)
+        plan.breaches = [b.model_dump() for b in breaches]
+        plan.status = "pending" if breaches else "active"
+    elif action in ("approve", "reject"):
+        _refuse(plan, f"{action}d" if action == "approve" else "rejected", ("pending",))
+        if user.role not in APPROVERS:
+            raise ProblemError(403, "Forbidden", "plans are approved by a supervisor")
+        if action == "approve":
+            limits = authority.limits_for(user.role)
+            assert limits is not None
+            beyond = _limit_breaches(_as_calc(plan), limits, plan.account, authority, today)
+            if beyond:
+                raise ProblemError(409, "Beyond your authority",
+                                   "; ".join(f"{b.limit}: allowed {b.allowed}, asked {b.actual}" for b in beyond),
+                                   reason="authority", limits=[b.model_dump() for b in beyond])
+            plan.status = "active"
+        else:
+            if not note.strip():
+                raise ProblemError(422, "Invalid request", "note: say why the plan is rejected",
+                                   errors=[("note", "say why the plan is rejected")])
+            plan.status = "rejected"
+        plan.decided_by = user
+        plan.decision_note = note
+    elif action == "cancel":
+        _refuse(plan, "cancelled", OPEN_PLAN_STATUSES)
+        for item in plan.items:
+            if item.status == "due":
+                item.status = "cancelled"
+        plan.status = "cancelled"
+    else:
+        raise not_found("action")
+    session.flush()
+    _event(session, plan, plan.status, user, note)
+    audit.record(session, user.id, action, "plan", plan.id, account_id=plan.account_id, status=plan.status)
+    refresh_priority(session, plan.account)
+    session.flush()
+    return plan
+
+
+def _as_calc(plan: Plan) -> calc.Plan:
+    return calc.Plan(plan.kind, plan.total_minor, tuple(calc.Item(i.due, i.amount_minor) for i in plan.items),
+                     discount_minor=plan.discount_minor, fee_minor=plan.fee_minor, interest_minor=plan.interest_minor)
+
+
+# --------------------------------------------------------------------------
+# Payments
+
+
+def payment_out(p: Payment) -> PaymentOut:
+    c = p.currency
+    return PaymentOut(
+        id=p.id, bank_ref=p.bank_ref, account_id=p.account_id, account_ref=p.account.account_ref,
+        amount=_money(p.amount_minor, c), paid_at=p.paid_at,
+        allocations=[Allocation(plan_id=a["plan_id"], seq=a["seq"], amount=_money(a["amount_minor"], c))
+                     for a in p.allocations or []],
+        unallocated=_money(p.unallocated_minor, c), balance_after=_money(p.balance_after_minor, c),
+        created_at=p.created_at,
+    )
+
+
+def _same(p: Payment, data: PaymentCreate, account: Account | None, amount: int) -> bool:
+    return (account is not None and p.account_id == account.id and p.amount_minor == amount
+            and p.currency == data.currency and p.paid_at == data.paid_at.astimezone(dt.UTC))
+
+
+def validate_payment(session: Session, data: PaymentCreate) -> tuple[Account | None, int, list[tuple[str, str]]]:
+    errors: list[tuple[str, str]] = []
+    account = session.scalar(select(Account).where(Account.account_ref == data.account_ref))
+    amount = 0
+    if account is None:
+        errors.append(("account_ref", f"no account {data.account_ref}"))
+    elif data.currency != account.currency:
+        errors.append(("currency", f"the account is in {account.currency}"))
+    try:
+        amount = to_minor(data.amount, data.currency)
+        if amount <= 0:
+            errors.append(("amount", "must be more than zero"))
+    except ValueError as exc:
+        errors.append(("amount", str(exc)))
+    if data.paid_at > utcnow() + dt.timedelta(minutes=5):
+        errors.append(("paid_at", "is in the future"))
+    return account, amount, errors
+
+
+def record_payment(session: Session, actor: User | None, data: PaymentCreate) -> tuple[Payment, bool]:
+    """Record a payment once per ``bank_ref`` (a repeat with the same content answers
+    the first; with other content it is 409), match it to due items oldest first,
+    recompute the balances and run the sweep for the account. Returns (payment, created)."""
+    account, amount, errors = validate_payment(session, data)
+    existing = session.scalar(select(Payment).where(Payment.bank_ref == data.bank_ref))
+    if existing is not None:
+        if not errors and _same(existing, data, account, amount):
+            return existing, False
+        raise ProblemError(409, "Duplicate bank reference",
+                           f"bank_ref {data.bank_ref} was recorded already with other details",
+                           errors=[("bank_ref", "recorded already with other details")])
+    if errors:
+        raise ProblemError(422, "Invalid payment", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
+    assert account is not None
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    # Match to the due items of the account's active plan, oldest first.
+    items = session.scalars(
+        select(PlanItem).join(Plan, Plan.id == PlanItem.plan_id)
+        .where(Plan.account_id == account.id, Plan.status == "active", PlanItem.status.in_(("due", "broken")))
+    ).all()
+    by_id = {i.id: i for i in items}
+    taken, left = calc.allocate(amount, [calc.Due(i.id, i.due, i.amount_minor, i.paid_minor) for i in items])
+    allocations = []
+    for item_id, part in taken:
+        item = by_id[item_id]
+        item.paid_minor += part
+        allocations.append({"plan_id": item.plan_id, "seq": item.seq, "amount_minor": part})
+    apply_to_account(account, amount)
+    payment = Payment(bank_ref=data.bank_ref, account_id=account.id, amount_minor=amount, currency=data.currency,
+                      paid_at=data.paid_at.astimezone(dt.UTC), allocations=allocations, unallocated_minor=left,
+                      balance_after_minor=account.balance_minor, created_by_id=actor.id if actor else None)
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        raise ProblemError(409, "Duplicate bank reference", f"bank_ref {data.bank_ref} was recorded just now",
+                           errors=[("bank_ref", "recorded already")]) from None
+    audit.record(session, actor.id if actor else None, "create", "payment", payment.id, account_id=account.id,
+                 amount_minor=amount, bank_ref=data.bank_ref)
+    sweep(session, utcnow().date(), account_ids=[account.id], actor=actor)
+    refresh_priority(session, account)
+    session.flush()
+    return payment, True
+
+
+def apply_to_account(account: Account, amount_minor: int) -> None:
+    """A payment lowers the balance, then the overdue amount and the minimum due.
+    Overdue is taken as whole cycles of the minimum due (or of the overdue amount
+    spread over the months late): each cycle cleared takes 30 days off the
+    delinquency, and clearing the overdue amount makes the account current."""
+    overdue_before, minimum_before, dpd_before = account.overdue_minor, account.minimum_due_minor, account.dpd
+    account.balance_minor -= amount_minor
+    paid_overdue = min(amount_minor, max(overdue_before, 0))
+    account.overdue_minor = overdue_before - paid_overdue
+    account.minimum_due_minor = max(minimum_before - amount_minor, 0)
+    if account.overdue_minor == 0:
+        account.dpd = min(dpd_before, 0)
+    elif dpd_before > 0:
+        months_late = max(-(-dpd_before // 30), 1)
+        cycle = minimum_before if minimum_before > 0 else -(-overdue_before // months_late)
+        account.dpd = max(dpd_before - 30 * (paid_overdue // max(cycle, 1)), 1)
+    account.bucket = bucket_for(account.dpd)
+
+
+# --------------------------------------------------------------------------
+# The sweep
+
+
+def sweep(session: Session, as_of: dt.date, *, account_ids: list[int] | None = None, actor: User | None = None,
+          grace_days: int | None = None) -> SweepResult:
+    """Mark items of active plans kept or broken as of ``as_of`` and move the plans:
+    kept when every item is, broken as soon as one is (the account then rises with
+    reason "broken promise"). Idempotent: a second run changes nothing."""
+    grace = load_authority().grace_days if grace_days is None else grace_days
+    stmt = select(Plan).where(Plan.status == "active")
+    if account_ids is not None:
+        stmt = stmt.where(Plan.account_id.in_(account_ids))
+    counts = {"items_kept": 0, "items_broken": 0, "plans_kept": 0, "plans_broken": 0}
+    for plan in session.scalars(stmt.order_by(Plan.id)).all():
+        states = []
+        for item in plan.items:
+            state = calc.item_state(calc.Due(item.id, item.due, item.amount_minor, item.paid_minor), as_of, grace)
+            if state != item.status and item.status != "cancelled":
+                if state in ("kept", "broken"):
+                    counts[f"items_{state}"] += 1
+                item.status = state
+            states.append(item.status)
+        new = calc.plan_state(states)
+        if new != plan.status:
+            plan.status = new
+            counts[f"plans_{new}"] += 1
+            session.flush()
+            _event(session, plan, new, actor, f"swept as of {as_of.isoformat()}")
+            audit.record(session, actor.id if actor else None, "sweep", "plan", plan.id, status=new,
+                         as_of=as_of.isoformat())
+            refresh_priority(session, plan.account)
+    session.flush()
+    return SweepResult(as_of=as_of, **counts)
+
+
+def broken_recently(session: Session, account_id: int, now: dt.datetime, days: int = 30) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Plan).where(
+        Plan.account_id == account_id, Plan.status == "broken", Plan.updated_at >= now - dt.timedelta(days=days))))
