@@ -29,12 +29,12 @@ _COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
     ("call", "", 1, False),
     ("ref", N_("Account"), 10, False),
     ("name", N_("Name"), 14, False),
-    ("card", N_("Card"), 6, False),
+    ("card", N_("Card"), 4, False),
     ("dpd", N_("DPD"), 3, True),
     ("bucket", N_("Bkt"), 4, False),
     ("overdue", N_("Overdue"), 12, True),
     ("priority", N_("Prio"), 4, True),
-    ("when", N_("Contact"), 7, False),
+    ("when", N_("Contact"), 9, False),
 )
 
 
@@ -125,12 +125,12 @@ class WorklistTable(DataTable[Text]):
             mark,
             _fit(item.account_ref, 10),
             _fit(item.customer_name, 14),
-            Text(f"••{last4}"),
+            Text(last4),  # the last four (the column says it is the card)
             Text(str(item.dpd), justify="right"),
             Text(item.bucket.value),
             Text(fmt.money(item.overdue), justify="right"),
             Text(f"{item.priority:.0f}", justify="right"),
-            _fit(when.plain, 7) if not item.contactable_now else when,
+            _fit(when.plain, 9) if not item.contactable_now else when,
         ]
 
     @property
