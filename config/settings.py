@@ -39,6 +39,9 @@ class BackendSettings(BaseSettings):
     default_country: str = "US"
     policies: list[str] = ["default"]
     """Policies every account is held to whatever its jurisdiction (ids in config/policies)."""
+    bank_name: str = "Collectdesk Demo Bank"
+    bank_contact: str = "Customer care: +1 800 555 0100 · care@bank.example · 1 Bank Plaza, New York, NY"
+    """Who letters come from (plan confirmations, demand letters)."""
     recheck_seconds: float = 30.0
     """How often the backend evaluates again the accounts whose contactability has lapsed
     (a call window opened or closed); 0 turns the loop off (the worklist still does it for its page)."""

@@ -305,6 +305,19 @@ for _action in ("submit", "approve", "reject", "cancel"):
                          response_model=PlanOut, tags=["plans"], name=f"{_action}_plan")
 
 
+@router.get("/plans/{plan_id}/letter", tags=["plans"], response_class=Response,
+            responses={200: {"content": {"application/pdf": {}, "text/markdown": {}}}})
+def plan_letter(
+    plan_id: PlanId, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    format: Annotated[str, Query(pattern="^(md|pdf)$")] = "md",  # noqa: A002
+    lang: Annotated[str | None, Query(pattern="^(en|zh_CN)$")] = None,
+) -> Response:
+    """The plan's confirmation letter with its schedule, in Markdown or PDF."""
+    body, media = plans_svc.letter(session, user, plan_id, format, lang, settings.bank_name, settings.bank_contact)
+    name = f"plan-{plan_id}.{format}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
 @router.post("/payments", status_code=201, response_model=PaymentOut, tags=["payments"],
              dependencies=[require_role("admin")],
              responses={200: {"model": PaymentOut, "description": "this bank_ref was recorded already"}})

@@ -509,3 +509,36 @@ def sweep(session: Session, as_of: dt.date, *, account_ids: list[int] | None = N
 def broken_recently(session: Session, account_id: int, now: dt.datetime, days: int = 30) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Plan).where(
         Plan.account_id == account_id, Plan.status == "broken", Plan.updated_at >= now - dt.timedelta(days=days))))
+
+
+# --------------------------------------------------------------------------
+# The confirmation letter
+
+
+def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | None, bank_name: str,
+           bank_contact: str) -> tuple[bytes, str]:
+    """The plan's confirmation letter (Markdown or PDF) and its media type."""
+    from backend.documents import LetterError, PlanLetter, render_markdown, render_pdf
+
+    plan = get_plan(session, user, plan_id)
+    account = plan.account
+    customer = account.customer
+    lang = lang or ("zh_CN" if (customer.language or "").startswith("zh") or customer.country in ("CN", "TW", "HK")
+                    else "en")
+    data = PlanLetter(
+        bank_name=bank_name, bank_contact=bank_contact, customer_name=customer.name,
+        customer_address=customer.addresses[0].text if customer.addresses else None, account_ref=account.account_ref,
+        card=account.card_last4, currency=plan.currency, kind=plan.kind, total_minor=plan.total_minor,
+        discount_minor=plan.discount_minor, balance_minor=plan.balance_at_draft_minor,
+        schedule=tuple((i.due, i.amount_minor) for i in plan.items), status=plan.status,
+        approved_by=plan.decided_by.display_name if plan.decided_by and plan.status != "rejected" else None,
+        created_on=plan.created_at.date(), agent_name=plan.created_by.display_name, grace_days=load_authority().grace_days,
+        lang=lang,
+    )
+    try:
+        body = render_pdf(data) if fmt == "pdf" else render_markdown(data).encode("utf-8")
+    except LetterError as exc:
+        raise ProblemError(422, "Letter cannot be made", str(exc)) from None
+    audit.record(session, user.id, "view", "plan_letter", plan.id, format=fmt, lang=lang)
+    session.commit()
+    return body, "application/pdf" if fmt == "pdf" else "text/markdown; charset=utf-8"

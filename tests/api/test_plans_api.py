@@ -202,3 +202,27 @@ async def test_another_teams_plans_are_not_found(http, auth, make_account, clock
     problem(await http.get(f"/api/v1/plans/{plan['id']}", headers=other), 404)
     problem(await _act(http, other, plan["id"], "cancel"), 404)
     assert (await http.get("/api/v1/plans", headers=other)).json()["items"] == []
+
+
+async def test_the_confirmation_letter_in_markdown_and_pdf(http, auth, make_account, clock) -> None:  # noqa: ANN001
+    import io
+
+    from pypdf import PdfReader
+
+    account = make_account(customer_name="Dana Whitfield", balance="1200.00", overdue="300.00",
+                           card_number="4111111111111111")
+    headers = await auth("agent1")
+    plan = (await _draft(http, headers, account.id, _plan("instalment", TODAY + dt.timedelta(days=7), amount="900.00",
+                                                          count=3))).json()
+    await _act(http, headers, plan["id"], "submit")
+    md = await http.get(f"/api/v1/plans/{plan['id']}/letter", params={"format": "md"}, headers=headers)
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    text = md.text
+    assert "Dana Whitfield" in text and account.account_ref in text and "$300.00" in text
+    assert "4111111111111111" not in text and "1111" in text
+    pdf = await http.get(f"/api/v1/plans/{plan['id']}/letter", params={"format": "pdf"}, headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    read = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Dana Whitfield" in read and "$300.00" in read
+    assert (await http.get(f"/api/v1/plans/{plan['id']}/letter", params={"format": "doc"},
+                           headers=headers)).status_code == 422
