@@ -51,6 +51,7 @@ from backend.compliance.policy import applicable, default_policies  # noqa: E402
 from backend.domain.priority import CONTACTABLE_BONUS, simple_priority  # noqa: E402
 from backend.services import compliance as compliance_svc  # noqa: E402
 from backend.services.compliance import block_dicts  # noqa: E402
+from backend.services.contactability import zones_from  # noqa: E402
 from backend.domain.zones import phone_region, phone_zones  # noqa: E402
 from backend.models import EPOCH, Account, Address, Customer, Phone, Team, User  # noqa: E402
 from backend.services import accounts as accounts_svc  # noqa: E402
@@ -134,9 +135,9 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                 overdue = min(balance, rng.randint(1_000, 500_000)) if dpd else 0
                 flags = {"dispute": True} if rng.random() < 0.03 else {}
                 priority = simple_priority(dpd, overdue, exponent(currency), paused=bool(flags))
-                zone = customers[-1]["timezone"]
+                zones = zones_from(customers[-1]["timezone"], [zones_of_prefix[prefix]], [country], country)
                 state = contact_state(applicable(policies, country, None), Subject(
-                    zones=(zone,), country=country, flags=flags, phones=(number,)), [], "phone", now)
+                    zones=tuple(zones), country=country, flags=flags, phones=(number,)), [], "phone", now)
                 team, agent = OWNERS[i % 3]
                 accounts.append({
                     "id": i, "account_ref": f"BNK{i:08d}", "customer_id": i, "currency": currency,

@@ -107,6 +107,16 @@ def window_open(hours: Hours, subject: Subject, at: dt.datetime) -> bool:
 
 def next_window_open(hours: Hours, subject: Subject, at: dt.datetime, horizon_days: int = 14) -> dt.datetime | None:
     """Earliest instant ≥ ``at`` inside the window in every zone; None if none within the horizon."""
+    return _next_open(hours, subject.zones, subject.country, subject.region, at, horizon_days)
+
+
+@lru_cache(maxsize=8192)
+def _next_open(hours: Hours, zones: tuple[str, ...], country: str | None, region: str | None, at: dt.datetime,
+               horizon_days: int) -> dt.datetime | None:
+    # Remembered: the worklist asks it of thousands of accounts at one instant, and
+    # they share a few zone sets (a customer of unknown zone in every US zone has
+    # no lawful hour at all, and finding that out walks the whole horizon).
+    subject = Subject(zones=zones, country=country, region=region)
     if window_open(hours, subject, at):
         return at
     candidates: set[dt.datetime] = set()

@@ -139,8 +139,25 @@ def detail(account: Account) -> AccountDetail:
 # Priority
 
 
+PlanRow = tuple[str, dt.datetime, "dt.date | None"]
+
+
+def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRow]]:
+    """Per account: (status, updated_at, next unpaid due date) of its active and broken plans."""
+    found: dict[int, list[PlanRow]] = {i: [] for i in account_ids}
+    for account_id, status, updated_at, next_due in session.execute(
+        select(Plan.account_id, Plan.status, Plan.updated_at, func.min(PlanItem.due))
+        .outerjoin(PlanItem, and_(PlanItem.plan_id == Plan.id, PlanItem.status == "due"))
+        .where(Plan.account_id.in_(account_ids), Plan.status.in_(("active", "broken")))
+        .group_by(Plan.id, Plan.account_id, Plan.status, Plan.updated_at)
+    ):
+        found[account_id].append((status, updated_at, next_due))
+    return found
+
+
 def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
-                     history: list[PastContact] | None = None) -> None:
+                     history: list[PastContact] | None = None, plans: list[PlanRow] | None = None,
+                     write: bool = True) -> dict:
     """Recompute the stored priority (DPD, the overdue amount, actions due) and the
     compliance engine's phone answer, which it folds in: an account that may be
     phoned now ranks above every account that may not (SPEC §5)."""
@@ -153,16 +170,12 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     today = now.date()
     promise_due = bool(last and last.result == "PTP" and last.ptp_date and today - dt.timedelta(days=1) <= last.ptp_date <= today)
     broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
-    if account.id is not None:
+    if plans is None:
+        plans = plan_rows(session, [account.id])[account.id] if account.id is not None else []
+    if plans:
         # Plans: an item due today or yesterday is a promise due; a plan broken in
         # the last 30 days raises the account with reason "broken promise".
-        rows = session.execute(
-            select(Plan.status, Plan.updated_at, func.min(PlanItem.due))
-            .outerjoin(PlanItem, and_(PlanItem.plan_id == Plan.id, PlanItem.status == "due"))
-            .where(Plan.account_id == account.id, Plan.status.in_(("active", "broken")))
-            .group_by(Plan.id, Plan.status, Plan.updated_at)
-        ).all()
-        for status, updated_at, next_due in rows:
+        for status, updated_at, next_due in plans:
             if status == "broken" and updated_at >= now - dt.timedelta(days=30):
                 broken = True
             if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
@@ -188,13 +201,15 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     if inspect(account).persistent:
         # Priority is derived, not edited: store it without a new version, so
         # that logging a contact does not make the desk's If-Match stale.
-        session.execute(update(Account).where(Account.id == account.id).values(**values),
-                        execution_options={"synchronize_session": False})
+        if write:
+            session.execute(update(Account).where(Account.id == account.id).values(**values),
+                            execution_options={"synchronize_session": False})
         for key, v in values.items():
             set_committed_value(account, key, v)
     else:
         for key, v in values.items():
             setattr(account, key, v)
+    return values
 
 
 # --------------------------------------------------------------------------
@@ -422,7 +437,8 @@ WORKLIST_COLUMNS = (
     Customer.name, User.username, Account.contactable, Account.next_contact_at, Account.contact_blocks,
     Account.recheck_at,
 )
-REFRESH_ON_READ = 200
+REFRESH_ON_READ = 50
+"""At most this many of the caller's lapsed accounts are evaluated again before a page (the loop does the rest)."""
 
 
 def worklist(

@@ -10,7 +10,7 @@ from typing import Any
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from backend.api.errors import ProblemError
@@ -147,7 +147,7 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     On PostgreSQL the rows are locked and rows another transaction holds are
     passed over, so several backends (or a worklist request and the background
     loop) never wait on each other; on SQLite the one write lock serialises them."""
-    from backend.services.accounts import refresh_priority  # the priority folds the answer in
+    from backend.services.accounts import plan_rows, refresh_priority  # the priority folds the answer in
 
     now = now or utcnow()
     stmt = select(Account.id).where(Account.recheck_at <= now, Account.status != "closed")
@@ -166,8 +166,14 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
                  selectinload(Account.customer).selectinload(Customer.addresses))
     ).unique().all()
     histories = histories_of(session, ids, now)
-    for account in accounts:
-        refresh_priority(session, account, now, history=histories[account.id])
+    plans = plan_rows(session, ids)
+    rows = [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
+                                                    plans=plans[account.id], write=False)}
+            for account in accounts]
+    # One statement for the batch (executemany), not one per account.
+    table = Account.__table__
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+        {name: bindparam(name) for name in rows[0] if name != "b_id"}), rows)
     session.commit()
     return len(ids)
 
