@@ -92,3 +92,48 @@ def test_smallest_first_payment_is_the_larger_of_share_and_fixed() -> None:
     assert FIRST.minimum_minor(1_000_000, 2) == 50_000  # 5 % of 10,000.00
     assert FIRST.minimum_minor(100_000, 2) == 10_000  # 100.00 beats 5 % of 1,000.00
     assert FIRST.minimum_minor(100_000, 0) == 5_000  # a zero-decimal currency
+
+
+# -- payments matched to items, and the sweep -------------------------------------
+
+ITEMS = st.lists(st.tuples(DAYS, st.integers(1, 10**7), st.integers(0, 10**7)), min_size=0, max_size=24)
+
+
+@given(items=ITEMS, amount=st.integers(0, 10**9))
+def test_a_payment_is_matched_oldest_first_and_never_over_an_item(items, amount) -> None:  # noqa: ANN001
+    dues = [P.Due(i, due, owed, min(paid, owed)) for i, (due, owed, paid) in enumerate(items)]
+    taken, left = P.allocate(amount, dues)
+    by_key = {d.key: d for d in dues}
+    assert sum(part for _, part in taken) + left == amount and left >= 0
+    assert all(0 < part <= by_key[key].owing for key, part in taken)
+    # Oldest first: an item is only taken from once every older owing item is paid in full.
+    paid = dict(taken)
+    order = sorted(dues, key=lambda d: (d.due, str(d.key)))
+    partial_seen = False
+    for d in order:
+        if d.owing == 0:
+            continue
+        got = paid.get(d.key, 0)
+        if partial_seen:
+            assert got == 0
+        if got < d.owing:
+            partial_seen = True
+    if left:
+        assert all(paid.get(d.key, 0) == d.owing for d in dues)
+
+
+@pytest.mark.parametrize(("paid", "as_of_days", "state"), [
+    (100, 0, "kept"), (100, 30, "kept"),
+    (99, 0, "due"), (99, 3, "due"),     # the last grace day
+    (99, 4, "broken"), (0, 4, "broken"),
+])
+def test_an_item_is_broken_only_after_the_grace_days(paid: int, as_of_days: int, state: str) -> None:
+    due = dt.date(2026, 3, 10)
+    item = P.Due("x", due, 100, paid)
+    assert P.item_state(item, due + dt.timedelta(days=as_of_days), grace_days=3) == state
+
+
+def test_a_plan_is_broken_by_one_item_and_kept_by_all() -> None:
+    assert P.plan_state(["kept", "broken", "due"]) == "broken"
+    assert P.plan_state(["kept", "kept"]) == "kept"
+    assert P.plan_state(["kept", "due"]) == "active"
