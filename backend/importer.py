@@ -116,11 +116,14 @@ def _row_dict(raw: dict[str, str | None]) -> dict[str, object]:
     return out
 
 
-def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[RowError], int]:
-    """``(rows, errors, count)``: each good row with its line number, every shape
-    error, and how many data rows the file has."""
+def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]
+             ) -> tuple[list[tuple[int, dict[str, str]]], list[RowError], int]:
+    """``(rows, errors, count)`` of a bank file: each row of the right shape with
+    its line number (the header is line 1; a row spanning several lines is named
+    by its first), the header's and the rows' shape errors, and how many data rows
+    the file has. Column names are stripped; values are given as they are."""
     errors: list[RowError] = []
-    rows: list[tuple[int, AccountCreate]] = []
+    rows: list[tuple[int, dict[str, str]]] = []
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = reader.fieldnames
@@ -130,8 +133,8 @@ def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[Row
         return [], [RowError(1, "header", "the file is empty")], 0
     names = [h.strip() if h else "" for h in header]
     reader.fieldnames = names
-    missing = [c for c in REQUIRED if c not in names]
-    unknown = [c for c in names if c not in COLUMNS]
+    missing = [c for c in required if c not in names]
+    unknown = [c for c in names if c not in columns]
     repeated = sorted({c for c in names if names.count(c) > 1})
     if missing:
         errors.append(RowError(1, "header", f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"))
@@ -144,7 +147,6 @@ def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[Row
     if errors:
         return [], errors, 0
 
-    seen: dict[str, int] = {}
     count = 0
     last_line = reader.line_num
     while True:
@@ -165,6 +167,17 @@ def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[Row
             given = sum(v is not None for v in raw.values())
             errors.append(RowError(line, "row", f"{given} values for {len(names)} columns"))
             continue
+        rows.append((line, raw))
+    return rows, errors, count
+
+
+def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[RowError], int]:
+    """``(rows, errors, count)``: each good row with its line number, every shape
+    error, and how many data rows the file has."""
+    raw_rows, errors, count = read_csv(text, COLUMNS, REQUIRED)
+    rows: list[tuple[int, AccountCreate]] = []
+    seen: dict[str, int] = {}
+    for line, raw in raw_rows:
         ref = (raw.get("account_ref") or "").strip()
         duplicate = ref in seen
         if duplicate:
