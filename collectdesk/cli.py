@@ -78,6 +78,15 @@ def _seed(value: str) -> int:
     return n
 
 
+def _date(value: str):  # noqa: ANN202
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
 # --------------------------------------------------------------------------
 # Parser
 
@@ -177,6 +186,31 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the admin the import is recorded as (default admin)")
     _db_option(accounts)
     accounts.set_defaults(func=cmd_import_accounts)
+    payments = imp_sub.add_parser(
+        "payments", help="payments from the bank's feed (CSV)",
+        description="Import payments from a CSV file with the header bank_ref,account_ref,amount,currency,paid_at "
+                    "(UTF-8; amount in major units like 1234.50; paid_at in ISO 8601 with its UTC offset, like "
+                    "2026-03-11T15:00:00+08:00 or 2026-03-11T07:00:00Z: a time without an offset is refused). "
+                    "Each payment is matched to the due items of the account's active plan, oldest first, the "
+                    "balances are recomputed and the sweep runs for the accounts touched. A file with any bad row "
+                    "imports nothing and every bad row is listed as 'line N: field: problem'. Payments recorded "
+                    "already (the same bank_ref with the same details) are skipped, so importing a file again "
+                    "changes nothing.")
+    payments.add_argument("file", type=Path, metavar="FILE.csv")
+    payments.add_argument("--as", dest="as_user", default="admin", metavar="USER",
+                          help="the admin the import is recorded as (default admin)")
+    _db_option(payments)
+    payments.set_defaults(func=cmd_import_payments)
+
+    sweep = sub.add_parser("sweep", help="mark plan instalments and promises kept or broken",
+                           description="Mark the items of active plans kept (paid in full) or broken (unpaid by "
+                                       "their date plus the grace days), and the plans with them; a broken plan "
+                                       "raises its account in the worklist. The backend also runs this daily and "
+                                       "on each payment. Running it twice changes nothing the second time.")
+    sweep.add_argument("--as-of", dest="as_of", type=_date, metavar="DATE",
+                       help="the day to judge by, YYYY-MM-DD (default: today in UTC)")
+    _db_option(sweep)
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -584,6 +618,69 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
             _say(mask_card_numbers(f"  line {line}: {ref}: {', '.join(fields)}"))
         if len(result.differing) > 10:
             _say(f"  … and {len(result.differing) - 10} more")
+    return 0
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def cmd_import_payments(args: argparse.Namespace) -> int:
+    from backend.importer import ImportRefused
+    from backend.payments_import import format_amount, import_payments
+    from collectdesk.progress import ProgressBar
+
+    path: Path = args.file
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    engine = open_engine(resolve_db(args.db))
+    bar = ProgressBar(f"importing {path.name}")
+    try:
+        with _session(engine) as session:
+            result = import_payments(session, raw, actor=args.as_user, progress=bar)
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
+        engine.dispose()
+    if result.errors:
+        for error in result.errors:
+            print(error, file=sys.stderr)
+        bad = len({e.line for e in result.errors})
+        raise CliError(f"nothing imported: {_plural(bad, 'bad row')} in {path.name} ({_plural(result.rows, 'row')})")
+    print(f"{path.name}: {_plural(result.created, 'payment')} imported as {args.as_user}, "
+          f"{result.recorded_already:,} recorded already"
+          + (f", {_plural(result.repeated, 'row')} repeating another row of the file (skipped)"
+             if result.repeated else ""))
+    if result.totals:
+        print("total: " + ", ".join(format_amount(minor, currency) for currency, minor in sorted(result.totals.items())))
+    if result.created:
+        print(f"swept {_plural(result.accounts, 'account')}: {_plural(result.items_kept, 'plan item')} kept, "
+              f"{result.items_broken:,} broken; {_plural(result.plans_kept, 'plan')} kept, "
+              f"{result.plans_broken:,} broken")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from backend.models import utcnow
+    from backend.services.plans import sweep
+
+    as_of = args.as_of or utcnow().date()
+    engine = open_engine(resolve_db(args.db))
+    try:
+        with _session(engine) as session:
+            try:
+                result = sweep(session, as_of)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        engine.dispose()
+    print(f"sweep as of {as_of.isoformat()}: {_plural(result.items_kept, 'plan item')} kept, "
+          f"{result.items_broken:,} broken; {_plural(result.plans_kept, 'plan')} kept, {result.plans_broken:,} broken")
     return 0
 
 
