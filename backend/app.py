@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from backend.api import errors, redact
 from backend.api.deps import SessionDep
 from backend.api.routes import router
 from backend.db import Database
-from backend_client.models import Health
+from backend_client.models import Health, SweepResult
 from config.settings import BackendSettings
 
 VERSION = "0.1.0"
@@ -24,6 +24,9 @@ MAX_BODY_BYTES = 1 << 20
 
 
 log = logging.getLogger("collectdesk.backend")
+
+SWEEP_LOCK_KEY = 0x5CD_5EE9
+"""PostgreSQL advisory lock held by the process that is running the daily sweep."""
 
 
 def _recheck(db: Database) -> int:
@@ -47,6 +50,42 @@ async def recheck_loop(db: Database, every: float) -> None:
         await asyncio.sleep(every)
 
 
+def _sweep(db: Database) -> SweepResult | None:
+    """The sweep for every account as of today (UTC), committed; ``None`` when
+    another process is sweeping the same PostgreSQL database just now (several
+    workers each run this loop; the sweep is idempotent, but one at a time keeps
+    the timeline free of doubled entries)."""
+    from backend.models import utcnow
+    from backend.services.plans import sweep
+
+    with db.sessionmaker() as session:
+        if db.dialect == "postgresql":
+            got = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY})
+            if not got:
+                return None
+        result = sweep(session, utcnow().date())
+        session.commit()
+        return result
+
+
+async def sweep_loop(db: Database, every: float, *,
+                     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    """Run the sweep at start-up and then every ``every`` seconds (a day by default),
+    so that an instalment unpaid by its date plus the grace days is marked broken
+    and its account rises in the worklist, even on a day with no payments."""
+    while True:
+        try:
+            result = await run_in_threadpool(_sweep, db)
+            if result is None:
+                log.info("sweep skipped: another worker is sweeping")
+            elif result.items_kept or result.items_broken or result.plans_kept or result.plans_broken:
+                log.info("sweep as of %s: %d plan items kept, %d broken; %d plans kept, %d broken", result.as_of,
+                         result.items_kept, result.items_broken, result.plans_kept, result.plans_broken)
+        except Exception:  # noqa: BLE001 - a failed sweep must not stop the loop; the next one retries
+            log.exception("sweep failed")
+        await sleep(every)
+
+
 def create_app(settings: BackendSettings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     db = db or Database(settings.db)
@@ -57,12 +96,17 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(recheck_loop(db, settings.recheck_seconds)) if settings.recheck_seconds > 0 else None
+        tasks = []
+        if settings.recheck_seconds > 0:
+            tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds)))
+        if settings.sweep_hours > 0:
+            tasks.append(asyncio.create_task(sweep_loop(db, settings.sweep_hours * 3600)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 

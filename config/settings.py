@@ -45,6 +45,9 @@ class BackendSettings(BaseSettings):
     recheck_seconds: float = 30.0
     """How often the backend evaluates again the accounts whose contactability has lapsed
     (a call window opened or closed); 0 turns the loop off (the worklist still does it for its page)."""
+    sweep_hours: float = 24.0
+    """How often the backend runs the sweep (plan items and plans kept or broken, SPEC §2), the
+    first time at start-up; 0 turns it off (``collectdesk sweep`` and each payment still run it)."""
 
 
 class DeskSettings(BaseSettings):
