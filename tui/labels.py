@@ -161,3 +161,86 @@ def verdict(allowed: bool, next_at: dt.datetime | None, blocks: Sequence[Complia
     else:
         when = _("not until the record changes")
     return "✗ " + (_("Not now: {rules}").format(rules=rules) if rules else _("Not now")) + f" · {when}"
+
+PLAN_KINDS: dict[str, str] = {
+    "promise": N_("promise"),
+    "instalment": N_("instalments"),
+    "minimum": N_("minimum due"),
+    "settlement": N_("settlement"),
+}
+
+PLAN_STATUSES: dict[str, str] = {
+    "draft": N_("draft"),
+    "pending": N_("pending approval"),
+    "active": N_("active"),
+    "kept": N_("kept"),
+    "broken": N_("broken"),
+    "cancelled": N_("cancelled"),
+    "rejected": N_("rejected"),
+}
+
+FREQUENCIES: dict[str, str] = {"monthly": N_("monthly"), "fortnightly": N_("fortnightly")}
+
+LIMITS: dict[str, str] = {
+    "discount": N_("discount"),
+    "term": N_("term"),
+    "first_payment_date": N_("first payment date"),
+    "first_payment_amount": N_("first payment amount"),
+}
+"""The authority limits a plan can go beyond (``LimitBreach.limit``)."""
+
+PLAN_FIELDS: dict[str, str] = {
+    "kind": N_("kind"),
+    "amount": N_("amount"),
+    "count": N_("payments"),
+    "frequency": N_("frequency"),
+    "first_due": N_("first due"),
+    "discount_percent": N_("discount"),
+    "note": N_("note"),
+}
+"""The fields of a plan, as the backend names them in its errors."""
+
+_LIMIT_VALUES: tuple[tuple[str, str], ...] = (
+    (r"^(?P<n>\d+) months?$", N_("{n} months")),
+    (r"^within (?P<n>\d+) days?$", N_("within {n} days")),
+    (r"^in (?P<n>-?\d+) days?$", N_("in {n} days")),
+    (r"^at least (?P<amount>.+)$", N_("at least {amount}")),
+)
+
+
+def limit_value(text: str) -> str:
+    """A limit's allowed or asked value (the backend's words: ``within 14 days``,
+    ``at least 100.00 USD``, ``20.00 %``) in the desk's language, money as money."""
+    import re
+
+    raw = text.strip()
+    for pattern, template in _LIMIT_VALUES:
+        match = re.match(pattern, raw)
+        if match:
+            params = {k: _money_words(v) for k, v in match.groupdict().items()}
+            return _(template).format(**params)
+    return _money_words(raw)
+
+
+def _money_words(text: str) -> str:
+    """``100.00 USD`` → ``$100.00``; anything else as it is."""
+    import re
+    from decimal import Decimal, InvalidOperation
+
+    match = re.match(r"^(-?\d+(?:\.\d+)?) ([A-Z]{3})$", text.strip())
+    if not match:
+        return re.sub(r"(\d) %$", r"\1%", text)  # 20.00 % → 20.00%: one word, never split
+    from tui import fmt
+
+    try:
+        return fmt.amount(Decimal(match.group(1)), match.group(2))
+    except (InvalidOperation, ValueError):
+        return text
+
+
+def breach(b: object) -> str:
+    """``discount: allowed 10 %, asked 20.00 %`` in the desk's language."""
+    limit = getattr(b, "limit", "")
+    return _("{limit}: allowed {allowed}, asked {actual}").format(
+        limit=label(LIMITS, limit), allowed=limit_value(getattr(b, "allowed", "")),
+        actual=limit_value(getattr(b, "actual", "")))

@@ -25,10 +25,12 @@ def desk_classes() -> list[type]:
     from tui.screens.help import HelpScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
+    from tui.screens.plan import PlanScreen
     from tui.screens.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
-    return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, HelpScreen]
+    return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
+            HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -51,7 +53,8 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
             assert binding.tooltip, f"{cls.__name__}: {binding.id} has no tooltip"
             assert binding.description, f"{cls.__name__}: {binding.id} has no description"
             ids.add(binding.id)
-    assert {"desk.quit", "desk.help", "desk.palette", "worklist.search", "account.contact", "call.save_next"} <= ids
+    assert {"desk.quit", "desk.help", "desk.palette", "worklist.search", "account.contact", "call.save_next",
+            "plan.save", "plan.submit"} <= ids
 
 
 async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None:
@@ -63,13 +66,12 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await settle(pilot)
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
-        assert [title for title, _rows in help_screen.rows] == ["Every screen", "Sign-in", "Worklist", "Account",
-                                                                 "Call", "Note", "Keys"]
+        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Keys"]
+        assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe
 
-        for title, cls in zip(["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Keys"],
-                              [c for c in desk_classes() if c.__name__ != "WorklistTable"], strict=True):
+        for title, cls in zip(titles, [c for c in desk_classes() if c.__name__ != "WorklistTable"], strict=True):
             for binding in class_bindings(cls):
                 assert (title, describe(binding)) in listed, (title, binding.description)
         keys = {description: key for _t, rows in help_screen.rows for key, description, _tt in rows}
@@ -118,7 +120,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         await pilot.press("enter")
         await settle(pilot)
         titles = [c.title for c in desk.get_system_commands(desk.screen)]
-        for title in ("Account: Log call", "Account: Note", "Account: Promise", "Account: Escalate", "Account: Back",
+        for title in ("Account: Log call", "Account: Note", "Account: Plan", "Account: Escalate", "Account: Back",
                       "Desk: Quit", "Desk: Keys", "Desk: Send unsent", "Desk: sign out", "Worklist: show"):
             assert title in titles, title
         assert all(": " in t for t in titles)
@@ -136,7 +138,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         assert "Call: PTP · promise to pay" in titles and "Call: Save+next" in titles
 
 
-async def test_plan_and_escalate_say_what_they_do(make_desk, accounts) -> None:
+async def test_plan_opens_the_plan_form_and_escalate_says_what_to_do(make_desk, accounts) -> None:
     accounts()
     desk = make_desk()
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -149,8 +151,8 @@ async def test_plan_and_escalate_say_what_they_do(make_desk, accounts) -> None:
         assert type(desk.screen).__name__ == "AccountScreen"
         await pilot.press("p")
         await settle(pilot)
-        assert type(desk.screen).__name__ == "CallScreen"
-        assert desk.screen.result == "PTP" and desk.screen.outcome == "RPC"
+        assert type(desk.screen).__name__ == "PlanScreen"
+        assert desk.screen.account.account_ref == "A-0001" and desk.screen.kind is None
 
 
 async def test_worklist_pages_come_from_the_server_as_you_scroll(make_desk, make_account, switch) -> None:

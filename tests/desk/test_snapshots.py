@@ -82,3 +82,20 @@ def test_call_screen(snap_compare, make_desk, accounts) -> None:
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+def test_plan_screen(snap_compare, make_desk, accounts) -> None:
+    """A settlement beyond an agent's authority: its schedule, the total, and why it needs approval."""
+    accounts()
+    desk = make_desk()
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("s", *"20", "tab", *"2", "tab", "tab", *"+7", "tab", *"Half now, half with the bonus")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)

@@ -13,10 +13,21 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from backend_client.client import BackendError, NotFound
-from backend_client.models import AccountDetail, Timeline
+from backend_client.models import AccountDetail, PlanOut, Timeline
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import CHANNELS, FLAGS, OUTCOMES, RESULTS, STATUSES, label, verdict, why
+from tui.labels import (
+    CHANNELS,
+    FLAGS,
+    OUTCOMES,
+    PLAN_KINDS,
+    PLAN_STATUSES,
+    RESULTS,
+    STATUSES,
+    label,
+    verdict,
+    why,
+)
 from tui.screens.base import DeskScreen
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
@@ -29,7 +40,8 @@ class AccountScreen(DeskScreen):
         Binding("c", "contact", N_("Log call"), tooltip=N_("Log a call, e-mail, SMS, letter or visit"),
                 id="account.contact", priority=True),
         Binding("n", "note", N_("Note"), tooltip=N_("Add a note to the account"), id="account.note", priority=True),
-        Binding("p", "plan", N_("Promise"), tooltip=N_("Record a promise to pay (plans of several payments come later)"),
+        Binding("p", "plan", N_("Plan"),
+                tooltip=N_("Draft a plan: a promise, instalments, the minimum due or a settlement"),
                 id="account.plan", priority=True),
         Binding("e", "escalate", N_("Escalate"), tooltip=N_("Escalation comes in a later release; says what to do now"),
                 id="account.escalate", priority=True, show=False),
@@ -45,6 +57,8 @@ class AccountScreen(DeskScreen):
         self._ref, self._name = ref, name
         self.detail: AccountDetail | None = detail
         self.timeline: Timeline | None = timeline
+        self.plan: PlanOut | None = None
+        """The account's current plan (the open one, else the latest), as last loaded."""
         self._asked: tuple[str, str | None] | None = None
         """A form asked for before the account had loaded: it opens when it has."""
 
@@ -63,6 +77,7 @@ class AccountScreen(DeskScreen):
                 yield Static("", id="account-flags", classes="line", markup=False)
         yield DualClock(clock=self.desk.clock, agent_tz=self.desk.agent_tz, id="account-clocks")
         yield Static("", id="account-verdict", classes="line", markup=False)
+        yield Static("", id="account-plan", classes="line", markup=False)
         yield Static("", id="account-unsent", classes="line", markup=False)
         yield Static(_("Timeline, newest first"), classes="section-title")
         yield TimelineTable(id="timeline")
@@ -78,9 +93,17 @@ class AccountScreen(DeskScreen):
             self.show_timeline(self.timeline)
         else:
             self.load_timeline()
+        self.query_one("#account-plan").display = False
+        self.load_plan()
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
+        if self.is_mounted and self._resumed_once:
+            # A supervisor may have decided on the plan meanwhile.
+            self.load_plan()
+        self._resumed_once = True
+
+    _resumed_once = False
 
     def ready_for_keys(self) -> bool:
         return self.detail is not None
@@ -109,6 +132,33 @@ class AccountScreen(DeskScreen):
                 self.desk.report(exc, _("Timeline"))
             return
         self.show_timeline(timeline)
+
+    @work(name="account-plan", group="account-plan", exclusive=True, exit_on_error=False)
+    async def load_plan(self) -> None:
+        try:
+            page = await self.desk.call(self.desk.api.plans(account_id=self.account_id, limit=20))
+        except BackendError:
+            return  # the line keeps what it showed; the status line says why
+        open_plans = [p for p in page.items if p.status in ("draft", "pending", "active")]
+        self.show_plan(open_plans[0] if open_plans else (page.items[0] if page.items else None))
+
+    def show_plan(self, plan: PlanOut | None) -> None:
+        self.plan = plan
+        line = self.query_one("#account-plan", Static)
+        line.display = plan is not None
+        if plan is None:
+            return
+        n = len(plan.schedule)
+        parts = [_("Plan #{id}").format(id=plan.id), label(PLAN_KINDS, plan.kind), fmt.money(plan.total)]
+        if n > 1:
+            parts.append(_("{count} payments from {date}").format(count=n, date=fmt.date(plan.schedule[0].due)))
+        elif n == 1:
+            parts.append(_("due {date}").format(date=fmt.date(plan.schedule[0].due)))
+        text = " · ".join(parts) + ": " + label(PLAN_STATUSES, plan.status)
+        if plan.status == "rejected" and plan.decision_note:
+            text += f" ({plan.decision_note})"
+        line.update(text)
+        line.set_classes(f"line -{plan.status}")
 
     def dismiss_back(self) -> None:
         if self.app.screen is self:
@@ -172,6 +222,8 @@ class AccountScreen(DeskScreen):
             self._asked = None
             if form == "note":
                 self.action_note()
+            elif form == "plan":
+                self.action_plan()
             else:
                 self.action_contact(result=result)
 
@@ -230,10 +282,14 @@ class AccountScreen(DeskScreen):
             return
         self.app.push_screen(CallScreen(self.detail, result=result), self._after_form)
 
-    def action_plan(self) -> None:
-        self.notify(_("Plans of several payments come in a later release. A promise to pay is recorded with the call: "
-                      "the call form is open with PTP chosen."), title=_("Promise to pay"))
-        self.action_contact(result="PTP")
+    def action_plan(self, prefill: dict[str, str] | None = None) -> None:
+        from tui.screens.plan import PlanScreen
+
+        if self.detail is None:
+            self._asked = ("plan", None)
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(PlanScreen(self.detail, prefill=prefill), self._after_form)
 
     def action_escalate(self) -> None:
         self.notify(_("Escalation comes in a later release. For now, add a note (n) and tell your supervisor."),
@@ -248,8 +304,12 @@ class AccountScreen(DeskScreen):
             return
         self.app.push_screen(NoteScreen(self.detail), self._after_form)
 
-    def _after_form(self, saved: bool | None) -> None:
+    def _after_form(self, saved: bool | dict[str, str] | None) -> None:
         self._show_unsent()
         if saved:
             self.load_timeline()
             self.load_detail()
+            self.load_plan()
+        if isinstance(saved, dict) and saved.get("kind"):
+            # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
+            self.action_plan(prefill=saved)

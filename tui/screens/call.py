@@ -500,7 +500,17 @@ class CallScreen(DeskScreen):
             desk.open_next(skip=self.account.id)
             return
         self._saving = False
-        self.dismiss(True)
+        self.dismiss(self._plan_prefill(contact) or True)
+
+    def _plan_prefill(self, contact: ContactCreate) -> dict[str, str] | None:
+        """A promise or plan agreed on the call: the plan form opens with it (PTP → a promise of
+        the amount by the date; PLAN → instalments)."""
+        if contact.result == "PTP" and contact.ptp is not None:
+            return {"kind": "promise", "amount": contact.ptp.amount,
+                    "first_due": contact.ptp.date.isoformat()}
+        if contact.result == "PLAN":
+            return {"kind": "instalment"}
+        return None
 
     def _refused(self, exc: ProblemResponse) -> None:
         if isinstance(exc, Conflict):

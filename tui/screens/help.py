@@ -21,6 +21,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.call import CallScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
+    from tui.screens.plan import PlanScreen
     from tui.screens.worklist import WorklistScreen
 
     return [
@@ -30,6 +31,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Account"), class_bindings(AccountScreen)),
         (_("Call"), class_bindings(CallScreen)),
         (_("Note"), class_bindings(NoteScreen)),
+        (_("Plan"), class_bindings(PlanScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 

@@ -38,6 +38,22 @@ def contact_text(contact: ContactOut, tz: dt.tzinfo) -> str:
     return " · ".join(parts)
 
 
+def plan_event_text(data: dict) -> str:
+    """``Plan #3 settlement $3,360.00: pending approval · note``."""
+    from tui.labels import PLAN_KINDS, PLAN_STATUSES
+
+    total = data.get("total")
+    try:
+        amount = fmt.money(Money.model_validate(total)) if isinstance(total, dict) else ""
+    except ValueError:
+        amount = ""
+    text = _("Plan #{id} {kind} {total}: {status}").format(
+        id=data.get("plan_id", "?"), kind=label(PLAN_KINDS, data.get("kind")), total=amount,
+        status=label(PLAN_STATUSES, data.get("status")))
+    note = str(data.get("note") or "").replace("\n", " ")
+    return f"{text} · {note}" if note else text
+
+
 def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
     if entry.contact is not None:
         return contact_text(entry.contact, tz)
@@ -49,6 +65,8 @@ def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
             return _("Payment {amount}").format(amount=fmt.money(Money.model_validate(amount)))
         except ValueError:
             pass
+    if entry.kind == "plan" and entry.data.get("status"):
+        return plan_event_text(entry.data)
     # Kinds this desk does not know yet: the backend's own words, under a translated kind.
     return f"{label(TIMELINE_KINDS, entry.kind)}: {entry.summary}"
 

@@ -1,0 +1,170 @@
+"""Plans in the desk, driven by keys against the real backend at 80×24: drafting
+with a live schedule and every authority problem explained inline, and the
+agent seeing the plan's status on the account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from backend_client.models import PlanCreate
+from tests.desk.conftest import screen_text, settle
+
+pytestmark = pytest.mark.desk
+
+
+def plan_line(desk) -> str:  # noqa: ANN001
+    return next((line.strip() for line in screen_text(desk).splitlines() if "Plan #" in line), "")
+
+
+async def open_plan_form(pilot) -> None:  # noqa: ANN001
+    """Worklist → the top account (A-0001, balance $4,200.00) → its plan form."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ == "PlanScreen"
+
+
+async def test_the_account_screen_shows_a_decision_when_shown_again(make_desk, accounts, login) -> None:
+    first, *_ = accounts()
+    agent = await login("agent1")
+    drafted = await agent.draft_plan(first.id, PlanCreate(kind="settlement", discount_percent="20",
+                                                          first_due=dt.date(2026, 3, 18)))
+    await agent.plan_action(drafted.id, "submit")
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert plan_line(desk).endswith(": pending approval")
+        boss = await login("super1")
+        await boss.plan_action(drafted.id, "reject", note="Too much off")
+        await pilot.press("n")  # any form over the account, then back
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert plan_line(desk).endswith(": rejected (Too much off)")
+
+
+async def test_the_preview_follows_what_is_typed(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        assert "Choose the kind of plan with its key" in screen_text(desk)
+        # i: instalments of the balance; four of them, monthly from next week.
+        await pilot.press("i", *"4", "tab", "tab", *"+7")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "Total $4,200.00" in text and "4 payments, Mar 18, 2026 to Jun 18, 2026" in text
+        assert text.count("$1,050.00") == 4
+        assert "✓ Within your authority" in text
+        # Six instead of four: the schedule follows.
+        await pilot.press("shift+tab", "shift+tab", "backspace", "6")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "Total $4,200.00" in text and "6 payments, Mar 18, 2026 to Aug 18, 2026" in text
+        assert text.count("$700.00") == 6
+        # Thirty payments would make the first too small for anyone to agree: said inline, in money.
+        await pilot.press("backspace", *"30")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "Beyond every authority: cannot be saved." in text
+        assert "first payment amount: allowed at least $210.00, asked $140.00" in desk.screen.verdict
+        # A date that cannot be read is said at once, without asking the backend.
+        await pilot.press("tab", "tab", "ctrl+u", *"someday")
+        await settle(pilot)
+        assert "Not a date: someday" in screen_text(desk)
+        assert desk.screen.preview is None
+
+
+async def test_a_plan_beyond_every_authority_cannot_be_saved(make_desk, accounts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        await pilot.press("s", *"40", "tab", "tab", *"+7")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "Beyond every authority: cannot be saved." in text
+        assert "discount: allowed 30%, asked 40.00%" in text
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "PlanScreen" and desk.screen.plan is None
+        assert any(n.title == "Not saved" for n in desk._notifications)
+    api = await login("agent1")
+    assert (await api.plans(account_id=first.id)).items == []
+
+
+async def test_escape_keeps_the_plan_draft(make_desk, accounts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        await pilot.press("s", *"15", "tab", "tab", *"+10", "tab", *"half now, half from the bonus")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        await pilot.press("p")
+        await settle(pilot)
+        screen = desk.screen
+        assert screen.kind == "settlement"
+        assert screen.values()["discount"] == "15" and screen.values()["first_due"] == "+10"
+        assert screen.values()["note"] == "half now, half from the bonus"
+        assert "Total $3,570.00" in screen_text(desk)
+    # A new desk (the process was killed) finds the draft on disk.
+    again = make_desk()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        assert again.screen.kind == "settlement" and again.screen.values()["discount"] == "15"
+
+
+async def test_a_saved_draft_is_submitted_as_it_is_or_replaced_when_changed(make_desk, accounts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        await pilot.press("p", *"500", "tab", *"+3", "ctrl+s")
+        await settle(pilot)
+        saved = desk.screen.plan
+        assert saved is not None and saved.status == "draft"
+        assert f"Draft #{saved.id} is saved on the account" in screen_text(desk)
+        # Still the form: a change, then submit; the changed plan replaces the draft.
+        await pilot.press("ctrl+u", *"+5", "ctrl+t")  # the focus is still on the date
+        await settle(pilot)
+        submitted = desk.screen.plan
+        assert submitted is not None and submitted.status == "active" and submitted.id != saved.id
+        assert submitted.schedule[0].due == dt.date(2026, 3, 16)
+        assert f"Plan #{submitted.id} is active; the first payment is due Mar 16, 2026" in screen_text(desk)
+    api = await login("agent1")
+    statuses = {p.id: p.status for p in (await api.plans(account_id=first.id)).items}
+    assert statuses == {saved.id: "cancelled", submitted.id: "active"}
+
+
+async def test_a_promise_on_the_call_becomes_a_plan_in_a_few_keys(make_desk, accounts, login) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "c")
+        await settle(pilot)
+        await pilot.press("i", "d", "p", *"150", "tab", *"+7", "ctrl+s")
+        await settle(pilot)
+        screen = desk.screen
+        assert type(screen).__name__ == "PlanScreen" and screen.kind == "promise"
+        assert screen.values()["amount"] == "150.00" and screen.values()["first_due"] == "2026-03-18"
+        text = screen_text(desk)
+        assert "Total $150.00" in text and "✓ Within your authority" in text
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert screen.plan is not None and screen.plan.status == "active"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert plan_line(desk).endswith("· promise · $150.00 · due Mar 18, 2026: active")
+    api = await login("agent1")
+    assert [(p.kind, p.status, p.total.amount_minor) for p in (await api.plans(account_id=first.id)).items] == [
+        ("promise", "active", 15000)]
