@@ -209,17 +209,29 @@ def _partial_checks(session: Session, line: int, values: dict[str, str], bad: se
     return out
 
 
-def _recorded(session: Session, refs: list[str]) -> dict[str, Payment]:
-    found: dict[str, Payment] = {}
+@dataclass(frozen=True)
+class _Recorded:
+    account_ref: str
+    amount_minor: int
+    currency: str
+    paid_at: dt.datetime
+
+
+def _recorded(session: Session, refs: list[str]) -> dict[str, _Recorded]:
+    """The payments recorded already under these bank references (columns only: a
+    file of thousands is compared without loading thousands of accounts)."""
+    found: dict[str, _Recorded] = {}
     for start in range(0, len(refs), 500):
-        for payment in session.scalars(select(Payment).where(Payment.bank_ref.in_(refs[start:start + 500]))).unique():
-            found[payment.bank_ref] = payment
+        stmt = (select(Payment.bank_ref, Account.account_ref, Payment.amount_minor, Payment.currency, Payment.paid_at)
+                .join(Account, Account.id == Payment.account_id).where(Payment.bank_ref.in_(refs[start:start + 500])))
+        for bank_ref, *rest in session.execute(stmt):
+            found[bank_ref] = _Recorded(*rest)
     return found
 
 
-def _recorded_differences(payment: Payment, data: PaymentCreate) -> list[str]:
+def _recorded_differences(payment: _Recorded, data: PaymentCreate) -> list[str]:
     wrong = []
-    if payment.account.account_ref != data.account_ref:
+    if payment.account_ref != data.account_ref:
         wrong.append("account_ref")
     try:
         if to_minor(data.amount, payment.currency) != payment.amount_minor:
@@ -282,18 +294,19 @@ def import_payments(
     new_rows: list[tuple[int, PaymentCreate]] = []
     account_ids: set[int] = set()
     for line, data in rows:
+        payment = recorded.get(data.bank_ref)
+        wrong = _recorded_differences(payment, data) if payment is not None else []
+        if payment is not None and not wrong:
+            # Recorded already, exactly so (it was checked then): skipped, so a
+            # second import of a file changes nothing and does not check it all again.
+            result.recorded_already += 1
+            continue
         account, _amount, problems = validate_payment(session, data)
         errors.extend(RowError(line, f, m) for f, m in problems)
-        payment = recorded.get(data.bank_ref)
-        if payment is not None:
-            wrong = _recorded_differences(payment, data)
-            if wrong:
-                errors.append(RowError(line, "bank_ref", f"{data.bank_ref} was recorded already with other details "
-                                                         f"(its {', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''})"))
-            elif not problems:
-                result.recorded_already += 1
-            continue
-        if not problems:
+        if wrong:
+            errors.append(RowError(line, "bank_ref", f"{data.bank_ref} was recorded already with other details "
+                                                     f"(its {', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''})"))
+        elif not problems:
             assert account is not None
             new_rows.append((line, data))
             account_ids.add(account.id)
