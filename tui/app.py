@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+APPROVER_ROLES = ("supervisor", "admin")
+"""Roles that decide on plans beyond an agent's authority (the approvals queue)."""
 HOLD_KEYS_MAX_S = 1.0
 """Longest that keys typed while a screen opens wait for it (should it never say it is ready)."""
 SLOW_AFTER_S = 1.0
@@ -87,6 +89,8 @@ class CollectDesk(App[int]):
                 id="desk.previous_field", show=False, priority=True),
         Binding("ctrl+r", "send_unsent", N_("Send unsent"), tooltip=N_("Send the work kept on this machine now"),
                 id="desk.send", show=False),
+        Binding("a", "approvals", N_("Approvals"),
+                tooltip=N_("Supervisors, from the worklist: the plans waiting for approval"), id="desk.approvals"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -510,6 +514,30 @@ class CollectDesk(App[int]):
             self.log.error(f"worker {event.worker.name} failed", event.worker.error)
             self.report(event.worker.error, what=event.worker.name)
 
+    # -- the approvals queue ----------------------------------------------------------
+
+    @property
+    def approver(self) -> bool:
+        return self.user is not None and self.user.role in APPROVER_ROLES
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "approvals":
+            from tui.screens.worklist import WorklistScreen
+
+            # A key of the worklist (elsewhere ``a`` is the screen's own), for those who approve.
+            return self.approver and isinstance(self.screen, WorklistScreen)
+        return True
+
+    def action_approvals(self) -> None:
+        from tui.screens.approvals import ApprovalsScreen
+
+        if not self.approver:
+            self.notify(_("Plans are approved by a supervisor."), title=_("Approvals"))
+            return
+        if isinstance(self.screen, ApprovalsScreen):
+            return
+        self.push_screen(ApprovalsScreen())
+
     # -- help and the command palette -------------------------------------------------
 
     def action_help(self) -> None:
@@ -536,7 +564,8 @@ class CollectDesk(App[int]):
                 continue
             for binding in node_bindings(node):
                 # Only the desk's own bindings (they all have ids); not the widgets' built-in ones.
-                if not binding.id or not binding.description or binding.system or binding.action == "command_palette":
+                if (not binding.id or not binding.description or binding.system
+                        or binding.action in ("command_palette", "approvals")):
                     continue
                 marker = (id(node), binding.action)
                 if marker in seen:
@@ -554,6 +583,11 @@ class CollectDesk(App[int]):
             if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in self.screen_stack):
                 yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
                                     self.back_to_worklist)
+            from tui.screens.approvals import ApprovalsScreen
+
+            if self.approver and not isinstance(screen, ApprovalsScreen):
+                yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
+                                    _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.desk
 def desk_classes() -> list[type]:
     from tui.app import CollectDesk
     from tui.screens.account import AccountScreen
+    from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
     from tui.screens.help import HelpScreen
     from tui.screens.login import LoginScreen
@@ -30,7 +31,7 @@ def desk_classes() -> list[type]:
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            HelpScreen]
+            ApprovalsScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -54,7 +55,7 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
             assert binding.description, f"{cls.__name__}: {binding.id} has no description"
             ids.add(binding.id)
     assert {"desk.quit", "desk.help", "desk.palette", "worklist.search", "account.contact", "call.save_next",
-            "plan.save", "plan.submit"} <= ids
+            "plan.save", "plan.submit", "approvals.approve", "approvals.reject", "desk.approvals"} <= ids
 
 
 async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None:
@@ -66,7 +67,7 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await settle(pilot)
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
-        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Keys"]
+        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe

@@ -1,6 +1,6 @@
 """Plans in the desk, driven by keys against the real backend at 80×24: drafting
-with a live schedule and every authority problem explained inline, and the
-agent seeing the plan's status on the account."""
+with a live schedule and every authority problem explained inline, a
+supervisor's approvals queue deciding in two keys, and the agent seeing it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,65 @@ async def open_plan_form(pilot) -> None:  # noqa: ANN001
     await pilot.press("p")
     await settle(pilot)
     assert type(pilot.app.screen).__name__ == "PlanScreen"
+
+
+async def test_an_over_limit_settlement_goes_to_the_supervisor_who_approves_it(make_desk, accounts, login,
+                                                                             tmp_path) -> None:
+    first, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        # s: a settlement; 20 % off; tab past the payments (one); the first due in a week.
+        await pilot.press("s", *"20", "tab", "tab", *"+7")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "→ Wed, Mar 18, 2026" in text
+        assert "Total $3,360.00 · discount $840.00" in text
+        assert re.search(r"1  Mar 18, 2026 +\$3,360.00", text)
+        # Which limit, what is allowed, what was asked, and that it needs approval.
+        assert "Needs approval: beyond your authority" in text
+        assert "discount: allowed 10%, asked 20.00%" in text
+        await pilot.press("ctrl+t")  # save and submit
+        await settle(pilot)
+        plan = desk.screen.plan
+        assert plan is not None and plan.status == "pending"
+        assert f"Plan #{plan.id} is pending approval" in screen_text(desk)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        assert plan_line(desk).endswith(": pending approval")
+        for line in screen_text(desk).splitlines():
+            assert len(line) <= 80
+
+    boss = make_desk("super1", drafts_dir=tmp_path / "super1")
+    async with boss.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "a Approvals" in screen_text(boss)  # the worklist's footer
+        await pilot.press("a")
+        await settle(pilot)
+        assert type(boss.screen).__name__ == "ApprovalsScreen"
+        text = screen_text(boss)
+        row = next(line for line in text.splitlines() if "A-0001" in line and "settlement" in line)
+        for part in ("Alice", "$3,360.00", "20%", "Mar 18", "agent1", "discount"):
+            assert part in row, part
+        assert "discount: allowed 10%, asked 20.00%" in text  # the details: why it is here
+        assert "Balance $4,200.00 · overdue $950.00" in text  # the account summary
+        await pilot.press("a", "enter")  # approve, with no note: two keys
+        await settle(pilot)
+        assert "No plans are waiting for approval." in screen_text(boss)
+        assert any(f"Plan #{plan.id} on A-0001 approved" in n.message for n in boss._notifications)
+
+    api = await login("agent1")
+    decided = await api.plan(plan.id)
+    assert decided.status == "active" and decided.decided_by == "super1"
+
+    again = make_desk()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert plan_line(again) == f"Plan #{plan.id} · settlement · $3,360.00 · due Mar 18, 2026: active"
+        assert f"Plan #{plan.id} settlement $3,360.00: active" in screen_text(again)  # on the timeline
 
 
 async def test_the_account_screen_shows_a_decision_when_shown_again(make_desk, accounts, login) -> None:
@@ -168,3 +227,55 @@ async def test_a_promise_on_the_call_becomes_a_plan_in_a_few_keys(make_desk, acc
     api = await login("agent1")
     assert [(p.kind, p.status, p.total.amount_minor) for p in (await api.plans(account_id=first.id)).items] == [
         ("promise", "active", 15000)]
+
+
+async def test_a_rejection_needs_a_note(make_desk, accounts, login, tmp_path) -> None:
+    first, *_ = accounts()
+    agent = await login("agent1")
+    drafted = await agent.draft_plan(first.id, PlanCreate(kind="settlement", discount_percent="25",
+                                                          first_due=dt.date(2026, 3, 20)))
+    await agent.plan_action(drafted.id, "submit")
+    boss = make_desk("super1", drafts_dir=tmp_path / "super1")
+    async with boss.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert "discount: allowed 10%, asked 25.00%" in screen_text(boss)
+        await pilot.press("r", "enter")
+        await settle(pilot)
+        assert any("Say why" in n.message for n in boss._notifications)
+        assert "Reject #" in screen_text(boss)
+        await pilot.press(*"25% is too much", "enter")
+        await settle(pilot)
+        assert "No plans are waiting for approval." in screen_text(boss)
+    decided = await agent.plan(drafted.id)
+    assert decided.status == "rejected" and decided.decision_note == "25% is too much"
+
+
+async def test_only_supervisors_have_the_queue(make_desk, accounts, tmp_path) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Approvals" not in screen_text(desk)
+        await pilot.press("a")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        assert not [c for c in desk.get_system_commands(desk.screen) if "pprovals" in c.title]
+    boss = make_desk("super1", drafts_dir=tmp_path / "super1")
+    async with boss.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in boss.get_system_commands(boss.screen)]
+        assert "Plans: approvals" in titles and all(": " in t for t in titles)
+        await pilot.press("enter")  # an account: a is not the queue there, but the palette is
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert type(boss.screen).__name__ == "AccountScreen"
+        command = next(c for c in boss.get_system_commands(boss.screen) if c.title == "Plans: approvals")
+        command.callback()
+        await settle(pilot)
+        assert type(boss.screen).__name__ == "ApprovalsScreen"
+        assert "No plans are waiting for approval." in screen_text(boss)
+        titles = [c.title for c in boss.get_system_commands(boss.screen)]
+        assert "Approvals: Approve" in titles and "Approvals: Reject" in titles

@@ -18,6 +18,7 @@ from tui.screens.base import DeskModal
 def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.app import CollectDesk
     from tui.screens.account import AccountScreen
+    from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
@@ -32,6 +33,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Call"), class_bindings(CallScreen)),
         (_("Note"), class_bindings(NoteScreen)),
         (_("Plan"), class_bindings(PlanScreen)),
+        (_("Approvals"), class_bindings(ApprovalsScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 
