@@ -279,3 +279,54 @@ async def test_only_supervisors_have_the_queue(make_desk, accounts, tmp_path) ->
         assert "No plans are waiting for approval." in screen_text(boss)
         titles = [c.title for c in boss.get_system_commands(boss.screen)]
         assert "Approvals: Approve" in titles and "Approvals: Reject" in titles
+
+
+async def test_an_open_plan_is_named_and_cancelled_with_two_presses(make_desk, accounts, login) -> None:
+    first, *_ = accounts()
+    agent = await login("agent1")
+    active = await agent.draft_plan(first.id, PlanCreate(kind="promise", amount="300.00",
+                                                         first_due=dt.date(2026, 3, 13)))
+    await agent.plan_action(active.id, "submit")
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        assert f"This account has a plan active: #{active.id}, promise, $300.00" in screen_text(desk)
+        await pilot.press("m", *"+5")  # the minimum due, in five days
+        await settle(pilot)
+        assert f"Plan #{active.id} (active) is still open on this account: cancel it first (^x)" in desk.screen.verdict
+        await pilot.press("ctrl+x")
+        await settle(pilot)
+        assert (await agent.plan(active.id)).status == "active"  # once only warns
+        assert any("again to cancel" in n.message for n in desk._notifications)
+        await pilot.press("ctrl+x")
+        await settle(pilot)
+        assert (await agent.plan(active.id)).status == "cancelled"
+        assert "Total $50.00" in screen_text(desk) and "✓ Within your authority" in screen_text(desk)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert desk.screen.plan is not None and desk.screen.plan.status == "active"
+        assert desk.screen.plan.kind == "minimum"
+
+
+async def test_with_the_backend_away_the_plan_form_is_kept(make_desk, accounts, switch, drafts) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        switch.down = True
+        await pilot.press("p", *"250", "tab", *"+2")
+        await settle(pilot)
+        assert "The backend is not answering: no schedule yet." in desk.screen.verdict
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert desk.screen.plan is None and type(desk.screen).__name__ == "PlanScreen"
+        assert any(n.title == "Not saved" for n in desk._notifications)
+    switch.down = False
+    again = make_desk()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        assert again.screen.values()["amount"] == "250" and again.screen.values()["first_due"] == "+2"
+        assert "Total $250.00" in screen_text(again)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert again.screen.plan is not None and again.screen.plan.status == "draft"
