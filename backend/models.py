@@ -187,6 +187,10 @@ class Account(Base):
     contact_blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     recheck_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=lambda: EPOCH, server_default=EPOCH_SQL)
     """Until when ``contactable`` holds; past it, the account is evaluated again."""
+    risk: Mapped[float | None] = mapped_column(Float)
+    """The scorecard's probability of default next month, from ``history`` (None without one; migration 0005)."""
+    strategy: Mapped[str | None] = mapped_column(String(32))
+    """The worklist strategy that ranks the account (champion or challenger)."""
     history: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Statement history (limits, balances, payments, months late) behind the score."""
     lease_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

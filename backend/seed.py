@@ -534,10 +534,11 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     who = Customer(**{k: v for k, v in customer.items() if k != "created_at"})
     who.phones = [Phone(**p) for p in phones]
     who.addresses = [Address(**a) for a in addresses]
-    probe = Account(dpd=data.dpd, overdue_minor=account["overdue_minor"], balance_minor=account["balance_minor"],
+    probe = Account(account_ref=data.account_ref, dpd=data.dpd, overdue_minor=account["overdue_minor"], balance_minor=account["balance_minor"],
                     currency=data.currency, flags={}, history=history, bucket=account["bucket"], customer=who)
     refresh_priority(session, probe, now)
-    for key in ("priority", "reasons", "contactable", "next_contact_at", "contact_blocks", "recheck_at"):
+    for key in ("priority", "reasons", "contactable", "next_contact_at", "contact_blocks", "recheck_at", "risk",
+                "strategy"):
         account[key] = getattr(probe, key)
     return customer, phones, addresses, account
 

@@ -48,7 +48,7 @@ from backend.domain.accounts import bucket_for  # noqa: E402
 from backend.domain.money import exponent  # noqa: E402
 from backend.compliance.engine import Subject, contact_state  # noqa: E402
 from backend.compliance.policy import applicable, default_policies  # noqa: E402
-from backend.domain.priority import CONTACTABLE_BONUS, simple_priority  # noqa: E402
+from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
 from backend.services import compliance as compliance_svc  # noqa: E402
 from backend.services.compliance import block_dicts  # noqa: E402
 from backend.services.contactability import zones_from  # noqa: E402
@@ -109,6 +109,7 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
     zones_of_prefix = {prefix: phone_zones(prefix + "0100" if len(prefix) > 6 else prefix + "12345678")
                        for prefix, _ in PHONES}
     policies = default_policies()
+    split = load_split()
     batch = 5000
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -134,18 +135,22 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                 balance = rng.randint(10_000, 2_000_000)
                 overdue = min(balance, rng.randint(1_000, 500_000)) if dpd else 0
                 flags = {"dispute": True} if rng.random() < 0.03 else {}
-                priority = simple_priority(dpd, overdue, exponent(currency), paused=bool(flags))
                 zones = zones_from(customers[-1]["timezone"], [zones_of_prefix[prefix]], [country], country)
                 state = contact_state(applicable(policies, country, None), Subject(
                     zones=tuple(zones), country=country, flags=flags, phones=(number,)), [], "phone", now)
+                ref = f"BNK{i:08d}"
+                strategy = split.for_account(ref)
+                priority = rank(strategy, RankInputs(dpd=dpd, bucket=bucket_for(dpd), overdue_minor=overdue,
+                                                     currency=currency, exponent=exponent(currency),
+                                                     paused=bool(flags), contactable=state.allowed))
                 team, agent = OWNERS[i % 3]
                 accounts.append({
-                    "id": i, "account_ref": f"BNK{i:08d}", "customer_id": i, "currency": currency,
+                    "id": i, "account_ref": ref, "customer_id": i, "currency": currency,
                     "card_bin": f"{rng.choice([4, 5])}{rng.randint(0, 99999):05d}", "card_last4": f"{rng.randint(0, 9999):04d}",
                     "credit_limit_minor": balance + rng.randint(0, 1_000_000), "balance_minor": balance,
                     "overdue_minor": overdue, "minimum_due_minor": overdue // 10, "dpd": dpd, "bucket": bucket_for(dpd),
                     "status": "charged_off" if dpd >= 180 else "open", "opened_on": dt.date(2015 + i % 9, 1 + i % 12, 1),
-                    "flags": flags, "team_id": teams[team], "agent_id": users[agent], "priority": priority.value + (CONTACTABLE_BONUS if state.allowed else 0),
+                    "flags": flags, "team_id": teams[team], "agent_id": users[agent], "priority": priority.value, "strategy": strategy.id,
                     "reasons": [r.as_dict() for r in priority.reasons], "contactable": state.allowed,
                     "next_contact_at": state.next_at if not state.allowed else None,
                     "contact_blocks": block_dicts(state.blocks), "recheck_at": state.recheck_at, "history": None, "lease_user_id": None,

@@ -19,9 +19,10 @@ from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
 from backend.domain.money import exponent, to_minor
 from backend.compliance.engine import PastContact
-from backend.domain.priority import CONTACTABLE_BONUS, simple_priority, why
+from backend.domain.strategy import RankInputs, load_split, rank
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Contact, Customer, Phone, Plan, PlanItem, Team, User, utcnow
+from backend.scoring import score_history
 from backend.services import audit, compliance
 from backend.services.contactability import zones_of
 from backend.services.users import get_or_create_team
@@ -44,8 +45,6 @@ from backend_client.models import (
 
 ALL_SEEING = ("admin", "legal")
 FLAG_NAMES = ("dispute", "bankruptcy", "deceased", "attorney", "complaint", "fraud", "hardship")
-RECENTLY_WORKED = dt.timedelta(hours=20)
-RECENTLY_WORKED_PENALTY = 150.0
 EARLIEST_OPENING = dt.date(1950, 1, 1)
 
 
@@ -142,6 +141,19 @@ def detail(account: Account) -> AccountDetail:
 PlanRow = tuple[str, dt.datetime, "dt.date | None"]
 
 
+def risk_of(history: dict | None) -> tuple[float | None, list]:
+    """The scorecard's probability of default and its top reasons, from the account's
+    own statement history; (None, []) where it has none (the strategy then uses its
+    bucket's default)."""
+    if not history:
+        return None, []
+    try:
+        scored = score_history(history)
+    except ValueError:
+        return None, []
+    return round(scored.probability, 6), list(scored.reasons)
+
+
 def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRow]]:
     """Per account: (status, updated_at, next unpaid due date) of its active and broken plans."""
     found: dict[int, list[PlanRow]] = {i: [] for i in account_ids}
@@ -181,20 +193,21 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
             if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
                 promise_due = True
     callback_due = bool(last and last.result == "CB" and last.callback_at and last.callback_at <= now + dt.timedelta(hours=1))
-    p = simple_priority(
-        account.dpd, account.overdue_minor, exponent(account.currency),
-        promise_due=promise_due, broken_promise=broken, callback_due=callback_due, paused=paused,
-    )
-    value, reasons = p.value, list(p.reasons)
-    if last and not callback_due and last.at > now - RECENTLY_WORKED:
-        value = max(0.0, value - RECENTLY_WORKED_PENALTY)
-        reasons.append(why("worked_recently", "worked recently"))
     state = compliance.phone_state(account, history, now)
-    if state.allowed:
-        value += CONTACTABLE_BONUS
-        reasons.append(why("contactable", "may be called now"))
+    p_default, risk_reasons = risk_of(account.history)
+    split = load_split()
+    strategy = split.for_account(account.account_ref or "")
+    p = rank(strategy, RankInputs(
+        dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
+        currency=account.currency, exponent=exponent(account.currency), p_default=p_default,
+        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken, callback_due=callback_due,
+        paused=paused, contactable=state.allowed,
+        hours_since_contact=(now - last.at).total_seconds() / 3600 if last else None,
+    ))
+    value, reasons = p.value, list(p.reasons)
     values = {
         "priority": value, "reasons": [r.as_dict() for r in reasons], "contactable": state.allowed,
+        "risk": p_default, "strategy": strategy.id,
         "next_contact_at": state.next_at if not state.allowed else None,
         "contact_blocks": compliance.block_dicts(state.blocks), "recheck_at": state.recheck_at,
     }

@@ -23,8 +23,12 @@ def _holder(session, account_id: int) -> str | None:  # noqa: ANN001
 
 
 async def test_next_leases_the_top_account_and_moves_on(http, auth, session, make_account) -> None:  # noqa: ANN001
-    low, top, mid = make_account(dpd=10), make_account(dpd=150), make_account(dpd=60)
+    a, b, c = make_account(dpd=10), make_account(dpd=150), make_account(dpd=60)
     headers = await auth("agent1")
+    # The strategy decides the order; next follows the worklist's.
+    ranked = [i["id"] for i in (await http.get("/api/v1/worklist", headers=headers)).json()["items"]]
+    by_id = {x.id: x for x in (a, b, c)}
+    top, mid, low = (by_id[i] for i in ranked if i in by_id)
     before = dt.datetime.now(dt.UTC)
     lease = await _next(http, headers)
     assert lease["account"]["id"] == top.id

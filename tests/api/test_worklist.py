@@ -33,15 +33,17 @@ async def test_ranked_by_priority_highest_first(http, auth, make_account) -> Non
     response = await http.get("/api/v1/worklist", headers=await auth("agent1"))
     assert response.status_code == 200
     items = response.json()["items"]
-    assert [i["id"] for i in items] == [made[4].id, made[1].id, made[3].id, made[2].id, made[0].id]
+    # The champion strategy (config/strategies): expected recovery (overdue × chance
+    # of paying) first, then the bucket; a large 30-day balance beats a small old one.
+    assert [i["id"] for i in items] == [made[3].id, made[1].id, made[2].id, made[4].id, made[0].id]
     priorities = [i["priority"] for i in items]
     assert priorities == sorted(priorities, reverse=True)
     top = items[0]
-    assert top["bucket"] == "180+" and top["dpd"] == 190
+    assert top["bucket"] == "30" and top["dpd"] == 35
     assert top["card"] == "•••• •••• •••• 1111"
-    assert top["balance"] == {"amount_minor": 120000, "currency": "USD"}
-    assert top["overdue"] == {"amount_minor": 100000, "currency": "USD"}
-    assert {r["code"] for r in top["reasons"]} >= {"dpd"}
+    assert top["balance"] == {"amount_minor": 600000, "currency": "USD"}
+    assert top["overdue"] == {"amount_minor": 500000, "currency": "USD"}
+    assert {r["code"] for r in top["reasons"]} >= {"dpd", "expected_recovery"}
     assert set(top) >= {"id", "account_ref", "customer_name", "card", "dpd", "bucket", "balance", "overdue", "priority",
                         "reasons", "contactable_now", "next_contact_at"}
 

@@ -1,0 +1,201 @@
+"""Worklist strategies (issue 6): an account's priority and its reasons, from the
+score, the money, the bucket and the work that is due. Pure: ``rank`` takes plain
+values; the strategies themselves are TOML files in ``config/strategies/``.
+
+Champion/challenger: ``config/strategies/split.toml`` names two strategies and the
+share of accounts the challenger ranks, chosen by a stable hash of the account
+reference (``side_of``), so an account stays on its side from run to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from backend.domain.priority import Priority, Why, why
+
+STRATEGY_DIR = Path(__file__).resolve().parents[2] / "config" / "strategies"
+BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
+
+
+class StrategyError(ValueError):
+    """A strategy file that cannot be used; ``str()`` names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    id: str
+    title: str
+    contactable_now: float
+    expected_recovery: float
+    promise_due: float
+    broken_promise: float
+    callback_due: float
+    newly_rolled: float
+    newly_rolled_days: int
+    per_day_since_contact: float
+    days_since_contact_cap: int
+    worked_recently_hours: int
+    worked_recently: float
+    bucket: Mapping[str, float]
+    default_probability: Mapping[str, float]
+    usd_per_unit: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankInputs:
+    """What ``rank`` needs to know of one account, as plain values."""
+
+    dpd: int
+    bucket: str
+    overdue_minor: int
+    currency: str
+    exponent: int
+    p_default: float | None = None
+    """The scorecard's probability of default next month; None where there is no history to score."""
+    risk_reasons: tuple[Why, ...] = ()
+    promise_due: bool = False
+    broken_promise: bool = False
+    callback_due: bool = False
+    paused: bool = False
+    contactable: bool = False
+    hours_since_contact: float | None = None
+    """None: never contacted."""
+
+
+def rank(s: Strategy, a: RankInputs) -> Priority:
+    """The priority (highest first) and its reasons, most weighty first."""
+    if a.paused:
+        return Priority(0.0, [why("paused", "collection paused")])
+    parts: list[tuple[float, Why]] = []
+    p_default = a.p_default if a.p_default is not None else s.default_probability.get(a.bucket, 0.5)
+    p_pay = min(max(1.0 - p_default, 0.0), 1.0)
+    rate = float(s.usd_per_unit.get(a.currency, Decimal(1)))
+    overdue_major = max(a.overdue_minor, 0) / 10**a.exponent
+    expected_usd = overdue_major * p_pay * rate
+    points = s.expected_recovery * math.log10(1.0 + expected_usd)
+    parts.append((points, why("expected_recovery", f"{round(p_pay * 100)} % likely to pay the overdue amount",
+                              percent=round(p_pay * 100))))
+    bucket_points = s.bucket.get(a.bucket, 0.0)
+    if a.dpd > 0:
+        parts.append((bucket_points, why("dpd", f"{a.dpd} days past due", days=a.dpd)))
+    else:
+        parts.append((bucket_points, why("current", "not past due")))
+    if a.promise_due:
+        parts.append((s.promise_due, why("promise_due", "promise due")))
+    if a.broken_promise:
+        parts.append((s.broken_promise, why("broken_promise", "broken promise")))
+    if a.callback_due:
+        parts.append((s.callback_due, why("callback_due", "call back due")))
+    if a.dpd >= 30 and a.dpd % 30 < s.newly_rolled_days:
+        parts.append((s.newly_rolled, why("newly_rolled", f"rolled into bucket {a.bucket}", bucket=a.bucket)))
+    if a.hours_since_contact is None:
+        parts.append((s.per_day_since_contact * s.days_since_contact_cap, why("never_contacted", "never contacted")))
+    elif a.hours_since_contact < s.worked_recently_hours and not a.callback_due:
+        parts.append((s.worked_recently, why("worked_recently", "worked recently")))
+    else:
+        days = min(int(a.hours_since_contact // 24), s.days_since_contact_cap)
+        if days:
+            parts.append((s.per_day_since_contact * days,
+                          why("days_since_contact", f"{days} days since the last contact", days=days)))
+    # Never reaching the bonus: whatever the amounts, callable accounts come first.
+    value = min(max(sum(p for p, _ in parts), 0.0), s.contactable_now - 1)
+    if a.contactable:
+        value += s.contactable_now
+    # Reasons in words: the actions and the risk first, then what weighs most.
+    actions = [w for p, w in sorted(parts, key=lambda t: -t[0]) if w.code in ("callback_due", "promise_due",
+                                                                              "broken_promise")]
+    others = [w for p, w in sorted(parts, key=lambda t: -t[0])
+              if w not in actions and w.code not in ("worked_recently",) and p > 0]
+    reasons = actions + list(a.risk_reasons[:2]) + others
+    if any(w.code == "worked_recently" for _, w in parts):
+        reasons.append(why("worked_recently", "worked recently"))
+    return Priority(round(value, 2), reasons[:6])
+
+
+def side_of(account_ref: str, challenger_percent: int) -> str:
+    """``champion`` or ``challenger``: a stable split by a hash of the reference."""
+    digest = hashlib.blake2b(account_ref.encode("utf-8"), digest_size=4).digest()
+    return "challenger" if int.from_bytes(digest, "big") % 100 < challenger_percent else "champion"
+
+
+# --------------------------------------------------------------------------
+# Loading (the only I/O here)
+
+
+def _num(data: Mapping[str, Any], key: str, where: str, kind: type = float) -> Any:
+    if key not in data:
+        raise StrategyError(f"{where}: {key} is missing")
+    value = data[key]
+    try:
+        return kind(Decimal(str(value))) if kind is not Decimal else Decimal(str(value))
+    except Exception:  # noqa: BLE001 - any unreadable value is the file's fault
+        raise StrategyError(f"{where}: {key}: {value!r} is not a number") from None
+
+
+def parse_strategy(data: Mapping[str, Any], source: str) -> Strategy:
+    where = source
+    buckets = data.get("bucket", {})
+    defaults = data.get("default_probability", {})
+    for table, name in ((buckets, "bucket"), (defaults, "default_probability")):
+        missing = [b for b in BUCKETS if b not in table]
+        if missing:
+            raise StrategyError(f"{where}: [{name}] lacks {', '.join(missing)}")
+    probabilities = {b: _num(defaults, b, f"{where}: default_probability") for b in BUCKETS}
+    if any(not 0 <= p <= 1 for p in probabilities.values()):
+        raise StrategyError(f"{where}: default_probability: each must be between 0 and 1")
+    strategy = Strategy(
+        id=str(data.get("id") or Path(source).stem), title=str(data.get("title", "")),
+        contactable_now=_num(data, "contactable_now", where), expected_recovery=_num(data, "expected_recovery", where),
+        promise_due=_num(data, "promise_due", where), broken_promise=_num(data, "broken_promise", where),
+        callback_due=_num(data, "callback_due", where), newly_rolled=_num(data, "newly_rolled", where),
+        newly_rolled_days=_num(data, "newly_rolled_days", where, int),
+        per_day_since_contact=_num(data, "per_day_since_contact", where),
+        days_since_contact_cap=_num(data, "days_since_contact_cap", where, int),
+        worked_recently_hours=_num(data, "worked_recently_hours", where, int),
+        worked_recently=_num(data, "worked_recently", where),
+        bucket={b: _num(buckets, b, f"{where}: bucket") for b in BUCKETS},
+        default_probability=probabilities,
+        usd_per_unit={k: _num(data.get("usd_per_unit", {}), k, f"{where}: usd_per_unit", Decimal)
+                      for k in data.get("usd_per_unit", {})},
+    )
+    if strategy.contactable_now < 500:
+        raise StrategyError(f"{where}: contactable_now must keep callable accounts first (at least 500)")
+    return strategy
+
+
+@dataclass(frozen=True)
+class Split:
+    champion: Strategy
+    challenger: Strategy
+    challenger_percent: int
+
+    def for_account(self, account_ref: str) -> Strategy:
+        if side_of(account_ref, self.challenger_percent) == "challenger":
+            return self.challenger
+        return self.champion
+
+
+@lru_cache(maxsize=4)
+def load_split(directory: Path = STRATEGY_DIR) -> Split:
+    def read(name: str) -> dict[str, Any]:
+        path = directory / f"{name}.toml"
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise StrategyError(f"{path}: {exc}") from None
+
+    split = read("split")
+    champion = parse_strategy(read(str(split.get("champion", "champion"))), f"{split.get('champion')}.toml")
+    challenger = parse_strategy(read(str(split.get("challenger", "challenger"))), f"{split.get('challenger')}.toml")
+    percent = int(split.get("challenger_percent", 0))
+    if not 0 <= percent <= 50:
+        raise StrategyError(f"{directory / 'split.toml'}: challenger_percent must be between 0 and 50")
+    return Split(champion, challenger, percent)
