@@ -686,3 +686,35 @@ class PlanPreview(Wire):
     """Limits beyond every role's authority: it cannot be saved."""
     errors: list[FieldError] = []
     """Fields at fault (a bad amount, a date in the past, a conflicting plan)."""
+
+
+# --------------------------------------------------------------------------
+# Reports
+
+
+class StrategyFigures(Wire):
+    strategy: str
+    accounts: int
+    balance: list[Money]
+    attempts: int
+    """Outbound contact attempts in the period."""
+    right_party_contacts: int
+    rpc_rate: float | None = None
+    promises: int
+    promised: list[Money]
+    plans_kept: int
+    plans_broken: int
+    kept_rate: float | None = None
+    collected: list[Money]
+    paying_accounts: int
+    paying_share: float | None = None
+    """Accounts that paid anything in the period, over the strategy's accounts."""
+
+
+class StrategyReport(Wire):
+    """Champion against challenger (issue 6): per strategy, never per agent."""
+
+    days: int
+    since: AwareDatetime
+    until: AwareDatetime
+    strategies: list[StrategyFigures]

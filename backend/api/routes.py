@@ -21,6 +21,7 @@ from backend.services import users as users_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
 from backend.services import plans as plans_svc
+from backend.services import reports as reports_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
@@ -45,6 +46,7 @@ from backend_client.models import (
     PlanPreview,
     PlanStatus,
     Problem,
+    StrategyReport,
     Timeline,
     TokenResponse,
     UserOut,
@@ -327,3 +329,15 @@ def post_payment(body: PaymentCreate, user: CurrentUser, session: SessionDep) ->
     payment, created = plans_svc.record_payment(session, user, body)
     session.commit()
     return JSONResponse(jsonable_encoder(plans_svc.payment_out(payment)), status_code=201 if created else 200)
+
+
+@router.get("/reports/strategies", response_model=StrategyReport, tags=["reports"])
+def report_strategies(
+    user: CurrentUser, session: SessionDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> StrategyReport:
+    """Champion against challenger: accounts, attempts, right-party rate, promises,
+    plans kept and broken, money collected, per strategy over the last ``days``."""
+    report = reports_svc.strategies(session, user, days)
+    audit.record(session, user.id, "view", "report", None, report="strategies", days=days)
+    session.commit()
+    return report
