@@ -115,6 +115,13 @@ _WHY: dict[str, str] = {
     "do_not_call": N_("do not call"),
     "outside_hours": N_("outside calling hours"),
     "contactable": N_("may be called now"),
+    "expected_recovery": N_("{percent} % likely to pay the overdue amount"),
+    "current": N_("not past due"),
+    "newly_rolled": N_("rolled into bucket {bucket}"),
+    "never_contacted": N_("never contacted"),
+    "days_since_contact": N_("{days} days since the last contact"),
+    # The scorecard's reasons (backend/scoring): the common ones; others show their English text.
+    "status_now": N_("{months} months late now"),
 }
 
 
