@@ -78,6 +78,13 @@ def _seed(value: str) -> int:
     return n
 
 
+def _days(value: str) -> int:
+    n = _positive(value)
+    if n > 366:
+        raise argparse.ArgumentTypeError(f"{value}: at most 366 days")
+    return n
+
+
 def _date(value: str):  # noqa: ANN202
     import datetime as dt
 
@@ -201,6 +208,32 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the admin the import is recorded as (default admin)")
     _db_option(payments)
     payments.set_defaults(func=cmd_import_payments)
+
+    score = sub.add_parser(
+        "score", help="default risk for accounts in the UCI column format (CSV), as ID,risk lines",
+        description="Read accounts in the UCI credit-card column format (a header row with ID, X1..X23; Y and "
+                    "X2..X5 may be there and are never read) and write 'ID,risk' lines to stdout, risk being the "
+                    "probability of default next month (6 decimals). A file with any bad row writes nothing: every "
+                    "bad row is listed on stderr as 'line N: column: problem' (the header is line 1).")
+    score.add_argument("file", metavar="FILE.csv", help="the CSV file (UTF-8, a BOM is fine); - for stdin")
+    score.set_defaults(func=cmd_score)
+
+    report = sub.add_parser("report", help="reports", description="Reports, to stdout unless --output.")
+    report_sub = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
+    strategies = report_sub.add_parser(
+        "strategies", help="champion against challenger: the worklist strategies compared",
+        description="Compare the worklist strategies (champion and challenger) over the last N days: accounts, "
+                    "balance, outbound attempts, right-party contacts and rate, promises and the amount promised, "
+                    "plans kept and broken, money collected and the share of accounts that paid. Per strategy, "
+                    "never per agent. Counts the accounts USER may see.")
+    strategies.add_argument("--days", type=_days, default=30, metavar="N", help="the last N days (default 30)")
+    strategies.add_argument("--format", dest="fmt", choices=("table", "csv", "md"), default="table",
+                            help="table (default), csv or md (a Markdown table)")
+    strategies.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    strategies.add_argument("--as", dest="as_user", default="admin", metavar="USER",
+                            help="the supervisor, legal officer or admin the report is for (default admin)")
+    _db_option(strategies)
+    strategies.set_defaults(func=cmd_report_strategies)
 
     sweep = sub.add_parser("sweep", help="mark plan instalments and promises kept or broken",
                            description="Mark the items of active plans kept (paid in full) or broken (unpaid by "
@@ -681,6 +714,172 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"sweep as of {as_of.isoformat()}: {_plural(result.items_kept, 'plan item')} kept, "
           f"{result.items_broken:,} broken; {_plural(result.plans_kept, 'plan')} kept, {result.plans_broken:,} broken")
+    return 0
+
+
+def _open_score_input(name: str):  # noqa: ANN202
+    import io
+
+    if name == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    try:
+        return open(name, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    import csv
+
+    from backend.scoring import ScoreInputError, score_csv
+
+    name = "stdin" if args.file == "-" else Path(args.file).name
+    stream = _open_score_input(args.file)
+    try:
+        # score_csv writes nothing until every row has been read and scored.
+        score_csv(stream, sys.stdout)
+        sys.stdout.flush()
+    except ScoreInputError as exc:
+        for error in exc.errors:
+            print(_describe_score_error(error), file=sys.stderr)
+        lines = {line for line, _column, _problem in exc.errors}
+        if lines == {1}:
+            raise CliError(f"nothing scored: {name} has no usable header") from None
+        raise CliError(f"nothing scored: {_plural(len(lines), 'bad row')} in {name}") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(f"nothing scored: {name} is not UTF-8 text (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise CliError(f"nothing scored: {name} is not a CSV file: {exc}") from None
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error of ours; keep Python quiet at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if args.file != "-":
+            stream.close()
+    return 0
+
+
+def _describe_score_error(error: tuple) -> str:
+    line, column, problem = error
+    return ": ".join([*([f"line {line}"] if line is not None else []), *([column] if column else []), problem])
+
+
+def _actor(session, name: str, roles: tuple[str, ...], what: str):  # noqa: ANN001, ANN202
+    from sqlalchemy import select
+
+    from backend.models import User
+
+    user = session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise CliError(f"no user {name!r} to run the report as (name one with --as)")
+    if not user.active:
+        raise CliError(f"{name} is not active")
+    if user.role not in roles:
+        raise CliError(f"{name} is a{'n' if user.role[0] in 'aeiou' else ''} {user.role}; {what}")
+    return user
+
+
+STRATEGY_COLUMNS = (
+    ("strategy", "strategy"), ("accounts", "accounts"), ("balance", "balance"), ("attempts", "attempts"),
+    ("right_party_contacts", "RPC"), ("rpc_rate", "RPC rate"), ("promises", "promises"), ("promised", "promised"),
+    ("plans_kept", "plans kept"), ("plans_broken", "plans broken"), ("kept_rate", "kept rate"),
+    ("collected", "collected"), ("paying_accounts", "paying accounts"), ("paying_share", "paying share"),
+)
+
+
+def _amounts(amounts, fmt: str) -> str:  # noqa: ANN001
+    from backend.domain.money import exponent, to_major
+
+    if fmt == "csv":  # plain numbers: "USD 1234.50 TWD 10"
+        return " ".join(f"{m.currency} {to_major(m.amount_minor, m.currency):.{exponent(m.currency)}f}"
+                        for m in amounts)
+    return "; ".join(f"{m.currency} {to_major(m.amount_minor, m.currency):,.{exponent(m.currency)}f}"
+                     for m in amounts) or "-"
+
+
+def _strategy_cells(figures, fmt: str) -> list[str]:  # noqa: ANN001
+    cells = []
+    for field, _title in STRATEGY_COLUMNS:
+        value = getattr(figures, field)
+        if isinstance(value, list):  # money: one amount per currency
+            cells.append(_amounts(value, fmt))
+        elif field.endswith(("_rate", "_share")):
+            if fmt == "csv":
+                cells.append("" if value is None else f"{value:.4f}")
+            else:
+                cells.append("-" if value is None else f"{value * 100:.1f} %")
+        elif isinstance(value, int) and fmt != "csv":
+            cells.append(f"{value:,}")
+        else:
+            cells.append(str(value))
+    return cells
+
+
+def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
+    """The report as text: a table (one strategy a column), CSV (one strategy a row,
+    plain numbers, rates from 0 to 1) or a Markdown table."""
+    rows = [_strategy_cells(f, fmt) for f in report.strategies]
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([field for field, _title in STRATEGY_COLUMNS])
+        writer.writerows(rows)
+        return out.getvalue()
+    titles = [title for _field, title in STRATEGY_COLUMNS]
+    heading = (f"Champion against challenger, last {report.days} days ({report.since.date().isoformat()} to "
+               f"{report.until.date().isoformat()}): per strategy, never per agent")
+    if not rows:
+        return f"{heading}\n\nno accounts to report\n"
+    if fmt == "md":
+        lines = [f"**{heading}**", "", "| " + " | ".join(titles) + " |",
+                 "| --- |" + " ---: |" * (len(titles) - 1)]
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+    # A table with one strategy a column (fourteen figures across would not fit in
+    # 80 columns), an amount in each currency on a line of its own.
+    cells = [[cell.split("; ") for cell in row] for row in rows]
+    width = max(len(t) for t in titles)
+    col = max(12, *(len(part) for row in cells for cell in row for part in cell))
+    lines = [heading, ""]
+    for i, title in enumerate(titles):
+        for n in range(max(len(row[i]) for row in cells)):
+            label = title if n == 0 else ""
+            lines.append(f"{label:<{width}}" + "".join(
+                f"  {row[i][n] if n < len(row[i]) else '':>{col}}" for row in cells).rstrip())
+        if i == 0:
+            lines.append("-" * (width + (col + 2) * len(rows)))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_report_strategies(args: argparse.Namespace) -> int:
+    from backend.api.errors import ProblemError
+    from backend.services import audit
+    from backend.services.reports import REPORT_ROLES, strategies
+
+    engine = open_engine(resolve_db(args.db))
+    try:
+        with _session(engine) as session:
+            user = _actor(session, args.as_user, REPORT_ROLES, "reports are for supervisors, legal officers and admins")
+            try:
+                report = strategies(session, user, args.days)
+            except ProblemError as exc:
+                raise CliError(exc.detail or exc.title) from None
+            audit.record(session, user.id, "view", "report", None, report="strategies", days=args.days, via="cli")
+            session.commit()
+    finally:
+        engine.dispose()
+    text = format_strategy_report(report, args.fmt)
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        _say(f"{PROG}: report written to {args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
