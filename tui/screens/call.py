@@ -22,6 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from backend_client.client import (
+    BackendError,
     BackendUnavailable,
     BadResponse,
     Conflict,

@@ -127,7 +127,8 @@ class WorklistScreen(DeskScreen):
             return
         reasons = " · ".join(why(r) for r in item.reasons if r.code != "contactable") or "—"
         when = verdict(item.contactable_now, item.next_contact_at, item.blocks, self.desk.agent_tz)
-        line.update(_("{ref} {name}: {reasons} — {when}").format(
+        # Whether the customer may be called comes first: the reasons may run long.
+        line.update(_("{ref} {name}: {when} — {reasons}").format(
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))
 
     # -- actions ------------------------------------------------------------------
