@@ -74,6 +74,16 @@ def split(total_minor: int, count: int) -> list[int]:
     return [base] * (count - 1) + [total_minor - base * (count - 1)]
 
 
+def split_with_first(total_minor: int, count: int, min_first_minor: int = 0) -> list[int]:
+    """Like ``split``, but the first part is at least ``min_first_minor`` (never more
+    than the total); the others share the rest, the last absorbing the remainder."""
+    parts = split(total_minor, count)
+    if count == 1 or parts[0] >= min_first_minor:
+        return parts
+    first = min(min_first_minor, total_minor)
+    return [first, *split(total_minor - first, count - 1)]
+
+
 def promise(amount_minor: int, due: dt.date) -> Plan:
     if amount_minor <= 0:
         raise PlanError("amount", "must be more than zero")
@@ -94,8 +104,13 @@ def instalment(
     *,
     fee_minor: int = 0,
     annual_rate_bp: int = 0,
+    min_first_minor: int = 0,
 ) -> Plan:
     """``count`` payments of ``principal`` plus a fixed fee and simple interest.
+
+    Where an equal share would be less than ``min_first_minor`` (the policy's
+    smallest first payment), the first payment is that much and the rest is
+    shared equally by the others: a down payment, then instalments.
 
     Interest is simple, on the declining balance, at ``annual_rate_bp`` basis
     points a year, rounded half up to the minor unit once for the whole plan.
@@ -123,7 +138,7 @@ def instalment(
         den = 10_000 * periods_per_year
         interest = (2 * num + den) // (2 * den)
     total = principal_minor + fee_minor + interest
-    items = tuple(Item(d, a) for d, a in zip(dates, split(total, count), strict=True))
+    items = tuple(Item(d, a) for d, a in zip(dates, split_with_first(total, count, min_first_minor), strict=True))
     return Plan("instalment", total, items, fee_minor=fee_minor, interest_minor=interest)
 
 
@@ -135,6 +150,7 @@ def settlement(
     discount_bp: int | None = None,
     count: int = 1,
     frequency: Frequency = "monthly",
+    min_first_minor: int = 0,
 ) -> Plan:
     """Settle the balance for less: a discount as an amount or in basis points (1 % = 100)."""
     if balance_minor <= 0:
@@ -150,7 +166,7 @@ def settlement(
         raise PlanError("discount", "must be at least zero and less than the balance")
     total = balance_minor - discount_minor
     dates = due_dates(due, count, frequency)
-    items = tuple(Item(d, a) for d, a in zip(dates, split(total, count), strict=True))
+    items = tuple(Item(d, a) for d, a in zip(dates, split_with_first(total, count, min_first_minor), strict=True))
     return Plan("settlement", total, items, discount_minor=discount_minor)
 
 

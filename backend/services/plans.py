@@ -116,6 +116,8 @@ def build(account: Account, data: PlanCreate, authority: Authority) -> calc.Plan
             raise calc.PlanError("amount", str(exc)) from None
 
     kind = data.kind.value
+    # Instalments start with at least the policy's smallest first payment.
+    first_minimum = authority.first_payment.minimum_minor(max(account.balance_minor, 0), exponent(currency))
     if kind == "promise":
         value = amount()
         if value is None:
@@ -129,19 +131,19 @@ def build(account: Account, data: PlanCreate, authority: Authority) -> calc.Plan
         principal = account.balance_minor if value is None else value
         fee = to_minor(str(authority.fee_major), currency) if authority.fee_major else 0
         plan = calc.instalment(principal, data.count, data.first_due, data.frequency.value, fee_minor=fee,
-                               annual_rate_bp=authority.annual_rate_bp)
+                               annual_rate_bp=authority.annual_rate_bp, min_first_minor=first_minimum)
     else:  # settlement
         value = amount()
         if data.discount_percent is not None:
             if value is not None:
                 raise calc.PlanError("discount_percent", "give the amount to be paid or the discount, not both")
             plan = calc.settlement(account.balance_minor, data.first_due, discount_bp=_bp(data.discount_percent, "x"),
-                                   count=data.count, frequency=data.frequency.value)
+                                   count=data.count, frequency=data.frequency.value, min_first_minor=first_minimum)
         else:
             if value is None:
                 raise calc.PlanError("amount", "a settlement needs the amount to be paid or a discount")
             plan = calc.settlement(account.balance_minor, data.first_due, discount_minor=account.balance_minor - value,
-                                   count=data.count, frequency=data.frequency.value)
+                                   count=data.count, frequency=data.frequency.value, min_first_minor=first_minimum)
     if plan.total_minor > max(account.balance_minor, 0) + plan.fee_minor + plan.interest_minor:
         raise calc.PlanError("amount", "a plan cannot ask for more than the balance")
     return plan

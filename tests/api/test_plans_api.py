@@ -226,3 +226,14 @@ async def test_the_confirmation_letter_in_markdown_and_pdf(http, auth, make_acco
     assert "Dana Whitfield" in read and "$300.00" in read
     assert (await http.get(f"/api/v1/plans/{plan['id']}/letter", params={"format": "doc"},
                            headers=headers)).status_code == 422
+
+
+async def test_a_two_year_plan_is_within_an_agents_authority(http, auth, make_account, clock) -> None:  # noqa: ANN001
+    account = make_account(balance="1200.00", overdue="300.00")
+    headers = await auth("agent1")
+    plan = (await _draft(http, headers, account.id, _plan("instalment", TODAY + dt.timedelta(days=10), count=24))).json()
+    amounts = [i["amount"]["amount_minor"] for i in plan["schedule"]]
+    # The smallest first payment (the larger of 5 % and 100) first, then equal parts.
+    assert amounts[0] == 10000 and sum(amounts) == 120000 and len(amounts) == 24
+    assert plan["needs_approval"] is False, plan["breaches"]
+    assert (await _act(http, headers, plan["id"], "submit")).json()["status"] == "active"

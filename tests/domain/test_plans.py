@@ -137,3 +137,16 @@ def test_a_plan_is_broken_by_one_item_and_kept_by_all() -> None:
     assert P.plan_state(["kept", "broken", "due"]) == "broken"
     assert P.plan_state(["kept", "kept"]) == "kept"
     assert P.plan_state(["kept", "due"]) == "active"
+
+
+@given(total=AMOUNTS, count=st.integers(1, 130), first=st.integers(0, 10**13))
+def test_a_down_payment_then_equal_instalments_still_sum_to_the_total(total: int, count: int, first: int) -> None:
+    parts = P.split_with_first(total, count, first)
+    assert len(parts) == count and sum(parts) == total and all(p >= 0 for p in parts)
+    assert parts[0] >= min(first, total) or parts == P.split(total, count)
+
+
+def test_a_long_plan_starts_with_the_smallest_first_payment() -> None:
+    plan = P.instalment(1_000_000, 24, dt.date(2026, 4, 1), min_first_minor=50_000)
+    amounts = [i.amount_minor for i in plan.schedule]
+    assert amounts[0] == 50_000 and len(set(amounts[1:-1])) == 1 and sum(amounts) == 1_000_000
