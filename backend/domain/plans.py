@@ -70,6 +70,8 @@ def split(total_minor: int, count: int) -> list[int]:
     """``count`` equal parts of ``total_minor``; the last absorbs the remainder."""
     if count < 1:
         raise PlanError("count", "must be at least 1")
+    if total_minor < count:
+        raise PlanError("count", "more payments than the amount can be shared into")
     base = total_minor // count
     return [base] * (count - 1) + [total_minor - base * (count - 1)]
 
@@ -78,10 +80,11 @@ def split_with_first(total_minor: int, count: int, min_first_minor: int = 0) -> 
     """Like ``split``, but the first part is at least ``min_first_minor`` (never more
     than the total); the others share the rest, the last absorbing the remainder."""
     parts = split(total_minor, count)
-    if count == 1 or parts[0] >= min_first_minor:
+    if count == 1 or parts[0] >= min_first_minor or total_minor - min_first_minor < count - 1:
+        # Equal shares already start high enough, or the total is too small to start
+        # with the minimum and still leave something for every other payment.
         return parts
-    first = min(min_first_minor, total_minor)
-    return [first, *split(total_minor - first, count - 1)]
+    return [min_first_minor, *split(total_minor - min_first_minor, count - 1)]
 
 
 def promise(amount_minor: int, due: dt.date) -> Plan:
