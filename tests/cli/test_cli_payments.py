@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import backend.models
-import backend.payments_import  # noqa: F401 - loaded before the clock is held, so it is held there too
 import backend.services.plans as plans_svc
 from backend.importer import ImportRefused
 from backend.models import Account, AuditEntry, Payment, Plan, PlanEvent, PlanItem, User
