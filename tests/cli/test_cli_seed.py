@@ -31,7 +31,7 @@ from backend.seed import (
     read_histories,
     seed_portfolio,
 )
-from backend.services.accounts import create_account
+from backend.services.accounts import create_account, refresh_priority
 from backend.services.users import get_or_create_team
 
 PROTECTED = ("X2", "X3", "X4", "X5")
@@ -266,7 +266,10 @@ def _snapshot(session: Session, account: Account, audit_after: int) -> dict:
     c = account.customer
     audit = session.scalars(select(AuditEntry).where(AuditEntry.id > audit_after, AuditEntry.entity == "account",
                                                      AuditEntry.entity_id == account.id)).all()
-    skip = {"id", "account_ref", "customer_id", "created_at", "updated_at", "history"}
+    # Derived from the history and the reference (the score, the strategy's split,
+    # the ranking, the recheck instant): compared separately below.
+    skip = {"id", "account_ref", "customer_id", "created_at", "updated_at", "history", "priority", "reasons", "risk",
+            "strategy", "recheck_at"}
     return {
         "account": {k: getattr(account, k) for k in Account.__table__.columns.keys() if k not in skip},
         "customer": {k: getattr(c, k) for k in ("name", "email", "timezone", "country", "region", "language")},
@@ -282,7 +285,8 @@ def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> No
     teams = {name: get_or_create_team(session, name).id for name in ("A", "B")}
     agents = {u.username: u.id for u in session.scalars(select(User).where(User.role == "agent"))}
     admin = session.scalar(select(User).where(User.username == "admin"))
-    insert_rows(session, rows, admin.id, teams, agents, utcnow())
+    now = utcnow()
+    insert_rows(session, rows, admin.id, teams, agents, now)
     for row in rows:
         create_account(session, row.account.model_copy(update={"account_ref": "svc-" + row.account.account_ref}), admin)
     session.flush()
@@ -294,6 +298,10 @@ def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> No
         service = session.scalar(select(Account).where(Account.account_ref == "svc-" + ref))
         assert _snapshot(session, bulk, audit_after) == _snapshot(session, service, audit_after), ref
         assert bulk.history == row.history and service.history is None
+        # What the bulk rows hold is what the service computes from the same account.
+        stored = (bulk.priority, bulk.reasons, bulk.risk, bulk.strategy)
+        refresh_priority(session, bulk, now)
+        assert (bulk.priority, bulk.reasons, bulk.risk, bulk.strategy) == stored, ref
         assert bulk.card_bin == row.account.card_number[:6] and bulk.card_last4 == row.account.card_number[-4:]
         compared += 1
     assert compared == 60
