@@ -718,3 +718,335 @@ class StrategyReport(Wire):
     since: AwareDatetime
     until: AwareDatetime
     strategies: list[StrategyFigures]
+
+
+# --------------------------------------------------------------------------
+# Reports: agent, team, portfolio, cases (issue 5)
+
+
+class ReportPeriod(Wire):
+    """The period a report covers: ``since`` ≤ t < ``until``."""
+
+    since: AwareDatetime
+    until: AwareDatetime
+    days: int
+
+
+class WorkFigures(Wire):
+    """What was done in the period, for one agent or one team. Collection is always
+    shown beside the quality figures (rates, kept plans, handle time), never alone:
+    no report ranks agents by amounts recovered (2011 Measures Art. 66)."""
+
+    accounts: int
+    """Accounts assigned now."""
+    attempts: int
+    """Outbound contacts whose outcome counts as an attempt (NA, VM, LM, WN, TPC, RPC)."""
+    contacts: int
+    """Contacts that reached someone (TPC or RPC), either direction."""
+    right_party_contacts: int
+    """RPC, either direction."""
+    rpc_rate: float | None = None
+    """Outbound RPC over attempts."""
+    promises: int
+    """RPC with the result PTP."""
+    promised: list[Money]
+    plans: int
+    """Plans drafted in the period."""
+    plans_kept: int
+    plans_broken: int
+    kept_rate: float | None = None
+    """Plans kept over plans kept or broken in the period (promises are plans once drafted)."""
+    collected: list[Money]
+    """Payments in the period on the accounts worked (assigned now)."""
+    paying_accounts: int
+    escalations: int | None = None
+    """Escalations raised in the period; ``None`` where escalations are not recorded (yet)."""
+    average_handle_s: float | None = None
+    """Mean ``duration_s`` of the contacts that have one."""
+    attempts_by_day: list[int] = []
+    """Attempts per day of the period (24 hours each, counted back from its end),
+    oldest first: the terminal draws a sparkline."""
+
+
+class AgentFigures(WorkFigures):
+    agent: str
+    display_name: str
+    team: str | None = None
+
+
+class AgentReport(Wire):
+    """Per agent, ordered by name, never by amount collected."""
+
+    period: ReportPeriod
+    team: str | None = None
+    agents: list[AgentFigures]
+
+
+class TeamFigures(WorkFigures):
+    team: str
+    agents: int
+    """Agents in the team."""
+
+
+class TeamReport(Wire):
+    period: ReportPeriod
+    teams: list[TeamFigures]
+
+
+class BucketFigures(Wire):
+    bucket: Bucket
+    accounts: int
+    balance: list[Money]
+    share: float | None = None
+    """The bucket's share of the accounts."""
+
+
+class RollRow(Wire):
+    """Accounts in ``bucket`` one month, and where they were the next."""
+
+    bucket: Bucket
+    accounts: int
+    to: dict[str, int]
+    """Next month's bucket → accounts."""
+    roll_forward_rate: float | None = None
+    """Share that rolled to a worse bucket."""
+    cure_rate: float | None = None
+    """Share that became current (delinquent buckets only)."""
+
+
+class RollMatrix(Wire):
+    """Month-on-month roll rates from the statement history of each account
+    (``Account.history.status``: months late per statement month). There is no
+    daily bucket history: the backend moves buckets only on payments."""
+
+    from_month: str | None = None
+    to_month: str | None = None
+    accounts: int
+    """Accounts with a statement history (the others have none to roll)."""
+    rows: list[RollRow]
+    roll_forward_trend: list[float | None] = []
+    """The share of delinquent accounts rolling forward, per month pair, oldest first."""
+    cure_trend: list[float | None] = []
+    """The share of delinquent accounts curing, per month pair, oldest first."""
+
+
+class PortfolioReport(Wire):
+    period: ReportPeriod
+    team: str | None = None
+    accounts: int
+    balance: list[Money]
+    buckets: list[BucketFigures]
+    """Every bucket, ``current`` to ``180+``, now."""
+    roll: RollMatrix
+    cure_rate: float | None = None
+    """Statement months: delinquent the month before the latest, current in the latest."""
+    delinquent_at_start: int
+    """Accounts delinquent when the period began (their bucket before the first payment since)."""
+    cured: int
+    """Of those, the accounts that are current now."""
+    period_cure_rate: float | None = None
+    collected: list[Money]
+
+
+class CaseKind(StrEnum):
+    plan_kept = "plan_kept"
+    cured = "cured"
+    plan_broken = "plan_broken"
+    refused = "refused"
+    dispute = "dispute"
+    no_contact = "no_contact"
+
+
+class CaseContact(Wire):
+    at: AwareDatetime
+    agent: str
+    summary: str
+    """``phone outbound RPC PTP``"""
+    note: str = ""
+
+
+class Case(Wire):
+    kind: CaseKind
+    successful: bool
+    at: AwareDatetime
+    """When it happened (the plan's last event, the payment, the contact)."""
+    what: str
+    """What happened and what was done, in a line of English."""
+    account_id: int
+    account_ref: str
+    customer_name: str
+    agent: str | None = None
+    team: str | None = None
+    bucket: Bucket
+    balance: Money
+    attempts: int
+    """Outbound attempts on the account in the period."""
+    right_party_contacts: int
+    notes: list[str] = []
+    """The account's latest notes, newest first."""
+    contacts: list[CaseContact] = []
+    """The account's latest contacts in the period, newest first."""
+
+
+class CasesReport(Wire):
+    period: ReportPeriod
+    team: str | None = None
+    successful: list[Case]
+    difficult: list[Case]
+
+
+# --------------------------------------------------------------------------
+# Escalations and documents (issue 5)
+
+
+class EscalationKind(StrEnum):
+    legal = "legal"
+    supervisor = "supervisor"
+    complaint = "complaint"
+    dispute = "dispute"
+    hardship = "hardship"
+    fraud = "fraud"
+    agency = "agency"
+
+
+class EscalationStatus(StrEnum):
+    open = "open"
+    in_review = "in_review"
+    accepted = "accepted"
+    returned = "returned"
+    closed = "closed"
+
+
+class DocumentKind(StrEnum):
+    demand_letter = "demand_letter"
+    statement = "statement"
+    contact_history = "contact_history"
+    plan_history = "plan_history"
+
+
+class DocumentFormat(StrEnum):
+    md = "md"
+    pdf = "pdf"
+
+
+DocumentLang = Literal["en", "zh_CN"]
+
+
+class EscalationCreate(Wire):
+    """``POST /api/v1/accounts/{id}/escalations``. A legal referral whose preconditions
+    are not met is refused ``409`` with ``missing``: what is missing, in words."""
+
+    kind: EscalationKind
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+    note: NoteText = ""
+    lang: DocumentLang | None = None
+    """The legal pack's language (default: the customer's)."""
+
+
+class EscalationDecision(Wire):
+    """The body of ``POST /api/v1/escalations/{id}/{review,accept,return,close}``;
+    returning needs a note."""
+
+    note: NoteText = ""
+
+
+class EscalationEventOut(Wire):
+    status: EscalationStatus
+    actor: str | None = None
+    note: str = ""
+    at: AwareDatetime
+
+
+class DocumentOut(Wire):
+    id: int
+    account_id: int
+    escalation_id: int | None = None
+    kind: DocumentKind
+    format: DocumentFormat
+    lang: str
+    name: str
+    """The file name: ``demand_letter.pdf``; unique within an escalation's pack."""
+    media_type: str
+    size: int
+    sha256: str
+    created_by: str | None = None
+    created_at: AwareDatetime
+    url: str
+    """Where its bytes are (``GET``)."""
+
+
+class DocumentPage(Wire):
+    items: list[DocumentOut]
+
+
+class EscalationOut(Wire):
+    id: int
+    account_id: int
+    account_ref: str
+    customer_name: str
+    team: str | None = None
+    kind: EscalationKind
+    status: EscalationStatus
+    queue: Role
+    """The role that decides it."""
+    reason: str
+    note: str = ""
+    decision_note: str = ""
+    created_by: str
+    decided_by: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    events: list[EscalationEventOut] = []
+    documents: list[DocumentOut] = []
+    """The legal pack of a referral."""
+
+
+class EscalationPage(Wire):
+    items: list[EscalationOut]
+
+
+class DocumentCreate(Wire):
+    """``POST /api/v1/accounts/{id}/documents``: generate and store a document."""
+
+    kind: DocumentKind
+    format: DocumentFormat = DocumentFormat.pdf
+    lang: DocumentLang | None = None
+    """Default: the customer's language (Chinese for China, Hong Kong, Taiwan), else English."""
+
+
+# --------------------------------------------------------------------------
+# Assignment (SPEC §5 POST /accounts/assign)
+
+
+class AccountFilter(Wire):
+    """A set of accounts by what they are: every condition given must hold."""
+
+    bucket: list[Bucket] | None = None
+    min_balance: DecimalStr | None = None
+    max_balance: DecimalStr | None = None
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    """Balances are compared in this currency's units (required with a balance band)."""
+    min_risk: float | None = Field(default=None, ge=0, le=1)
+    max_risk: float | None = Field(default=None, ge=0, le=1)
+    team: str | None = Field(default=None, max_length=32)
+    agent: str | None = Field(default=None, max_length=64)
+    """An agent's accounts; ``""`` for the team's unassigned pool."""
+
+
+class AssignRequest(Wire):
+    """Move accounts (``ids``, or every account matching ``filter``) to an agent and/or a team."""
+
+    ids: Annotated[list[Id], Field(max_length=10_000)] | None = None
+    filter: AccountFilter | None = None
+    to_agent: str | None = Field(default=None, max_length=64)
+    """``""`` leaves them in the team's pool."""
+    to_team: str | None = Field(default=None, max_length=32)
+    note: str = Field(default="", max_length=500)
+
+
+class AssignResult(Wire):
+    moved: int
+    to_agent: str | None = None
+    to_team: str | None = None

@@ -20,12 +20,15 @@ from backend.services import idempotency
 from backend.services import users as users_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
+from backend.services import assign as assign_svc
 from backend.services import plans as plans_svc
 from backend.services import reports as reports_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
     AccountPatch,
+    AssignRequest,
+    AssignResult,
     Breach,
     BreachPage,
     Channel,
@@ -341,3 +344,12 @@ def report_strategies(
     audit.record(session, user.id, "view", "report", None, report="strategies", days=days)
     session.commit()
     return report
+
+
+@router.post("/accounts/assign", response_model=AssignResult, tags=["accounts"])
+def assign_accounts(body: AssignRequest, user: CurrentUser, session: SessionDep) -> AssignResult:
+    """Move a set of accounts (ids, or a filter: bucket, balance band, score band,
+    team, agent) to an agent or a team in one action (supervisor within their team, admin)."""
+    result = assign_svc.assign(session, user, body)
+    session.commit()
+    return result
