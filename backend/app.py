@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from backend.api import errors, redact
 from backend.api.deps import SessionDep
+from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.db import Database
 from backend_client.models import Health, SweepResult
@@ -117,6 +118,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.state.db = db
     errors.install(app)
     app.include_router(router)
+    app.include_router(reports_router)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(session: SessionDep) -> Health:

@@ -434,6 +434,7 @@ def record_payment(session: Session, actor: User | None, data: PaymentCreate) ->
         item = by_id[item_id]
         item.paid_minor += part
         allocations.append({"plan_id": item.plan_id, "seq": item.seq, "amount_minor": part})
+    bucket_before, dpd_before = account.bucket, account.dpd
     apply_to_account(account, amount)
     payment = Payment(bank_ref=data.bank_ref, account_id=account.id, amount_minor=amount, currency=data.currency,
                       paid_at=data.paid_at.astimezone(dt.UTC), allocations=allocations, unallocated_minor=left,
@@ -446,7 +447,8 @@ def record_payment(session: Session, actor: User | None, data: PaymentCreate) ->
         raise ProblemError(409, "Duplicate bank reference", f"bank_ref {data.bank_ref} was recorded just now",
                            errors=[("bank_ref", "recorded already")]) from None
     audit.record(session, actor.id if actor else None, "create", "payment", payment.id, account_id=account.id,
-                 amount_minor=amount, bank_ref=data.bank_ref)
+                 amount_minor=amount, bank_ref=data.bank_ref, bucket_before=bucket_before, bucket=account.bucket,
+                 dpd_before=dpd_before, dpd=account.dpd)
     sweep(session, utcnow().date(), account_ids=[account.id], actor=actor)
     refresh_priority(session, account)
     session.flush()
