@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="the supervisor, legal officer or admin the report is for (default admin)")
     _db_option(strategies)
     strategies.set_defaults(func=cmd_report_strategies)
+    from collectdesk.reports_cli import add_parsers as add_report_parsers  # agent, team, portfolio, cases
+
+    add_report_parsers(report_sub, _days, _date, _db_option)
 
     sweep = sub.add_parser("sweep", help="mark plan instalments and promises kept or broken",
                            description="Mark the items of active plans kept (paid in full) or broken (unpaid by "
