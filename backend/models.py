@@ -360,3 +360,80 @@ class Payment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account] = relationship(lazy="joined")
+
+
+# -- escalations and documents (issue 5; migration 0006) ---------------------------
+
+from sqlalchemy import LargeBinary  # noqa: E402  (kept with the models that use it)
+
+ACTIVE_ESCALATION_STATUSES = ("open", "in_review")
+
+
+class Escalation(Base):
+    """An account moved on (SPEC §3): open → in_review → accepted | returned → closed.
+    ``queue`` is the role that decides it (``legal`` or ``supervisor``, by kind)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        # One undecided escalation of a kind per account: a second is refused 409.
+        Index("uq_escalations_active_account_kind", "account_id", "kind", unique=True,
+              sqlite_where=sql_text("status IN ('open', 'in_review')"),
+              postgresql_where=sql_text("status IN ('open', 'in_review')")),
+        Index("ix_escalations_queue_status", "queue", "status", "team_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    queue: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+
+class EscalationEvent(Base):
+    """An escalation's status change, for the timeline."""
+
+    __tablename__ = "escalation_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Document(Base):
+    """A generated document (demand letter, statement of account, contact history,
+    plan history), stored as made: the bytes sent are the bytes kept."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_account_kind", "account_id", "kind", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    format: Mapped[str] = mapped_column(String(4))
+    lang: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")
