@@ -15,6 +15,7 @@ from backend.api import errors, redact
 from backend.api.deps import SessionDep
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
+from backend.api.escalations import router as escalations_router
 from backend.db import Database
 from backend_client.models import Health, SweepResult
 from config.settings import BackendSettings
@@ -118,6 +119,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.state.db = db
     errors.install(app)
     app.include_router(router)
+    app.include_router(escalations_router)
     app.include_router(reports_router)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

@@ -254,9 +254,69 @@ class BackendClient:
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
         return _parse(response, AccountDetail)
 
+    # -- escalations and documents (issue 5) ---------------------------------------
+
+    async def escalate(self, account_id: int, escalation: EscalationCreate,
+                       idempotency_key: str | None = None) -> EscalationOut:
+        """Escalate an account; a legal referral that lacks a precondition raises
+        ``Conflict`` whose ``problem.missing`` lists what is missing, in words."""
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/escalations",
+                                       json=self._body(escalation),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, EscalationOut)
+
+    async def escalations(self, *, status: str | None = None, kind: str | None = None,
+                          account_id: int | None = None, limit: int = 100) -> EscalationPage:
+        """The caller's queue (or one account's escalations)."""
+        return await self._get("/api/v1/escalations", EscalationPage, status=status, kind=kind, account_id=account_id,
+                               limit=limit)
+
+    async def escalation(self, escalation_id: int) -> EscalationOut:
+        return await self._get(f"/api/v1/escalations/{escalation_id}", EscalationOut)
+
+    async def escalation_action(self, escalation_id: int, action: str, note: str = "") -> EscalationOut:
+        """``review``, ``accept``, ``return`` (with a note) or ``close``."""
+        response = await self._request("POST", f"/api/v1/escalations/{escalation_id}/{action}", json={"note": note})
+        return _parse(response, EscalationOut)
+
+    async def documents(self, account_id: int) -> DocumentPage:
+        return await self._get(f"/api/v1/accounts/{account_id}/documents", DocumentPage)
+
+    async def make_document(self, account_id: int, document: DocumentCreate,
+                            idempotency_key: str | None = None) -> DocumentOut:
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/documents", json=self._body(document),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, DocumentOut)
+
+    async def document_bytes(self, document: DocumentOut | str | int, name: str | None = None) -> bytes:
+        """A stored document's bytes: from a ``DocumentOut`` or its ``url``, or
+        ``(escalation_id, name)`` for a document of a legal pack (``demand_letter.pdf``)."""
+        if isinstance(document, DocumentOut):
+            path = document.url
+        elif isinstance(document, int):
+            if name is None:
+                raise ValueError("a pack document is named: document_bytes(escalation_id, 'demand_letter.pdf')")
+            path = f"/api/v1/escalations/{document}/documents/{name}"
+        else:
+            path = document
+        response = await self._request("GET", path)
+        return response.content
+
 
 def _parse(response: httpx.Response, model: type[M]) -> M:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise BadResponse(f"unexpected answer from {response.request.url.path}: {exc.error_count()} problems") from exc
+
+
+# The escalation shapes, imported here (names are looked up when a method runs)
+# so that this block stays apart from the import list above.
+from backend_client.models import (  # noqa: E402
+    DocumentCreate,
+    DocumentOut,
+    DocumentPage,
+    EscalationCreate,
+    EscalationOut,
+    EscalationPage,
+)

@@ -192,6 +192,9 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
             data={"bank_ref": pay.bank_ref, "amount": {"amount_minor": pay.amount_minor, "currency": pay.currency},
                   "allocations": pay.allocations, "unallocated_minor": pay.unallocated_minor},
         ))
+    from backend.services.escalations import timeline_entries
+
+    entries += [TimelineEntry(kind=TimelineKind.escalation, **e) for e in timeline_entries(session, account.id, limit)]
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

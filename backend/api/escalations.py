@@ -1,0 +1,159 @@
+"""Escalations and documents (SPEC §5, issue 5): thin routes over
+backend.services.escalations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.api.deps import CurrentUser, SessionDep, SettingsDep
+from backend.models import Document, User
+from backend.services import audit, idempotency
+from backend.services import escalations as svc
+from backend_client.models import (
+    DocumentCreate,
+    DocumentOut,
+    DocumentPage,
+    EscalationCreate,
+    EscalationDecision,
+    EscalationKind,
+    EscalationOut,
+    EscalationPage,
+    EscalationStatus,
+    Problem,
+)
+
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
+FILE = {200: {"content": {"application/pdf": {}, "text/markdown": {}}}}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+def _idempotent(session: Session, user: User, route: str, key: str | None, status: int, create: Any) -> JSONResponse:
+    key = idempotency.check_key(key)
+    if key is not None:
+        stored = idempotency.lookup(session, user.id, route, key)
+        if stored is not None:
+            return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    body = jsonable_encoder(create())
+    if key is not None:
+        idempotency.remember(session, user.id, route, key, status, body)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        stored = idempotency.lookup(session, user.id, route, key) if key else None
+        if stored is None:
+            raise
+        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(body, status_code=status)
+
+
+def _file(doc: Document) -> Response:
+    return Response(doc.content, media_type=svc.MEDIA[doc.format],
+                    headers={"Content-Disposition": f'inline; filename="{doc.name}"', "ETag": f'"{doc.sha256}"'})
+
+
+@router.post("/accounts/{account_id}/escalations", status_code=201, response_model=EscalationOut,
+             tags=["escalations"])
+def escalate(
+    account_id: IdPath, body: EscalationCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Escalate an account. A legal referral whose preconditions are not met is
+    refused ``409`` with ``missing`` (what is missing, in words); one that meets
+    them carries its legal pack (demand letter, statement, contact and plan history)."""
+    return _idempotent(
+        session, user, f"POST /accounts/{account_id}/escalations", idempotency_key, 201,
+        lambda: svc.escalation_out(session, svc.create(session, user, account_id, body, settings.bank_name,
+                                                       settings.bank_contact)),
+    )
+
+
+@router.get("/escalations", response_model=EscalationPage, tags=["escalations"])
+def list_escalations(
+    user: CurrentUser, session: SessionDep, status: EscalationStatus | None = None, kind: EscalationKind | None = None,
+    account_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EscalationPage:
+    """The caller's queue: legal referrals for legal officers, the team's other
+    escalations for supervisors, the ones they raised for agents; or one account's."""
+    found = svc.queue(session, user, status=status.value if status else None, kind=kind.value if kind else None,
+                      account_id=account_id, limit=limit)
+    audit.record(session, user.id, "view", "escalations", None, escalations=[e.id for e in found])
+    session.commit()
+    return EscalationPage(items=[svc.escalation_out(session, e, full=False) for e in found])
+
+
+@router.get("/escalations/{escalation_id}", response_model=EscalationOut, tags=["escalations"])
+def get_escalation(escalation_id: IdPath, user: CurrentUser, session: SessionDep) -> EscalationOut:
+    esc = svc.get_escalation(session, user, escalation_id)
+    audit.record(session, user.id, "view", "escalation", esc.id)
+    session.commit()
+    return svc.escalation_out(session, esc)
+
+
+def _action(action: str):  # noqa: ANN202
+    def act(escalation_id: IdPath, user: CurrentUser, session: SessionDep,
+            body: EscalationDecision | None = None) -> EscalationOut:
+        esc = svc.act(session, user, escalation_id, action, body.note if body else "")
+        session.commit()
+        return svc.escalation_out(session, esc)
+
+    act.__name__ = f"{action}_escalation"
+    return act
+
+
+for _name in svc.ACTIONS:
+    router.add_api_route(f"/escalations/{{escalation_id}}/{_name}", _action(_name), methods=["POST"],
+                         response_model=EscalationOut, tags=["escalations"], name=f"{_name}_escalation")
+
+
+@router.get("/escalations/{escalation_id}/documents/{name}", tags=["escalations"], response_class=Response,
+            responses=FILE)
+def escalation_document(
+    escalation_id: IdPath, name: Annotated[str, Path(pattern=r"^[a-z_]{1,40}\.(md|pdf)$")], user: CurrentUser,
+    session: SessionDep,
+) -> Response:
+    """A document of the referral's pack, as stored: ``demand_letter.pdf``, ``statement.md``…"""
+    doc = svc.pack_document(session, user, escalation_id, name)
+    session.commit()
+    return _file(doc)
+
+
+@router.post("/accounts/{account_id}/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
+def make_document(
+    account_id: IdPath, body: DocumentCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Generate and store a document (demand letter, statement of account, contact
+    history, plan history); it is listed on the account's timeline."""
+    return _idempotent(
+        session, user, f"POST /accounts/{account_id}/documents", idempotency_key, 201,
+        lambda: svc.document_out(svc.generate(session, user, account_id, body, settings.bank_name,
+                                              settings.bank_contact)),
+    )
+
+
+@router.get("/accounts/{account_id}/documents", response_model=DocumentPage, tags=["documents"])
+def list_documents(account_id: IdPath, user: CurrentUser, session: SessionDep) -> DocumentPage:
+    found = svc.documents(session, user, account_id)
+    audit.record(session, user.id, "view", "documents", account_id)
+    session.commit()
+    return DocumentPage(items=[svc.document_out(d) for d in found])
+
+
+@router.get("/documents/{document_id}", tags=["documents"], response_class=Response, responses=FILE)
+def get_document(document_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
+    doc = svc.document_by_id(session, user, document_id)
+    session.commit()
+    return _file(doc)
