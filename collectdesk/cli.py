@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the day to judge by, YYYY-MM-DD (default: today in UTC)")
     _db_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    from collectdesk.train import add_parser as add_train_parser  # standard library only: --help stays instant
+
+    add_train_parser(sub, _desk_options).set_defaults(func=cmd_train)
     return parser
 
 
@@ -466,6 +470,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             import shutil
 
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from collectdesk.train import TrainError
+    from collectdesk.train import cmd_train as train
+
+    try:
+        return train(args, say=_say, desk_settings=_desk_settings, start_backend=_start_backend)
+    except TrainError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _serve_until_interrupted(backend) -> int:  # noqa: ANN001

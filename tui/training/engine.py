@@ -77,6 +77,9 @@ class Scorecard:
     plan_within_policy: bool | None
     record_matches: bool
     record_problems: list[str] = field(default_factory=list)
+    """Fields recorded otherwise than the call went: outcome, result, reason, party,
+    identity, disclosure; ``refused`` when the backend refused the contact."""
+    refused_by: str | None = None
     transcript: list[dict[str, str]] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
@@ -163,20 +166,20 @@ class Session:
                               disclosure_given="disclosure" in self.steps)
         problems: list[str] = []
         if record.outcome != expected.outcome:
-            problems.append(f"outcome {record.outcome or '-'} (expected {expected.outcome})")
+            problems.append("outcome")
         if expected.result and record.result != expected.result:
-            problems.append(f"result {record.result or '-'} (expected {expected.result})")
+            problems.append("result")
         if expected.reason and record.reason != expected.reason:
-            problems.append(f"reason {record.reason or '-'} (expected {expected.reason})")
+            problems.append("reason")
         if record.party != expected.party:
-            problems.append(f"party {record.party} (expected {expected.party})")
+            problems.append("party")
         third_party = record.party == "third_party" or s.persona.answers == "third_party"
         if third_party and (record.disclosure_given or mentions_debt(record.note)):
             self._break("third_party_disclosure")
-        if record.refused_by == "call_window":
+        if record.refused_by in ("call-window", "call_window"):
             self._break("unlawful_hours")
         elif record.refused_by:
-            problems.append(f"refused by the backend: {record.refused_by}")
+            problems.append("refused")
         if record.offer is not None:
             self.offers.append(record.offer)
             if not self.authority.allows(record.offer):
@@ -184,9 +187,9 @@ class Session:
         # A step said but not recorded is half done: the ticks must match the call.
         done = list(self.steps)
         if "identity" in done and not record.identity_verified and not third_party:
-            problems.append("identity checked but not ticked")
+            problems.append("identity")
         if "disclosure" in done and not record.disclosure_given and not third_party:
-            problems.append("disclosure given but not ticked")
+            problems.append("disclosure")
         expected_steps = list(s.steps.expected)
         points = sum(s.rubric.points.get(step, 0) for step in done if step in expected_steps)
         record_ok = not problems
@@ -200,7 +203,7 @@ class Session:
             steps_done=[step for step in expected_steps if step in done],
             steps_missed=[step for step in expected_steps if step not in done],
             rules_broken=list(self.broken), seconds=max(0, int((finished - self.started_at).total_seconds())),
-            plan_within_policy=plan_ok, record_matches=record_ok, record_problems=problems,
+            plan_within_policy=plan_ok, record_matches=record_ok, record_problems=problems, refused_by=record.refused_by,
             transcript=list(self.transcript), started_at=self.started_at.isoformat(),
             finished_at=finished.isoformat())
         return self.scorecard

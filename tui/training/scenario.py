@@ -126,6 +126,10 @@ class Scenario(_Model):
     def max_points(self) -> int:
         return sum(self.rubric.points.values())
 
+    def best_choice(self, node_id: str) -> int:
+        """The model answer at ``node_id``: its ``best`` choice, else the first."""
+        return next((i for i, c in enumerate(self.nodes[node_id].choices) if c.best), 0)
+
     def best_path(self) -> list[int]:
         """The choices the demo plays: at each node the ``best`` choice, else the first."""
         path: list[int] = []
@@ -135,7 +139,7 @@ class Scenario(_Model):
             node = self.nodes[node_id]
             if node.end or not node.choices:
                 break
-            index = next((i for i, c in enumerate(node.choices) if c.best), 0)
+            index = self.best_choice(node_id)
             path.append(index)
             node_id = node.choices[index].next
         return path
