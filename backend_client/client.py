@@ -265,6 +265,10 @@ class BackendClient:
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
         return _parse(response, EscalationOut)
 
+    async def escalation_check(self, account_id: int, kind: str = "legal") -> EscalationCheck:
+        """What an escalation of ``kind`` would lack now, in words (empty ``missing``: ready)."""
+        return await self._get(f"/api/v1/accounts/{account_id}/escalations/check", EscalationCheck, kind=kind)
+
     async def escalations(self, *, status: str | None = None, kind: str | None = None,
                           account_id: int | None = None, limit: int = 100) -> EscalationPage:
         """The caller's queue (or one account's escalations)."""
@@ -316,6 +320,7 @@ from backend_client.models import (  # noqa: E402
     DocumentCreate,
     DocumentOut,
     DocumentPage,
+    EscalationCheck,
     EscalationCreate,
     EscalationOut,
     EscalationPage,

@@ -1050,3 +1050,12 @@ class AssignResult(Wire):
     moved: int
     to_agent: str | None = None
     to_team: str | None = None
+
+
+class EscalationCheck(Wire):
+    """``GET /api/v1/accounts/{id}/escalations/check?kind=legal``: whether the account
+    may be escalated so now, and what is missing, in words (as the 409 would name it)."""
+
+    kind: EscalationKind
+    ready: bool
+    missing: list[str] = []

@@ -19,6 +19,7 @@ from backend_client.models import (
     DocumentCreate,
     DocumentOut,
     DocumentPage,
+    EscalationCheck,
     EscalationCreate,
     EscalationDecision,
     EscalationKind,
@@ -77,6 +78,17 @@ def escalate(
         lambda: svc.escalation_out(session, svc.create(session, user, account_id, body, settings.bank_name,
                                                        settings.bank_contact)),
     )
+
+
+@router.get("/accounts/{account_id}/escalations/check", response_model=EscalationCheck, tags=["escalations"])
+def check_escalation(
+    account_id: IdPath, user: CurrentUser, session: SessionDep, kind: EscalationKind = EscalationKind.legal,
+) -> EscalationCheck:
+    """Whether the account may be escalated so now, and what is missing, in words:
+    the desk shows it before the agent tries."""
+    missing = svc.check(session, user, account_id, kind.value)
+    session.rollback()
+    return EscalationCheck(kind=kind, ready=not missing, missing=missing)
 
 
 @router.get("/escalations", response_model=EscalationPage, tags=["escalations"])

@@ -158,23 +158,23 @@ def escalation_out(session: Session, esc: Escalation, *, full: bool = True) -> E
 # --------------------------------------------------------------------------- flags
 
 
-def _sync_flags(session: Session, account: Account) -> None:
-    """Set or clear ``complaint`` and ``dispute`` from the account's escalations, then
-    rank the account again (the compliance engine pauses on those flags)."""
+def _sync_flags(session: Session, account: Account, kind: str) -> None:
+    """Set or clear the flag a ``kind`` of escalation holds (``complaint``, ``dispute``)
+    from the account's escalations of that kind, then rank the account again (the
+    compliance engine pauses on those flags). Other flags, set by hand, are left alone."""
+    statuses = HOLDS_FLAG_WHILE.get(kind)
+    if statuses is None:
+        return
     flags = dict(account.flags or {})
-    changed = False
-    for kind, statuses in HOLDS_FLAG_WHILE.items():
-        holding = session.scalar(select(func.count()).select_from(Escalation).where(
-            Escalation.account_id == account.id, Escalation.kind == kind, Escalation.status.in_(statuses))) or 0
-        want = holding > 0
-        if bool(flags.get(kind)) != want:
-            flags[kind] = want
-            changed = True
-    if changed:
-        account.flags = flags
-        account.updated_at = utcnow()
-        session.flush()
-        refresh_priority(session, account)
+    holding = session.scalar(select(func.count()).select_from(Escalation).where(
+        Escalation.account_id == account.id, Escalation.kind == kind, Escalation.status.in_(statuses))) or 0
+    if bool(flags.get(kind)) == (holding > 0):
+        return
+    flags[kind] = holding > 0
+    account.flags = flags
+    account.updated_at = utcnow()
+    session.flush()
+    refresh_priority(session, account)
 
 
 # --------------------------------------------------------------------------- create
@@ -218,10 +218,16 @@ def create(session: Session, user: User, account_id: int, data: EscalationCreate
             for fmt in ("pdf", "md"):
                 make_document(session, user, account, doc_kind, fmt, data.lang, bank_name, bank_contact,
                               escalation=esc, now=now)
-    _sync_flags(session, account)
+    _sync_flags(session, account, kind)
     audit.record(session, user.id, "create", "escalation", esc.id, account_id=account.id, kind=kind)
     session.flush()
     return esc
+
+
+def check(session: Session, user: User, account_id: int, kind: str) -> list[str]:
+    """What an escalation of ``kind`` would lack now (only legal referrals have preconditions)."""
+    account = get_visible(session, user, account_id)
+    return legal_missing(session, account, utcnow(), load_policy()) if kind == "legal" else []
 
 
 # --------------------------------------------------------------------------- queues and workflow
@@ -305,7 +311,7 @@ def act(session: Session, user: User, escalation_id: int, action: str, note: str
         esc.closed_at = now
     session.flush()
     _event(session, esc, to, user, note)
-    _sync_flags(session, get_visible(session, user, esc.account_id, for_update=True))
+    _sync_flags(session, get_visible(session, user, esc.account_id, for_update=True), esc.kind)
     audit.record(session, user.id, action, "escalation", esc.id, account_id=esc.account_id, status=to)
     session.flush()
     return esc

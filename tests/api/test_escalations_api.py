@@ -131,6 +131,8 @@ async def test_a_legal_referral_names_each_missing_precondition(http, auth, make
     assert "contact attempts: 0" in missing[1] and "6" in missing[1]
     assert "demand letter: none sent" in missing[2] and "14" in missing[2]
     assert session.scalar(select(Escalation.id).where(Escalation.account_id == account.id)) is None
+    r = await http.get(f"/api/v1/accounts/{account.id}/escalations/check", params={"kind": "legal"}, headers=agent)
+    assert r.status_code == 200 and r.json() == {"kind": "legal", "ready": False, "missing": missing}
 
     ready = make_account(dpd=120)
     _attempts(session, ready.id, 5)
@@ -141,6 +143,8 @@ async def test_a_legal_referral_names_each_missing_precondition(http, auth, make
     assert "sent 0 days ago" in missing[1]
     _attempts(session, ready.id, 1)
     _backdate_letters(session, ready.id, 15)
+    r = await http.get(f"/api/v1/accounts/{ready.id}/escalations/check", headers=agent)
+    assert r.json() == {"kind": "legal", "ready": True, "missing": []}
     r = await _escalate(http, agent, ready.id, "legal", "no payment for months")
     assert r.status_code == 201, r.text
     esc = r.json()
@@ -237,3 +241,15 @@ async def test_a_chinese_demand_letter_pdf_shows_the_chinese_name(http, auth, ma
     assert "王小明" in text and "催收函" in text and "第六十九条" in text
     assert "8,800.00" in text and "3,200.00" in text
     assert (await api.documents(account.id)).items[0].id == doc.id
+
+
+async def test_a_flag_set_by_hand_outlives_other_escalations(http, auth, make_account) -> None:  # noqa: ANN001
+    account = make_account()
+    agent, supervisor = await auth("agent1"), await auth("super1")
+    r = await http.patch(f"/api/v1/accounts/{account.id}", json={"flags": {"dispute": True}},
+                         headers={**agent, "If-Match": str(account.version)})
+    assert r.status_code == 200, r.text
+    esc = (await _escalate(http, agent, account.id, "complaint", "rude letter")).json()
+    await _act(http, supervisor, esc["id"], "close")
+    flags = (await http.get(f"/api/v1/accounts/{account.id}", headers=agent)).json()["flags"]
+    assert flags["dispute"] is True and flags["complaint"] is False
