@@ -29,21 +29,29 @@ TeamName = Annotated[str | None, Query(max_length=32, description="one team (leg
 Bound = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (midnight UTC) or an ISO 8601 instant")]
 
 
+EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
 def _instant(name: str, value: str | None, end: bool) -> dt.datetime | None:
     if value is None:
         return None
     try:
         if len(value) == 10:
             day = dt.date.fromisoformat(value)
-            return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), dt.UTC)
-        at = dt.datetime.fromisoformat(value)
-    except ValueError:
+            at = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(days=1 if end else 0)
+        else:
+            at = dt.datetime.fromisoformat(value)
+            if at.tzinfo is None:
+                raise ProblemError(422, "Invalid request", f"{name}: needs a time zone offset",
+                                   errors=[(name, "needs a time zone offset")])
+            at = at.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise ProblemError(422, "Invalid request", f"{name}: not a date (YYYY-MM-DD) or an ISO 8601 instant",
                            errors=[(name, "not a date or an instant")]) from None
-    if at.tzinfo is None:
-        raise ProblemError(422, "Invalid request", f"{name}: needs a time zone offset",
-                           errors=[(name, "needs a time zone offset")])
-    return at.astimezone(dt.UTC)
+    if not EARLIEST <= at <= LATEST:
+        raise ProblemError(422, "Invalid request", f"{name}: out of range", errors=[(name, "out of range")])
+    return at
 
 
 def _period(days: int, since: str | None, until: str | None) -> dict:
