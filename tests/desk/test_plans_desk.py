@@ -128,12 +128,13 @@ async def test_the_preview_follows_what_is_typed(make_desk, accounts) -> None:
         text = screen_text(desk)
         assert "Total $4,200.00" in text and "6 payments, Mar 18, 2026 to Aug 18, 2026" in text
         assert text.count("$700.00") == 6
-        # Thirty payments would make the first too small for anyone to agree: said inline, in money.
+        # Thirty payments: the first is the smallest first payment (5 % of the balance),
+        # the rest shared; longer than an agent may agree, so it needs approval.
         await pilot.press("backspace", *"30")
         await settle(pilot)
         text = screen_text(desk)
-        assert "Beyond every authority: cannot be saved." in text
-        assert "first payment amount: allowed at least $210.00, asked $140.00" in desk.screen.verdict
+        assert "$210.00" in text and "Needs approval" in text
+        assert "term: allowed 24 months, asked 30 months" in desk.screen.verdict
         # A date that cannot be read is said at once, without asking the backend.
         await pilot.press("tab", "tab", "ctrl+u", *"someday")
         await settle(pilot)

@@ -93,11 +93,12 @@ class AccountScreen(DeskScreen):
             self.show_timeline(self.timeline)
         else:
             self.load_timeline()
-        self.query_one("#account-plan").display = False
         self.load_plan()
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
+        if getattr(self, "_plan_unshown", False):
+            self.show_plan(self.plan)
         if self.is_mounted and self._resumed_once:
             # A supervisor may have decided on the plan meanwhile.
             self.load_plan()
@@ -144,9 +145,15 @@ class AccountScreen(DeskScreen):
 
     def show_plan(self, plan: PlanOut | None) -> None:
         self.plan = plan
+        if self.app.screen is not self:
+            # Not while a form is on top: a layout change underneath would move keys
+            # typed ahead (the call screen opened from here). Shown on return.
+            self._plan_unshown = True
+            return
+        self._plan_unshown = False
         line = self.query_one("#account-plan", Static)
-        line.display = plan is not None
         if plan is None:
+            line.update("")
             return
         n = len(plan.schedule)
         parts = [_("Plan #{id}").format(id=plan.id), label(PLAN_KINDS, plan.kind), fmt.money(plan.total)]

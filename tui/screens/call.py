@@ -158,9 +158,9 @@ class CallScreen(DeskScreen):
             self.action_pick(self._preset_result)
         self._show_rows()
         self.set_class(self._value("party") == "third_party", "-third-party")
+        # The account's own verdict is the backend's for a call to the debtor; it is
+        # asked afresh only when the party, number, channel or direction changes.
         self._show_verdict()
-        if self._value("direction") != "inbound":
-            self._check()
         self._tick()
         self.set_interval(1.0, self._tick, name="call-timer")
 
