@@ -129,3 +129,43 @@ async def test_a_practice_run_that_tells_a_third_party_about_the_debt_is_a_breac
         await settle(pilot)
         assert isinstance(desk.screen, ResultsScreen)
         assert "agent1 · third_party" in screen_text(desk)
+
+
+@pytest.mark.parametrize("scenario_id", ["job_loss", "dispute", "cease", "third_party"])
+async def test_the_model_call_practised_is_taken_by_the_backend_with_full_marks(
+        make_trainer, make_account, tmp_path: Path, scenario_id: str) -> None:  # noqa: ANN001
+    """Practising the model answers and recording the call as the scenario expects:
+    the backend's compliance rules take the contact, and nothing is marked down."""
+    from textual.widgets import Checkbox, Select
+
+    from tui.training.scenario import find
+
+    s = find(scenario_id)
+    account = make_account(account_ref=f"TRN-{scenario_id}", customer_name=s.account.customer_name,
+                           phones=[s.account.phone])
+    desk = make_trainer("agent1", scenario=scenario_id, mode="practice", accounts={scenario_id: account.id},
+                        results=tmp_path)
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = desk.screen
+        for index in s.best_path():
+            await pilot.press(str(index + 1))
+            await settle(pilot)
+        expected = s.record
+        screen.query_one("#outcome", Select).value = expected.outcome
+        if expected.result:
+            screen.query_one("#result", Select).value = expected.result
+        if expected.reason:
+            screen.query_one("#reason", Select).value = expected.reason
+        screen.query_one("#party", Select).value = expected.party
+        if expected.party == "debtor":
+            screen.query_one("#identity", Checkbox).value = True
+            screen.query_one("#disclosure", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        card = screen.card
+        assert card is not None and card.refused_by is None
+        assert card.rules_broken == [] and card.record_matches
+        assert card.points == card.max_points
+        timeline = await desk.api.timeline(account.id)
+        assert any(item.kind == "contact" for item in timeline.items)
