@@ -628,4 +628,7 @@ def seed_portfolio(
         insert_rows(session, batch, actor_user.id if actor_user else None, teams, agents, now)
         created += len(batch)
     session.flush()
+    from backend.services.escalations import seed_legal_demo
+
+    seed_legal_demo(session, ref_prefix(seed), now)  # accounts ready for a legal referral, and some not yet
     return SeedReport(created=created, existing=skipped, source=source or "", users_created=users_created)

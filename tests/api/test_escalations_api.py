@@ -253,3 +253,21 @@ async def test_a_flag_set_by_hand_outlives_other_escalations(http, auth, make_ac
     await _act(http, supervisor, esc["id"], "close")
     flags = (await http.get(f"/api/v1/accounts/{account.id}", headers=agent)).json()["flags"]
     assert flags["dispute"] is True and flags["complaint"] is False
+
+
+async def test_the_demo_portfolio_has_referrals_ready_and_not_yet(http, auth, make_account, session) -> None:  # noqa: ANN001
+    from backend.models import utcnow
+    from backend.services.escalations import seed_legal_demo
+
+    accounts = [make_account(account_ref=f"LD-{n}", dpd=120, **CHINESE) for n in range(4)]
+    assert seed_legal_demo(session, "LD-", utcnow(), ready=2, lacking=1) == 3
+    session.commit()
+    assert seed_legal_demo(session, "LD-", utcnow(), ready=2, lacking=1) == 0
+    agent = await auth("agent1")
+    r = await _escalate(http, agent, accounts[0].id, "legal", "六次催收无果")
+    assert r.status_code == 201, r.text
+    pdf = await http.get(f"/api/v1/escalations/{r.json()['id']}/documents/demand_letter.pdf", headers=await auth("legal1"))
+    assert "王小明" in _pdf_text(pdf.content)
+    missing = (await _escalate(http, agent, accounts[2].id, "legal")).json()["missing"]
+    assert len(missing) == 2 and "contact attempts: 3" in missing[0] and "none sent" in missing[1]
+    assert len((await _escalate(http, agent, accounts[3].id, "legal")).json()["missing"]) == 2
