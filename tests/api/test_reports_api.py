@@ -239,3 +239,13 @@ def test_months_late_buckets_and_an_empty_matrix() -> None:
         ["current", "current", "current", "X", "30", "150", "180+", "180+"]
     empty = roll_matrix([])
     assert empty.accounts == 0 and empty.roll_forward_trend == [] and all(r.accounts == 0 for r in empty.rows)
+
+
+async def test_escalations_are_counted_per_agent_and_team(http, auth, portfolio) -> None:  # noqa: ANN001
+    r = await http.post(f"/api/v1/accounts/{portfolio['A2'].id}/escalations", headers=await auth("ra1"),
+                        json={"kind": "supervisor", "reason": "refuses to pay and broke a promise"})
+    assert r.status_code == 201, r.text
+    rows = {a["agent"]: a for a in (await http.get("/api/v1/reports/agent", headers=await auth("rsuper"))).json()["agents"]}
+    assert (rows["ra1"]["escalations"], rows["ra2"]["escalations"], rows["ra3"]["escalations"]) == (1, 0, 0)
+    [team] = (await http.get("/api/v1/reports/team", headers=await auth("rsuper"))).json()["teams"]
+    assert team["escalations"] == 1
