@@ -203,24 +203,34 @@ def _add_work(url: str) -> dict[str, dict]:
 
 
 def test_report_strategies_compares_champion_and_challenger(cli, seeded: str) -> None:  # noqa: ANN001
+    def report(*extra: str) -> dict[str, dict[str, str]]:
+        run = cli("report", "strategies", "--db", seeded, "--format", "csv", *extra)
+        assert run.code == 0, run.err
+        return {r["strategy"]: r for r in csv.DictReader(io.StringIO(run.out))}
+
+    def count(row: dict[str, str], key: str) -> int:
+        return int(row[key] or 0)
+
+    # The demo seed works a few accounts already (attempts before a legal referral):
+    # what the test adds is measured against that.
+    before, before_60 = report(), report("--days", "60")
     sides = _add_work(seeded)
-    run = cli("report", "strategies", "--db", seeded, "--format", "csv")
-    assert run.code == 0, run.err
-    rows = {r["strategy"]: r for r in csv.DictReader(io.StringIO(run.out))}
+    rows = report()
     assert list(rows) == ["champion", "challenger"]
     assert sum(int(r["accounts"]) for r in rows.values()) == 120  # admin sees every account
     champion, challenger = rows["champion"], rows["challenger"]
-    assert (champion["attempts"], champion["right_party_contacts"], champion["rpc_rate"], champion["promises"]) == \
-        ("2", "1", "0.5000", "1")
+    delta = {key: count(champion, key) - count(before["champion"], key)
+             for key in ("attempts", "right_party_contacts", "promises")}
+    assert delta == {"attempts": 2, "right_party_contacts": 1, "promises": 1}
     currency = sides["champion"]["currency"]
-    assert champion["promised"].startswith(f"{currency} 50") and champion["collected"] == ""
-    assert challenger["attempts"] == "0" and challenger["rpc_rate"] == ""
+    assert f"{currency} 50" in champion["promised"]
+    assert count(challenger, "attempts") == count(before["challenger"], "attempts")
     assert challenger["collected"].startswith(sides["challenger"]["currency"] + " ")
-    assert challenger["paying_accounts"] == "1"
+    assert count(challenger, "paying_accounts") == count(before["challenger"], "paying_accounts") + 1
     # The contact 40 days ago counts with --days 60.
-    run = cli("report", "strategies", "--db", seeded, "--format", "csv", "--days", "60")
-    assert {r["strategy"]: r["attempts"] for r in csv.DictReader(io.StringIO(run.out))} == \
-        {"champion": "2", "challenger": "1"}
+    after_60 = report("--days", "60")
+    assert {side: count(after_60[side], "attempts") - count(before_60[side], "attempts") for side in after_60} == \
+        {"champion": 2, "challenger": 1}
 
 
 def test_report_strategies_as_a_table_markdown_and_to_a_file(cli, seeded: str, tmp_path: Path) -> None:  # noqa: ANN001
