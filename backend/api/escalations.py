@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
-from backend.models import Document, User
-from backend.services import audit, idempotency
+from backend.api.idempotent import answer_once as _idempotent
+from backend.models import Document
+from backend.services import audit
 from backend.services import escalations as svc
 from backend_client.models import (
     DocumentCreate,
@@ -37,26 +35,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 FILE = {200: {"content": {"application/pdf": {}, "text/markdown": {}}}}
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
-
-
-def _idempotent(session: Session, user: User, route: str, key: str | None, status: int, create: Any) -> JSONResponse:
-    key = idempotency.check_key(key)
-    if key is not None:
-        stored = idempotency.lookup(session, user.id, route, key)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-    body = jsonable_encoder(create())
-    if key is not None:
-        idempotency.remember(session, user.id, route, key, status, body)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        stored = idempotency.lookup(session, user.id, route, key) if key else None
-        if stored is None:
-            raise
-        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-    return JSONResponse(body, status_code=status)
 
 
 def _file(doc: Document) -> Response:

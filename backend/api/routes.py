@@ -8,15 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep, require_role
 from backend.api.errors import ProblemError
-from backend.models import User, utcnow
+from backend.api.idempotent import answer_once as _idempotent
+from backend.models import utcnow
 from backend.services import accounts as accounts_svc
 from backend.services import contacts as contacts_svc
-from backend.services import idempotency
 from backend.services import users as users_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
@@ -63,30 +61,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
-
-
-def _idempotent(
-    session: Session, user: User, route: str, key: str | None, status: int, create: Any
-) -> JSONResponse:
-    """Run ``create()`` (which returns a pydantic model) at most once per key."""
-    key = idempotency.check_key(key)
-    if key is not None:
-        stored = idempotency.lookup(session, user.id, route, key)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-    body = jsonable_encoder(create())
-    if key is not None:
-        idempotency.remember(session, user.id, route, key, status, body)
-    try:
-        session.commit()
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: answer its result.
-        session.rollback()
-        stored = idempotency.lookup(session, user.id, route, key) if key else None
-        if stored is None:
-            raise
-        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-    return JSONResponse(body, status_code=status)
 
 
 @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
