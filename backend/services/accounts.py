@@ -233,7 +233,7 @@ def _find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def create_account(session: Session, data: AccountCreate, actor: User | None) -> Account:
+def create_account(session: Session, data: AccountCreate, actor: User | None, now: dt.datetime | None = None) -> Account:
     """Create an account with its customer from one import row. Raises ProblemError
     (422 naming the field, 409 for a duplicate ``account_ref``)."""
     errors: list[tuple[str, str]] = []
@@ -299,7 +299,7 @@ def create_account(session: Session, data: AccountCreate, actor: User | None) ->
         dpd=data.dpd, bucket=bucket_for(data.dpd), status="charged_off" if data.dpd >= 180 else "open",
         opened_on=data.opened_on, flags={}, team=team, agent=agent,
     )
-    refresh_priority(session, account)  # a new account has no contacts yet
+    refresh_priority(session, account, now)  # a new account has no contacts yet
     try:
         with session.begin_nested():  # a savepoint: a lost race must not spoil the caller's transaction
             session.add(account)

@@ -288,7 +288,7 @@ def test_bulk_rows_are_the_rows_the_service_writes(session: Session, pool) -> No
     now = utcnow()
     insert_rows(session, rows, admin.id, teams, agents, now)
     for row in rows:
-        create_account(session, row.account.model_copy(update={"account_ref": "svc-" + row.account.account_ref}), admin)
+        create_account(session, row.account.model_copy(update={"account_ref": "svc-" + row.account.account_ref}), admin, now)
     session.flush()
     session.expire_all()
     compared = 0
