@@ -157,6 +157,9 @@ class TrainingScreen(DeskScreen):
         self.account_id = account_id
         self.pace_s = pace_s
         self.results = results
+        pin = getattr(self.app, "pin_scenario", None)
+        if pin is not None:
+            pin(scenario)
         self.session: Session = Session(scenario, clock=lambda: self.desk.clock())
         self.paused = False
         self.card: Scorecard | None = None
@@ -343,10 +346,13 @@ class TrainingScreen(DeskScreen):
         import dataclasses
 
         record = self.recorded()
-        if self.mode == "practice" and self.account_id is not None:
-            record = dataclasses.replace(record, refused_by=await self._send(record))
-        user = self.desk.user.username if self.desk.user else ""
+        user = launched_by = self.desk.user.username if self.desk.user else ""
+        if self.mode == "practice":
+            api, user = await self._practice_api()
+            if self.account_id is not None and api is not None:
+                record = dataclasses.replace(record, refused_by=await self._send(api, record))
         card = self.session.finish(record if self.mode == "practice" else None, trainee=user, mode=self.mode)
+        card.launched_by = launched_by
         self.card = card
         if self._timer is not None:
             self._timer.stop()
@@ -363,7 +369,21 @@ class TrainingScreen(DeskScreen):
         board.border_title = _("Scorecard")
         self._finishing = False
 
-    async def _send(self, record: Recorded) -> str | None:
+    async def _practice_api(self) -> tuple[Any, str]:
+        """The client to log the practice call through, and whose result it is."""
+        from backend_client.client import BackendError
+
+        desk = self.desk
+        practice_api = getattr(desk, "practice_api", None)
+        if practice_api is None:
+            return desk.api, desk.user.username if desk.user else ""
+        try:
+            return await practice_api()
+        except BackendError as exc:
+            desk.report(exc, _("Training"))
+            return None, desk.user.username if desk.user else ""
+
+    async def _send(self, api: Any, record: Recorded) -> str | None:
         """Log the contact on the sandbox account; the backend's rule that refused it, if any."""
         from backend_client.client import BackendError, Conflict, Invalid
         from backend_client.models import ContactCreate
@@ -379,7 +399,7 @@ class TrainingScreen(DeskScreen):
         except ValueError:
             return "invalid"
         try:
-            await self.desk.call(self.desk.api.log_contact(self.account_id, body))
+            await self.desk.call(api.log_contact(self.account_id, body))
         except Conflict as exc:
             return exc.problem.rule or "refused"
         except Invalid:

@@ -83,6 +83,8 @@ class Scorecard:
     transcript: list[dict[str, str]] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
+    launched_by: str = ""
+    """Who was signed in at the desk (a trainer's desk, for a trainee's practice)."""
 
     @property
     def passed(self) -> bool:
