@@ -82,6 +82,9 @@ async def test_a_practice_launched_from_trainer1s_list_is_the_trainees_and_reach
         assert saved.name.startswith("trainee-job_loss-")
         data = json.loads(saved.read_text(encoding="utf-8"))
         assert data["trainee"] == "trainee" and data["launched_by"] == "trainer1"
+        # The call ran on the sandbox's clock; the results list says when it was practised.
+        practised = dt.datetime.fromisoformat(data["practised_at"])
+        assert abs(practised - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=10)
         # The backend has the trainee's contact on the sandbox account.
         api = BackendClient(SERVER, transport=switch)
         await api.login("trainee", "trainee")
@@ -93,7 +96,7 @@ async def test_a_practice_launched_from_trainer1s_list_is_the_trainees_and_reach
         await pilot.press("r")
         await settle(pilot)
         assert isinstance(desk.screen, ResultsScreen)
-        assert "trainee · job_loss" in screen_text(desk)
+        assert f"trainee · job_loss · 100/100 · 0 broken · {practised:%Y-%m-%d %H:%M}" in screen_text(desk)
 
 
 def _wall_at(hour: int) -> Callable[[], float]:

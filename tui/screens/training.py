@@ -63,6 +63,15 @@ FIELDS: dict[str, str] = {
 }
 
 
+def practised_now() -> Any:
+    """The wall clock's now, for the results list: the call itself runs on the sandbox's pinned clock."""
+    import datetime as dt
+
+    from tui.training.clock import wall_time
+
+    return dt.datetime.fromtimestamp(wall_time(), dt.UTC).replace(microsecond=0)
+
+
 def results_dir() -> Path:
     from config.settings import data_dir
 
@@ -72,7 +81,7 @@ def results_dir() -> Path:
 def save_scorecard(card: Scorecard, directory: Path) -> Path:
     """Write the scorecard as JSON for the trainer; returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = card.finished_at.replace(":", "").replace("-", "").split(".")[0].split("+")[0]
+    stamp = (card.practised_at or card.finished_at).replace(":", "").replace("-", "").split(".")[0].split("+")[0]
     path = directory / f"{card.trainee or 'trainee'}-{card.scenario}-{stamp}.json"
     n = 1
     while path.exists():
@@ -92,7 +101,12 @@ def read_results(directory: Path) -> list[dict[str, Any]]:
             continue
         if isinstance(data, dict) and "scenario" in data:
             cards.append(data)
-    return sorted(cards, key=lambda c: str(c.get("finished_at", "")), reverse=True)
+    return sorted(cards, key=when_practised, reverse=True)
+
+
+def when_practised(card: dict[str, Any]) -> str:
+    """When the trainee practised (the wall clock's UTC); older cards have only the call's instant."""
+    return str(card.get("practised_at") or card.get("finished_at", ""))
 
 
 def describe_card(card: dict[str, Any]) -> str:
@@ -353,6 +367,7 @@ class TrainingScreen(DeskScreen):
                 record = dataclasses.replace(record, refused_by=await self._send(api, record))
         card = self.session.finish(record if self.mode == "practice" else None, trainee=user, mode=self.mode)
         card.launched_by = launched_by
+        card.practised_at = practised_now().isoformat()
         self.card = card
         if self._timer is not None:
             self._timer.stop()
@@ -432,7 +447,7 @@ class ResultsScreen(DeskScreen):
         options = []
         for card in self.cards:
             broken = len(card.get("rules_broken", []))
-            when = str(card.get("finished_at", ""))[:16].replace("T", " ")
+            when = when_practised(card)[:16].replace("T", " ")
             options.append(Option(_("{who} · {scenario} · {points}/{max} · {broken} broken · {when}").format(
                 who=card.get("trainee") or "-", scenario=card.get("scenario"), points=card.get("points"),
                 max=card.get("max_points"), broken=broken, when=when)))
