@@ -1091,8 +1091,9 @@ class SegmentFilter(Wire):
     inclusive and either end may be open. Balances are integer minor units of
     ``currency`` (required with a balance band). The score band is ``risk`` (the
     scorecard's probability of default, 0–1) and/or ``priority`` (the worklist's
-    number). ``team`` is the team whose accounts it covers: a supervisor's own
-    (the default for them); an admin may leave it out for every team."""
+    number; an account not scored yet matches no risk band). ``team`` is the team
+    whose accounts it covers: a supervisor's own (the default for them); an admin
+    may leave it out for every team."""
 
     bucket: Annotated[list[Bucket], Field(max_length=8)] | None = None
     currency: CurrencyCode | None = None

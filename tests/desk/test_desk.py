@@ -23,15 +23,17 @@ def desk_classes() -> list[type]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.handoff import HandoffScreen
     from tui.screens.help import HelpScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
+    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HelpScreen]
+            ApprovalsScreen, HelpScreen, HandoffScreen, SegmentsScreen, SegmentFormScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
