@@ -589,9 +589,10 @@ class CollectDesk(App[int]):
             if self.approver and not isinstance(screen, ApprovalsScreen):
                 yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
                                     _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
-            from tui.screens.segments import palette_commands
+            from tui.screens import segments, shared
 
-            yield from palette_commands(self, screen)
+            yield from segments.palette_commands(self, screen)
+            yield from shared.palette_commands(self, screen)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:

@@ -70,3 +70,32 @@ async def test_the_agent_hands_an_account_to_team_b_with_h(make_desk, accounts, 
     timeline = await (await login("agent3")).timeline(alice.id)
     entry = next(e for e in timeline.items if e.kind == "handoff")
     assert entry.actor == "agent1" and entry.data["note"] == "Moved to Taipei; team B speaks Mandarin"
+
+
+async def test_service1_looks_up_what_collections_shares(make_desk, accounts, login) -> None:  # noqa: ANN001
+    alice, *_ = accounts()
+    agent = await login("agent1")
+    await agent.add_note(alice.id, "Customer asks for a fee refund: over to service", visibility="shared")
+    await agent.add_note(alice.id, "Private: sounded evasive")
+    desk = make_desk("service1")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "No accounts in your worklist." in screen_text(desk)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"shared notes: look up")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "SharedNotesScreen"
+        await pilot.press(*"A-0001", "enter")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "A-0001 · Alice Moreno" in text and "past due" in text and "handled by" in text
+        assert "Customer asks for a fee refund: over to service" in text
+        assert "evasive" not in text and "+1212" not in text and "$" not in text
+        for line in text.splitlines():
+            assert len(line) <= 80
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"

@@ -25,6 +25,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
     from tui.screens.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.shared import SharedNotesScreen
     from tui.screens.worklist import WorklistScreen
 
     return [
@@ -39,6 +40,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Handoff"), class_bindings(HandoffScreen)),
         (_("Segments"), class_bindings(SegmentsScreen)),
         (_("New segment"), class_bindings(SegmentFormScreen)),
+        (_("Shared notes"), class_bindings(SharedNotesScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 
