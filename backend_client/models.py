@@ -1187,7 +1187,8 @@ class HandoffCreate(Wire):
 
     to_agent: str | None = Field(default=None, max_length=64)
     to_team: str | None = Field(default=None, max_length=32)
-    note: Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_no_control)]
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+                    AfterValidator(_no_control)]
 
 
 class HandoffOut(Wire):

@@ -108,7 +108,7 @@ async def test_who_may_hand_off_and_where(http, auth, make_account, problem) -> 
     assert problem(await handoff("agent1", mine.id, to_team="CS"), 422)["fields"] == {"to_team"}
     assert problem(await handoff("agent1", mine.id, to_team="A", to_agent="agent3"), 422)["fields"] == {"to_agent"}
     assert problem(await handoff("agent1", mine.id, to_agent="agent1"), 422)["fields"] == {"to_agent"}
-    r = await http.post(f"/api/v1/accounts/{mine.id}/handoff", json={"to_team": "B", "note": ""},
+    r = await http.post(f"/api/v1/accounts/{mine.id}/handoff", json={"to_team": "B", "note": "  "},
                         headers=await auth("agent1"))
     assert problem(r, 422)["fields"] == {"note"}
     # The owning agent within the team; the supervisor, a pool account to another team's pool.
