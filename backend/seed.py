@@ -84,8 +84,10 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str], ...] = (
     ("legal1", "legal", None, "Legal Officer One"),
     ("trainer1", "trainer", None, "Trainer One"),
     ("admin", "admin", None, "Administrator"),
+    ("service1", "service", "CS", "Service Rep One"),
 )
-"""SPEC §2: the demo users; the password is the user name."""
+"""SPEC §2: the demo users; the password is the user name. ``service1`` is customer
+service (team ``CS``): it reads the notes collections shares (issue 5 item 4)."""
 
 ASSIGNMENT = (("A", "agent1"), ("A", "agent2"), ("B", "agent3"))
 POOL_SHARE = 0.05  # left unassigned in a team's pool

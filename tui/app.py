@@ -451,7 +451,8 @@ class CollectDesk(App[int]):
                 result = await self.call(self.api.log_contact(
                     entry.account_id, ContactCreate.model_validate(entry.body), idempotency_key=entry.key))
             else:
-                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key))
+                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key,
+                                                           visibility=entry.body.get("visibility", "team")))
         except (BackendUnavailable, Unauthorized, BadResponse):
             raise  # not answered (or not by this contract): it stays, and is sent again with the same key
         except ProblemResponse:
@@ -611,6 +612,10 @@ class CollectDesk(App[int]):
             if self.approver and not isinstance(screen, ApprovalsScreen):
                 yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
                                     _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
+            from tui.screens import segments, shared
+
+            yield from segments.palette_commands(self, screen)
+            yield from shared.palette_commands(self, screen)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:

@@ -45,6 +45,9 @@ class AccountScreen(DeskScreen):
                 id="account.plan", priority=True),
         Binding("e", "escalate", N_("Escalate"), tooltip=N_("Escalation comes in a later release; says what to do now"),
                 id="account.escalate", priority=True, show=False),
+        Binding("h", "handoff", N_("Hand off"),
+                tooltip=N_("Hand the account to another agent or team, with a note"), id="account.handoff",
+                priority=True),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
@@ -325,3 +328,21 @@ class AccountScreen(DeskScreen):
         if isinstance(saved, dict) and saved.get("kind"):
             # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
             self.action_plan(prefill=saved)
+
+    def action_handoff(self) -> None:
+        from tui.screens.handoff import HandoffScreen
+
+        if self.detail is None:
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(HandoffScreen(self.detail), self._after_handoff)
+
+    def _after_handoff(self, done: object) -> None:
+        if done is None:
+            return
+        user = self.desk.user
+        if user is not None and (user.role in ("admin", "legal") or getattr(done, "to_team", None) == user.team):
+            self.load_detail()
+            self.load_timeline()
+        else:
+            self.app.pop_screen()  # another team's now: back to the worklist

@@ -20,9 +20,12 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.handoff import HandoffScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
+    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.shared import SharedNotesScreen
     from tui.screens.worklist import WorklistScreen
 
     return [
@@ -34,6 +37,10 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Note"), class_bindings(NoteScreen)),
         (_("Plan"), class_bindings(PlanScreen)),
         (_("Approvals"), class_bindings(ApprovalsScreen)),
+        (_("Handoff"), class_bindings(HandoffScreen)),
+        (_("Segments"), class_bindings(SegmentsScreen)),
+        (_("New segment"), class_bindings(SegmentFormScreen)),
+        (_("Shared notes"), class_bindings(SharedNotesScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 
