@@ -139,7 +139,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         assert "Call: PTP · promise to pay" in titles and "Call: Save+next" in titles
 
 
-async def test_plan_opens_the_plan_form_and_escalate_says_what_to_do(make_desk, accounts) -> None:
+async def test_plan_opens_the_plan_form_and_escalate_the_escalation_form(make_desk, accounts) -> None:
     accounts()
     desk = make_desk()
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -148,7 +148,10 @@ async def test_plan_opens_the_plan_form_and_escalate_says_what_to_do(make_desk, 
         await settle(pilot)
         await pilot.press("e")
         await settle(pilot)
-        assert any("later release" in n.message for n in desk._notifications)
+        assert type(desk.screen).__name__ == "EscalateScreen"
+        assert desk.screen.account.account_ref == "A-0001" and desk.screen.kind is None
+        await pilot.press("escape")
+        await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
         await pilot.press("p")
         await settle(pilot)

@@ -20,6 +20,9 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.escalate import EscalateScreen
+    from tui.screens.escalations import EscalationsScreen
+    from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
@@ -34,6 +37,9 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Note"), class_bindings(NoteScreen)),
         (_("Plan"), class_bindings(PlanScreen)),
         (_("Approvals"), class_bindings(ApprovalsScreen)),
+        (_("Escalation"), class_bindings(EscalateScreen)),
+        (_("Escalations"), class_bindings(EscalationsScreen)),
+        (_("Legal pack"), class_bindings(LegalPackScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 
