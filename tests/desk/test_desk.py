@@ -23,7 +23,10 @@ def desk_classes() -> list[type]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.escalate import EscalateScreen
+    from tui.screens.escalations import EscalationsScreen
     from tui.screens.help import HelpScreen
+    from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
@@ -31,7 +34,7 @@ def desk_classes() -> list[type]:
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HelpScreen]
+            ApprovalsScreen, EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -67,7 +70,8 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await settle(pilot)
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
-        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Keys"]
+        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Escalation", "Escalations",
+                  "Legal pack", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe

@@ -20,6 +20,13 @@ def _pdf_text(data: bytes) -> str:
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
+def timeline_texts(desk) -> list[str]:  # noqa: ANN001
+    """The account screen's timeline entries as the desk words them, newest first."""
+    from tui.widgets.timeline import entry_text
+
+    return [entry_text(e, desk.agent_tz) for e in desk.screen.timeline.items]
+
+
 async def open_account(pilot, ref: str) -> None:  # noqa: ANN001
     """From the worklist: search for ``ref`` and open it."""
     await settle(pilot)
@@ -56,9 +63,11 @@ async def test_escalate_legal_accepts_and_the_agent_sees_it(make_desk, referrals
         assert escalation.reason == "six calls, no answer" and escalation.note == "letter sent 20 days ago"
         assert any(n.title == "Escalated" for n in desk._notifications)
         assert desk.drafts.get(desk.draft_key(ready.id, "escalation")) is None
-        text = screen_text(desk)
-        assert f"Escalation #{escalation.id} legal: opened · six calls, no answer · letter sent 20 days ago" in text
-        assert f"Escalated: legal #{escalation.id}: opened" in text
+        texts = timeline_texts(desk)
+        assert (f"Escalation #{escalation.id} legal: opened · six calls, no answer · letter sent 20 days ago"
+                in texts)
+        assert f"Document: demand letter (PDF, zh_CN), escalation #{escalation.id}" in texts
+        assert f"Escalated: legal #{escalation.id}: opened" in screen_text(desk)
 
     # legal1 lands on the referrals inbox, accepts it with two keys and a note, and opens the pack.
     desk = make_desk("legal1")
@@ -103,7 +112,7 @@ async def test_escalate_legal_accepts_and_the_agent_sees_it(make_desk, referrals
         text = screen_text(desk)
         assert "L-0001 · 王小明 · legal" in text
         assert f"legal #{escalation.id}: accepted by legal1 (proceedings to be filed)" in text
-        assert f"Escalation #{escalation.id} legal: accepted · proceedings to be filed" in text
+        assert f"Escalation #{escalation.id} legal: accepted · proceedings to be filed" in timeline_texts(desk)
 
 
 async def test_a_referral_lacking_a_precondition_lists_what_is_missing_and_keeps_the_reason(
