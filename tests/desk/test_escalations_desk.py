@@ -141,7 +141,7 @@ async def test_a_referral_lacking_a_precondition_lists_what_is_missing_and_keeps
         for line in expected:
             assert line in screen.checks
         refused = [n for n in desk._notifications if n.title == "Not escalated"]
-        assert refused and "Documented contact attempts: 3" in refused[-1].message
+        assert refused and "not possible yet: 2 missing" in refused[-1].message
         assert screen.query_one("#escalate-reason").value == "refuses to pay"
         shown = screen_text(desk)
         assert "Documented contact attempts: 3; a legal referral needs at least 6." in shown

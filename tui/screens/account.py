@@ -313,6 +313,7 @@ class AccountScreen(DeskScreen):
     def action_reload(self) -> None:
         self.load_detail()
         self.load_timeline()
+        self.load_escalations()
 
     def action_contact(self, result: str | None = None) -> None:
         from tui.screens.call import CallScreen

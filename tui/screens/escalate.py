@@ -312,9 +312,9 @@ class EscalateScreen(DeskScreen):
         if isinstance(exc, Conflict) and isinstance(extra.get("missing"), list):
             self.missing = [str(m) for m in extra["missing"]]
             self._show_checks()
-            self.notify(_("A legal referral still needs: {items}").format(
-                items="; ".join(missing(m) for m in self.missing)), title=_("Not escalated"), severity="error",
-                markup=False)
+            # The form lists each item; the toast must not cover that list.
+            self.notify(_("A legal referral is not possible yet: {count} missing, listed on the form.").format(
+                count=len(self.missing)), title=_("Not escalated"), severity="error", markup=False)
             return
         if isinstance(exc, Conflict) and exc.problem.rule == "escalation-open":
             message = _("This account already has a {kind} escalation waiting for a decision.").format(
