@@ -105,6 +105,8 @@ class AccountScreen(DeskScreen):
         self._show_unsent()
         if getattr(self, "_plan_unshown", False):
             self.show_plan(self.plan)
+        if self._escalations_unshown is not None:
+            self.show_escalations(self._escalations_unshown)
         if self.is_mounted and self._resumed_once:
             # A supervisor may have decided on the plan (or legal on a referral) meanwhile.
             self.load_plan()
@@ -112,6 +114,7 @@ class AccountScreen(DeskScreen):
         self._resumed_once = True
 
     _resumed_once = False
+    _escalations_unshown: list[EscalationOut] | None = None
 
     def ready_for_keys(self) -> bool:
         return self.detail is not None
@@ -184,6 +187,11 @@ class AccountScreen(DeskScreen):
 
     def show_escalations(self, items: list[EscalationOut]) -> None:
         """The escalations not yet closed, newest first, on one line (hidden when none)."""
+        if self.app.screen is not self:
+            # As for the plan line: no layout change under a form opened from here. Shown on return.
+            self._escalations_unshown = items
+            return
+        self._escalations_unshown = None
         line = self.query_one("#account-escalation", Static)
         live = [e for e in items if e.status != "closed"]
         parts = []
