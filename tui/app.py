@@ -52,6 +52,8 @@ T = TypeVar("T")
 
 APPROVER_ROLES = ("supervisor", "admin")
 """Roles that decide on plans beyond an agent's authority (the approvals queue)."""
+DECIDER_ROLES = ("supervisor", "legal", "admin")
+"""Roles that decide on escalations (the escalations inbox)."""
 HOLD_KEYS_MAX_S = 1.0
 """Longest that keys typed while a screen opens wait for it (should it never say it is ready)."""
 SLOW_AFTER_S = 1.0
@@ -91,6 +93,9 @@ class CollectDesk(App[int]):
                 id="desk.send", show=False),
         Binding("a", "approvals", N_("Approvals"),
                 tooltip=N_("Supervisors, from the worklist: the plans waiting for approval"), id="desk.approvals"),
+        Binding("x", "escalations", N_("Escalations"),
+                tooltip=N_("Supervisors, from the worklist: the escalations waiting for a decision"),
+                id="desk.escalations"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -397,8 +402,14 @@ class CollectDesk(App[int]):
         return token.user
 
     def show_worklist(self) -> None:
+        """The signed-in user's first screen: legal officers land on their referrals inbox."""
         from tui.screens.worklist import WorklistScreen
 
+        if self.user is not None and self.user.role == "legal":
+            from tui.screens.escalations import EscalationsScreen
+
+            self.switch_screen(EscalationsScreen())
+            return
         self.switch_screen(WorklistScreen())
 
     def start_over(self) -> None:
@@ -550,6 +561,10 @@ class CollectDesk(App[int]):
 
             # A key of the worklist (elsewhere ``a`` is the screen's own), for those who approve.
             return self.approver and isinstance(self.screen, WorklistScreen)
+        if action == "escalations":
+            from tui.screens.worklist import WorklistScreen
+
+            return self.decider and isinstance(self.screen, WorklistScreen)
         return True
 
     def action_approvals(self) -> None:
@@ -561,6 +576,22 @@ class CollectDesk(App[int]):
         if isinstance(self.screen, ApprovalsScreen):
             return
         self.push_screen(ApprovalsScreen())
+
+    # -- the escalations inbox ----------------------------------------------------------
+
+    @property
+    def decider(self) -> bool:
+        return self.user is not None and self.user.role in DECIDER_ROLES
+
+    def action_escalations(self) -> None:
+        from tui.screens.escalations import EscalationsScreen
+
+        if not self.decider:
+            self.notify(_("Escalations are decided by supervisors and legal officers."), title=_("Escalations"))
+            return
+        if isinstance(self.screen, EscalationsScreen):
+            return
+        self.push_screen(EscalationsScreen())
 
     # -- help and the command palette -------------------------------------------------
 
@@ -589,7 +620,7 @@ class CollectDesk(App[int]):
             for binding in node_bindings(node):
                 # Only the desk's own bindings (they all have ids); not the widgets' built-in ones.
                 if (not binding.id or not binding.description or binding.system
-                        or binding.action in ("command_palette", "approvals")):
+                        or binding.action in ("command_palette", "approvals", "escalations")):
                     continue
                 marker = (id(node), binding.action)
                 if marker in seen:
@@ -616,6 +647,11 @@ class CollectDesk(App[int]):
 
             yield from segments.palette_commands(self, screen)
             yield from shared.palette_commands(self, screen)
+            from tui.screens.escalations import EscalationsScreen
+
+            if self.decider and not isinstance(screen, EscalationsScreen):
+                yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
+                                    _("The escalations waiting for your decision"), self.action_escalations)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:

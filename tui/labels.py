@@ -252,3 +252,61 @@ def breach(b: object) -> str:
     return _("{limit}: allowed {allowed}, asked {actual}").format(
         limit=label(LIMITS, limit), allowed=limit_value(getattr(b, "allowed", "")),
         actual=limit_value(getattr(b, "actual", "")))
+
+ESCALATION_KINDS: dict[str, str] = {
+    "legal": N_("legal"),
+    "supervisor": N_("supervisor"),
+    "complaint": N_("complaint"),
+    "dispute": N_("dispute"),
+    "hardship": N_("hardship"),
+    "fraud": N_("fraud"),
+    "agency": N_("agency"),
+}
+
+ESCALATION_STATUSES: dict[str, str] = {
+    "open": N_("opened"),
+    "in_review": N_("in review"),
+    "accepted": N_("accepted"),
+    "returned": N_("returned"),
+    "closed": N_("closed"),
+}
+
+DOCUMENT_KINDS: dict[str, str] = {
+    "demand_letter": N_("demand letter"),
+    "statement": N_("statement of account"),
+    "contact_history": N_("contact history"),
+    "plan_history": N_("plan history"),
+}
+
+DOCUMENT_SHORT: dict[str, str] = {
+    "demand_letter": N_("demand letter"),
+    "statement": N_("statement"),
+    "contact_history": N_("contacts"),
+    "plan_history": N_("plans"),
+}
+"""The documents of a legal pack, in a word or two (to choose one on a line)."""
+
+_MISSING: tuple[tuple[str, str], ...] = (
+    (r"^days past due: (?P<dpd>\d+); a legal referral needs at least (?P<least>\d+)$",
+     N_("Days past due: {dpd}; a legal referral needs at least {least}.")),
+    (r"^documented contact attempts: (?P<count>\d+); a legal referral needs at least (?P<least>\d+)$",
+     N_("Documented contact attempts: {count}; a legal referral needs at least {least}.")),
+    (r"^demand letter: none sent; one must be sent at least (?P<days>\d+) days before a legal referral$",
+     N_("Demand letter: none sent; one must be sent at least {days} days before a legal referral.")),
+    (r"^demand letter: the last was sent (?P<age>\d+) days? ago; a legal referral needs one sent at least "
+     r"(?P<days>\d+) days earlier$",
+     N_("Demand letter: the last was sent {age} days ago; a legal referral needs one sent at least {days} days "
+        "earlier.")),
+)
+
+
+def missing(text: str) -> str:
+    """What a legal referral lacks (the backend's words in ``missing``) in the desk's
+    language; words the desk does not know are shown as the backend wrote them."""
+    import re
+
+    for pattern, template in _MISSING:
+        match = re.match(pattern, text.strip())
+        if match:
+            return _(template).format(**match.groupdict())
+    return text

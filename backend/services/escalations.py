@@ -311,7 +311,17 @@ def act(session: Session, user: User, escalation_id: int, action: str, note: str
         esc.closed_at = now
     session.flush()
     _event(session, esc, to, user, note)
-    _sync_flags(session, get_visible(session, user, esc.account_id, for_update=True), esc.kind)
+    account = get_visible(session, user, esc.account_id, for_update=True)
+    if action == "accept" and esc.kind == "legal" and account.status not in ("closed", "legal"):
+        # Legal has taken the account for formal proceedings; returning or closing
+        # a referral leaves the account's status as it was.
+        was = account.status
+        account.status = "legal"
+        account.updated_at = now
+        session.flush()
+        audit.record(session, user.id, "update", "account", account.id, status="legal", was=was,
+                     escalation_id=esc.id)
+    _sync_flags(session, account, esc.kind)
     audit.record(session, user.id, action, "escalation", esc.id, account_id=esc.account_id, status=to)
     session.flush()
     return esc

@@ -271,3 +271,57 @@ async def test_the_demo_portfolio_has_referrals_ready_and_not_yet(http, auth, ma
     missing = (await _escalate(http, agent, accounts[2].id, "legal")).json()["missing"]
     assert len(missing) == 2 and "contact attempts: 3" in missing[0] and "none sent" in missing[1]
     assert len((await _escalate(http, agent, accounts[3].id, "legal")).json()["missing"]) == 2
+
+
+async def test_an_accepted_legal_referral_puts_the_account_in_legal_status(http, auth, make_account, session,  # noqa: ANN001
+                                                                           problem) -> None:
+    """Legal accepting a referral takes the account for proceedings (status ``legal``,
+    a new version); a returned referral, and any other kind accepted, leave the
+    status as it was, and so does closing the accepted referral later."""
+    from backend.models import AuditEntry
+
+    agent, legal, supervisor = await auth("agent1"), await auth("legal1"), await auth("super1")
+
+    async def ready_referral() -> tuple[int, dict]:
+        account = make_account(dpd=120)
+        _attempts(session, account.id, 6)
+        r = await http.post(f"/api/v1/accounts/{account.id}/documents", json={"kind": "demand_letter"}, headers=agent)
+        assert r.status_code == 201, r.text
+        _backdate_letters(session, account.id, 15)
+        r = await _escalate(http, agent, account.id, "legal", "no payment for months")
+        assert r.status_code == 201, r.text
+        return account.id, r.json()
+
+    async def status_and_version(account_id: int) -> tuple[str, int]:
+        body = (await http.get(f"/api/v1/accounts/{account_id}", headers=agent)).json()
+        return body["status"], body["version"]
+
+    returned_id, returned = await ready_referral()
+    before = await status_and_version(returned_id)
+    assert before[0] == "open"
+    r = await _act(http, legal, returned["id"], "return", "the demand letter went to an old address")
+    assert r.status_code == 200 and r.json()["status"] == "returned"
+    assert await status_and_version(returned_id) == before
+    assert (await _act(http, agent, returned["id"], "close")).status_code == 200
+    assert (await status_and_version(returned_id))[0] == "open"
+
+    accepted_id, accepted = await ready_referral()
+    _status, version = await status_and_version(accepted_id)
+    assert (await _act(http, legal, accepted["id"], "review")).status_code == 200
+    assert (await status_and_version(accepted_id))[0] == "open"
+    r = await _act(http, legal, accepted["id"], "accept", "proceedings to be filed")
+    assert r.status_code == 200, r.text
+    status, new_version = await status_and_version(accepted_id)
+    assert status == "legal" and new_version > version
+    legal_id = session.scalar(select(User.id).where(User.username == "legal1"))
+    changes = session.scalars(select(AuditEntry).where(AuditEntry.entity == "account", AuditEntry.action == "update",
+                                                       AuditEntry.entity_id == accepted_id)).all()
+    assert [(a.user_id, a.detail.get("status"), a.detail.get("was")) for a in changes] == [(legal_id, "legal", "open")]
+    assert (await _act(http, legal, accepted["id"], "close")).status_code == 200
+    assert (await status_and_version(accepted_id))[0] == "legal"
+
+    # Another kind, accepted, changes no status.
+    other = make_account(dpd=120)
+    esc = (await _escalate(http, agent, other.id, "supervisor", "asks for a manager")).json()
+    assert (await _act(http, supervisor, esc["id"], "accept", "called back")).status_code == 200
+    assert (await status_and_version(other.id))[0] == "open"

@@ -207,3 +207,23 @@ def accounts(make_account) -> Callable:  # noqa: ANN001
         return [a, b, c]
 
     return _make
+
+
+@pytest.fixture
+def referrals(make_account, session):  # noqa: ANN001, ANN201
+    """Two of agent1's accounts 120 days past due with Chinese names, worked as the
+    demo seed works them: the first ready for a legal referral (six attempts, a
+    demand letter 20 days old), the second not (three attempts, no letter)."""
+    from backend.services.escalations import seed_legal_demo
+
+    def _make() -> list:
+        chinese = {"currency": "CNY", "country": "CN", "region": None, "timezone": "Asia/Shanghai",
+                   "phones": ["+8613812345678"], "address": "上海市浦东新区世纪大道100号", "email": "w@example.cn",
+                   "dpd": 120, "overdue": "2600.00", "balance": "18000.00"}
+        ready = make_account(account_ref="L-0001", customer_name="王小明", **chinese)
+        lacking = make_account(account_ref="L-0002", customer_name="李娜", **chinese)
+        assert seed_legal_demo(session, "L-", NOW, ready=1, lacking=1) == 2
+        session.commit()
+        return [ready, lacking]
+
+    return _make

@@ -23,8 +23,11 @@ def desk_classes() -> list[type]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.escalate import EscalateScreen
+    from tui.screens.escalations import EscalationsScreen
     from tui.screens.handoff import HandoffScreen
     from tui.screens.help import HelpScreen
+    from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
@@ -34,7 +37,8 @@ def desk_classes() -> list[type]:
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HandoffScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen, HelpScreen]
+            ApprovalsScreen, HandoffScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen,
+            EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -71,7 +75,8 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
         titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Handoff",
-                  "Segments", "New segment", "Shared notes", "Keys"]
+                  "Segments", "New segment", "Shared notes", "Escalation",
+                  "Escalations", "Legal pack", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe
@@ -143,7 +148,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         assert "Call: PTP · promise to pay" in titles and "Call: Save+next" in titles
 
 
-async def test_plan_opens_the_plan_form_and_escalate_says_what_to_do(make_desk, accounts) -> None:
+async def test_plan_opens_the_plan_form_and_escalate_the_escalation_form(make_desk, accounts) -> None:
     accounts()
     desk = make_desk()
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -152,7 +157,10 @@ async def test_plan_opens_the_plan_form_and_escalate_says_what_to_do(make_desk, 
         await settle(pilot)
         await pilot.press("e")
         await settle(pilot)
-        assert any("later release" in n.message for n in desk._notifications)
+        assert type(desk.screen).__name__ == "EscalateScreen"
+        assert desk.screen.account.account_ref == "A-0001" and desk.screen.kind is None
+        await pilot.press("escape")
+        await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
         await pilot.press("p")
         await settle(pilot)

@@ -99,3 +99,41 @@ def test_plan_screen(snap_compare, make_desk, accounts) -> None:
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+def test_escalate_screen(snap_compare, make_desk, referrals) -> None:
+    """A legal referral the account is not ready for: what it still lacks, in words, with what was typed kept."""
+    from tests.desk.test_escalations_desk import open_account
+
+    referrals()
+    desk = make_desk()
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await open_account(pilot, "L-0002")
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("l", *"refuses to pay", "tab", *"Three calls, no answer")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        pilot.app.clear_notifications()  # the toast says it too; the panel is what is pictured
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+def test_escalations_inbox(snap_compare, make_desk, referrals, session) -> None:
+    """legal1's referrals inbox, where a legal officer lands: one referral waiting, its pack listed."""
+    from sqlalchemy import select
+
+    from backend.models import User
+    from backend.services import escalations
+    from backend_client.models import EscalationCreate
+
+    ready, _lacking = referrals()
+    agent = session.scalar(select(User).where(User.username == "agent1"))
+    escalations.create(session, agent, ready.id, EscalationCreate(kind="legal", reason="six calls, no answer",
+                                                                  note="letter sent 20 days ago"),
+                       "Collectdesk Demo Bank", "Customer care")
+    session.commit()
+    desk = make_desk("legal1")
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)

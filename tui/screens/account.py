@@ -13,11 +13,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from backend_client.client import BackendError, NotFound
-from backend_client.models import AccountDetail, PlanOut, Timeline
+from backend_client.models import AccountDetail, EscalationOut, PlanOut, Timeline
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import (
     CHANNELS,
+    ESCALATION_KINDS,
+    ESCALATION_STATUSES,
     FLAGS,
     OUTCOMES,
     PLAN_KINDS,
@@ -43,11 +45,12 @@ class AccountScreen(DeskScreen):
         Binding("p", "plan", N_("Plan"),
                 tooltip=N_("Draft a plan: a promise, instalments, the minimum due or a settlement"),
                 id="account.plan", priority=True),
-        Binding("e", "escalate", N_("Escalate"), tooltip=N_("Escalation comes in a later release; says what to do now"),
-                id="account.escalate", priority=True, show=False),
+        Binding("e", "escalate", N_("Escalate"),
+                tooltip=N_("Escalate: to legal, a supervisor, complaints, disputes, hardship, fraud or an agency"),
+                id="account.escalate", priority=True),
         Binding("h", "handoff", N_("Hand off"),
                 tooltip=N_("Hand the account to another agent or team, with a note"), id="account.handoff",
-                priority=True),
+                priority=True, show=False),  # in ? and the palette: the footer is full at 80 columns
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
@@ -83,6 +86,7 @@ class AccountScreen(DeskScreen):
         yield DualClock(clock=self.desk.clock, agent_tz=self.desk.agent_tz, id="account-clocks")
         yield Static("", id="account-verdict", classes="line", markup=False)
         yield Static("", id="account-plan", classes="line", markup=False)
+        yield Static("", id="account-escalation", classes="line", markup=False)
         yield Static("", id="account-unsent", classes="line", markup=False)
         yield Static(_("Timeline, newest first"), classes="section-title")
         yield TimelineTable(id="timeline")
@@ -99,17 +103,23 @@ class AccountScreen(DeskScreen):
         else:
             self.load_timeline()
         self.load_plan()
+        self.query_one("#account-escalation").display = False
+        self.load_escalations()
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
         if getattr(self, "_plan_unshown", False):
             self.show_plan(self.plan)
+        if self._escalations_unshown is not None:
+            self.show_escalations(self._escalations_unshown)
         if self.is_mounted and self._resumed_once:
-            # A supervisor may have decided on the plan meanwhile.
+            # A supervisor may have decided on the plan (or legal on a referral) meanwhile.
             self.load_plan()
+            self.load_escalations()
         self._resumed_once = True
 
     _resumed_once = False
+    _escalations_unshown: list[EscalationOut] | None = None
 
     def ready_for_keys(self) -> bool:
         return self.detail is not None
@@ -171,6 +181,36 @@ class AccountScreen(DeskScreen):
             text += f" ({plan.decision_note})"
         line.update(text)
         line.set_classes(f"line -{plan.status}")
+
+    @work(name="account-escalations", group="account-escalations", exclusive=True, exit_on_error=False)
+    async def load_escalations(self) -> None:
+        try:
+            page = await self.desk.call(self.desk.api.escalations(account_id=self.account_id, limit=20))
+        except BackendError:
+            return  # the line keeps what it showed; the status line says why
+        self.show_escalations(page.items)
+
+    def show_escalations(self, items: list[EscalationOut]) -> None:
+        """The escalations not yet closed, newest first, on one line (hidden when none)."""
+        if self.app.screen is not self:
+            # As for the plan line: no layout change under a form opened from here. Shown on return.
+            self._escalations_unshown = items
+            return
+        self._escalations_unshown = None
+        line = self.query_one("#account-escalation", Static)
+        live = [e for e in items if e.status != "closed"]
+        parts = []
+        for esc in live[:2]:
+            text = _("{kind} #{id}: {status}").format(kind=label(ESCALATION_KINDS, esc.kind), id=esc.id,
+                                                      status=label(ESCALATION_STATUSES, esc.status))
+            if esc.decided_by and esc.status in ("accepted", "returned"):
+                text += " " + _("by {who}").format(who=esc.decided_by)
+                if esc.decision_note:
+                    text += f" ({esc.decision_note})"
+            parts.append(text)
+        line.update("⚑ " + _("Escalated: {items}").format(items="; ".join(parts)) if parts else "")
+        line.set_classes(f"line -{live[0].status}" if live else "line")
+        line.display = bool(parts)
 
     def dismiss_back(self) -> None:
         if self.app.screen is self:
@@ -236,6 +276,8 @@ class AccountScreen(DeskScreen):
                 self.action_note()
             elif form == "plan":
                 self.action_plan()
+            elif form == "escalate":
+                self.action_escalate()
             else:
                 self.action_contact(result=result)
 
@@ -287,6 +329,7 @@ class AccountScreen(DeskScreen):
     def action_reload(self) -> None:
         self.load_detail()
         self.load_timeline()
+        self.load_escalations()
 
     def action_contact(self, result: str | None = None) -> None:
         from tui.screens.call import CallScreen
@@ -307,8 +350,13 @@ class AccountScreen(DeskScreen):
         self.app.push_screen(PlanScreen(self.detail, prefill=prefill), self._after_form)
 
     def action_escalate(self) -> None:
-        self.notify(_("Escalation comes in a later release. For now, add a note (n) and tell your supervisor."),
-                    title=_("Escalate"), severity="warning")
+        from tui.screens.escalate import EscalateScreen
+
+        if self.detail is None:
+            self._asked = ("escalate", None)
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(EscalateScreen(self.detail), self._after_form)
 
     def action_note(self) -> None:
         from tui.screens.note import NoteScreen
@@ -325,6 +373,7 @@ class AccountScreen(DeskScreen):
             self.load_timeline()
             self.load_detail()
             self.load_plan()
+            self.load_escalations()
         if isinstance(saved, dict) and saved.get("kind"):
             # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
             self.action_plan(prefill=saved)

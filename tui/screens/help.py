@@ -20,7 +20,10 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
+    from tui.screens.escalate import EscalateScreen
+    from tui.screens.escalations import EscalationsScreen
     from tui.screens.handoff import HandoffScreen
+    from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
@@ -41,6 +44,9 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Segments"), class_bindings(SegmentsScreen)),
         (_("New segment"), class_bindings(SegmentFormScreen)),
         (_("Shared notes"), class_bindings(SharedNotesScreen)),
+        (_("Escalation"), class_bindings(EscalateScreen)),
+        (_("Escalations"), class_bindings(EscalationsScreen)),
+        (_("Legal pack"), class_bindings(LegalPackScreen)),
         (_("Keys"), class_bindings(HelpScreen)),
     ]
 

@@ -66,6 +66,30 @@ def handoff_text(data: dict) -> str:
     return f"{text} · {note}" if note else text
 
 
+def escalation_text(data: dict) -> str | None:
+    """``Escalation #3 legal: accepted · proceedings to be filed`` or
+    ``Document: demand letter (PDF, zh_CN), escalation #3``; None for a shape not known."""
+    from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES
+
+    if data.get("document_kind"):
+        text = _("Document: {kind} ({format}, {lang})").format(
+            kind=label(DOCUMENT_KINDS, data.get("document_kind")), format=str(data.get("format") or "").upper(),
+            lang=data.get("lang") or "—")
+        if data.get("escalation_id"):
+            text += ", " + _("escalation #{id}").format(id=data["escalation_id"])
+        return text
+    if not data.get("status") or not data.get("escalation_id"):
+        return None
+    text = _("Escalation #{id} {kind}: {status}").format(
+        id=data["escalation_id"], kind=label(ESCALATION_KINDS, data.get("kind")),
+        status=label(ESCALATION_STATUSES, data.get("status")))
+    words = [str(data.get(k) or "").replace("\n", " ") for k in ("reason", "note")]
+    if data.get("status") != "open":
+        words = words[1:]  # the reason was said when it was opened
+    words = [w for w in words if w]
+    return " · ".join([text, *dict.fromkeys(words)])
+
+
 def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
     if entry.contact is not None:
         return contact_text(entry.contact, tz)
@@ -84,6 +108,10 @@ def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
             pass
     if entry.kind == "plan" and entry.data.get("status"):
         return plan_event_text(entry.data)
+    if entry.kind == "escalation":
+        text = escalation_text(entry.data)
+        if text is not None:
+            return text
     # Kinds this desk does not know yet: the backend's own words, under a translated kind.
     return f"{label(TIMELINE_KINDS, entry.kind)}: {entry.summary}"
 
