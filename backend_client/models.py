@@ -895,6 +895,37 @@ class CasesReport(Wire):
     difficult: list[Case]
 
 
+class OverviewRow(Wire):
+    """One agent's book now (``agent`` None: the team's unassigned pool), or the total."""
+
+    agent: str | None = None
+    display_name: str
+    team: str | None = None
+    accounts: int
+    """Open accounts assigned now."""
+    buckets: dict[str, int] = {}
+    """Bucket → accounts (only the buckets that have some)."""
+    contactable_now: int
+    """Accounts that may be phoned now (their answer has not lapsed)."""
+    promises_due_today: int
+    """Accounts with a payment of an active plan (a promise, an instalment…) due on ``day``."""
+    broken_promises: int
+    """Accounts whose plan broke since ``broken_since``."""
+
+
+class TeamOverview(Wire):
+    """``GET /api/v1/reports/overview``: the supervisor's desk: each agent's book as it is now.
+    A head count per agent, not a ranking: agents are listed by name."""
+
+    as_of: AwareDatetime
+    day: dt.date
+    """"Today" for promises due (the caller's date; default the UTC date)."""
+    broken_since: AwareDatetime
+    team: str | None = None
+    agents: list[OverviewRow]
+    total: OverviewRow
+
+
 # --------------------------------------------------------------------------
 # Escalations and documents (issue 5)
 
@@ -1033,6 +1064,10 @@ class AccountFilter(Wire):
     team: str | None = Field(default=None, max_length=32)
     agent: str | None = Field(default=None, max_length=64)
     """An agent's accounts; ``""`` for the team's unassigned pool."""
+    min_dpd: int | None = Field(default=None, ge=0, le=100_000)
+    max_dpd: int | None = Field(default=None, ge=0, le=100_000)
+    q: str | None = Field(default=None, max_length=100)
+    """Search text, as the worklist's: account reference or customer name, or a card's last four."""
 
 
 class AssignRequest(Wire):
@@ -1050,6 +1085,27 @@ class AssignResult(Wire):
     moved: int
     to_agent: str | None = None
     to_team: str | None = None
+
+
+class AssignCandidate(Wire):
+    id: int
+    account_ref: str
+    customer_name: str
+    agent: str | None = None
+    team: str | None = None
+    dpd: int
+    bucket: Bucket
+    balance: Money
+
+
+class AssignPreview(Wire):
+    """``POST /api/v1/accounts/assign/preview`` (a filter): how many accounts it matches,
+    whose they are now, and the first of them (highest DPD first)."""
+
+    matched: int
+    by_agent: dict[str, int] = {}
+    """Current agent's user name (``""``: the team's pool) → accounts matched."""
+    items: list[AssignCandidate] = []
 
 
 class EscalationCheck(Wire):

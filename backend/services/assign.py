@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.money import to_minor
-from backend.models import Account, Team, User, utcnow
+from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
-from backend.services.accounts import visible
-from backend_client.models import AccountFilter, AssignRequest, AssignResult
+from backend.services.accounts import money, search_filter, search_index, visible
+from backend_client.models import (
+    AccountFilter,
+    AssignCandidate,
+    AssignPreview,
+    AssignRequest,
+    AssignResult,
+    Bucket,
+)
 
 MAX_MOVED = 200_000
 
@@ -35,6 +42,15 @@ def matching(session: Session, user: User, f: AccountFilter) -> Select:
                     errors.append((f"filter.{name}", str(exc)))
                     continue
                 stmt = stmt.where(Account.balance_minor >= minor if op == "ge" else Account.balance_minor <= minor)
+    if f.min_dpd is not None:
+        stmt = stmt.where(Account.dpd >= f.min_dpd)
+    if f.max_dpd is not None:
+        stmt = stmt.where(Account.dpd <= f.max_dpd)
+    if f.min_dpd is not None and f.max_dpd is not None and f.min_dpd > f.max_dpd:
+        errors.append(("filter.max_dpd", "below min_dpd"))
+    if f.q and f.q.strip():
+        stmt = stmt.join(Customer, Customer.id == Account.customer_id).where(
+            search_filter(f.q, search_index(session)))
     if f.min_risk is not None:
         stmt = stmt.where(Account.risk >= f.min_risk)
     if f.max_risk is not None:
@@ -52,8 +68,33 @@ def matching(session: Session, user: User, f: AccountFilter) -> Select:
     return stmt
 
 
+ASSIGNERS = ("supervisor", "admin")
+PREVIEW_ITEMS = 200
+"""The accounts a preview lists (all of them are counted)."""
+
+
+def preview(session: Session, user: User, f: AccountFilter, limit: int = PREVIEW_ITEMS) -> AssignPreview:
+    """How many accounts ``f`` matches, whose they are now, and the first ``limit`` of them
+    (the latest first): what a supervisor sees before moving them."""
+    if user.role not in ASSIGNERS:
+        raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
+    ids = matching(session, user, f).subquery()
+    owner = func.coalesce(User.username, "")
+    by_agent = {name: n for name, n in session.execute(
+        select(owner, func.count()).select_from(Account).outerjoin(User, User.id == Account.agent_id)
+        .where(Account.id.in_(select(ids.c.id))).group_by(owner))}
+    items = []
+    for account in session.scalars(select(Account).where(Account.id.in_(select(ids.c.id)))
+                                   .order_by(Account.dpd.desc(), Account.id).limit(limit)):
+        items.append(AssignCandidate(
+            id=account.id, account_ref=account.account_ref, customer_name=account.customer.name,
+            agent=account.agent.username if account.agent else None, team=account.team.name if account.team else None,
+            dpd=account.dpd, bucket=Bucket(account.bucket), balance=money(account.balance_minor, account.currency)))
+    return AssignPreview(matched=sum(by_agent.values()), by_agent=dict(sorted(by_agent.items())), items=items)
+
+
 def assign(session: Session, user: User, data: AssignRequest) -> AssignResult:
-    if user.role not in ("supervisor", "admin"):
+    if user.role not in ASSIGNERS:
         raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
     if (data.ids is None) == (data.filter is None):
         raise ProblemError(422, "Invalid request", "give the accounts as ids or as a filter, not both",
