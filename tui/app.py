@@ -91,6 +91,9 @@ class CollectDesk(App[int]):
                 id="desk.send", show=False),
         Binding("a", "approvals", N_("Approvals"),
                 tooltip=N_("Supervisors, from the worklist: the plans waiting for approval"), id="desk.approvals"),
+        Binding("s", "team", N_("Team"),
+                tooltip=N_("Supervisors, from the worklist: the team overview, assign, breaches, reports"),
+                id="desk.team"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -383,6 +386,9 @@ class CollectDesk(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.show_worklist()
+        if self.approver:
+            # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
+            self.action_team()
 
     def session_lapsed(self) -> None:
         from tui.screens.login import LoginScreen
@@ -526,6 +532,10 @@ class CollectDesk(App[int]):
 
             # A key of the worklist (elsewhere ``a`` is the screen's own), for those who approve.
             return self.approver and isinstance(self.screen, WorklistScreen)
+        if action == "team":
+            from tui.screens.worklist import WorklistScreen
+
+            return self.approver and isinstance(self.screen, WorklistScreen)
         return True
 
     def action_approvals(self) -> None:
@@ -537,6 +547,25 @@ class CollectDesk(App[int]):
         if isinstance(self.screen, ApprovalsScreen):
             return
         self.push_screen(ApprovalsScreen())
+
+    # -- the supervisor's desk -----------------------------------------------------------
+
+    def action_team(self) -> None:
+        from tui.screens.supervisor import SupervisorScreen
+
+        if not self.approver:
+            self.notify(_("The team overview is a supervisor's."), title=_("Team"))
+            return
+        if any(isinstance(s, SupervisorScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SupervisorScreen):
+                self.pop_screen()
+            return
+        self.push_screen(SupervisorScreen())
+
+    def show_reports(self) -> None:
+        from tui.screens.reports import ReportsScreen
+
+        self.push_screen(ReportsScreen())
 
     # -- help and the command palette -------------------------------------------------
 
@@ -565,7 +594,7 @@ class CollectDesk(App[int]):
             for binding in node_bindings(node):
                 # Only the desk's own bindings (they all have ids); not the widgets' built-in ones.
                 if (not binding.id or not binding.description or binding.system
-                        or binding.action in ("command_palette", "approvals")):
+                        or binding.action in ("command_palette", "approvals", "team")):
                     continue
                 marker = (id(node), binding.action)
                 if marker in seen:
@@ -588,6 +617,17 @@ class CollectDesk(App[int]):
             if self.approver and not isinstance(screen, ApprovalsScreen):
                 yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
                                     _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
+            from tui.screens.reports import ReportsScreen
+            from tui.screens.supervisor import SupervisorScreen
+
+            if self.approver and not isinstance(screen, SupervisorScreen):
+                yield SystemCommand(f"{_('Team')}: {_('overview')}",
+                                    _("The team overview: each agent's accounts, what is due, what broke"),
+                                    self.action_team)
+            if not isinstance(screen, ReportsScreen):
+                yield SystemCommand(f"{_('Reports')}: {_('show')}",
+                                    _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
+                                    self.show_reports)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:
