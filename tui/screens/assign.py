@@ -269,14 +269,16 @@ class AssignScreen(DeskScreen):
         self.table.update_cell(str(a.id), "mark", self._cells(a)[0])
         self._count()
 
+    # Focus moves at once (not ``focus()``, which waits): keys typed in the same burst follow it.
+
     def action_target(self) -> None:
-        self.query_one("#assign-to", Select).focus()
+        self.set_focus(self.query_one("#assign-to", Select))
 
     def action_filter(self) -> None:
-        self.query_one("#assign-from", Select).focus()
+        self.set_focus(self.query_one("#assign-from", Select))
 
     def action_list(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_move(self) -> None:
         self.skip_if_menu_open()
