@@ -59,6 +59,14 @@ def monies(items: Sequence[Money]) -> str:
     return ", ".join(fmt.money(m) for m in items) or "—"
 
 
+def first_money(items: Sequence[Money]) -> str:
+    """One amount for a narrow column: the first currency's, and ``+N`` for the others."""
+    if not items:
+        return "—"
+    more = f" +{len(items) - 1}" if len(items) > 1 else ""
+    return fmt.money(items[0]) + more
+
+
 def handle(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -225,10 +233,13 @@ class ReportsScreen(DeskScreen):
             share = Text(bar(b.share, 8), style="bold")
             share.append(" " + percent(b.share).rjust(6) + " ")
             table.add_row(fit(b.bucket.value, widths["bucket"]), right(f"{b.accounts:,}", widths["accounts"]), share,
-                          right(monies(b.balance), widths["balance"]),
+                          right(first_money(b.balance), widths["balance"]),
                           right(percent(r.roll_forward_rate) if r else "—", widths["forward"]),
                           right(percent(r.cure_rate) if r else "—", widths["cure"]), key=b.bucket.value)
-        self._rows = list(report.buckets)
+        table.add_row(Text(_("all"), style="bold"), right(f"{report.accounts:,}", widths["accounts"]), Text(""),
+                      right(first_money(report.balance), widths["balance"]), Text(""),
+                      right(percent(report.cure_rate), widths["cure"]), key="all")
+        self._rows = [*report.buckets, None]
 
     def _cases(self, report: CasesReport) -> None:
         table = self.table
@@ -276,16 +287,24 @@ class ReportsScreen(DeskScreen):
             spark_label.update(_("Attempts a day, {days} days").format(days=report.period.days))
             spark.data = list(current.attempts_by_day) if current is not None else []
         elif isinstance(report, PortfolioReport):
-            text.append(_("{accounts} accounts · balance {balance} · collected {collected}").format(
-                accounts=f"{report.accounts:,}", balance=monies(report.balance), collected=monies(report.collected)))
-            text.append("\n" + _("Cure rate (statement months) {cure} · cured in the period {cured} of {late} ({rate})")
-                        .format(cure=percent(report.cure_rate), cured=report.cured, late=report.delinquent_at_start,
-                                rate=percent(report.period_cure_rate)))
+            # The highlighted bucket's balance in every currency (the column has room for one), or the whole book's.
+            chosen = current if row < len(rows) - 1 else None
+            text.append(_("{bucket}: {accounts} accounts · balance {balance}").format(
+                bucket=chosen.bucket.value if chosen else _("all"),
+                accounts=f"{(chosen.accounts if chosen else report.accounts):,}",
+                balance=monies(chosen.balance if chosen else report.balance)))
+            text.append("\n" + _("Cure rate {cure} · cured in the period {cured} of {late} ({rate}) · collected "
+                                  "{collected}").format(cure=percent(report.cure_rate), cured=report.cured,
+                                                        late=report.delinquent_at_start,
+                                                        rate=percent(report.period_cure_rate),
+                                                        collected=monies(report.collected)))
             spark_label.update(_("Roll forward by month"))
             spark.data = [v or 0.0 for v in report.roll.roll_forward_trend]
         elif isinstance(report, CasesReport):
             text.append(_("Successful {good} · difficult {bad}").format(good=len(report.successful),
                                                                           bad=len(report.difficult)), style="bold")
+            if not rows:
+                text.append("\n" + _("No successful or difficult cases in the period; d for a longer one."))
             if current is not None:
                 text.append("\n" + current.what)
                 for note in current.notes[:1]:
