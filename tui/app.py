@@ -624,7 +624,7 @@ class CollectDesk(App[int]):
                 yield SystemCommand(f"{_('Team')}: {_('overview')}",
                                     _("The team overview: each agent's accounts, what is due, what broke"),
                                     self.action_team)
-            if not isinstance(screen, ReportsScreen):
+            if self.user.role != "trainer" and not isinstance(screen, ReportsScreen):
                 yield SystemCommand(f"{_('Reports')}: {_('show')}",
                                     _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
                                     self.show_reports)
