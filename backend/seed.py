@@ -60,6 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from backend.domain.history import HISTORY_RATES
 from backend.domain.zones import phone_region
 from backend_client.models import AccountCreate
 
@@ -89,7 +90,7 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str], ...] = (
 ASSIGNMENT = (("A", "agent1"), ("A", "agent2"), ("B", "agent3"))
 POOL_SHARE = 0.05  # left unassigned in a team's pool
 
-TWD_PER = {"TWD": Decimal(1), "USD": Decimal(32), "CNY": Decimal(4)}
+TWD_PER = HISTORY_RATES  # the fixed rates a payment is counted in the history at, too
 MIN_PAY_RATE = Decimal("0.05")
 MIN_PAY_FLOOR_TWD = 1000
 

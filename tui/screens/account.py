@@ -51,9 +51,11 @@ class AccountScreen(DeskScreen):
     ]
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
-                 timeline: Timeline | None = None) -> None:
+                 timeline: Timeline | None = None, leased: bool = False) -> None:
         super().__init__()
         self.account_id = account_id
+        self.leased = leased
+        """Opened as *next account*: the lease is let go when the agent goes back without saving."""
         self._ref, self._name = ref, name
         self.detail: AccountDetail | None = detail
         self.timeline: Timeline | None = timeline
@@ -274,6 +276,9 @@ class AccountScreen(DeskScreen):
     # -- actions ------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.leased:
+            self.leased = False
+            self.desk.release_lease(self.account_id)
         self.app.pop_screen()
 
     def action_reload(self) -> None:
