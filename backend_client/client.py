@@ -13,8 +13,14 @@ from pydantic import BaseModel, ValidationError
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
+    AccountFilter,
     AccountPatch,
+    AgentReport,
+    AssignPreview,
+    AssignRequest,
+    AssignResult,
     BreachPage,
+    CasesReport,
     ComplianceVerdict,
     ContactCreate,
     ContactOut,
@@ -29,7 +35,10 @@ from backend_client.models import (
     PlanOut,
     PlanPage,
     PlanPreview,
+    PortfolioReport,
     Problem,
+    TeamOverview,
+    TeamReport,
     Timeline,
     TokenResponse,
     UserOut,
@@ -37,6 +46,9 @@ from backend_client.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+REPORT_MODELS: dict[str, type[BaseModel]] = {"agent": AgentReport, "team": TeamReport, "portfolio": PortfolioReport,
+                                             "cases": CasesReport}
 
 
 class BackendError(Exception):
@@ -220,6 +232,31 @@ class BackendClient:
 
     async def breaches(self, *, limit: int = 100, before: int | None = None, team: str | None = None) -> BreachPage:
         return await self._get("/api/v1/breaches", BreachPage, limit=limit, before=before, team=team)
+
+    # -- the supervisor desk and reports (issue 5) ----------------------------------
+
+    async def assign(self, request: AssignRequest) -> AssignResult:
+        """Move accounts (ids, or every account matching a filter) to an agent or a team, in one action."""
+        response = await self._request("POST", "/api/v1/accounts/assign", json=self._body(request))
+        return _parse(response, AssignResult)
+
+    async def assign_preview(self, account_filter: AccountFilter) -> AssignPreview:
+        """How many accounts a filter matches, whose they are, and the first of them."""
+        response = await self._request("POST", "/api/v1/accounts/assign/preview", json=self._body(account_filter))
+        return _parse(response, AssignPreview)
+
+    async def overview(self, *, day: dt.date | None = None, team: str | None = None) -> TeamOverview:
+        """The team overview now; ``day`` is "today" for promises due (the caller's calendar)."""
+        return await self._get("/api/v1/reports/overview", TeamOverview, day=day.isoformat() if day else None,
+                               team=team)
+
+    async def report(self, kind: str, *, days: int = 30, since: dt.date | None = None,
+                     until: dt.date | None = None, team: str | None = None,
+                     limit: int | None = None) -> AgentReport | TeamReport | PortfolioReport | CasesReport:
+        """``kind`` is agent, team, portfolio or cases; the last ``days`` days, or ``since``…``until`` (days, both included)."""
+        model = REPORT_MODELS[kind]
+        return await self._get(f"/api/v1/reports/{kind}", model, days=days, team=team, limit=limit,
+                               **{"from": since.isoformat() if since else None, "to": until.isoformat() if until else None})
 
     # -- plans and payments ------------------------------------------------------
 

@@ -908,6 +908,37 @@ class CasesReport(Wire):
     difficult: list[Case]
 
 
+class OverviewRow(Wire):
+    """One agent's book now (``agent`` None: the team's unassigned pool), or the total."""
+
+    agent: str | None = None
+    display_name: str
+    team: str | None = None
+    accounts: int
+    """Open accounts assigned now."""
+    buckets: dict[str, int] = {}
+    """Bucket → accounts (only the buckets that have some)."""
+    contactable_now: int
+    """Accounts that may be phoned now (their answer has not lapsed)."""
+    promises_due_today: int
+    """Accounts with a payment of an active plan (a promise, an instalment…) due on ``day``."""
+    broken_promises: int
+    """Accounts whose plan broke since ``broken_since``."""
+
+
+class TeamOverview(Wire):
+    """``GET /api/v1/reports/overview``: the supervisor's desk: each agent's book as it is now.
+    A head count per agent, not a ranking: agents are listed by name."""
+
+    as_of: AwareDatetime
+    day: dt.date
+    """"Today" for promises due (the caller's date; default the UTC date)."""
+    broken_since: AwareDatetime
+    team: str | None = None
+    agents: list[OverviewRow]
+    total: OverviewRow
+
+
 # --------------------------------------------------------------------------
 # Escalations and documents (issue 5)
 
@@ -1050,6 +1081,8 @@ class AccountFilter(Wire):
     max_priority: float | None = Field(default=None, ge=0, le=1e9)
     min_dpd: int | None = Field(default=None, ge=0, le=36500)
     max_dpd: int | None = Field(default=None, ge=0, le=36500)
+    q: str | None = Field(default=None, max_length=100)
+    """Search text, as the worklist's: account reference or customer name, or a card's last four."""
 
 
 class AssignRequest(Wire):
@@ -1067,6 +1100,27 @@ class AssignResult(Wire):
     moved: int
     to_agent: str | None = None
     to_team: str | None = None
+
+
+class AssignCandidate(Wire):
+    id: int
+    account_ref: str
+    customer_name: str
+    agent: str | None = None
+    team: str | None = None
+    dpd: int
+    bucket: Bucket
+    balance: Money
+
+
+class AssignPreview(Wire):
+    """``POST /api/v1/accounts/assign/preview`` (a filter): how many accounts it matches,
+    whose they are now, and the first of them (highest DPD first)."""
+
+    matched: int
+    by_agent: dict[str, int] = {}
+    """Current agent's user name (``""``: the team's pool) → accounts matched."""
+    items: list[AssignCandidate] = []
 
 
 class EscalationCheck(Wire):

@@ -96,6 +96,9 @@ class CollectDesk(App[int]):
         Binding("x", "escalations", N_("Escalations"),
                 tooltip=N_("Supervisors, from the worklist: the escalations waiting for a decision"),
                 id="desk.escalations"),
+        Binding("s", "team", N_("Team"),
+                tooltip=N_("Supervisors, from the worklist: the team overview, assign, breaches, reports"),
+                id="desk.team"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -417,6 +420,9 @@ class CollectDesk(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.show_worklist()
+        if self.approver:
+            # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
+            self.action_team()
 
     def session_lapsed(self) -> None:
         from tui.screens.login import LoginScreen
@@ -565,6 +571,10 @@ class CollectDesk(App[int]):
             from tui.screens.worklist import WorklistScreen
 
             return self.decider and isinstance(self.screen, WorklistScreen)
+        if action == "team":
+            from tui.screens.worklist import WorklistScreen
+
+            return self.approver and isinstance(self.screen, WorklistScreen)
         return True
 
     def action_approvals(self) -> None:
@@ -593,6 +603,25 @@ class CollectDesk(App[int]):
             return
         self.push_screen(EscalationsScreen())
 
+    # -- the supervisor's desk -----------------------------------------------------------
+
+    def action_team(self) -> None:
+        from tui.screens.supervisor import SupervisorScreen
+
+        if not self.approver:
+            self.notify(_("The team overview is a supervisor's."), title=_("Team"))
+            return
+        if any(isinstance(s, SupervisorScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SupervisorScreen):
+                self.pop_screen()
+            return
+        self.push_screen(SupervisorScreen())
+
+    def show_reports(self) -> None:
+        from tui.screens.reports import ReportsScreen
+
+        self.push_screen(ReportsScreen())
+
     # -- help and the command palette -------------------------------------------------
 
     def action_help(self) -> None:
@@ -620,7 +649,7 @@ class CollectDesk(App[int]):
             for binding in node_bindings(node):
                 # Only the desk's own bindings (they all have ids); not the widgets' built-in ones.
                 if (not binding.id or not binding.description or binding.system
-                        or binding.action in ("command_palette", "approvals", "escalations")):
+                        or binding.action in ("command_palette", "approvals", "escalations", "team")):
                     continue
                 marker = (id(node), binding.action)
                 if marker in seen:
@@ -652,6 +681,17 @@ class CollectDesk(App[int]):
             if self.decider and not isinstance(screen, EscalationsScreen):
                 yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
                                     _("The escalations waiting for your decision"), self.action_escalations)
+            from tui.screens.reports import ReportsScreen
+            from tui.screens.supervisor import SupervisorScreen
+
+            if self.approver and not isinstance(screen, SupervisorScreen):
+                yield SystemCommand(f"{_('Team')}: {_('overview')}",
+                                    _("The team overview: each agent's accounts, what is due, what broke"),
+                                    self.action_team)
+            if self.user.role != "trainer" and not isinstance(screen, ReportsScreen):
+                yield SystemCommand(f"{_('Reports')}: {_('show')}",
+                                    _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
+                                    self.show_reports)
 
     @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
     async def open_next(self, skip: int | None = None) -> None:

@@ -3,8 +3,9 @@
 Each takes the period as ``days`` (the last N days to now, default 30) or as
 ``from`` and ``to`` (ISO 8601 dates or instants; a date is midnight UTC, and
 ``to`` names the last day included), and ``team`` (a team's name) for legal
-officers and admins; a supervisor always gets their own team. Agents and
-trainers are refused 403. Every report viewed is audited; the cases report
+officers and admins; a supervisor always gets their own team. An agent gets
+the agent report of their own figures only; trainers, and agents asking for any
+other report, are refused 403. Every report viewed is audited; the cases report
 names customers, so it records the accounts it showed.
 """
 
@@ -20,7 +21,8 @@ from backend.api.errors import ProblemError
 from backend.api.routes import PROBLEMS
 from backend.services import audit
 from backend.services import reports as reports_svc
-from backend_client.models import AgentReport, CasesReport, PortfolioReport, TeamReport
+from backend.services import overview as overview_svc
+from backend_client.models import AgentReport, CasesReport, PortfolioReport, TeamOverview, TeamReport
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses={**PROBLEMS, 403: PROBLEMS[401]})
 
@@ -110,3 +112,19 @@ def report_cases(user: CurrentUser, session: SessionDep, days: Days = 30, team: 
     accounts = sorted({c.account_id for c in report.successful + report.difficult})
     _record(session, user, "cases", report, report.team, accounts=accounts)
     return report
+
+
+@router.get("/reports/overview", response_model=TeamOverview)
+def report_overview(user: CurrentUser, session: SessionDep, team: TeamName = None,
+                    day: Annotated[dt.date | None, Query(description="today, as the caller's calendar says "
+                                                                     "(default the UTC date)")] = None,
+                    ) -> TeamOverview:
+    """The supervisor's team overview, as it is now: per agent (by name) and the team's pool,
+    open accounts by bucket, contactable now, accounts with a plan payment due on ``day``, and
+    accounts whose plan broke in the last 7 days. A supervisor sees their own team; legal
+    officers and admins every team or ``team``; agents 403."""
+    found = overview_svc.overview(session, user, team=team, day=day)
+    audit.record(session, user.id, "view", "report", None, report="overview", team=found.team,
+                 day=found.day.isoformat())
+    session.commit()
+    return found

@@ -24,7 +24,9 @@ from backend.services import reports as reports_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
+    AccountFilter,
     AccountPatch,
+    AssignPreview,
     AssignRequest,
     AssignResult,
     Breach,
@@ -327,3 +329,14 @@ def assign_accounts(body: AssignRequest, user: CurrentUser, session: SessionDep)
     result = assign_svc.assign(session, user, body)
     session.commit()
     return result
+
+
+@router.post("/accounts/assign/preview", response_model=AssignPreview, tags=["accounts"])
+def preview_assign(body: AccountFilter, user: CurrentUser, session: SessionDep) -> AssignPreview:
+    """What a filter matches before it is moved: the count, per current agent, and the
+    first accounts (highest DPD first), for a supervisor (their team) or an admin."""
+    found = assign_svc.preview(session, user, body)
+    audit.record(session, user.id, "view", "accounts", None, via="assign-preview",
+                 accounts=[a.id for a in found.items])
+    session.commit()
+    return found

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.money import to_minor
-from backend.models import Account, Team, User, utcnow
+from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
-from backend.services.accounts import visible
-from backend_client.models import AccountFilter, AssignRequest, AssignResult
+from backend.services.accounts import money, search_filter, search_index, visible
+from backend_client.models import (
+    AccountFilter,
+    AssignCandidate,
+    AssignPreview,
+    AssignRequest,
+    AssignResult,
+    Bucket,
+)
 
 MAX_MOVED = 200_000
 MOVERS = ("supervisor", "admin")
@@ -41,6 +48,8 @@ class Criteria:
     team_name: str | None = None
     agent: str | None = None
     """An agent's user name; ``""`` for a team's unassigned pool."""
+    q: str | None = None
+    """Search text, as the worklist's: account reference, customer name, a card's last four."""
 
 
 def invalid(errors: list[tuple[str, str]]) -> ProblemError:
@@ -83,7 +92,7 @@ def criteria_of(f: AccountFilter) -> Criteria:
         buckets=tuple(b.value for b in f.bucket or ()), currency=f.currency,
         min_balance_minor=minor["min_balance"], max_balance_minor=minor["max_balance"],
         min_risk=f.min_risk, max_risk=f.max_risk, min_priority=f.min_priority, max_priority=f.max_priority,
-        min_dpd=f.min_dpd, max_dpd=f.max_dpd, team_name=f.team, agent=f.agent,
+        min_dpd=f.min_dpd, max_dpd=f.max_dpd, team_name=f.team, agent=f.agent, q=f.q,
     )
 
 
@@ -105,6 +114,8 @@ def where(session: Session, user: User, c: Criteria) -> Select:
             stmt = stmt.where(column >= low)
         if high is not None:
             stmt = stmt.where(column <= high)
+    if c.q and c.q.strip():
+        stmt = stmt.join(Customer, Customer.id == Account.customer_id).where(search_filter(c.q, search_index(session)))
     if c.team_id is not None:
         stmt = stmt.where(Account.team_id == c.team_id)
     if c.team_name:
@@ -194,6 +205,29 @@ def move(session: Session, user: User, ids: list[int], team: Team | None, agent:
                  to_team=to_team, note=note, ids=ids[:1000], **detail)
     session.flush()
     return moved
+
+
+PREVIEW_ITEMS = 200
+"""The accounts a preview lists (all of them are counted)."""
+
+
+def preview(session: Session, user: User, f: AccountFilter, limit: int = PREVIEW_ITEMS) -> AssignPreview:
+    """How many accounts ``f`` matches, whose they are now, and the first ``limit`` of them
+    (the latest first): what a supervisor sees before moving them."""
+    must_move(user)
+    ids = matching(session, user, f).subquery()
+    owner = func.coalesce(User.username, "")
+    by_agent = {name: n for name, n in session.execute(
+        select(owner, func.count()).select_from(Account).outerjoin(User, User.id == Account.agent_id)
+        .where(Account.id.in_(select(ids.c.id))).group_by(owner))}
+    items = []
+    for account in session.scalars(select(Account).where(Account.id.in_(select(ids.c.id)))
+                                   .order_by(Account.dpd.desc(), Account.id).limit(limit)):
+        items.append(AssignCandidate(
+            id=account.id, account_ref=account.account_ref, customer_name=account.customer.name,
+            agent=account.agent.username if account.agent else None, team=account.team.name if account.team else None,
+            dpd=account.dpd, bucket=Bucket(account.bucket), balance=money(account.balance_minor, account.currency)))
+    return AssignPreview(matched=sum(by_agent.values()), by_agent=dict(sorted(by_agent.items())), items=items)
 
 
 def assign(session: Session, user: User, data: AssignRequest) -> AssignResult:

@@ -116,9 +116,9 @@ def strategies(session: Session, user: User, days: int = 30, now: dt.datetime | 
 # Agent, team, portfolio and cases (issue 5, item 5)
 #
 # Who sees what: supervisors their own team, legal officers and admins every
-# team (or the one named by ``team``); agents and trainers are refused 403 —
-# an agent's own figures are their supervisor's to discuss with them, and a
-# report of one agent next to no others cannot be read fairly.
+# team (or the one named by ``team``); an agent the agent report of their own
+# figures only (never a colleague's: nothing to rank themselves against);
+# trainers are refused 403, and agents every other report.
 #
 # No figure here ranks agents by amounts recovered (2011 Measures Art. 66):
 # agents are listed by name, and collection always sits beside the quality
@@ -287,14 +287,24 @@ def _work_fields(f: dict, escalations_recorded: bool) -> dict:
 def agents(session: Session, user: User, days: int = 30, *, team: str | None = None,
            since: dt.datetime | None = None, until: dt.datetime | None = None) -> AgentReport:
     """Per agent: the agents of the team(s), and anyone else who worked its accounts in the
-    period; ordered by name (display name, then user name), never by amount collected."""
-    team_id, team_name = _scope(session, user, team)
+    period; ordered by name (display name, then user name), never by amount collected.
+    An agent gets their own row only (their own figures, never anyone else's)."""
+    own = user.role == "agent"
+    if own:
+        if user.team_id is None or team is not None:
+            raise ProblemError(403, "Forbidden", "An agent sees their own figures only")
+        own_team = session.get(Team, user.team_id)
+        team_id, team_name = user.team_id, own_team.name if own_team else None
+    else:
+        team_id, team_name = _scope(session, user, team)
     p = period(days, since, until)
     work = _work(session, p, team_id, "agent")
     recorded = work.pop("_escalations_recorded")
     ids = set(work) | set(session.scalars(select(User.id).where(
         User.role == "agent", User.active.is_(True), *_in_team(User.team_id, team_id))))
     ids.discard(None)
+    if own:
+        ids = {user.id}
     people = session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
     rows = []
     for person in sorted(people, key=lambda u: (u.display_name.casefold(), u.username)):

@@ -55,3 +55,29 @@ async def test_ids_to_the_pool_and_the_limits_of_a_supervisor(http, auth, make_a
     r = await http.post("/api/v1/accounts/assign", json={"ids": [a.id], "to_team": "B", "to_agent": "agent3"},
                         headers=admin)
     assert r.status_code == 200 and r.json()["moved"] == 1
+
+
+async def test_preview_counts_a_filter_by_dpd_and_search_before_moving(http, auth, make_account, problem,
+                                                                       new_audit) -> None:  # noqa: ANN001
+    for n, dpd in enumerate((10, 35, 40, 65, 95)):
+        make_account(account_ref=f"PV-{n}", customer_name=f"Preview Person {n}", dpd=dpd, agent="agent1")
+    make_account(account_ref="PV-9", customer_name="Other Name", dpd=40, agent="agent1")
+    make_account(account_ref="PV-B", customer_name="Preview Person B", dpd=40, team="B", agent="agent3")
+    supervisor = await auth("super1")
+    body = {"agent": "agent1", "min_dpd": 30, "max_dpd": 70, "q": "preview person"}
+    r = await http.post("/api/v1/accounts/assign/preview", json=body, headers=supervisor)
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert found["matched"] == 3 and found["by_agent"] == {"agent1": 3}
+    assert [i["account_ref"] for i in found["items"]] == ["PV-3", "PV-2", "PV-1"]  # highest DPD first
+    [entry] = new_audit(entity="accounts")
+    assert sorted(entry.detail["accounts"]) == sorted(i["id"] for i in found["items"])
+    # Moving the same filter moves the same accounts, and nothing else.
+    r = await http.post("/api/v1/accounts/assign", json={"filter": body, "to_agent": "agent2"}, headers=supervisor)
+    assert r.json()["moved"] == 3
+    after = (await http.post("/api/v1/accounts/assign/preview", json={**body, "agent": "agent2"},
+                             headers=supervisor)).json()
+    assert after["matched"] == 3
+    assert problem(await http.post("/api/v1/accounts/assign/preview", json={"min_dpd": 50, "max_dpd": 10},
+                                   headers=supervisor), 422)["fields"] == {"filter.max_dpd"}
+    assert problem(await http.post("/api/v1/accounts/assign/preview", json={}, headers=await auth("agent1")), 403)

@@ -206,10 +206,15 @@ async def test_cases_successful_and_difficult_with_notes(http, auth, portfolio, 
 
 
 async def test_who_may_see_reports(http, auth, portfolio, problem) -> None:  # noqa: ANN001
-    for kind in ("agent", "team", "portfolio", "cases"):
+    for kind in ("team", "portfolio", "cases", "overview"):
         problem(await http.get(f"/api/v1/reports/{kind}", headers=await auth("ra1")), 403)
+    for kind in ("agent", "team", "portfolio", "cases", "overview"):
         problem(await http.get(f"/api/v1/reports/{kind}", headers=await auth("trainer1")), 403)
         problem(await http.get(f"/api/v1/reports/{kind}"), 401)
+    # An agent sees their own figures, never a colleague's.
+    own = (await http.get("/api/v1/reports/agent", headers=await auth("ra1"))).json()
+    assert [row["agent"] for row in own["agents"]] == ["ra1"] and own["team"] == "R"
+    problem(await http.get("/api/v1/reports/agent", params={"team": "R"}, headers=await auth("ra1")), 403)
     # A supervisor reports on their own team, not another.
     problem(await http.get("/api/v1/reports/agent", params={"team": "A"}, headers=await auth("rsuper")), 403)
     problem(await http.get("/api/v1/reports/agent", params={"team": "nope"}, headers=await auth("admin")), 404)
@@ -249,3 +254,44 @@ async def test_escalations_are_counted_per_agent_and_team(http, auth, portfolio)
     assert (rows["ra1"]["escalations"], rows["ra2"]["escalations"], rows["ra3"]["escalations"]) == (1, 0, 0)
     [team] = (await http.get("/api/v1/reports/team", headers=await auth("rsuper"))).json()["teams"]
     assert team["escalations"] == 1
+
+
+async def test_team_overview_by_agent_and_bucket(http, auth, portfolio, session, problem, new_audit) -> None:  # noqa: ANN001
+    """The supervisor desk's overview: each agent's book now, by name, and the pool."""
+    today = utcnow().date()
+    ra2 = session.scalar(select(User).where(User.username == "ra2"))
+    due = plans_svc.draft(session, ra2, portfolio["A5"].id, PlanCreate(kind="promise", amount="50.00", first_due=today))
+    plans_svc.act(session, ra2, due.id, "submit")
+    session.commit()
+    r = await http.get("/api/v1/reports/overview", params={"day": today.isoformat()}, headers=await auth("rsuper"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["team"] == "R" and body["day"] == today.isoformat()
+    rows = {row["agent"]: row for row in body["agents"]}
+    assert list(rows) == ["ra1", "ra3", "ra2", None]  # by display name (Ann, Mia, Zed), the pool last
+    assert (rows["ra1"]["accounts"], rows["ra1"]["buckets"]) == (2, {"30": 1, "60": 1})
+    assert (rows["ra2"]["accounts"], rows["ra2"]["buckets"]) == (3, {"current": 1, "X": 1, "120": 1})  # A3 cured
+    assert (rows["ra3"]["accounts"], rows["ra3"]["buckets"]) == (0, {})
+    assert (rows[None]["accounts"], rows[None]["buckets"]) == (1, {"current": 1})
+    # A2's promise broke; A5's is due today; A1's was kept.
+    assert [(rows[a]["promises_due_today"], rows[a]["broken_promises"]) for a in ("ra1", "ra2", "ra3", None)] == [
+        (0, 1), (1, 0), (0, 0), (0, 0)]
+    total = body["total"]
+    assert (total["accounts"], total["promises_due_today"], total["broken_promises"]) == (6, 1, 1)
+    assert total["buckets"] == {"current": 2, "X": 1, "30": 1, "60": 1, "120": 1}
+    # Contactable now: as the worklist says of the same accounts.
+    items = (await http.get("/api/v1/worklist", params={"limit": 100}, headers=await auth("rsuper"))).json()["items"]
+    assert total["contactable_now"] == sum(i["contactable_now"] for i in items)
+    assert sum(row["contactable_now"] for row in body["agents"]) == total["contactable_now"]
+    assert [e.detail["report"] for e in new_audit(entity="report")] == ["overview"]
+    # Another day: nothing due.
+    other = (await http.get("/api/v1/reports/overview", params={"day": (today + dt.timedelta(days=1)).isoformat()},
+                            headers=await auth("rsuper"))).json()
+    assert other["total"]["promises_due_today"] == 0
+    # Admin: every team, or one; agents and trainers: 403.
+    every = (await http.get("/api/v1/reports/overview", headers=await auth("admin"))).json()
+    assert every["team"] is None and {"ra1", "agent1", "agent3"} <= {row["agent"] for row in every["agents"]}
+    one = (await http.get("/api/v1/reports/overview", params={"team": "R"}, headers=await auth("admin"))).json()
+    assert one["total"]["accounts"] == 6
+    problem(await http.get("/api/v1/reports/overview", params={"team": "A"}, headers=await auth("rsuper")), 403)
+    problem(await http.get("/api/v1/reports/overview", params={"day": "soon"}, headers=await auth("rsuper")), 422)

@@ -43,6 +43,9 @@ async def test_two_desks_pressing_next_never_share_an_account(make_desk, make_ac
     async with agent.run_test(size=(80, 24)) as pa, supervisor.run_test(size=(80, 24)) as ps:
         await settle(pa)
         await settle(ps)
+        assert type(supervisor.screen).__name__ == "SupervisorScreen"  # a supervisor lands on the team overview
+        await ps.press("w")  # and works from the worklist beneath it
+        await settle(ps)
         assert type(agent.screen).__name__ == type(supervisor.screen).__name__ == "WorklistScreen"
         await pa.press("n")
         await settle(pa)

@@ -60,7 +60,7 @@ async def test_an_over_limit_settlement_goes_to_the_supervisor_who_approves_it(m
     boss = make_desk("super1", drafts_dir=tmp_path / "super1")
     async with boss.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert "a Approvals" in screen_text(boss)  # the worklist's footer
+        assert "a Approvals" in screen_text(boss)  # the team overview's footer (a supervisor lands there)
         await pilot.press("a")
         await settle(pilot)
         assert type(boss.screen).__name__ == "ApprovalsScreen"
@@ -268,6 +268,9 @@ async def test_only_supervisors_have_the_queue(make_desk, accounts, tmp_path) ->
         await settle(pilot)
         titles = [c.title for c in boss.get_system_commands(boss.screen)]
         assert "Plans: approvals" in titles and all(": " in t for t in titles)
+        await pilot.press("w")  # from the team overview to the worklist beneath it
+        await settle(pilot)
+        assert type(boss.screen).__name__ == "WorklistScreen" and "a Approvals" in screen_text(boss)
         await pilot.press("enter")  # an account: a is not the queue there, but the palette is
         await settle(pilot)
         await pilot.press("a")

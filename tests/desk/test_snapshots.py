@@ -121,6 +121,32 @@ def test_escalate_screen(snap_compare, make_desk, referrals) -> None:
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
+def test_team_overview_screen(snap_compare, make_desk, accounts, make_account) -> None:
+    """A supervisor's first screen: the team by agent and bucket, what is due, what broke."""
+    accounts()
+    for n in range(4):
+        make_account(account_ref=f"B-{n:04d}", customer_name=f"Beth Ng {n}", dpd=125 + n, agent="agent2")
+    make_account(account_ref="P-0001", customer_name="Pat Pool", dpd=5, agent=None)
+    desk = make_desk("super1")
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
+
+
+def test_assign_screen(snap_compare, make_desk, accounts) -> None:
+    """agent1's accounts from 30 to 100 days past due, one marked, about to go to agent2."""
+    accounts()
+    desk = make_desk("super1")
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+f", "tab", "tab", *"30", "tab", *"100", "ctrl+l", "down", "space")
+        await pilot.press("ctrl+t", "enter", "down", "down", "enter")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
 def test_escalations_inbox(snap_compare, make_desk, referrals, session) -> None:
     """legal1's referrals inbox, where a legal officer lands: one referral waiting, its pack listed."""
     from sqlalchemy import select
@@ -137,3 +163,25 @@ def test_escalations_inbox(snap_compare, make_desk, referrals, session) -> None:
     session.commit()
     desk = make_desk("legal1")
     assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
+
+
+def test_reports_screen(snap_compare, make_desk, accounts, login) -> None:
+    """The agent report: measures side by side, rates as bars, attempts a day as a sparkline."""
+    first, second, _third = accounts()
+    desk = make_desk("super1")
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        api = await login("agent1")
+        for account, outcome, days in ((first, "NA", 5), (second, "VM", 4), (first, "NA", 2), (second, "NA", 2)):
+            await api.log_contact(account.id, ContactCreate(
+                channel="phone", outcome=outcome, started_at=NOW - dt.timedelta(days=days), duration_s=40,
+                used="+12125550101"))
+        await api.log_contact(first.id, ContactCreate(
+            channel="phone", outcome="RPC", result="PTP", identity_verified=True, disclosure_given=True,
+            started_at=NOW - dt.timedelta(days=1), duration_s=300, used="+12125550101",
+            ptp=PromiseIn(amount="200.00", date=dt.date(2026, 3, 13))))
+        await pilot.press("r")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
