@@ -93,11 +93,11 @@ def in_memory(n: int) -> None:
                       ("features + score (probability, points, reasons)", with_reasons),
                       ("features + score + strategy rank (what a rescore writes)", and_rank)):
         before = load()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         fn()
-        dt = time.perf_counter() - t
-        print(f"  {label:<58} {dt:6.1f} s ({dt / n * 1e6:5.1f} µs an account); load average {before} -> {load()}",
-              flush=True)
+        dt, cpu = time.perf_counter() - t, time.process_time() - cpu
+        print(f"  {label:<58} {dt:6.1f} s ({dt / n * 1e6:5.1f} µs an account), CPU {cpu:6.1f} s "
+              f"({cpu / n * 1e6:5.1f} µs); load average {before} -> {load()}", flush=True)
 
 
 def give_histories(engine) -> None:  # noqa: ANN001
@@ -133,9 +133,10 @@ def give_histories(engine) -> None:  # noqa: ANN001
           flush=True)
 
 
-def rescore_range(url: str, first: int, last_id: int, batch: int) -> tuple[int, float, float, float]:
+def rescore_range(url: str, first: int, last_id: int, batch: int) -> tuple[int, float, float, float, float]:
     """Rescore the accounts with ``first <= id <= last_id``, a batch per transaction.
-    Returns (accounts, seconds reading, computing, writing)."""
+    Returns (accounts, seconds reading, computing, writing, CPU seconds of this process)."""
+    cpu = time.process_time()
     from sqlalchemy import bindparam, select, update
 
     from backend.db import make_engine
@@ -181,7 +182,7 @@ def rescore_range(url: str, first: int, last_id: int, batch: int) -> tuple[int, 
             done += len(rows)
             last = rows[-1][0]
     engine.dispose()
-    return done, reading, computing, writing
+    return done, reading, computing, writing, time.process_time() - cpu
 
 
 def check_against_service(engine, sample: int) -> None:  # noqa: ANN001
@@ -250,9 +251,10 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
                                   [batch] * workers))
     elapsed = time.perf_counter() - started
     done = sum(p[0] for p in parts)
-    reading, computing, writing = (sum(p[k] for p in parts) for k in (1, 2, 3))
+    reading, computing, writing, cpu = (sum(p[k] for p in parts) for k in (1, 2, 3, 4))
     print(f"  rescored and re-ranked {done:,} accounts in {elapsed:.1f} s ({done / elapsed:,.0f} a second); "
-          f"summed over the processes: reading {reading:.1f} s, computing {computing:.1f} s, writing {writing:.1f} s; "
+          f"summed over the processes: reading {reading:.1f} s, computing {computing:.1f} s, writing {writing:.1f} s "
+          f"(wall), CPU {cpu:.1f} s ({cpu / max(done, 1) * 1e6:.0f} µs an account, not counting PostgreSQL's server); "
           f"load average {load()} after", flush=True)
     if check:
         check_against_service(engine, check)
