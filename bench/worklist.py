@@ -15,7 +15,8 @@ prints p50/p95 over ``--requests`` requests of:
 both in-process (the service function, on a fresh session per request, as the
 route runs it) and over real HTTP to a uvicorn server on loopback (one worker,
 keep-alive client). It also prints the query plans (EXPLAIN) of the page query,
-to show the composite index (agent_id, priority, id) at work. Target: p95 ≤ 25 ms.
+to show the composite index (agent_id, priority, id) at work. Target: p95 ≤ 50 ms
+(issue 6; it was 25 ms for issue 2's worklist without contactability).
 
 The default database is a SQLite file under bench/out/. For PostgreSQL, name a
 scratch database that may be wiped, e.g. ``--db postgresql://postgres@127.0.0.1:55432/collectdesk_bench``.
@@ -111,6 +112,7 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
     policies = default_policies()
     split = load_split()
     batch = 5000
+    states: dict[tuple, Any] = {}
     started = time.perf_counter()
     with engine.begin() as conn:
         for first_id in range(1, n + 1, batch):
@@ -135,9 +137,14 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                 balance = rng.randint(10_000, 2_000_000)
                 overdue = min(balance, rng.randint(1_000, 500_000)) if dpd else 0
                 flags = {"dispute": True} if rng.random() < 0.03 else {}
-                zones = zones_from(customers[-1]["timezone"], [zones_of_prefix[prefix]], [country], country)
-                state = contact_state(applicable(policies, country, None), Subject(
-                    zones=tuple(zones), country=country, flags=flags, phones=(number,)), [], "phone", now)
+                zones = tuple(zones_from(customers[-1]["timezone"], [zones_of_prefix[prefix]], [country], country))
+                # With no contacts and no number on a do-not-call list, the engine's answer at
+                # ``now`` depends only on the zones, the country and the flags: asked once per kind.
+                key = (zones, country, bool(flags))
+                state = states.get(key)
+                if state is None:
+                    state = states[key] = contact_state(applicable(policies, country, None), Subject(
+                        zones=zones, country=country, flags=flags, phones=(number,)), [], "phone", now)
                 ref = f"BNK{i:08d}"
                 strategy = split.for_account(ref)
                 priority = rank(strategy, RankInputs(dpd=dpd, bucket=bucket_for(dpd), overdue_minor=overdue,
@@ -177,15 +184,20 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), cuts[94]
 
 
-def timed(fn: Callable[[], Any], runs: int, warmup: int = 5) -> tuple[float, float]:
+def timed(fn: Callable[[], Any], runs: int, warmup: int = 5) -> tuple[float, float, float]:
+    """p50 and p95 of the wall time, and the median CPU time of this thread (the
+    client, and in-process the service and SQLite too; not PostgreSQL's server nor,
+    over HTTP, uvicorn's): on a shared machine the wall time also counts the wait
+    for a CPU, which the CPU time does not."""
     for _ in range(warmup):
         fn()
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return percentiles(samples)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    return *percentiles(samples), statistics.median(cpu)
 
 
 def cursor_at(session: Session, user: User, fraction: float, q: str | None = None, index: str = "scan") -> str:
@@ -220,6 +232,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="measure the database as it is (built by an earlier run)")
+    parser.add_argument("--build-only", action="store_true", help="build the database and stop (measure it later "
+                        "with --reuse, e.g. when building two databases at once)")
     args = parser.parse_args()
     url = normalize_url(args.db)
     if url.startswith("sqlite"):
@@ -227,6 +241,8 @@ def main() -> None:
     engine = make_engine(url) if args.reuse else reset(url)
     if not args.reuse:
         build(engine, args.accounts)
+        if args.build_only:
+            return
     db = Database(url, engine=engine)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"database: {engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}, "
@@ -258,7 +274,7 @@ def main() -> None:
         print(f"  {label}:")
         print(explain(engine, accounts_svc.worklist_statement(agent, limit=50, index=index, **cases[label])))
 
-    results: list[tuple[str, str, float, float]] = []
+    results: list[tuple[str, str, float, float, float | None]] = []
 
     def service_page(params: dict) -> Callable[[], None]:
         def run() -> None:
@@ -294,7 +310,7 @@ def main() -> None:
         if i >= 3:
             lapsed_samples.append((time.perf_counter() - t0) * 1000)
     results.append(("in-process", f"GET worklist: {accounts_svc.REFRESH_ON_READ} answers lapsed",
-                    *percentiles(lapsed_samples)))
+                    *percentiles(lapsed_samples), None))
     lapsed = min(20_000, len(own_ids))
     with db.sessionmaker() as session:
         session.execute(update(Account).where(Account.id.in_(own_ids[:lapsed])).values(recheck_at=EPOCH))
@@ -345,10 +361,14 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
 
-    print(f"\n{'how':<11} {'what':<42} {'p50':>7} {'p95':>7}")
-    for how, what, p50, p95 in results:
-        flag = "" if p95 <= 25 else "  > 25 ms"
-        print(f"{how:<11} {what:<42} {p50:7.2f} {p95:7.2f}{flag}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nload average now {load}; cpu: median CPU time of the measuring thread (in-process: client and "
+          f"service; not PostgreSQL's server)")
+    print(f"{'how':<11} {'what':<42} {'p50':>7} {'p95':>7} {'cpu':>7}")
+    for how, what, p50, p95, cpu in results:
+        flag = "" if p95 <= 50 else "  > 50 ms"
+        shown = f"{cpu:7.2f}" if cpu is not None and how == "in-process" else f"{'':>7}"
+        print(f"{how:<11} {what:<42} {p50:7.2f} {p95:7.2f} {shown}{flag}")
 
 
 if __name__ == "__main__":

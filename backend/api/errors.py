@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.domain.accounts import mask_card_numbers
@@ -122,6 +124,18 @@ def install(app: FastAPI) -> None:
         title = titles.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(Problem(title=title, status=exc.status_code, detail=detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        # Too many requests at once for the database: every pooled connection in use
+        # for the pool's timeout, or SQLite's one write lock held by others for the
+        # busy timeout. The request did nothing; the client may ask again.
+        if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        log.warning("busy: %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(Problem(title="Busy", status=503, detail="The database is busy; try again"),
+                                {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
