@@ -16,6 +16,8 @@ from backend.api.deps import SessionDep
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.api.escalations import router as escalations_router
+from backend.api.collab import router as collab_router
+from backend.api.segments import router as segments_router
 from backend.db import Database
 from backend_client.models import Health, SweepResult
 from config.settings import BackendSettings
@@ -121,6 +123,8 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.include_router(router)
     app.include_router(escalations_router)
     app.include_router(reports_router)
+    app.include_router(segments_router)
+    app.include_router(collab_router)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(session: SessionDep) -> Health:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -237,11 +238,14 @@ class Contact(Base):
 
 class Note(Base):
     __tablename__ = "notes"
+    __table_args__ = (CheckConstraint("visibility IN ('team', 'shared')", name="visibility"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    visibility: Mapped[str] = mapped_column(String(8), default="team", server_default="team")
+    """``team``: the owning team's; ``shared``: other teams (customer service, sales) may read it (migration 0008)."""
 
     author: Mapped[User] = relationship(lazy="joined")
 
@@ -437,3 +441,77 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+# -- segments (issue 6 item 4; migration 0007) -------------------------------------
+
+
+class Segment(Base):
+    """A supervisor's saved, named filter over the portfolio, and where its accounts go.
+
+    ``team_id`` is the team whose accounts it covers (None: every team, admins only);
+    the bands are inclusive, any end may be open. ``agent_id``/``queue_team_id`` are
+    the assignment: an agent, or a team's pool (the queue)."""
+
+    __tablename__ = "segments"
+    __table_args__ = (
+        UniqueConstraint("team_id", "name", name="uq_segments_team_name"),
+        CheckConstraint("min_balance_minor IS NULL OR max_balance_minor IS NULL OR min_balance_minor <= max_balance_minor",
+                        name="balance_band"),
+        CheckConstraint("(min_balance_minor IS NULL AND max_balance_minor IS NULL) OR currency IS NOT NULL",
+                        name="balance_currency"),
+        CheckConstraint("min_risk IS NULL OR max_risk IS NULL OR min_risk <= max_risk", name="risk_band"),
+        CheckConstraint("min_priority IS NULL OR max_priority IS NULL OR min_priority <= max_priority",
+                        name="priority_band"),
+        CheckConstraint("min_dpd IS NULL OR max_dpd IS NULL OR min_dpd <= max_dpd", name="dpd_band"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    buckets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    min_balance_minor: Mapped[int | None] = mapped_column(BigInteger)
+    max_balance_minor: Mapped[int | None] = mapped_column(BigInteger)
+    min_risk: Mapped[float | None] = mapped_column(Float)
+    max_risk: Mapped[float | None] = mapped_column(Float)
+    min_priority: Mapped[float | None] = mapped_column(Float)
+    max_priority: Mapped[float | None] = mapped_column(Float)
+    min_dpd: Mapped[int | None] = mapped_column(Integer)
+    max_dpd: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    queue_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id], lazy="joined")
+    agent: Mapped[User | None] = relationship(foreign_keys=[agent_id], lazy="joined")
+    queue_team: Mapped[Team | None] = relationship(foreign_keys=[queue_team_id], lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+
+# -- handoffs (issue 5 item 4; migration 0008) --------------------------------------
+
+
+class Handoff(Base):
+    """An account handed to another agent or team, with a note, for the timeline."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_account_at", "account_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    from_team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    from_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    to_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    from_team: Mapped[Team] = relationship(foreign_keys=[from_team_id], lazy="joined")
+    to_team: Mapped[Team] = relationship(foreign_keys=[to_team_id], lazy="joined")
+    from_agent: Mapped[User | None] = relationship(foreign_keys=[from_agent_id], lazy="joined")
+    to_agent: Mapped[User | None] = relationship(foreign_keys=[to_agent_id], lazy="joined")
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")

@@ -60,6 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from backend.domain.history import HISTORY_RATES
 from backend.domain.zones import phone_region
 from backend_client.models import AccountCreate
 
@@ -83,13 +84,15 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str], ...] = (
     ("legal1", "legal", None, "Legal Officer One"),
     ("trainer1", "trainer", None, "Trainer One"),
     ("admin", "admin", None, "Administrator"),
+    ("service1", "service", "CS", "Service Rep One"),
 )
-"""SPEC §2: the demo users; the password is the user name."""
+"""SPEC §2: the demo users; the password is the user name. ``service1`` is customer
+service (team ``CS``): it reads the notes collections shares (issue 5 item 4)."""
 
 ASSIGNMENT = (("A", "agent1"), ("A", "agent2"), ("B", "agent3"))
 POOL_SHARE = 0.05  # left unassigned in a team's pool
 
-TWD_PER = {"TWD": Decimal(1), "USD": Decimal(32), "CNY": Decimal(4)}
+TWD_PER = HISTORY_RATES  # the fixed rates a payment is counted in the history at, too
 MIN_PAY_RATE = Decimal("0.05")
 MIN_PAY_FLOOR_TWD = 1000
 

@@ -197,9 +197,12 @@ class BackendClient:
         )
         return _parse(response, ContactOut)
 
-    async def add_note(self, account_id: int, text: str, idempotency_key: str | None = None) -> NoteOut:
+    async def add_note(self, account_id: int, text: str, idempotency_key: str | None = None, *,
+                       visibility: str = "team") -> NoteOut:
+        """``visibility="shared"``: other teams (customer service, sales) may read it."""
         response = await self._request(
-            "POST", f"/api/v1/accounts/{account_id}/notes", json=NoteCreate(text=text).model_dump(),
+            "POST", f"/api/v1/accounts/{account_id}/notes",
+            json=NoteCreate(text=text, visibility=visibility).model_dump(mode="json"),
             headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
         )
         return _parse(response, NoteOut)
@@ -306,6 +309,46 @@ class BackendClient:
         response = await self._request("GET", path)
         return response.content
 
+    # -- segments (issue 6 item 4) ------------------------------------------------
+
+    async def segments(self) -> SegmentPage:
+        """The caller's segments, each with the count of accounts it matches now (supervisor, admin)."""
+        return await self._get("/api/v1/segments", SegmentPage)
+
+    async def segment(self, segment_id: int) -> SegmentOut:
+        return await self._get(f"/api/v1/segments/{segment_id}", SegmentOut)
+
+    async def create_segment(self, segment: SegmentCreate, idempotency_key: str | None = None) -> SegmentOut:
+        response = await self._request("POST", "/api/v1/segments", json=self._body(segment),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, SegmentOut)
+
+    async def patch_segment(self, segment_id: int, patch: SegmentPatch) -> SegmentOut:
+        response = await self._request("PATCH", f"/api/v1/segments/{segment_id}", json=self._body(patch))
+        return _parse(response, SegmentOut)
+
+    async def delete_segment(self, segment_id: int) -> None:
+        await self._request("DELETE", f"/api/v1/segments/{segment_id}")
+
+    async def assign_segment(self, segment_id: int) -> AssignResult:
+        """Move every account the segment matches now to its agent or team."""
+        response = await self._request("POST", f"/api/v1/segments/{segment_id}/assign")
+        return _parse(response, AssignResult)
+
+    # -- collaboration (issue 5 item 4) ---------------------------------------------
+
+    async def shared_notes(self, account_id: int | None = None, *, account_ref: str | None = None) -> SharedNotes:
+        """An account's notes shared with other teams, by id or by the bank's reference."""
+        if account_id is not None:
+            return await self._get(f"/api/v1/accounts/{account_id}/shared-notes", SharedNotes)
+        return await self._get("/api/v1/shared-notes", SharedNotes, account_ref=account_ref)
+
+    async def hand_off(self, account_id: int, handoff: HandoffCreate, idempotency_key: str | None = None) -> HandoffOut:
+        """Hand the account to another agent or team with a note."""
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/handoff", json=self._body(handoff),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, HandoffOut)
+
 
 def _parse(response: httpx.Response, model: type[M]) -> M:
     try:
@@ -324,4 +367,16 @@ from backend_client.models import (  # noqa: E402
     EscalationCreate,
     EscalationOut,
     EscalationPage,
+)
+
+# Segments and collaboration (issues 6 and 5), likewise kept apart.
+from backend_client.models import (  # noqa: E402
+    AssignResult,
+    HandoffCreate,
+    HandoffOut,
+    SegmentCreate,
+    SegmentOut,
+    SegmentPage,
+    SegmentPatch,
+    SharedNotes,
 )

@@ -79,6 +79,9 @@ class Role(StrEnum):
     legal = "legal"
     trainer = "trainer"
     admin = "admin"
+    service = "service"
+    """Customer service, sales and other teams outside collections: they read the
+    notes an account's team shares with them (``GET /accounts/{id}/shared-notes``), nothing else."""
 
 
 class Bucket(StrEnum):
@@ -444,8 +447,16 @@ class ContactOut(Wire):
     counts: OutcomeCounts
 
 
+class NoteVisibility(StrEnum):
+    team = "team"
+    """The owning team's (the default)."""
+    shared = "shared"
+    """Other teams (customer service, sales) may read it too."""
+
+
 class NoteCreate(Wire):
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_no_control)]
+    visibility: NoteVisibility = NoteVisibility.team
 
 
 class NoteOut(Wire):
@@ -454,6 +465,7 @@ class NoteOut(Wire):
     text: str
     author: str
     created_at: AwareDatetime
+    visibility: NoteVisibility = NoteVisibility.team
 
 
 class TimelineKind(StrEnum):
@@ -463,6 +475,7 @@ class TimelineKind(StrEnum):
     payment = "payment"
     escalation = "escalation"
     change = "change"
+    handoff = "handoff"
 
 
 class TimelineEntry(Wire):
@@ -1033,6 +1046,10 @@ class AccountFilter(Wire):
     team: str | None = Field(default=None, max_length=32)
     agent: str | None = Field(default=None, max_length=64)
     """An agent's accounts; ``""`` for the team's unassigned pool."""
+    min_priority: float | None = Field(default=None, ge=0, le=1e9)
+    max_priority: float | None = Field(default=None, ge=0, le=1e9)
+    min_dpd: int | None = Field(default=None, ge=0, le=36500)
+    max_dpd: int | None = Field(default=None, ge=0, le=36500)
 
 
 class AssignRequest(Wire):
@@ -1059,3 +1076,128 @@ class EscalationCheck(Wire):
     kind: EscalationKind
     ready: bool
     missing: list[str] = []
+
+
+# --------------------------------------------------------------------------
+# Segments (issue 6 item 4; SPEC §5 GET/POST /segments)
+
+
+SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True),
+                        AfterValidator(_no_control)]
+
+
+class SegmentFilter(Wire):
+    """What a segment's accounts are: every condition given must hold; bands are
+    inclusive and either end may be open. Balances are integer minor units of
+    ``currency`` (required with a balance band). The score band is ``risk`` (the
+    scorecard's probability of default, 0–1) and/or ``priority`` (the worklist's
+    number; an account not scored yet matches no risk band). ``team`` is the team
+    whose accounts it covers: a supervisor's own (the default for them); an admin
+    may leave it out for every team."""
+
+    bucket: Annotated[list[Bucket], Field(max_length=8)] | None = None
+    currency: CurrencyCode | None = None
+    min_balance_minor: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    max_balance_minor: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    min_risk: float | None = Field(default=None, ge=0, le=1)
+    max_risk: float | None = Field(default=None, ge=0, le=1)
+    min_priority: float | None = Field(default=None, ge=0, le=1e9)
+    max_priority: float | None = Field(default=None, ge=0, le=1e9)
+    min_dpd: int | None = Field(default=None, ge=0, le=36500)
+    max_dpd: int | None = Field(default=None, ge=0, le=36500)
+    team: str | None = Field(default=None, max_length=32)
+
+
+class SegmentCreate(Wire):
+    """``POST /api/v1/segments``. ``to_agent`` or ``to_team`` (a team's pool: the
+    queue) says where ``POST /segments/{id}/assign`` moves the accounts."""
+
+    name: SegmentName
+    filter: SegmentFilter = SegmentFilter()
+    to_agent: str | None = Field(default=None, max_length=64)
+    to_team: str | None = Field(default=None, max_length=32)
+    note: NoteText = ""
+
+
+class SegmentPatch(Wire):
+    """``PATCH /api/v1/segments/{id}``: the fields given replace the segment's
+    (``filter`` whole); ``null`` or ``""`` clears ``to_agent``/``to_team``."""
+
+    name: SegmentName | None = None
+    filter: SegmentFilter | None = None
+    to_agent: str | None = Field(default=None, max_length=64)
+    to_team: str | None = Field(default=None, max_length=32)
+    note: NoteText | None = None
+
+
+class SegmentOut(Wire):
+    id: int
+    name: str
+    team: str | None = None
+    """The team whose accounts it covers (None: every team)."""
+    filter: SegmentFilter
+    to_agent: str | None = None
+    to_team: str | None = None
+    note: str = ""
+    count: int
+    """Accounts it matches now."""
+    created_by: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    assigned_at: AwareDatetime | None = None
+    """When its accounts were last moved (``POST /segments/{id}/assign``)."""
+
+
+class SegmentPage(Wire):
+    items: list[SegmentOut]
+
+
+# --------------------------------------------------------------------------
+# Collaboration (issue 5 item 4): shared notes and handoffs
+
+
+class SharedAccountHeader(Wire):
+    """What a user of another team (customer service, sales) sees of an account
+    beside its shared notes: who the customer is and who in collections handles
+    the account, so they can refer the customer. Never phones, addresses, e-mail,
+    balances, days past due or flags: those stay with the owning team."""
+
+    id: int
+    account_ref: str
+    customer_name: str
+    card: str
+    """Masked: the last four at most."""
+    status: AccountStatus
+    in_collections: bool
+    """Past due (any bucket but ``current``)."""
+    team: str | None = None
+    agent: str | None = None
+
+
+class SharedNotes(Wire):
+    """``GET /api/v1/accounts/{id}/shared-notes``: the notes shared with other teams, newest first."""
+
+    account: SharedAccountHeader
+    items: list[NoteOut]
+
+
+class HandoffCreate(Wire):
+    """``POST /api/v1/accounts/{id}/handoff``: to an agent (into the agent's team),
+    to a team's pool, or to an agent of the team named; the note says why."""
+
+    to_agent: str | None = Field(default=None, max_length=64)
+    to_team: str | None = Field(default=None, max_length=32)
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+                    AfterValidator(_no_control)]
+
+
+class HandoffOut(Wire):
+    id: int
+    account_id: int
+    from_team: str
+    from_agent: str | None = None
+    to_team: str
+    to_agent: str | None = None
+    by: str
+    note: str
+    at: AwareDatetime

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 PROG = "collectdesk"
-ROLES = ("agent", "supervisor", "legal", "trainer", "admin")
+ROLES = ("agent", "supervisor", "legal", "trainer", "admin", "service")
 MIN_PASSWORD = 8
 
 
@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Add a user, or change an existing user's role, team and password. "
                                           "The password is asked for twice, or read from stdin.")
     add.add_argument("name", metavar="NAME", help="user name")
-    add.add_argument("--role", required=True, choices=ROLES, help="agent, supervisor, legal, trainer or admin")
+    add.add_argument("--role", required=True, choices=ROLES,
+                     help="agent, supervisor, legal, trainer, admin or service (customer service, sales: "
+                          "reads the notes collections shares, nothing else)")
     add.add_argument("--team", metavar="T", help="team (required for agents and supervisors)")
     add.add_argument("--display-name", metavar="TEXT", help="name shown on the desk (default: the user name)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")

@@ -1,23 +1,35 @@
-"""``collectdesk train [SCENARIO] [--demo|--practice] [--lang LANG]`` (issue 7).
+"""``collectdesk train [SCENARIO] [--demo|--practice] [--lang LANG] [--web]`` (issue 7).
 
 A sandbox SQLite database, made afresh for every run (nothing in training
 touches real accounts): the demo users, a ``trainee`` (an agent of team A,
 password ``trainee``), and one account per scenario, assigned to the trainee.
-An embedded backend serves it on a free loopback port, and the desk opens in
-trainer mode: trainer1's scenario list, or the scenario asked for, in demo
-(trainer1) or practice (trainee). Scorecards are saved under the user's data
-directory (``training/results``) for the trainer.
+A sandbox backend serves it on a free loopback port, its clock pinned to the
+scenario's instant (``tui.training.clock``), and the desk opens in trainer
+mode: trainer1's scenario list, or the scenario asked for, in demo (trainer1)
+or practice (trainee). Scorecards are saved under the user's data directory
+(``training/results``) for the trainer.
+
+``--web`` is the classroom view: textual-serve (the ``web`` extra) serves the
+same trainer command to a browser on loopback; every browser session runs it
+afresh, with a sandbox of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import shlex
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from collectdesk.embedded import EmbeddedBackend, EmbeddedBackendError, free_port
+
 TRAINEE = "trainee"
 SANDBOX_DB = "sandbox.db"
+CLOCK_FILE = "clock.json"
+WEB_PORT = 8000
 
 
 class TrainError(Exception):
@@ -41,6 +53,27 @@ def reset_sandbox(directory: Path) -> str:
     except OSError as exc:
         raise TrainError(f"cannot make the training sandbox in {directory}: {exc}") from None
     return f"sqlite:///{directory / SANDBOX_DB}"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def private_sandbox(directory: Path) -> Path:
+    """A sandbox directory of this run's own (a browser session's), beside the shared results."""
+    import tempfile
+
+    base = directory / "sandboxes"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    except OSError as exc:
+        raise TrainError(f"cannot make the training sandbox in {base}: {exc}") from None
 
 
 def account_row(scenario: Any, index: int) -> dict[str, Any]:
@@ -83,7 +116,91 @@ def build_sandbox(db_url: str, scenarios: list[Any]) -> dict[str, int]:
     return accounts
 
 
-def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_backend: Any) -> int:
+def install_sandbox_clock(clock: Any, *, setattr: Any = setattr) -> None:  # noqa: A002 - monkeypatch's in tests
+    """The backend in this process reads the sandbox's clock: ``utcnow`` replaced where
+    its modules imported it (only ever in a sandbox's own process, or a test's)."""
+    import backend.app  # noqa: F401 - every module that imports utcnow, before replacing it
+    import backend.models
+
+    current = backend.models.utcnow
+
+    def sandbox_now() -> Any:
+        return clock()
+
+    for name, module in list(sys.modules.items()):
+        if (name == "backend" or name.startswith("backend.")) and getattr(module, "utcnow", None) is current:
+            setattr(module, "utcnow", sandbox_now)
+
+
+class SandboxBackend(EmbeddedBackend):
+    """The embedded backend, run by ``python -m collectdesk.train --serve-sandbox`` so that
+    its clock is the sandbox's (``clock_file``)."""
+
+    def __init__(self, db_url: str, *, clock_file: Path, log_path: Path) -> None:
+        super().__init__(db_url, migrate=False, log_path=log_path)
+        self.clock_file = clock_file
+
+    def command(self, port: int) -> list[str]:
+        serve = super().command(port)[3:]  # after "python -m collectdesk"
+        return [self.python, "-m", "collectdesk.train", "--serve-sandbox", str(self.clock_file), *serve]
+
+
+def serve_sandbox(argv: list[str]) -> int:
+    """``python -m collectdesk.train --serve-sandbox CLOCK_FILE serve ...``: ``collectdesk serve``
+    with the backend's clock read from the sandbox's clock file."""
+    from collectdesk.cli import main
+    from tui.training.clock import SandboxClock
+
+    install_sandbox_clock(SandboxClock(Path(argv[0])))
+    return main(argv[1:])
+
+
+def start_sandbox_backend(db_url: str, directory: Path) -> Any:
+    backend = SandboxBackend(db_url, clock_file=directory / CLOCK_FILE, log_path=directory / "backend.log")
+    try:
+        backend.start()
+    except EmbeddedBackendError as exc:
+        raise TrainError(str(exc)) from None
+    return backend
+
+
+def served_command(args: argparse.Namespace, directory: Path, language: str) -> str:
+    """The trainer command textual-serve runs for each browser session."""
+    cmd = [sys.executable, "-m", "collectdesk", "train"]
+    if args.scenario:
+        cmd.append(args.scenario)
+        cmd.append("--practice" if args.practice else "--demo")
+    cmd += ["--lang", language, "--data-dir", str(directory), "--private-sandbox"]
+    if args.low_bandwidth:
+        cmd.append("--low-bandwidth")
+    return shlex.join(cmd)
+
+
+def serve_web(args: argparse.Namespace, *, say: Any, language: str) -> int:
+    """The classroom view: the trainer desk in a browser, through textual-serve."""
+    host = args.host
+    if not is_loopback(host) and not args.allow_remote:
+        raise TrainError(f"{host} is not a loopback address: the classroom view serves a desk with no sign-in "
+                         "of its own, so it stays on this machine (127.0.0.1) unless you add --allow-remote")
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise TrainError("the classroom view needs textual-serve: pip install 'collectdesk[web]'") from None
+    port = args.port if args.port else free_port(host if is_loopback(host) else "127.0.0.1")
+    directory = training_dir(args.data_dir)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    server = Server(served_command(args, directory, language), host=host, port=port,
+                    title="collectdesk trainer", public_url=url)
+    say(f"collectdesk: the classroom view is on {url} (each browser session gets a fresh sandbox; "
+        "ctrl+c stops it)")
+    if not is_loopback(host):
+        say(f"collectdesk: serving on {host}: anyone who reaches it drives a trainer desk")
+    server.serve()
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_backend: Any = None) -> int:
+    """``start_backend`` is not used: the sandbox starts its own (``SandboxBackend``), with its clock."""
     from tui.i18n import detect_language
     from tui.training.scenario import ScenarioError, find, load_all
 
@@ -99,21 +216,40 @@ def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_b
             raise TrainError(f"{exc} (scenarios: {names})") from None
         if all(s.id != chosen.id for s in scenarios):
             scenarios.append(chosen)
+    if args.web:
+        return serve_web(args, say=say, language=language)
     mode = "practice" if args.practice else "demo"
     directory = training_dir(args.data_dir)
-    db_url = reset_sandbox(directory)
-    say(f"collectdesk: a fresh training sandbox in {directory}")
+    sandbox = private_sandbox(directory) if args.private_sandbox else directory
+    try:
+        return _run(args, say=say, desk_settings=desk_settings, language=language, scenarios=scenarios,
+                    chosen=chosen if args.scenario else None, mode=mode, directory=directory, sandbox=sandbox)
+    finally:
+        if args.private_sandbox:
+            import shutil
+
+            shutil.rmtree(sandbox, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, *, say: Any, desk_settings: Any, language: str, scenarios: list[Any],
+         chosen: Any, mode: str, directory: Path, sandbox: Path) -> int:
+    from tui.training.clock import SANDBOX_EPOCH, SandboxClock
+
+    db_url = reset_sandbox(sandbox)
+    if not args.private_sandbox:  # a browser session's stderr is textual-serve's log
+        say(f"collectdesk: a fresh training sandbox in {sandbox}")
+    clock = SandboxClock(sandbox / CLOCK_FILE, chosen.instant if chosen else SANDBOX_EPOCH)
     accounts = build_sandbox(db_url, scenarios)
-    backend = start_backend(db_url, migrate=False, log_path=directory / "backend.log")
+    backend = start_sandbox_backend(db_url, sandbox)
     try:
         from tui.training.desk import run_training
 
         settings = desk_settings(lang=language, low_bandwidth=True if args.low_bandwidth else None,
-                                 server=backend.url, drafts_dir=directory / "drafts")
-        user = TRAINEE if mode == "practice" and args.scenario else "trainer1"
-        return int(run_training(settings, username=user, password=user, scenario=chosen.id if args.scenario else None,
-                                mode=mode if args.scenario else None, accounts=accounts,
-                                results=directory / "results") or 0)
+                                 server=backend.url, drafts_dir=sandbox / "drafts")
+        user = TRAINEE if mode == "practice" and chosen else "trainer1"
+        return int(run_training(settings, username=user, password=user, scenario=chosen.id if chosen else None,
+                                mode=mode if chosen else None, accounts=accounts, results=directory / "results",
+                                sandbox_clock=clock, trainee=(TRAINEE, TRAINEE)) or 0)
     finally:
         backend.stop()
 
@@ -132,4 +268,20 @@ def add_parser(sub: Any, desk_options: Any) -> argparse.ArgumentParser:
     desk_options(train)
     train.add_argument("--data-dir", type=Path, metavar="DIR",
                        help="where the sandbox and the saved scorecards live (default: the user's data dir)")
+    web = train.add_argument_group("classroom view")
+    web.add_argument("--web", action="store_true", help="serve the trainer desk to a browser (for a projector) "
+                     "through textual-serve; needs the 'web' extra")
+    web.add_argument("--host", default="127.0.0.1", help="the address to serve on (default 127.0.0.1; "
+                     "a non-loopback address needs --allow-remote)")
+    web.add_argument("--port", type=int, default=WEB_PORT, metavar="PORT",
+                     help=f"the port to serve on (default {WEB_PORT}; 0 picks a free one)")
+    web.add_argument("--allow-remote", action="store_true",
+                     help="allow a non-loopback --host (the served desk has no sign-in of its own)")
+    train.add_argument("--private-sandbox", action="store_true", help=argparse.SUPPRESS)
     return train
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-sandbox"]:
+        sys.exit(serve_sandbox(sys.argv[2:]))
+    sys.exit("usage: python -m collectdesk.train --serve-sandbox CLOCK_FILE serve ...")

@@ -30,6 +30,7 @@ DEMO_USERS = [
     ("legal1", "legal", None),
     ("trainer1", "trainer", None),
     ("admin", "admin", None),
+    ("service1", "service", "CS"),
 ]
 
 

@@ -151,6 +151,7 @@ class CollectDesk(App[int]):
         self._held_keys: deque[events.Key] = deque()
         self._holding = False
         self._hold_timer: Timer | None = None
+        self._hold_number = 0
         self._replaying = False
 
     # -- keys typed ahead ----------------------------------------------------------
@@ -170,21 +171,40 @@ class CollectDesk(App[int]):
         from tui.screens.base import DeskMixin
 
         if isinstance(screen, DeskMixin):
-            self.hold_keys()
+            self.hold_keys(self._hold_for(screen))
         return super().push_screen(screen, *args, **kwargs)
 
     def switch_screen(self, screen: Any) -> Any:
         from tui.screens.base import DeskMixin
 
         if isinstance(screen, DeskMixin):
-            self.hold_keys()
+            self.hold_keys(self._hold_for(screen))
         return super().switch_screen(screen)
 
-    def hold_keys(self) -> None:
+    def _hold_for(self, screen: Any) -> float:
+        """A screen that still loads what its keys act on (from the backend) may keep
+        keys as long as its requests may take; one that is ready, a moment."""
+        return HOLD_KEYS_MAX_S if screen.ready_for_keys() else self.network_hold_s
+
+    def hold_keys(self, at_most: float = HOLD_KEYS_MAX_S) -> None:
+        """Hold keys until ``release_keys``, or ``at_most`` seconds as a safety net."""
         self._holding = True
         if self._hold_timer is not None:
             self._hold_timer.stop()
-        self._hold_timer = self.set_timer(HOLD_KEYS_MAX_S, self.release_keys, name="hold-keys")
+        # A stopped timer may have fired already (its event queued behind the keys
+        # being replayed): each hold has its number, and only its own timer ends it.
+        self._hold_number += 1
+        self._hold_timer = self.set_timer(at_most, partial(self._hold_ran_out, self._hold_number), name="hold-keys")
+
+    def _hold_ran_out(self, number: int) -> None:
+        if number == self._hold_number and self._holding:
+            self.release_keys()
+
+    @property
+    def network_hold_s(self) -> float:
+        """How long keys may wait for a save and the next account: its requests'
+        time-outs, so a slow backend never sends them to the screen being left."""
+        return max(HOLD_KEYS_MAX_S, 3 * self.settings.timeout_s)
 
     def release_keys(self) -> None:
         self._holding = False
@@ -318,7 +338,10 @@ class CollectDesk(App[int]):
 
     def report(self, exc: BaseException, what: str = "") -> None:
         """Tell the agent, in their language, why ``what`` did not happen. That the
-        backend is unreachable is said once; the status line keeps saying it."""
+        backend is unreachable is said once; the status line keeps saying it. Keys
+        held for what failed go to the screen in front now."""
+        if self._holding:
+            self.release_keys()
         if isinstance(exc, BackendUnavailable):
             if self._told_down:
                 return
@@ -439,7 +462,8 @@ class CollectDesk(App[int]):
                 result = await self.call(self.api.log_contact(
                     entry.account_id, ContactCreate.model_validate(entry.body), idempotency_key=entry.key))
             else:
-                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key))
+                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key,
+                                                           visibility=entry.body.get("visibility", "team")))
         except (BackendUnavailable, Unauthorized, BadResponse):
             raise  # not answered (or not by this contract): it stays, and is sent again with the same key
         except ProblemResponse:
@@ -619,6 +643,10 @@ class CollectDesk(App[int]):
             if self.approver and not isinstance(screen, ApprovalsScreen):
                 yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
                                     _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
+            from tui.screens import segments, shared
+
+            yield from segments.palette_commands(self, screen)
+            yield from shared.palette_commands(self, screen)
             from tui.screens.escalations import EscalationsScreen
 
             if self.decider and not isinstance(screen, EscalationsScreen):
@@ -636,10 +664,12 @@ class CollectDesk(App[int]):
         except NotFound:
             self.notify(_("Nothing left to work in your worklist."), title=_("Next account"))
             self._close_call_form()
+            self.release_keys()
             return
         except BackendError as exc:
             self.report(exc, _("Next account"))
             self._close_call_form()
+            self.release_keys()
             return
         try:
             timeline = await self.call(self.api.timeline(lease.account.id))
@@ -649,7 +679,17 @@ class CollectDesk(App[int]):
         self.back_to_worklist()
         account = lease.account
         await self.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
-                                             detail=account, timeline=timeline))
+                                             detail=account, timeline=timeline, leased=True))
+
+    @work(name="release-lease", group="release", exit_on_error=False)
+    async def release_lease(self, account_id: int) -> None:
+        """Let go of a leased account the agent left without saving, so that another
+        can take it now rather than when the lease runs out (a failure only means
+        it runs out: nothing is lost, so no toast)."""
+        try:
+            await self.call(self.api.release(account_id))
+        except BackendError:
+            pass
 
     def _close_call_form(self) -> None:
         from tui.screens.call import CallScreen

@@ -101,6 +101,7 @@ TIMELINE_KINDS: dict[str, str] = {
     "payment": N_("payment"),
     "escalation": N_("escalation"),
     "change": N_("change"),
+    "handoff": N_("handoff"),
 }
 
 _WHY: dict[str, str] = {

@@ -507,7 +507,7 @@ def release_leases(session: Session, user: User, account_id: int | None = None) 
 
 def next_account(session: Session, user: User, lease_minutes: int, skip: int | None = None) -> tuple[Account, dt.datetime]:
     """Lease the caller's highest-priority account that nobody holds, and let go
-    of the one the caller held. Two callers never hold the same account, however
+    of the one the caller held (``skip``: the one it is leaving, never handed back now). Two callers never hold the same account, however
     many backend processes serve them."""
     # PostgreSQL: row locks decide (SKIP LOCKED passes over rows another
     # transaction is leasing). SQLite: every transaction holds the one write lock
@@ -535,8 +535,12 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
             break
     else:
         raise ProblemError(503, "Busy", "Could not lease an account; try again", headers={"Retry-After": "1"})
+    # Let go of what the caller is leaving: the account named by ``skip`` (a desk
+    # passes the one on its screen, so the same user's other desk keeps its own
+    # lease), or, from a caller that names none, every other lease it holds.
+    leaving = Account.id == skip if skip is not None else Account.id != account_id
     session.execute(
-        update(Account).where(Account.lease_user_id == user.id, Account.id != account_id)
+        update(Account).where(Account.lease_user_id == user.id, leaving)
         .values(lease_user_id=None, lease_expires_at=None),
         execution_options={"synchronize_session": "fetch"},
     )

@@ -50,7 +50,8 @@ def contact_out(contact: Contact, currency: str) -> ContactOut:
 
 
 def note_out(note: Note) -> NoteOut:
-    return NoteOut(id=note.id, account_id=note.account_id, text=note.text, author=note.author.username, created_at=note.created_at)
+    return NoteOut(id=note.id, account_id=note.account_id, text=note.text, author=note.author.username,
+                   created_at=note.created_at, visibility=note.visibility)
 
 
 def log_contact(session: Session, user: User, account_id: int, data: ContactCreate, now: dt.datetime | None = None) -> Contact:
@@ -137,10 +138,11 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
 def add_note(session: Session, user: User, account_id: int, data: NoteCreate) -> Note:
     account = get_visible(session, user, account_id)
     # A card number typed into free text keeps only its BIN and last four (SPEC §4).
-    note = Note(account_id=account.id, author_id=user.id, text=mask_card_numbers(data.text))
+    note = Note(account_id=account.id, author_id=user.id, text=mask_card_numbers(data.text),
+                visibility=data.visibility.value)
     session.add(note)
     session.flush()
-    audit.record(session, user.id, "create", "note", note.id, account_id=account.id)
+    audit.record(session, user.id, "create", "note", note.id, account_id=account.id, visibility=note.visibility)
     session.flush()
     return note
 
@@ -195,6 +197,9 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     from backend.services.escalations import timeline_entries
 
     entries += [TimelineEntry(kind=TimelineKind.escalation, **e) for e in timeline_entries(session, account.id, limit)]
+    from backend.services.collab import timeline_entries as handoff_entries
+
+    entries += [TimelineEntry(kind=TimelineKind.handoff, **e) for e in handoff_entries(session, account.id, limit)]
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

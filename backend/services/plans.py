@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backend.api.errors import ProblemError, not_found
 from backend.domain import plans as calc
 from backend.domain.accounts import bucket_for
+from backend.domain.history import with_payment
 from backend.domain.money import exponent, to_minor
 from backend.models import OPEN_PLAN_STATUSES, Account, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
@@ -436,6 +437,12 @@ def record_payment(session: Session, actor: User | None, data: PaymentCreate) ->
         allocations.append({"plan_id": item.plan_id, "seq": item.seq, "amount_minor": part})
     bucket_before, dpd_before = account.bucket, account.dpd
     apply_to_account(account, amount)
+    # The statement history the score reads counts the payment too (issue 6: the
+    # score is refreshed when payments change), so the refresh below rescores it.
+    history = with_payment(account.history, amount, account.currency, dpd_after=account.dpd,
+                           balance_after_minor=account.balance_minor) if account.history else None
+    if history is not None:
+        account.history = history
     payment = Payment(bank_ref=data.bank_ref, account_id=account.id, amount_minor=amount, currency=data.currency,
                       paid_at=data.paid_at.astimezone(dt.UTC), allocations=allocations, unallocated_minor=left,
                       balance_after_minor=account.balance_minor, created_by_id=actor.id if actor else None)

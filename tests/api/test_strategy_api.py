@@ -60,3 +60,27 @@ async def test_champion_and_challenger_compared(http, auth, make_account, sessio
     assert rows["challenger"]["promises"] >= 1 and rows["challenger"]["right_party_contacts"] >= 1
     assert {"USD"} <= {m["currency"] for m in rows["challenger"]["promised"]}
     assert (await http.get("/api/v1/reports/strategies", headers=agent)).status_code == 403
+
+
+async def test_a_payment_reaches_the_score_and_its_reasons(http, auth, make_account, session) -> None:  # noqa: ANN001
+    """The statement history the score reads counts a payment (issue 6 item 2): paying
+    the overdue amount makes the account current, and the score and reasons follow."""
+    account = _with_history(session, make_account, HISTORY, dpd=125, balance="1531.25", overdue="900.00",
+                            minimum_due="950.00", agent="agent2", currency="USD")
+    before = account.risk
+    agent2 = await auth("agent2")
+    words = [r["text"] for r in (await http.get(f"/api/v1/accounts/{account.id}", headers=agent2)).json()["reasons"]]
+    assert "4 months late now" in words
+    paid = await http.post("/api/v1/payments", headers=await auth("admin"), json={
+        "bank_ref": "HIST-1", "account_ref": account.account_ref, "amount": "900.00", "currency": "USD",
+        "paid_at": dt.datetime.now(dt.UTC).isoformat()})
+    assert paid.status_code == 201, paid.text
+    session.expire_all()
+    stored = session.get(Account, account.id)
+    # 900.00 USD at the history's fixed 32 NT$ per USD, in the newest month; now paying, not late.
+    assert stored.history["paid"] == [28800, *HISTORY["paid"][1:]]
+    assert stored.history["status"] == [0, *HISTORY["status"][1:]]
+    assert stored.history["bill"] == HISTORY["bill"]
+    assert stored.risk < before
+    words = [r["text"] for r in (await http.get(f"/api/v1/accounts/{account.id}", headers=agent2)).json()["reasons"]]
+    assert "4 months late now" not in words

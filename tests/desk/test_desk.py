@@ -25,16 +25,20 @@ def desk_classes() -> list[type]:
     from tui.screens.call import CallScreen
     from tui.screens.escalate import EscalateScreen
     from tui.screens.escalations import EscalationsScreen
+    from tui.screens.handoff import HandoffScreen
     from tui.screens.help import HelpScreen
     from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
+    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.shared import SharedNotesScreen
     from tui.screens.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
+            ApprovalsScreen, HandoffScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen,
+            EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -70,8 +74,9 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await settle(pilot)
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
-        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Escalation", "Escalations",
-                  "Legal pack", "Keys"]
+        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Handoff",
+                  "Segments", "New segment", "Shared notes", "Escalation",
+                  "Escalations", "Legal pack", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe

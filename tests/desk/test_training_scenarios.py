@@ -85,3 +85,24 @@ def test_a_broken_file_among_good_ones_is_reported_not_raised(tmp_path: Path) ->
     assert [s.id for s in good] == ["third_party"]
     assert len(bad) == 2
     assert all(isinstance(e, ScenarioError) for e in bad)
+
+
+def test_each_scenario_has_an_instant_on_its_customers_clock() -> None:
+    import datetime as dt
+
+    en, zh = find("job_loss"), find("job_loss", "zh_CN")
+    assert en.instant == dt.datetime(2026, 3, 11, 14, 30, tzinfo=dt.UTC)  # 10:30 in New York (EDT)
+    assert zh.instant == dt.datetime(2026, 3, 11, 2, 30, tzinfo=dt.UTC)  # 10:30 in Shanghai
+    with_offset = parse(GOOD.replace("call_at = 2026-03-11T10:30:00", "call_at = 2026-03-11T10:30:00+08:00"))
+    assert with_offset.instant == dt.datetime(2026, 3, 11, 2, 30, tzinfo=dt.UTC)
+
+
+def test_a_bad_call_time_or_time_zone_names_its_line_and_field() -> None:
+    broken = GOOD.replace("call_at = 2026-03-11T10:30:00", 'call_at = "half past ten"')
+    with pytest.raises(ScenarioError) as info:
+        parse(broken, "x.toml")
+    assert info.value.field == "call_at" and info.value.line == _line(broken, "call_at =")
+    broken = GOOD.replace('timezone = "America/New_York"', 'timezone = "Mars/Olympus"')
+    with pytest.raises(ScenarioError) as info:
+        parse(broken, "x.toml")
+    assert info.value.field == "account.timezone" and info.value.line == _line(broken, "Mars/Olympus")

@@ -48,15 +48,20 @@ class AccountScreen(DeskScreen):
         Binding("e", "escalate", N_("Escalate"),
                 tooltip=N_("Escalate: to legal, a supervisor, complaints, disputes, hardship, fraud or an agency"),
                 id="account.escalate", priority=True),
+        Binding("h", "handoff", N_("Hand off"),
+                tooltip=N_("Hand the account to another agent or team, with a note"), id="account.handoff",
+                priority=True, show=False),  # in ? and the palette: the footer is full at 80 columns
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
-                 timeline: Timeline | None = None) -> None:
+                 timeline: Timeline | None = None, leased: bool = False) -> None:
         super().__init__()
         self.account_id = account_id
+        self.leased = leased
+        """Opened as *next account*: the lease is let go when the agent goes back without saving."""
         self._ref, self._name = ref, name
         self.detail: AccountDetail | None = detail
         self.timeline: Timeline | None = timeline
@@ -324,6 +329,9 @@ class AccountScreen(DeskScreen):
     # -- actions ------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.leased:
+            self.leased = False
+            self.desk.release_lease(self.account_id)
         self.app.pop_screen()
 
     def action_reload(self) -> None:
@@ -375,3 +383,21 @@ class AccountScreen(DeskScreen):
         if isinstance(saved, dict) and saved.get("kind"):
             # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
             self.action_plan(prefill=saved)
+
+    def action_handoff(self) -> None:
+        from tui.screens.handoff import HandoffScreen
+
+        if self.detail is None:
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(HandoffScreen(self.detail), self._after_handoff)
+
+    def _after_handoff(self, done: object) -> None:
+        if done is None:
+            return
+        user = self.desk.user
+        if user is not None and (user.role in ("admin", "legal") or getattr(done, "to_team", None) == user.team):
+            self.load_detail()
+            self.load_timeline()
+        else:
+            self.app.pop_screen()  # another team's now: back to the worklist

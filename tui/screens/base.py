@@ -29,8 +29,9 @@ class DeskMixin:
 
     def ready_for_keys(self) -> bool:
         """Whether keys typed while this screen opened can be handled now (a screen
-        that loads what its keys act on says no until it has; the desk waits at
-        most ``HOLD_KEYS_MAX_S``)."""
+        that loads what its keys act on says no until it has; the desk then waits
+        as long as its requests may take, ``CollectDesk.network_hold_s``, and keys are
+        let go sooner if a request fails)."""
         return True
 
     def on_screen_resume(self) -> None:

@@ -458,8 +458,9 @@ class CallScreen(DeskScreen):
         if self._saving:
             return
         self._saving = True
-        # Keys typed after ctrl+s belong to the screen that comes next: they wait for it.
-        self.desk.hold_keys()
+        # Keys typed after ctrl+s belong to the screen that comes next: they wait for it,
+        # however long the save (and the next account) take.
+        self.desk.hold_keys(self.desk.network_hold_s)
         self.after_typing(lambda: self._save_as_typed(then_next), name="save-when-typed")
 
     def _save_as_typed(self, then_next: bool) -> None:
@@ -487,6 +488,7 @@ class CallScreen(DeskScreen):
             self.notify(_("The backend is not answering: the contact is kept on this machine and will be sent when "
                           "it is back."), title=_("Kept"), severity="warning")
             self._saving = False
+            self.desk.release_keys()
             self.dismiss(True)
             return
         except ProblemResponse as exc:

@@ -22,10 +22,13 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.call import CallScreen
     from tui.screens.escalate import EscalateScreen
     from tui.screens.escalations import EscalationsScreen
+    from tui.screens.handoff import HandoffScreen
     from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
     from tui.screens.plan import PlanScreen
+    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.shared import SharedNotesScreen
     from tui.screens.worklist import WorklistScreen
 
     return [
@@ -37,6 +40,10 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Note"), class_bindings(NoteScreen)),
         (_("Plan"), class_bindings(PlanScreen)),
         (_("Approvals"), class_bindings(ApprovalsScreen)),
+        (_("Handoff"), class_bindings(HandoffScreen)),
+        (_("Segments"), class_bindings(SegmentsScreen)),
+        (_("New segment"), class_bindings(SegmentFormScreen)),
+        (_("Shared notes"), class_bindings(SharedNotesScreen)),
         (_("Escalation"), class_bindings(EscalateScreen)),
         (_("Escalations"), class_bindings(EscalationsScreen)),
         (_("Legal pack"), class_bindings(LegalPackScreen)),

@@ -1,12 +1,13 @@
 """A note on an account: typed over the account screen, kept as a draft while
-it is typed, written to the outbox and sent when saved."""
+it is typed, written to the outbox and sent when saved. ``ctrl+o`` shares it
+with other teams (customer service, sales), who read only shared notes."""
 
 from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea
 
 from backend_client.client import BackendUnavailable, BadResponse, ProblemResponse, Unauthorized
@@ -23,6 +24,9 @@ class NoteScreen(DeskModal):
     BINDINGS = [
         Binding("ctrl+s", "save", N_("Save"), tooltip=N_("Save the note on the account"), id="note.save",
                 priority=True),
+        Binding("ctrl+o", "toggle_shared", N_("Share"),
+                tooltip=N_("Share the note with other teams (customer service, sales), or keep it to your team"),
+                id="note.shared", priority=True),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="note.back", priority=True),
     ]
 
@@ -30,6 +34,8 @@ class NoteScreen(DeskModal):
         super().__init__()
         self.account = account
         self._saving = False
+        self.shared = False
+        """Whether other teams (customer service, sales) may read the note."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-box"):
@@ -37,7 +43,9 @@ class NoteScreen(DeskModal):
                          classes="title-bar", markup=False)
             yield TextArea(id="note-text", compact=True, soft_wrap=True, tab_behavior="focus",
                            placeholder=_("Type the note; Ctrl+S saves, Esc keeps it as a draft"))
-            yield Static("", id="note-count", markup=False)
+            with Horizontal(id="note-foot"):
+                yield Static("", id="note-visibility", markup=False)
+                yield Static("", id="note-count", markup=False)
         yield from self.status_and_footer()
 
     @property
@@ -47,20 +55,35 @@ class NoteScreen(DeskModal):
     def on_mount(self) -> None:
         draft = self.desk.drafts.get(self.draft_key) or self.desk.take_refused(self.account.id, "note")
         if draft and draft.get("text"):
+            self.shared = bool(draft.get("shared"))
             self.query_one("#note-text", TextArea).text = draft["text"]
             if draft.get("refused"):
                 self.notify(_("This note was refused by the backend: {reason}").format(reason=draft["refused"]),
                             severity="error", markup=False)
         self._count()
+        self._show_visibility()
+
+    def _show_visibility(self) -> None:
+        line = self.query_one("#note-visibility", Static)
+        line.update(_("Shared with other teams") if self.shared else _("Your team only"))
+        line.set_class(self.shared, "-shared")
+
+    def action_toggle_shared(self) -> None:
+        self.shared = not self.shared
+        self._show_visibility()
+        self._keep_draft()
 
     @on(TextArea.Changed)
     def _changed(self) -> None:
         self._count()
+        self._keep_draft()
+
+    def _keep_draft(self) -> None:
         if self._saving:
             return
         text = self.query_one("#note-text", TextArea).text
         if text.strip():
-            self.desk.drafts.put(self.draft_key, {"text": text})
+            self.desk.drafts.put(self.draft_key, {"text": text, "shared": self.shared})
         else:
             self.desk.drafts.drop(self.draft_key)
 
@@ -99,8 +122,9 @@ class NoteScreen(DeskModal):
     @work(name="save-note", group="note", exit_on_error=False)
     async def save(self, text: str) -> None:
         desk = self.desk
+        visibility = "shared" if self.shared else "team"
         entry = desk.queue("note", account_id=self.account.id, account_ref=self.account.account_ref,
-                           body={"text": text}, draft={"text": text})
+                           body={"text": text, "visibility": visibility}, draft={"text": text, "shared": self.shared})
         try:
             await desk.deliver(entry)
         except (BackendUnavailable, Unauthorized, BadResponse):
@@ -116,5 +140,7 @@ class NoteScreen(DeskModal):
             desk.report(exc, _("Note"))
             return
         desk.drafts.drop(self.draft_key)
-        self.notify(_("Note saved on {ref}.").format(ref=self.account.account_ref), title=_("Saved"))
+        saved = (_("Shared note saved on {ref}.") if self.shared else _("Note saved on {ref}.")).format(
+            ref=self.account.account_ref)
+        self.notify(saved, title=_("Saved"))
         self.dismiss(True)

@@ -63,6 +63,15 @@ FIELDS: dict[str, str] = {
 }
 
 
+def practised_now() -> Any:
+    """The wall clock's now, for the results list: the call itself runs on the sandbox's pinned clock."""
+    import datetime as dt
+
+    from tui.training.clock import wall_time
+
+    return dt.datetime.fromtimestamp(wall_time(), dt.UTC).replace(microsecond=0)
+
+
 def results_dir() -> Path:
     from config.settings import data_dir
 
@@ -72,7 +81,7 @@ def results_dir() -> Path:
 def save_scorecard(card: Scorecard, directory: Path) -> Path:
     """Write the scorecard as JSON for the trainer; returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = card.finished_at.replace(":", "").replace("-", "").split(".")[0].split("+")[0]
+    stamp = (card.practised_at or card.finished_at).replace(":", "").replace("-", "").split(".")[0].split("+")[0]
     path = directory / f"{card.trainee or 'trainee'}-{card.scenario}-{stamp}.json"
     n = 1
     while path.exists():
@@ -92,7 +101,12 @@ def read_results(directory: Path) -> list[dict[str, Any]]:
             continue
         if isinstance(data, dict) and "scenario" in data:
             cards.append(data)
-    return sorted(cards, key=lambda c: str(c.get("finished_at", "")), reverse=True)
+    return sorted(cards, key=when_practised, reverse=True)
+
+
+def when_practised(card: dict[str, Any]) -> str:
+    """When the trainee practised (the wall clock's UTC); older cards have only the call's instant."""
+    return str(card.get("practised_at") or card.get("finished_at", ""))
 
 
 def describe_card(card: dict[str, Any]) -> str:
@@ -157,6 +171,9 @@ class TrainingScreen(DeskScreen):
         self.account_id = account_id
         self.pace_s = pace_s
         self.results = results
+        pin = getattr(self.app, "pin_scenario", None)
+        if pin is not None:
+            pin(scenario)
         self.session: Session = Session(scenario, clock=lambda: self.desk.clock())
         self.paused = False
         self.card: Scorecard | None = None
@@ -343,10 +360,14 @@ class TrainingScreen(DeskScreen):
         import dataclasses
 
         record = self.recorded()
-        if self.mode == "practice" and self.account_id is not None:
-            record = dataclasses.replace(record, refused_by=await self._send(record))
-        user = self.desk.user.username if self.desk.user else ""
+        user = launched_by = self.desk.user.username if self.desk.user else ""
+        if self.mode == "practice":
+            api, user = await self._practice_api()
+            if self.account_id is not None and api is not None:
+                record = dataclasses.replace(record, refused_by=await self._send(api, record))
         card = self.session.finish(record if self.mode == "practice" else None, trainee=user, mode=self.mode)
+        card.launched_by = launched_by
+        card.practised_at = practised_now().isoformat()
         self.card = card
         if self._timer is not None:
             self._timer.stop()
@@ -363,7 +384,21 @@ class TrainingScreen(DeskScreen):
         board.border_title = _("Scorecard")
         self._finishing = False
 
-    async def _send(self, record: Recorded) -> str | None:
+    async def _practice_api(self) -> tuple[Any, str]:
+        """The client to log the practice call through, and whose result it is."""
+        from backend_client.client import BackendError
+
+        desk = self.desk
+        practice_api = getattr(desk, "practice_api", None)
+        if practice_api is None:
+            return desk.api, desk.user.username if desk.user else ""
+        try:
+            return await practice_api()
+        except BackendError as exc:
+            desk.report(exc, _("Training"))
+            return None, desk.user.username if desk.user else ""
+
+    async def _send(self, api: Any, record: Recorded) -> str | None:
         """Log the contact on the sandbox account; the backend's rule that refused it, if any."""
         from backend_client.client import BackendError, Conflict, Invalid
         from backend_client.models import ContactCreate
@@ -379,7 +414,7 @@ class TrainingScreen(DeskScreen):
         except ValueError:
             return "invalid"
         try:
-            await self.desk.call(self.desk.api.log_contact(self.account_id, body))
+            await self.desk.call(api.log_contact(self.account_id, body))
         except Conflict as exc:
             return exc.problem.rule or "refused"
         except Invalid:
@@ -412,7 +447,7 @@ class ResultsScreen(DeskScreen):
         options = []
         for card in self.cards:
             broken = len(card.get("rules_broken", []))
-            when = str(card.get("finished_at", ""))[:16].replace("T", " ")
+            when = when_practised(card)[:16].replace("T", " ")
             options.append(Option(_("{who} · {scenario} · {points}/{max} · {broken} broken · {when}").format(
                 who=card.get("trainee") or "-", scenario=card.get("scenario"), points=card.get("points"),
                 max=card.get("max_points"), broken=broken, when=when)))

@@ -83,6 +83,10 @@ class Scorecard:
     transcript: list[dict[str, str]] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
+    launched_by: str = ""
+    """Who was signed in at the desk (a trainer's desk, for a trainee's practice)."""
+    practised_at: str = ""
+    """When it was practised, on the wall clock (the call's own times are the sandbox's)."""
 
     @property
     def passed(self) -> bool:

@@ -13,11 +13,13 @@ never a crash.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -119,8 +121,17 @@ class Scenario(_Model):
     record: Record
     rubric: Rubric
     nodes: dict[NodeId, Node]
+    call_at: dt.datetime = dt.datetime(2026, 3, 11, 10, 30)
+    """When the call happens, on the customer's clock (``account.timezone``) unless
+    it names its offset: the training sandbox's clock is pinned there."""
     language: str = "en"
     path: str = ""
+
+    @property
+    def instant(self) -> dt.datetime:
+        """``call_at`` as an aware instant in UTC."""
+        at = self.call_at if self.call_at.tzinfo else self.call_at.replace(tzinfo=ZoneInfo(self.account.timezone))
+        return at.astimezone(dt.UTC)
 
     @property
     def max_points(self) -> int:
@@ -224,6 +235,10 @@ def _check_references(s: Scenario, text: str, path: str) -> None:
 
     if s.start not in s.nodes:
         fail(("start",), f"no node named {s.start!r}")
+    try:
+        ZoneInfo(s.account.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(("account", "timezone"), f"no such time zone {s.account.timezone!r} (like America/New_York)")
     for node_id, node in s.nodes.items():
         if not node.end and not node.choices:
             fail(("nodes", node_id), "a node that is not an end needs at least one choice")

@@ -54,6 +54,18 @@ def plan_event_text(data: dict) -> str:
     return f"{text} · {note}" if note else text
 
 
+def handoff_text(data: dict) -> str:
+    """``Handed off from agent1 to team B · customer moved to Taipei``."""
+
+    def place(agent: object, team: object) -> str:
+        return str(agent) if agent else _("team {team}").format(team=team)
+
+    text = _("Handed off from {source} to {target}").format(
+        source=place(data.get("from_agent"), data.get("from_team")), target=place(data.get("to_agent"), data.get("to_team")))
+    note = str(data.get("note") or "").replace("\n", " ")
+    return f"{text} · {note}" if note else text
+
+
 def escalation_text(data: dict) -> str | None:
     """``Escalation #3 legal: accepted · proceedings to be filed`` or
     ``Document: demand letter (PDF, zh_CN), escalation #3``; None for a shape not known."""
@@ -82,7 +94,12 @@ def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
     if entry.contact is not None:
         return contact_text(entry.contact, tz)
     if entry.note is not None:
-        return _("Note: {text}").format(text=entry.note.text.replace("\n", " "))
+        text = entry.note.text.replace("\n", " ")
+        if entry.note.visibility == "shared":
+            return _("Shared note: {text}").format(text=text)
+        return _("Note: {text}").format(text=text)
+    if entry.kind == "handoff" and entry.data.get("to_team"):
+        return handoff_text(entry.data)
     amount = entry.data.get("amount")
     if entry.kind == "payment" and isinstance(amount, dict):
         try:

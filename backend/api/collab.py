@@ -1,0 +1,53 @@
+"""Collaboration (issue 5 item 4): shared notes and handoffs; thin routes over
+backend.services.collab (which says who may read and hand off what)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import JSONResponse
+
+from backend.api.deps import CurrentUser, SessionDep
+from backend.api.idempotent import answer_once as _idempotent
+from backend.services import collab as svc
+from backend_client.models import HandoffCreate, HandoffOut, Problem, SharedNotes
+
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS, tags=["collaboration"])
+
+
+@router.get("/accounts/{account_id}/shared-notes", response_model=SharedNotes)
+def shared_notes(account_id: IdPath, user: CurrentUser, session: SessionDep) -> SharedNotes:
+    """The notes an account's team shares with other teams (customer service,
+    sales), newest first, under a minimal header: no phones, addresses or
+    balances. Any signed-in user; audited."""
+    answer = svc.shared_notes(session, user, account_id=account_id)
+    session.commit()
+    return answer
+
+
+@router.get("/shared-notes", response_model=SharedNotes)
+def shared_notes_by_ref(
+    user: CurrentUser, session: SessionDep,
+    account_ref: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")],
+) -> SharedNotes:
+    """As ``/accounts/{id}/shared-notes``, by the bank's account reference (what a
+    customer quotes to a service rep)."""
+    answer = svc.shared_notes(session, user, account_ref=account_ref)
+    session.commit()
+    return answer
+
+
+@router.post("/accounts/{account_id}/handoff", status_code=201, response_model=HandoffOut)
+def hand_off(account_id: IdPath, body: HandoffCreate, user: CurrentUser, session: SessionDep,
+             idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Hand the account to another agent or team with a note (the account's agent,
+    a supervisor of its team, or an admin); its lease is let go; on the timeline."""
+    return _idempotent(session, user, f"POST /accounts/{account_id}/handoff", idempotency_key, 201,
+                       lambda: svc.handoff_out(svc.hand_off(session, user, account_id, body)))
