@@ -104,7 +104,6 @@ class AccountScreen(DeskScreen):
             self.load_timeline()
         self.load_plan()
         self.query_one("#account-escalation").display = False
-        self.load_escalations()
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
@@ -115,7 +114,7 @@ class AccountScreen(DeskScreen):
         if self.is_mounted and self._resumed_once:
             # A supervisor may have decided on the plan (or legal on a referral) meanwhile.
             self.load_plan()
-            self.load_escalations()
+            self._escalations_if_any()
         self._resumed_once = True
 
     _resumed_once = False
@@ -181,6 +180,14 @@ class AccountScreen(DeskScreen):
             text += f" ({plan.decision_note})"
         line.update(text)
         line.set_classes(f"line -{plan.status}")
+
+    def _escalations_if_any(self) -> None:
+        """Ask for the account's escalations only when its timeline has some: most
+        accounts have none, and the account screen asks nothing more for them."""
+        if self.timeline is not None and any(e.kind == "escalation" for e in self.timeline.items):
+            self.load_escalations()
+        else:
+            self.show_escalations([])
 
     @work(name="account-escalations", group="account-escalations", exclusive=True, exit_on_error=False)
     async def load_escalations(self) -> None:
@@ -284,6 +291,7 @@ class AccountScreen(DeskScreen):
     def show_timeline(self, timeline: Timeline) -> None:
         self.timeline = timeline
         self.query_one(TimelineTable).show(timeline.items, self.desk.agent_tz)
+        self._escalations_if_any()
 
     def outbox_changed(self, account_id: int) -> None:
         """Something kept on this machine for an account was sent (or refused)."""
@@ -329,7 +337,6 @@ class AccountScreen(DeskScreen):
     def action_reload(self) -> None:
         self.load_detail()
         self.load_timeline()
-        self.load_escalations()
 
     def action_contact(self, result: str | None = None) -> None:
         from tui.screens.call import CallScreen
@@ -373,7 +380,6 @@ class AccountScreen(DeskScreen):
             self.load_timeline()
             self.load_detail()
             self.load_plan()
-            self.load_escalations()
         if isinstance(saved, dict) and saved.get("kind"):
             # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
             self.action_plan(prefill=saved)
