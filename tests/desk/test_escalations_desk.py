@@ -177,6 +177,10 @@ async def test_supervisors_reach_the_inbox_from_the_worklist_and_return_with_a_n
     desk = make_desk("super1")
     async with desk.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        # A supervisor lands on the team overview; the worklist is one key away.
+        assert type(desk.screen).__name__ == "SupervisorScreen"
+        await pilot.press("w")
+        await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
         titles = [c.title for c in desk.get_system_commands(desk.screen)]
         assert "Escalations: open inbox" in titles
