@@ -91,14 +91,15 @@ class CollectDesk(App[int]):
                 id="desk.previous_field", show=False, priority=True),
         Binding("ctrl+r", "send_unsent", N_("Send unsent"), tooltip=N_("Send the work kept on this machine now"),
                 id="desk.send", show=False),
-        Binding("a", "approvals", N_("Approvals"),
-                tooltip=N_("Supervisors, from the worklist: the plans waiting for approval"), id="desk.approvals"),
-        Binding("x", "escalations", N_("Escalations"),
-                tooltip=N_("Supervisors, from the worklist: the escalations waiting for a decision"),
-                id="desk.escalations"),
         Binding("s", "team", N_("Team"),
                 tooltip=N_("Supervisors, from the worklist: the team overview, assign, breaches, reports"),
                 id="desk.team"),
+        Binding("a", "approvals", N_("Approvals"),
+                tooltip=N_("Supervisors, from the worklist: the plans waiting for approval"), id="desk.approvals"),
+        # Out of the worklist's footer, which is full at 80 columns: the team overview's shows it.
+        Binding("x", "escalations", N_("Escalations"),
+                tooltip=N_("Supervisors, from the worklist: the escalations waiting for a decision"),
+                id="desk.escalations", show=False),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
