@@ -57,6 +57,7 @@ from backend.domain.zones import phone_region, phone_zones  # noqa: E402
 from backend.models import EPOCH, Account, Address, Customer, Phone, Team, User  # noqa: E402
 from backend.services import accounts as accounts_svc  # noqa: E402
 from backend.services.users import add_user  # noqa: E402
+from backend.scoring.bench import histories  # noqa: E402
 
 USERS = [("agent1", "agent", "A"), ("agent2", "agent", "A"), ("agent3", "agent", "B"), ("super1", "supervisor", "A"),
          ("admin", "admin", None)]
@@ -111,6 +112,10 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                        for prefix, _ in PHONES}
     policies = default_policies()
     split = load_split()
+    # Every account gets one of the real statement histories (cycled), scored as the
+    # service scores it; the risk of each history is worked out once (not what is measured).
+    real, _ = histories()
+    risks = [accounts_svc.risk_of(h) for h in real]
     batch = 5000
     states: dict[tuple, Any] = {}
     started = time.perf_counter()
@@ -147,8 +152,11 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                         zones=zones, country=country, flags=flags, phones=(number,)), [], "phone", now)
                 ref = f"BNK{i:08d}"
                 strategy = split.for_account(ref)
+                history = real[i % len(real)]
+                p_default, risk_reasons = risks[i % len(real)]
                 priority = rank(strategy, RankInputs(dpd=dpd, bucket=bucket_for(dpd), overdue_minor=overdue,
                                                      currency=currency, exponent=exponent(currency),
+                                                     p_default=p_default, risk_reasons=tuple(risk_reasons),
                                                      paused=bool(flags), contactable=state.allowed))
                 team, agent = OWNERS[i % 3]
                 accounts.append({
@@ -160,7 +168,7 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
                     "flags": flags, "team_id": teams[team], "agent_id": users[agent], "priority": priority.value, "strategy": strategy.id,
                     "reasons": [r.as_dict() for r in priority.reasons], "contactable": state.allowed,
                     "next_contact_at": state.next_at if not state.allowed else None,
-                    "contact_blocks": block_dicts(state.blocks), "recheck_at": state.recheck_at, "history": None, "lease_user_id": None,
+                    "contact_blocks": block_dicts(state.blocks), "recheck_at": state.recheck_at, "history": history, "risk": p_default, "lease_user_id": None,
                     "lease_expires_at": None, "version": 1, "created_at": now, "updated_at": now,
                 })
             conn.execute(insert(Customer.__table__), customers)

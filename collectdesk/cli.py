@@ -250,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
+    rescore = sub.add_parser(
+        "rescore", help="score and rank every account again (after a scorecard or strategy change, or nightly)",
+        description="Score every account again from its own statement history and rank it with its strategy "
+                    "(champion or challenger), as the backend does after each change to an account; only accounts "
+                    "whose risk, priority or reasons change are written. Accounts whose phone answer has lapsed "
+                    "are evaluated again by the compliance engine. Safe while desks work: an account saved "
+                    "during the pass keeps what that save wrote.")
+    rescore.add_argument("--workers", type=int, default=0, metavar="N",
+                         help="processes, each on its own range of accounts (default: one per CPU)")
+    rescore.add_argument("--batch", type=int, default=5000, metavar="N", help="accounts per transaction (default 5000)")
+    _db_option(rescore)
+    rescore.set_defaults(func=cmd_rescore)
+
     from collectdesk.train import add_parser as add_train_parser  # standard library only: --help stays instant
 
     add_train_parser(sub, _desk_options).set_defaults(func=cmd_train)
@@ -733,6 +746,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"sweep as of {as_of.isoformat()}: {_plural(result.items_kept, 'plan item')} kept, "
           f"{result.items_broken:,} broken; {_plural(result.plans_kept, 'plan')} kept, {result.plans_broken:,} broken")
+    return 0
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from backend.services.rescore import rescore_portfolio
+
+    if args.workers < 0 or args.batch < 1:
+        raise CliError("--workers must be 0 (one per CPU) or more, and --batch at least 1")
+    url = resolve_db(args.db)
+    open_engine(url).dispose()  # answers, and is migrated: a clear error otherwise
+    done = rescore_portfolio(url, workers=args.workers or None, batch=args.batch)
+    print(f"rescored {_plural(done.accounts, 'account')} in {done.elapsed:.1f} s with {_plural(done.workers, 'process', 'processes')}: "
+          f"{done.changed:,} changed, {done.accounts - done.changed - done.raced:,} as they were, "
+          f"{done.raced:,} saved by someone else meanwhile (kept); "
+          f"{done.lapsed:,} with a lapsed phone answer evaluated again")
     return 0
 
 

@@ -167,6 +167,36 @@ def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRo
     return found
 
 
+PAUSING = ("complaint", "dispute", "bankruptcy", "deceased")
+"""Flags that pause collection: the strategy ranks such an account last."""
+
+
+def paused_by(flags: dict | None) -> bool:
+    return any((flags or {}).get(name) for name in PAUSING)
+
+
+def work_due(last: PastContact | None, plans: list[PlanRow], now: dt.datetime
+             ) -> tuple[bool, bool, bool, float | None]:
+    """What the work done says of an account at ``now``, from its last contact and its
+    active and broken plans: (promise due, broken promise, call-back due, hours since
+    the last contact or None). Pure; ``refresh_priority`` and the portfolio rescore
+    both rank with it."""
+    today = now.date()
+    promise_due = bool(last and last.result == "PTP" and last.ptp_date
+                       and today - dt.timedelta(days=1) <= last.ptp_date <= today)
+    broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
+    # Plans: an item due today or yesterday is a promise due; a plan broken in
+    # the last 30 days raises the account with reason "broken promise".
+    for status, updated_at, next_due in plans:
+        if status == "broken" and updated_at >= now - dt.timedelta(days=30):
+            broken = True
+        if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
+            promise_due = True
+    callback_due = bool(last and last.result == "CB" and last.callback_at
+                        and last.callback_at <= now + dt.timedelta(hours=1))
+    return promise_due, broken, callback_due, (now - last.at).total_seconds() / 3600 if last else None
+
+
 def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
                      history: list[PastContact] | None = None, plans: list[PlanRow] | None = None,
                      write: bool = True) -> dict:
@@ -174,25 +204,12 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     compliance engine's phone answer, which it folds in: an account that may be
     phoned now ranks above every account that may not (SPEC §5)."""
     now = now or utcnow()
-    flags = account.flags or {}
-    paused = any(flags.get(name) for name in ("complaint", "dispute", "bankruptcy", "deceased"))
     if history is None:
         history = compliance.history_of(session, account.id, now) if account.id is not None else []
     last = history[-1] if history else None
-    today = now.date()
-    promise_due = bool(last and last.result == "PTP" and last.ptp_date and today - dt.timedelta(days=1) <= last.ptp_date <= today)
-    broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
     if plans is None:
         plans = plan_rows(session, [account.id])[account.id] if account.id is not None else []
-    if plans:
-        # Plans: an item due today or yesterday is a promise due; a plan broken in
-        # the last 30 days raises the account with reason "broken promise".
-        for status, updated_at, next_due in plans:
-            if status == "broken" and updated_at >= now - dt.timedelta(days=30):
-                broken = True
-            if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
-                promise_due = True
-    callback_due = bool(last and last.result == "CB" and last.callback_at and last.callback_at <= now + dt.timedelta(hours=1))
+    promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
     state = compliance.phone_state(account, history, now)
     p_default, risk_reasons = risk_of(account.history)
     split = load_split()
@@ -201,8 +218,7 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
         dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
         currency=account.currency, exponent=exponent(account.currency), p_default=p_default,
         risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken, callback_due=callback_due,
-        paused=paused, contactable=state.allowed,
-        hours_since_contact=(now - last.at).total_seconds() / 3600 if last else None,
+        paused=paused_by(account.flags), contactable=state.allowed, hours_since_contact=hours_since,
     ))
     value, reasons = p.value, list(p.reasons)
     values = {
