@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, String, and_, bindparam, func, select, text, type_coerce, update
+from sqlalchemy import Engine, String, and_, func, select, text, type_coerce
 
 from backend.domain.accounts import bucket_for
 from backend.domain.money import exponent
@@ -42,6 +42,23 @@ from backend.services.compliance import HISTORY_DAYS
 BATCH = 5000
 #: Fewer accounts than this are rescored in one process unless told otherwise.
 SMALL = 50_000
+
+
+_FRAGMENTS: dict[tuple[str, str], str] = {}
+
+
+def reasons_json(reasons: list) -> str:
+    """``json.dumps([r.as_dict() for r in reasons])``, the very same text, with each
+    reason's JSON worked out once per process: a reason's words are made from its
+    parameters (and the scorecard's 132 are fixed), so code and words name it."""
+    parts = []
+    for w in reasons:
+        key = (w.code, w.text)
+        fragment = _FRAGMENTS.get(key)
+        if fragment is None:
+            fragment = _FRAGMENTS[key] = json.dumps(w.as_dict())
+        parts.append(fragment)
+    return "[" + ", ".join(parts) + "]"
 
 
 @dataclass
@@ -143,7 +160,7 @@ class _Batch:
                 p_default=p_default, risk_reasons=tuple(risk_reasons), promise_due=promise_due,
                 broken_promise=broken, callback_due=callback_due, paused=paused_by(flags), contactable=contactable,
                 hours_since_contact=hours_since))
-            new_reasons = json.dumps([r.as_dict() for r in p.reasons])
+            new_reasons = reasons_json(p.reasons)
             if p.value != priority or p_default != risk or strategy.id != strategy_id or new_reasons != reasons_text:
                 changed.append((i, p_default, p.value, strategy.id, new_reasons, seen))
         t2 = time.perf_counter()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine, normalize_url, upgrade
@@ -260,3 +260,15 @@ def test_cli_rescore(tmp_path: Path) -> None:
     line = out.getvalue().strip()
     assert line.startswith("rescored 30 accounts in ") and ": 30 changed, 0 as they were" in line, line
     assert main(["rescore", "--db", url, "--workers", "-1"]) == 1  # refused with a clear error
+
+
+def test_reasons_json_is_json_dumps() -> None:
+    import json
+
+    from backend.domain.priority import Why
+    from backend.services.rescore import reasons_json
+
+    reasons = [Why("dpd", "45 days past due", {"days": 45}), Why("current", "not past due", {}),
+               Why("x", "利率 “quoted”\n", {"bucket": "30", "share": 0.5})]
+    for some in ([], reasons[:1], reasons, reasons[::-1], reasons):  # twice: from the cache too
+        assert reasons_json(some) == json.dumps([r.as_dict() for r in some])
