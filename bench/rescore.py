@@ -11,27 +11,22 @@ full ``score`` (probability, points, top reasons); and the full score with the
 strategy's ``rank`` (priority and reasons, champion or challenger by the account
 reference), which is what a rescore writes. One process, one core.
 
-**Through a database** (``--db``): a database with N accounts in the real schema,
-such as the one ``bench/worklist.py --accounts 1000000`` built (which it
-measures as it is; it is not wiped). Accounts without a ``history`` are given one
-first (not timed). Then, timed: every account is read in id order in batches
-(id, history and what ``rank`` needs), scored and ranked, and its ``risk``,
-``priority``, ``reasons`` and ``strategy`` written back with one executemany
-``UPDATE`` per batch and a commit per batch. The time is split into reading,
-computing and writing.
-
-What the database pass leaves out, and ``refresh_priority`` does on a change:
-the contact history and plans of each account (promises and call-backs due,
-days since contact) and the compliance engine's answer. Those change with the
-work done, not with the score; the bench keeps each account's stored
-``contactable`` and counts no promises, call-backs or contacts (the bench
-accounts have none).
+**Through a database** (``--db``): the product's own pass, ``rescore_portfolio``
+(what ``collectdesk rescore`` runs), on a database with N accounts in the real
+schema, such as the one ``bench/worklist.py --accounts 1000000`` built (measured
+as it is; not wiped). Accounts without a ``history`` are given one first (not
+timed). Then three timed passes over every account: after a strategy change
+(the expected recovery weighs twice as much, so every account's priority moves
+and every account is written), back to the configured strategies (every account
+written again), and once more with nothing changed (nothing written). Each
+prints the time split into reading, computing and writing, summed over the
+processes, and their CPU time. At the end, 300 random accounts are compared with
+what ``refresh_priority`` computes for them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -133,58 +128,6 @@ def give_histories(engine) -> None:  # noqa: ANN001
           flush=True)
 
 
-def rescore_range(url: str, first: int, last_id: int, batch: int) -> tuple[int, float, float, float, float]:
-    """Rescore the accounts with ``first <= id <= last_id``, a batch per transaction.
-    Returns (accounts, seconds reading, computing, writing, CPU seconds of this process)."""
-    cpu = time.process_time()
-    from sqlalchemy import bindparam, select, update
-
-    from backend.db import make_engine
-    from backend.models import Account
-
-    engine = make_engine(url)
-    split = load_split()
-    table = Account.__table__
-    exponents: dict[str, int] = {}
-    columns = (table.c.id, table.c.account_ref, table.c.history, table.c.dpd, table.c.bucket, table.c.overdue_minor,
-               table.c.currency, table.c.flags, table.c.contactable)
-    write = (update(table).where(table.c.id == bindparam("b_id"))
-             .values(risk=bindparam("b_risk"), priority=bindparam("b_priority"), reasons=bindparam("b_reasons"),
-                     strategy=bindparam("b_strategy")))
-    reading = computing = writing = 0.0
-    done = 0
-    last = first - 1
-    with engine.connect() as conn:
-        while True:
-            t0 = time.perf_counter()
-            rows = conn.execute(select(*columns).where(table.c.id > last, table.c.id <= last_id)
-                                .order_by(table.c.id).limit(batch)).all()
-            # End the reading transaction: on SQLite it holds the one write lock (BEGIN IMMEDIATE).
-            conn.rollback()
-            t1 = time.perf_counter()
-            if not rows:
-                break
-            out = []
-            for i, ref, history, dpd, bucket, overdue, currency, flags, contactable in rows:
-                if isinstance(history, str):  # a driver that hands JSON back as text
-                    history = json.loads(history)
-                if currency not in exponents:
-                    exponents[currency] = exponent(currency)
-                risk, priority, reasons, strategy = rescore_one(split, ref, history, dpd, bucket, overdue,
-                                                                currency, flags, contactable, exponents)
-                out.append({"b_id": i, "b_risk": risk, "b_priority": priority, "b_reasons": reasons,
-                            "b_strategy": strategy})
-            t2 = time.perf_counter()
-            conn.execute(write, out)
-            conn.commit()
-            t3 = time.perf_counter()
-            reading, computing, writing = reading + t1 - t0, computing + t2 - t1, writing + t3 - t2
-            done += len(rows)
-            last = rows[-1][0]
-    engine.dispose()
-    return done, reading, computing, writing, time.process_time() - cpu
-
-
 def check_against_service(engine, sample: int) -> None:  # noqa: ANN001
     """The stored results of ``sample`` random accounts against ``refresh_priority`` itself."""
     import datetime as dt
@@ -222,43 +165,53 @@ def check_against_service(engine, sample: int) -> None:  # noqa: ANN001
           f"{answer_moved} not compared (their phone answer has changed since it was stored)")
 
 
-def through_database(url: str, batch: int, workers: int, check: int) -> None:
-    from concurrent.futures import ProcessPoolExecutor
+def heavier(split):  # noqa: ANN001, ANN201
+    """The configured strategies with the expected recovery weighing twice as much:
+    a strategy change that moves every account's priority."""
+    import dataclasses
 
+    return dataclasses.replace(
+        split, champion=dataclasses.replace(split.champion, expected_recovery=split.champion.expected_recovery * 2),
+        challenger=dataclasses.replace(split.challenger, expected_recovery=split.challenger.expected_recovery * 2))
+
+
+def through_database(url: str, batch: int, workers: int, check: int) -> None:
+    """Three passes of the product's ``rescore_portfolio`` (``collectdesk rescore``):
+    after a strategy change (every account is written), back to the configured
+    strategies (every account again), and once more with nothing changed."""
     from sqlalchemy import text
 
     from backend.db import make_engine, normalize_url
+    from backend.models import utcnow
+    from backend.services.rescore import rescore_portfolio
 
     url = normalize_url(url)
     engine = make_engine(url)
     with engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM accounts")).scalar()
-        low, high = conn.execute(text("SELECT min(id), max(id) FROM accounts")).one()
         conn.rollback()
     print(f"\ndatabase: {engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}, "
-          f"{total:,} accounts", flush=True)
+          f"{total:,} accounts; {workers} process(es), batches of {batch:,}", flush=True)
     give_histories(engine)
-    # Contiguous id ranges, one per process.
-    step = (high - low + workers) // workers
-    ranges = [(low + k * step, min(low + (k + 1) * step - 1, high)) for k in range(workers)]
-    print(f"  load average {load()} before; {workers} process(es), batches of {batch:,}", flush=True)
-    started = time.perf_counter()
-    if workers == 1:
-        parts = [rescore_range(url, *ranges[0], batch)]
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(rescore_range, [url] * workers, [a for a, _ in ranges], [b for _, b in ranges],
-                                  [batch] * workers))
-    elapsed = time.perf_counter() - started
-    done = sum(p[0] for p in parts)
-    reading, computing, writing, cpu = (sum(p[k] for p in parts) for k in (1, 2, 3, 4))
-    print(f"  rescored and re-ranked {done:,} accounts in {elapsed:.1f} s ({done / elapsed:,.0f} a second); "
-          f"summed over the processes: reading {reading:.1f} s, computing {computing:.1f} s, writing {writing:.1f} s "
-          f"(wall), CPU {cpu:.1f} s ({cpu / max(done, 1) * 1e6:.0f} µs an account, not counting PostgreSQL's server); "
-          f"load average {load()} after", flush=True)
-    if check:
-        check_against_service(engine, check)
     engine.dispose()
+    split = load_split()
+    for label, strategies in (("strategy changed (expected recovery x2)", heavier(split)),
+                              ("back to the configured strategies", split),
+                              ("nothing changed since", split)):
+        before = load()
+        done = rescore_portfolio(url, utcnow(), workers=workers, batch=batch, split=strategies)
+        n = max(done.accounts + done.lapsed, 1)
+        print(f"  {label}: {done.accounts + done.lapsed:,} accounts in {done.elapsed:.1f} s "
+              f"({n / done.elapsed:,.0f} a second); written {done.changed:,}, raced {done.raced:,}, "
+              f"lapsed answers {done.lapsed:,}; summed over the processes: reading {done.reading:.1f} s, "
+              f"computing {done.computing:.1f} s, writing {done.writing:.1f} s (wall), CPU {done.cpu:.1f} s "
+              f"({done.cpu / n * 1e6:.0f} µs an account, not counting PostgreSQL's server); phases "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in done.phases.items())
+              + f"; load average {before} -> {load()}", flush=True)
+    if check:
+        engine = make_engine(url)
+        check_against_service(engine, check)
+        engine.dispose()
 
 
 def main() -> None:
@@ -266,7 +219,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in memory (default 1,000,000)")
     parser.add_argument("--db", help="also rescore every account of this database (it is changed, not wiped)")
     parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=1, help="processes for the database pass (id ranges)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes for the database pass (id ranges; default one per CPU)")
     parser.add_argument("--check", type=int, default=300,
                         help="compare this many random accounts with refresh_priority afterwards (0: no check)")
     parser.add_argument("--skip-memory", action="store_true")

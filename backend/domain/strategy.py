@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from backend.domain.priority import Priority, Why
 
@@ -58,9 +58,9 @@ class Strategy:
         return rates
 
 
-@dataclass(frozen=True)
-class RankInputs:
-    """What ``rank`` needs to know of one account, as plain values."""
+class RankInputs(NamedTuple):
+    """What ``rank`` needs to know of one account, as plain values (a named tuple:
+    a portfolio rescore makes a million of them)."""
 
     dpd: int
     bucket: str

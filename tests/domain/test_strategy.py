@@ -39,7 +39,7 @@ def test_callable_accounts_always_come_first(a: RankInputs, b: RankInputs, which
 @given(a=inputs, which=st.sampled_from(STRATEGIES))
 def test_priority_is_never_negative_and_paused_is_zero(a: RankInputs, which) -> None:  # noqa: ANN001
     assert rank(which, a).value >= 0
-    paused = RankInputs(**{**a.__dict__, "paused": True})
+    paused = a._replace(paused=True)
     assert rank(which, paused).value == 0
 
 
