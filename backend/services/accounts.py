@@ -442,22 +442,34 @@ def worklist_statement(
     cursor is a row-value comparison, so a deep page starts where it should
     instead of walking past every row above it. (Separate so that the bench can
     EXPLAIN exactly what the API runs.)"""
-    stmt = (
+    page = (
         select(*WORKLIST_COLUMNS)
         .select_from(Account)
         .join(Customer, Customer.id == Account.customer_id)
         .outerjoin(User, User.id == Account.agent_id)
-        .where(Account.status != "closed")
     )
+    searching = bool(q and q.strip())
+    # A search may match thousands of the caller's accounts, all sorted by priority:
+    # the page's ids are chosen first from narrow rows (SQLite's sorter copied every
+    # column of each match, the reasons' JSON included), then only those rows are read.
+    stmt = select(Account.id).select_from(Account) if searching else page
+    if searching and (index == "scan" or len(q.strip()) < 3):
+        stmt = stmt.join(Customer, Customer.id == Account.customer_id)  # the name is matched by scanning
+    stmt = stmt.where(Account.status != "closed")
     stmt = stmt.where(Account.agent_id == user.id) if user.role == "agent" else visible(stmt, user)
     if bucket:
         stmt = stmt.where(Account.bucket == bucket)
-    if q and q.strip():
+    if searching:
         stmt = stmt.where(search_filter(q, index))
     if cursor:
         priority, last_id = _decode_cursor(cursor)
         stmt = stmt.where(tuple_(Account.priority, Account.id) < tuple_(priority, last_id))
-    return stmt.order_by(Account.priority.desc(), Account.id.desc()).limit(limit + 1)
+    stmt = stmt.order_by(Account.priority.desc(), Account.id.desc()).limit(limit + 1)
+    if searching:
+        # correlate(None): the ids are chosen on their own, not row by row of the outer query.
+        stmt = page.where(Account.id.in_(stmt.correlate(None).scalar_subquery())).order_by(
+            Account.priority.desc(), Account.id.desc())
+    return stmt
 
 
 WORKLIST_COLUMNS = (
@@ -466,8 +478,12 @@ WORKLIST_COLUMNS = (
     Customer.name, User.username, Account.contactable, Account.next_contact_at, Account.contact_blocks,
     Account.recheck_at,
 )
-REFRESH_ON_READ = 50
-"""At most this many of the caller's lapsed accounts are evaluated again before a page (the loop does the rest)."""
+REFRESH_ON_READ = 20
+"""At most this many of the caller's lapsed accounts are evaluated again before a page (the loop does the rest).
+
+A lapsed answer is never shown as a yes (``contactable_now`` is false until it is
+evaluated again), so this bounds how long a page may take (about 0.7 ms an
+account), not what is lawful; 50 took the page to 79 ms p95 at 1,000,000 accounts."""
 
 
 def worklist(
