@@ -61,8 +61,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             # are audited), and in WAL mode a transaction that read before another
             # connection committed can never write: it fails at once with
             # "database is locked". Taking the lock first makes concurrent
-            # requests take turns instead of failing.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # requests take turns instead of failing. A connection that only reads
+            # says so (execution option ``read_only``): it reads a snapshot beside
+            # the writer instead of waiting for the lock.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

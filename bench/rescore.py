@@ -2,7 +2,7 @@
 history, and the strategy's priority with it.
 
     python bench/rescore.py [--accounts 1000000]                    # in memory
-    python bench/rescore.py --db URL [--accounts N] [--batch 5000]  # and through a database
+    python bench/rescore.py --db URL [--skip-memory] [--workers N] [--batch N]  # and through a database
 
 **In memory** (unless ``--skip-memory``): N accounts cycling over the 24,000 real
 histories of ``../shared/data/uci_credit_card`` (synthetic ones when absent),
@@ -191,7 +191,7 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
         total = conn.execute(text("SELECT count(*) FROM accounts")).scalar()
         conn.rollback()
     print(f"\ndatabase: {engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}, "
-          f"{total:,} accounts; {workers} process(es), batches of {batch:,}", flush=True)
+          f"{total:,} accounts; {workers} process(es), batches of {batch or 'the default'}", flush=True)
     give_histories(engine)
     engine.dispose()
     split = load_split()
@@ -199,7 +199,7 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
                               ("back to the configured strategies", split),
                               ("nothing changed since", split)):
         before = load()
-        done = rescore_portfolio(url, utcnow(), workers=workers, batch=batch, split=strategies)
+        done = rescore_portfolio(url, utcnow(), workers=workers, batch=batch or None, split=strategies)
         n = max(done.accounts + done.lapsed, 1)
         print(f"  {label}: {done.accounts + done.lapsed:,} accounts in {done.elapsed:.1f} s "
               f"({n / done.elapsed:,.0f} a second); written {done.changed:,}, raced {done.raced:,}, "
@@ -218,7 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in memory (default 1,000,000)")
     parser.add_argument("--db", help="also rescore every account of this database (it is changed, not wiped)")
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=0, help="accounts a transaction (default: the product's, 5,000 on PostgreSQL, 25,000 on SQLite)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes for the database pass (id ranges; default one per CPU)")
     parser.add_argument("--check", type=int, default=300,

@@ -259,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "during the pass keeps what that save wrote.")
     rescore.add_argument("--workers", type=int, default=0, metavar="N",
                          help="processes, each on its own range of accounts (default: one per CPU)")
-    rescore.add_argument("--batch", type=int, default=5000, metavar="N", help="accounts per transaction (default 5000)")
+    rescore.add_argument("--batch", type=int, default=0, metavar="N",
+                         help="accounts per transaction (default 5,000 on PostgreSQL, 25,000 on SQLite)")
     _db_option(rescore)
     rescore.set_defaults(func=cmd_rescore)
 
@@ -752,11 +753,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_rescore(args: argparse.Namespace) -> int:
     from backend.services.rescore import rescore_portfolio
 
-    if args.workers < 0 or args.batch < 1:
-        raise CliError("--workers must be 0 (one per CPU) or more, and --batch at least 1")
+    if args.workers < 0 or args.batch < 0:
+        raise CliError("--workers and --batch must not be negative (0: the default)")
     url = resolve_db(args.db)
     open_engine(url).dispose()  # answers, and is migrated: a clear error otherwise
-    done = rescore_portfolio(url, workers=args.workers or None, batch=args.batch)
+    done = rescore_portfolio(url, workers=args.workers or None, batch=args.batch or None)
     print(f"rescored {_plural(done.accounts, 'account')} in {done.elapsed:.1f} s with {_plural(done.workers, 'process', 'processes')}: "
           f"{done.changed:,} changed, {done.accounts - done.changed - done.raced:,} as they were, "
           f"{done.raced:,} saved by someone else meanwhile (kept); "
