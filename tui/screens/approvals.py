@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Static
 
 from backend_client.client import BackendError, BackendUnavailable, Conflict, Invalid, NotFound, ProblemResponse
 from backend_client.models import AccountDetail, PlanOut
@@ -25,6 +25,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
 from tui.screens.base import DeskScreen
+from tui.widgets.decision import DecisionRow
 
 
 def _fit(text: str, width: int) -> Text:
@@ -73,7 +74,6 @@ class ApprovalsScreen(DeskScreen):
         self.items: list[PlanOut] = []
         self.accounts: dict[int, AccountDetail] = {}
         self.history: dict[int, list[PlanOut]] = {}
-        self.deciding: str | None = None
         """``approve`` or ``reject`` while the note is being typed."""
         self._loaded_once = False
         self._busy = False
@@ -88,9 +88,8 @@ class ApprovalsScreen(DeskScreen):
                 yield Static("", id="approval-schedule")
             with VerticalScroll(id="approval-detail-box"):
                 yield Static("", id="approval-detail")
-        with Horizontal(id="decision-row", classes="form-row"):
-            yield Label("", id="decision-label", classes="row-label-short")
-            yield Input(id="decision-note", compact=True, max_length=2000)
+        yield DecisionRow(id="decision-row", needs_note={
+            "reject": (_("Say why the plan is rejected: the agent reads it."), _("Not rejected yet"))})
         yield from self.status_and_footer()
 
     def on_mount(self) -> None:
@@ -101,7 +100,6 @@ class ApprovalsScreen(DeskScreen):
         for key, width in self.WIDTHS.items():
             table.add_column(titles[key], key=key, width=width)
         self.query_one("#approvals-empty").display = False
-        self.query_one("#decision-row").display = False
         self.query_one("#approval-detail-box").can_focus = False
         self.query_one("#approval-schedule-box").can_focus = False
         self.load()
@@ -285,34 +283,24 @@ class ApprovalsScreen(DeskScreen):
         plan = self.current
         if plan is None or self._busy:
             return
-        self.deciding = decision
-        row = self.query_one("#decision-row")
-        note = self.query_one("#decision-note", Input)
-        note.value = ""
         if decision == "approve":
-            text = _("Approve #{id}, note:").format(id=plan.id)
-            note.placeholder = _("optional; Enter approves, Esc leaves it pending")
+            self.decision_row.open(decision, _("Approve #{id}, note:").format(id=plan.id),
+                                   _("optional; Enter approves, Esc leaves it pending"))
         else:
-            text = _("Reject #{id}, why:").format(id=plan.id)
-            note.placeholder = _("the agent reads it; Enter rejects, Esc leaves it pending")
-        self.query_one("#decision-label", Label).update(text)
-        row.set_class(decision == "reject", "-reject")
-        row.display = True
-        self.set_focus(note)  # at once: the next keys are the note
+            self.decision_row.open(decision, _("Reject #{id}, why:").format(id=plan.id),
+                                   _("the agent reads it; Enter rejects, Esc leaves it pending"), warn=True)
 
-    @on(Input.Submitted, "#decision-note")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    @property
+    def decision_row(self) -> DecisionRow:
+        return self.query_one(DecisionRow)
+
+    @on(DecisionRow.Sent)
+    def _sent(self, event: DecisionRow.Sent) -> None:
         plan = self.current
-        if plan is None or self.deciding is None or self._busy:
-            return
-        note = event.value.strip()
-        if self.deciding == "reject" and not note:
-            self.notify(_("Say why the plan is rejected: the agent reads it."), title=_("Not rejected yet"),
-                        severity="error")
+        if plan is None or self._busy:
             return
         self._busy = True
-        self.decide(plan, self.deciding, note)
+        self.decide(plan, event.decision, event.note)
 
     @work(name="decide-plan", group="decide", exit_on_error=False)
     async def decide(self, plan: PlanOut, decision: str, note: str) -> None:
@@ -344,9 +332,7 @@ class ApprovalsScreen(DeskScreen):
         self.load()
 
     def _close_note(self) -> None:
-        self.deciding = None
-        self.query_one("#decision-row").display = False
-        self.query_one("#decision-note", Input).value = ""
+        self.decision_row.close()
         self.set_focus(self.table)
 
     # -- moving and leaving ---------------------------------------------------------------
@@ -371,7 +357,7 @@ class ApprovalsScreen(DeskScreen):
                                            name=account.customer.name if account else "", detail=account))
 
     def action_back(self) -> None:
-        if self.deciding is not None:
+        if self.decision_row.deciding is not None:
             self._close_note()
             return
         self.app.pop_screen()

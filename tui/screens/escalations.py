@@ -22,16 +22,17 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Input, Label, Static
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable, Conflict, Invalid, NotFound, ProblemResponse
+from backend_client.client import BackendError, BackendUnavailable, Conflict, Invalid, ProblemResponse
 from backend_client.models import EscalationOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_of
 from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES, label
 from tui.screens.base import DeskScreen
+from tui.widgets.decision import DecisionRow
 
 UNDECIDED = ("open", "in_review")
 # action → the statuses it may follow (as the backend's workflow has it)
@@ -110,7 +111,6 @@ class EscalationsScreen(DeskScreen):
         self.full: dict[int, EscalationOut] = {}
         """Escalations with their history and documents, by id, as last loaded."""
         self.show_closed = False
-        self.deciding: str | None = None
         self._loaded_once = False
         self._busy = False
 
@@ -121,9 +121,8 @@ class EscalationsScreen(DeskScreen):
         yield Static("", id="escalations-empty", markup=False)
         with VerticalScroll(id="escalation-detail-box"):
             yield Static("", id="escalation-detail")
-        with Horizontal(id="escalation-decision-row", classes="form-row"):
-            yield Label("", id="escalation-decision-label", classes="row-label-short")
-            yield Input(id="escalation-note", compact=True, max_length=2000)
+        yield DecisionRow(id="escalation-decision-row", needs_note={
+            "return": (_("Say why it is returned: the agent reads it."), _("Not returned yet"))})
         yield from self.status_and_footer()
 
     def on_mount(self) -> None:
@@ -133,7 +132,6 @@ class EscalationsScreen(DeskScreen):
         for key, width in self.WIDTHS.items():
             self.table.add_column(titles[key], key=key, width=width)
         self.query_one("#escalations-empty").display = False
-        self.query_one("#escalation-decision-row").display = False
         self.query_one("#escalation-detail-box").can_focus = False
         self.load()
 
@@ -286,9 +284,6 @@ class EscalationsScreen(DeskScreen):
             self.notify(_("#{id} is {status}: it cannot be that now.").format(
                 id=esc.id, status=label(ESCALATION_STATUSES, esc.status)), title=_("Escalations"), severity="warning")
             return
-        self.deciding = decision
-        note = self.query_one("#escalation-note", Input)
-        note.value = ""
         texts = {
             "review": (_("Review #{id}, note:"), _("optional; Enter takes it in review, Esc leaves it")),
             "accept": (_("Accept #{id}, note:"), _("optional; Enter accepts, Esc leaves it undecided")),
@@ -296,26 +291,19 @@ class EscalationsScreen(DeskScreen):
             "close": (_("Close #{id}, note:"), _("optional; Enter closes it, Esc leaves it open")),
         }
         heading, hint = texts[decision]
-        self.query_one("#escalation-decision-label", Label).update(heading.format(id=esc.id))
-        note.placeholder = hint
-        row = self.query_one("#escalation-decision-row")
-        row.set_class(decision == "return", "-reject")
-        row.display = True
-        self.set_focus(note)  # at once: the next keys are the note
+        self.decision_row.open(decision, heading.format(id=esc.id), hint, warn=decision == "return")
 
-    @on(Input.Submitted, "#escalation-note")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    @property
+    def decision_row(self) -> DecisionRow:
+        return self.query_one(DecisionRow)
+
+    @on(DecisionRow.Sent)
+    def _sent(self, event: DecisionRow.Sent) -> None:
         esc = self.current
-        if esc is None or self.deciding is None or self._busy:
-            return
-        note = event.value.strip()
-        if self.deciding == "return" and not note:
-            self.notify(_("Say why it is returned: the agent reads it."), title=_("Not returned yet"),
-                        severity="error")
+        if esc is None or self._busy:
             return
         self._busy = True
-        self.decide(esc, self.deciding, note)
+        self.decide(esc, event.decision, event.note)
 
     @work(name="decide-escalation", group="decide-escalation", exit_on_error=False)
     async def decide(self, esc: EscalationOut, action: str, note: str) -> None:
@@ -343,9 +331,7 @@ class EscalationsScreen(DeskScreen):
         self.load()
 
     def _close_note(self) -> None:
-        self.deciding = None
-        self.query_one("#escalation-decision-row").display = False
-        self.query_one("#escalation-note", Input).value = ""
+        self.decision_row.close()
         self.set_focus(self.table)
 
     # -- the legal pack ------------------------------------------------------------------
@@ -420,7 +406,7 @@ class EscalationsScreen(DeskScreen):
         self.app.push_screen(AccountScreen(esc.account_id, ref=esc.account_ref, name=esc.customer_name))
 
     def action_back(self) -> None:
-        if self.deciding is not None:
+        if self.decision_row.deciding is not None:
             self._close_note()
             return
         if len(self.app.screen_stack) > 2:
