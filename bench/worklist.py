@@ -279,10 +279,13 @@ def main() -> None:
         "rare q (one account_ref)": {"q": rare},
     }
 
-    print("\nquery plans (agent1):")
+    print("\nquery plans (agent1), as the service plans each search (accounts_svc.search_plan):")
     for label in cases:
-        print(f"  {label}:")
-        print(explain(engine, accounts_svc.worklist_statement(agent, limit=50, index=index, **cases[label])))
+        with db.sessionmaker() as session:
+            plan, matches = accounts_svc.search_plan(session, cases[label].get("q"))
+        print(f"  {label}: (search: {plan}{f', {len(matches)} matches known' if matches is not None else ''})")
+        print(explain(engine, accounts_svc.worklist_statement(agent, limit=50, index=plan, matches=matches,
+                                                              **cases[label])))
 
     results: list[tuple[str, str, float, float, float | None]] = []
 

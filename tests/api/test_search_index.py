@@ -67,3 +67,39 @@ def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
     tables = inspect(engine).get_table_names()
     assert "account_search" in tables and {"accounts", "customers", "audit_log"} <= set(tables)
     engine.dispose()
+
+
+async def test_many_matches_and_few_find_the_same_accounts(http, auth, session, make_account,  # noqa: ANN001
+                                                          monkeypatch) -> None:  # noqa: ANN001
+    """SQLite plans a search by how many accounts match in all (``search_plan``): few,
+    the page starts from them; many, it walks the caller's list and tests each. Both
+    find the same accounts, in the same order, with cards and pages alike."""
+    import backend.services.accounts as accounts_svc
+
+    smiths = [make_account(customer_name=f"Ann Smith {n}", account_ref=f"SMI-{n:03d}") for n in range(7)]
+    smiths.append(make_account(customer_name="Card Holder", card_number="4539 8273 6150 7777"))
+    make_account(customer_name="Someone Else", agent="agent2")
+    bob = make_account(customer_name="Bob Smithers", team="B", agent="agent3")  # matches, not agent1's
+    headers = await auth("agent1")
+
+    async def pages(q: str) -> list[list[int]]:
+        out, cursor = [], None
+        while True:
+            params = {"q": q, "limit": 3} | ({"cursor": cursor} if cursor else {})
+            body = (await http.get("/api/v1/worklist", headers=headers, params=params)).json()
+            out.append([i["id"] for i in body["items"]])
+            cursor = body["next_cursor"]
+            if not cursor:
+                return out
+
+    few = {q: await pages(q) for q in ("smith", "SMI-00", "7777", "nobody")}
+    if session.get_bind().dialect.name == "sqlite":
+        plan, matches = accounts_svc.search_plan(session, "smith")
+        assert plan == "fts" and sorted(matches) == sorted([s.id for s in smiths[:7]] + [bob.id])
+        monkeypatch.setattr(accounts_svc, "FTS_FEW", 2)
+        assert accounts_svc.search_plan(session, "smith") == ("fts-walk", None)
+    many = {q: await pages(q) for q in few}
+    assert many == few
+    assert sorted(i for page in few["smith"] for i in page) == sorted(s.id for s in smiths[:7])
+    assert [i for page in few["7777"] for i in page] == [smiths[7].id]
+    assert few["nobody"] == [[]]
