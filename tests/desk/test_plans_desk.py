@@ -334,3 +334,29 @@ async def test_with_the_backend_away_the_plan_form_is_kept(make_desk, accounts, 
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert again.screen.plan is not None and again.screen.plan.status == "draft"
+
+
+async def test_a_decision_the_backend_refuses_is_said_and_the_queue_reloads(make_desk, accounts, login,
+                                                                              tmp_path) -> None:
+    """The plan was cancelled after the queue was shown: approving it is refused (409);
+    the desk says why, keeps nothing stale on screen, and the decision row is left open
+    with its note, not lost."""
+    first, *_ = accounts()
+    agent = await login("agent1")
+    drafted = await agent.draft_plan(first.id, PlanCreate(kind="settlement", discount_percent="25",
+                                                          first_due=dt.date(2026, 3, 20)))
+    await agent.plan_action(drafted.id, "submit")
+    boss = make_desk("super1", drafts_dir=tmp_path / "super1")
+    async with boss.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert f"Plan #{drafted.id}" in screen_text(boss)
+        await agent.plan_action(drafted.id, "cancel")
+        await pilot.press("a", *"fine by me", "enter")
+        await settle(pilot)
+        refusals = [n for n in boss._notifications if n.title == "Not decided"]
+        assert refusals and refusals[0].message.startswith(f"Plan #{drafted.id}: "), boss._notifications
+        assert "No plans are waiting for approval." in screen_text(boss)
+        assert boss.screen.decision_row.note.value == "fine by me"
+    assert (await agent.plan(drafted.id)).status == "cancelled"

@@ -19,12 +19,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable, Conflict, Invalid, NotFound, ProblemResponse
+from backend_client.client import BackendError, BackendUnavailable, NotFound
 from backend_client.models import AccountDetail, PlanOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
 from tui.screens.base import DeskScreen
+from tui.screens.deciding import DecisionQueue
 from tui.widgets.decision import DecisionRow
 
 
@@ -45,7 +46,7 @@ def discount_percent(plan: PlanOut) -> str:
     return f"{share:.0f}%" if share == int(share) else f"{share:.1f}%"
 
 
-class ApprovalsScreen(DeskScreen):
+class ApprovalsScreen(DecisionQueue, DeskScreen):
     NOUN = N_("Approvals")
     AUTO_FOCUS = "#approvals"
     BINDINGS = [
@@ -290,10 +291,6 @@ class ApprovalsScreen(DeskScreen):
             self.decision_row.open(decision, _("Reject #{id}, why:").format(id=plan.id),
                                    _("the agent reads it; Enter rejects, Esc leaves it pending"), warn=True)
 
-    @property
-    def decision_row(self) -> DecisionRow:
-        return self.query_one(DecisionRow)
-
     @on(DecisionRow.Sent)
     def _sent(self, event: DecisionRow.Sent) -> None:
         plan = self.current
@@ -304,21 +301,11 @@ class ApprovalsScreen(DeskScreen):
 
     @work(name="decide-plan", group="decide", exit_on_error=False)
     async def decide(self, plan: PlanOut, decision: str, note: str) -> None:
-        try:
-            out = await self.desk.call(self.desk.api.plan_action(plan.id, decision, note=note))
-        except (Conflict, Invalid) as exc:
-            self._busy = False
-            detail = exc.problem.detail or exc.problem.title
-            self.notify(_("Plan #{id}: {reason}").format(id=plan.id, reason=detail), title=_("Not decided"),
-                        severity="error", markup=False)
-            self.load()
+        out = await self.send_decision(self.desk.api.plan_action(plan.id, decision, note=note),
+                                       lambda reason: _("Plan #{id}: {reason}").format(id=plan.id, reason=reason),
+                                       _("Approvals"))
+        if out is None:
             return
-        except (ProblemResponse, BackendError) as exc:
-            self._busy = False
-            self.desk.report(exc, _("Approvals"))
-            return
-        self._busy = False
-        self._close_note()
         if out.status == "active":
             self.notify(_("Plan #{id} on {ref} approved: it is active.").format(id=out.id, ref=out.account_ref),
                         title=_("Approved"))
@@ -330,10 +317,6 @@ class ApprovalsScreen(DeskScreen):
         self.history.pop(out.account_id, None)
         self.show([p for p in self.items if p.id != out.id])
         self.load()
-
-    def _close_note(self) -> None:
-        self.decision_row.close()
-        self.set_focus(self.table)
 
     # -- moving and leaving ---------------------------------------------------------------
 

@@ -25,13 +25,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable, Conflict, Invalid, ProblemResponse
+from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import EscalationOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_of
 from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES, label
 from tui.screens.base import DeskScreen
+from tui.screens.deciding import DecisionQueue
 from tui.widgets.decision import DecisionRow
 
 UNDECIDED = ("open", "in_review")
@@ -72,7 +73,7 @@ def pack_dir(desk_drafts_dir: Path | None) -> Path:
     return data_dir() / "legal-packs"
 
 
-class EscalationsScreen(DeskScreen):
+class EscalationsScreen(DecisionQueue, DeskScreen):
     NOUN = N_("Escalations")
     AUTO_FOCUS = "#escalations"
     BINDINGS = [
@@ -293,10 +294,6 @@ class EscalationsScreen(DeskScreen):
         heading, hint = texts[decision]
         self.decision_row.open(decision, heading.format(id=esc.id), hint, warn=decision == "return")
 
-    @property
-    def decision_row(self) -> DecisionRow:
-        return self.query_one(DecisionRow)
-
     @on(DecisionRow.Sent)
     def _sent(self, event: DecisionRow.Sent) -> None:
         esc = self.current
@@ -307,21 +304,11 @@ class EscalationsScreen(DeskScreen):
 
     @work(name="decide-escalation", group="decide-escalation", exit_on_error=False)
     async def decide(self, esc: EscalationOut, action: str, note: str) -> None:
-        try:
-            out = await self.desk.call(self.desk.api.escalation_action(esc.id, action, note=note))
-        except (Conflict, Invalid) as exc:
-            self._busy = False
-            detail = exc.problem.detail or exc.problem.title
-            self.notify(_("#{id}: {reason}").format(id=esc.id, reason=detail), title=_("Not decided"),
-                        severity="error", markup=False)
-            self.load()
+        out = await self.send_decision(self.desk.api.escalation_action(esc.id, action, note=note),
+                                       lambda reason: _("#{id}: {reason}").format(id=esc.id, reason=reason),
+                                       _("Escalations"))
+        if out is None:
             return
-        except (ProblemResponse, BackendError) as exc:
-            self._busy = False
-            self.desk.report(exc, _("Escalations"))
-            return
-        self._busy = False
-        self._close_note()
         self.full[out.id] = out
         self.notify(_("{kind} #{id} on {ref}: {status}.").format(
             kind=label(ESCALATION_KINDS, out.kind), id=out.id, ref=out.account_ref,
@@ -329,10 +316,6 @@ class EscalationsScreen(DeskScreen):
         self.desk.worklist_stale = True
         self.show([out if e.id == out.id else e for e in self.items])
         self.load()
-
-    def _close_note(self) -> None:
-        self.decision_row.close()
-        self.set_focus(self.table)
 
     # -- the legal pack ------------------------------------------------------------------
 
