@@ -230,12 +230,18 @@ async def test_a_promise_on_the_call_becomes_a_plan_in_a_few_keys(make_desk, acc
         ("promise", "active", 15000)]
 
 
-async def test_a_rejection_needs_a_note(make_desk, accounts, login, tmp_path) -> None:
+async def _pending_settlement(accounts, login):  # noqa: ANN001, ANN202
+    """agent1's 25 % settlement on their first account, submitted: beyond an agent's authority, so pending."""
     first, *_ = accounts()
     agent = await login("agent1")
     drafted = await agent.draft_plan(first.id, PlanCreate(kind="settlement", discount_percent="25",
                                                           first_due=dt.date(2026, 3, 20)))
     await agent.plan_action(drafted.id, "submit")
+    return agent, drafted
+
+
+async def test_a_rejection_needs_a_note(make_desk, accounts, login, tmp_path) -> None:
+    agent, drafted = await _pending_settlement(accounts, login)
     boss = make_desk("super1", drafts_dir=tmp_path / "super1")
     async with boss.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -341,11 +347,7 @@ async def test_a_decision_the_backend_refuses_is_said_and_the_queue_reloads(make
     """The plan was cancelled after the queue was shown: approving it is refused (409);
     the desk says why, keeps nothing stale on screen, and the decision row is left open
     with its note, not lost."""
-    first, *_ = accounts()
-    agent = await login("agent1")
-    drafted = await agent.draft_plan(first.id, PlanCreate(kind="settlement", discount_percent="25",
-                                                          first_due=dt.date(2026, 3, 20)))
-    await agent.plan_action(drafted.id, "submit")
+    agent, drafted = await _pending_settlement(accounts, login)
     boss = make_desk("super1", drafts_dir=tmp_path / "super1")
     async with boss.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
