@@ -99,8 +99,8 @@ class _Batch:
         self.engine, self.now, self.split = engine, now, split
         self.postgres = engine.dialect.name == "postgresql"
         t = Account.__table__
-        stamp = t.c.updated_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-        self.stamp = stamp(now) if stamp else now
+        process = t.c.updated_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self.stamp: Callable[[dt.datetime], Any] = process or (lambda value: value)
         # What is only compared or handed back is read as the driver gives it (no
         # conversion a row: a million rows): reasons and flags as stored JSON text;
         # recheck_at and updated_at as PostgreSQL's timestamps, or SQLite's text,
@@ -112,7 +112,7 @@ class _Batch:
         else:
             def raw(c):  # noqa: ANN001, ANN202
                 return type_coerce(c, String)
-            self.now_key = self.stamp
+            self.now_key = self.stamp(now)
         self.columns = (t.c.id, t.c.account_ref, t.c.history, t.c.dpd, t.c.bucket, t.c.overdue_minor, t.c.currency,
                         raw(t.c.flags), t.c.contactable, raw(t.c.recheck_at), t.c.risk, t.c.priority, t.c.strategy,
                         raw(t.c.reasons), raw(t.c.updated_at))
@@ -205,16 +205,17 @@ class _Batch:
                     "CAST(%b AS double precision[]), CAST(%b AS text[]), CAST(%b AS text[]), "
                     "CAST(%b AS timestamptz[])) AS u(id, risk, priority, strategy, reasons, seen) "
                     "WHERE a.id = u.id AND a.updated_at = u.seen",
-                    (self.stamp, ids, risks, priorities, strategies, reasons, seen))
+                    (utcnow(), ids, risks, priorities, strategies, reasons, seen))
                 written = cursor.rowcount
         else:
             cursor = conn.connection.driver_connection.cursor()
             conn.exec_driver_sql("SELECT 1")  # begin (IMMEDIATE: the write lock) through SQLAlchemy
             before = conn.connection.driver_connection.total_changes
+            stamp = self.stamp(utcnow())  # when it is written, as any other write of the row
             cursor.executemany(
                 "UPDATE accounts SET risk = ?, priority = ?, strategy = ?, reasons = ?, updated_at = ? "
                 "WHERE id = ? AND updated_at = ?",
-                [(r, p, s, why, self.stamp, i, seen) for i, r, p, s, why, seen in changed])
+                [(r, p, s, why, stamp, i, seen) for i, r, p, s, why, seen in changed])
             written = conn.connection.driver_connection.total_changes - before
             cursor.close()
         conn.commit()
