@@ -531,4 +531,8 @@ def seed_legal_demo(session: Session, ref_prefix: str, now: dt.datetime, *, read
             make_document(session, agent, account, "demand_letter", "pdf", None, settings.bank_name,
                           settings.bank_contact, now=now - dt.timedelta(days=20))
     session.flush()
+    from backend.services.accounts import refresh_priority
+
+    for account in candidates:  # their contacts move them in the worklist, as logging them would
+        refresh_priority(session, account, now)
     return len(candidates)

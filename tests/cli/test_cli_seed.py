@@ -408,3 +408,29 @@ def test_seed_command_reports_a_bad_histories_file(cli, migrated_url, monkeypatc
     run = cli("seed", "--accounts", "3", "--db", migrated_url)
     assert run.code == 1
     assert "cannot read the account histories: COLLECTDESK_UCI_CSV names" in run.err
+
+
+def test_every_seeded_account_is_ranked_as_the_service_ranks_it(cli, migrated_url: str) -> None:  # noqa: ANN001
+    """The seed's demo contacts (legal referrals ready and not) count in their accounts'
+    rank, as logging them would: no account says "never contacted" beside its calls."""
+    from backend.db import make_engine
+    from backend.services.accounts import plan_rows, refresh_priority
+    from backend.services.compliance import histories_of
+
+    assert cli("seed", "--accounts", "600", "--db", migrated_url).code == 0
+    engine = make_engine(migrated_url)
+    with Session(engine) as session:
+        accounts = session.scalars(select(Account)).all()
+        ids, now = [a.id for a in accounts], utcnow()
+        contacts, plans = histories_of(session, ids, now), plan_rows(session, ids)
+        assert any(contacts.values())  # the demo has contacts to count
+        wrong = []
+        for account in accounts:
+            stored = (account.risk, account.priority, account.reasons, account.strategy)
+            v = refresh_priority(session, account, now, history=contacts[account.id], plans=plans[account.id],
+                                 write=False)
+            if stored != (v["risk"], v["priority"], v["reasons"], v["strategy"]):
+                wrong.append(account.account_ref)
+        session.rollback()
+    engine.dispose()
+    assert wrong == []
