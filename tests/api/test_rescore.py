@@ -272,3 +272,37 @@ def test_reasons_json_is_json_dumps() -> None:
                Why("x", "利率 “quoted”\n", {"bucket": "30", "share": 0.5})]
     for some in ([], reasons[:1], reasons, reasons[::-1], reasons):  # twice: from the cache too
         assert reasons_json(some) == json.dumps([r.as_dict() for r in some])
+
+
+def test_sqlite_writer_settings_are_the_pass_s_only(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass's big page cache and rare checkpoints (SQLite) hold while it writes;
+    the pooled connections go back to the application as they were."""
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's per-connection settings")
+    names = rescore_svc.SQLITE_WRITER_PRAGMAS
+
+    def settings(conn) -> dict[str, int]:  # noqa: ANN001
+        raw = conn.connection.driver_connection
+        return {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+
+    seen: list[dict[str, int]] = []
+    real_write = rescore_svc._Batch._write
+
+    def write(self: rescore_svc._Batch, conn, changed):  # noqa: ANN001, ANN202
+        seen.append(settings(conn))
+        return real_write(self, conn, changed)
+
+    monkeypatch.setattr(rescore_svc._Batch, "_write", write)
+    engine = make_engine(url)
+    try:
+        _spoil(engine)
+        with engine.connect() as a, engine.connect() as b:
+            before = settings(a)
+            assert settings(b) == before != names
+        done = rescore_svc.rescore_range(engine, 1, 10**9, utcnow(), batch=50)
+        assert done.changed == ACCOUNTS and seen and all(s == names for s in seen)
+        with engine.connect() as a, engine.connect() as b:  # the pool's two: the pass's writer and reader
+            assert engine.pool.checkedout() == 2 and engine.pool.size() >= 2
+            assert settings(a) == settings(b) == before
+    finally:
+        engine.dispose()
