@@ -178,7 +178,7 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_on: Mapped[dt.date | None] = mapped_column(Date)
     flags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))  # indexed by ix_accounts_team_priority (0009)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
