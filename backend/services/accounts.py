@@ -21,7 +21,7 @@ from backend.domain.money import exponent, to_minor
 from backend.compliance.engine import PastContact
 from backend.domain.strategy import RankInputs, load_split, rank
 from backend.domain.zones import phone_region, phone_zones, valid_zone
-from backend.models import Account, Address, Contact, Customer, Phone, Plan, PlanItem, Team, User, utcnow
+from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.scoring import score_history
 from backend.services import audit, compliance
 from backend.services.contactability import zones_of
