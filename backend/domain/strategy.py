@@ -87,46 +87,77 @@ def _weight(part: tuple[float, Why]) -> float:
     return -part[0]
 
 
+# Reasons are made once and shared (a ``Why`` is never changed once made): a
+# portfolio rescore would otherwise format the same few hundred of them a million times.
+_PAUSED = Why("paused", "collection paused", {})
+_CURRENT = Why("current", "not past due", {})
+_PROMISE_DUE = Why("promise_due", "promise due", {})
+_BROKEN_PROMISE = Why("broken_promise", "broken promise", {})
+_CALLBACK_DUE = Why("callback_due", "call back due", {})
+_NEVER_CONTACTED = Why("never_contacted", "never contacted", {})
+_WORKED_RECENTLY = Why("worked_recently", "worked recently", {})
+_LIKELY = tuple(Why("expected_recovery", f"{percent} % likely to pay the overdue amount", {"percent": percent})
+                for percent in range(101))
+_DPD: dict[int, Why] = {}
+_DAYS_SINCE: dict[int, Why] = {}
+_ROLLED: dict[str, Why] = {}
+
+
+def _days_past_due(dpd: int) -> Why:
+    w = _DPD.get(dpd)
+    if w is None:
+        w = _DPD[dpd] = Why("dpd", f"{dpd} days past due", {"days": dpd})
+    return w
+
+
+def _days_since(days: int) -> Why:
+    w = _DAYS_SINCE.get(days)
+    if w is None:
+        w = _DAYS_SINCE[days] = Why("days_since_contact", f"{days} days since the last contact", {"days": days})
+    return w
+
+
+def _rolled(bucket: str) -> Why:
+    w = _ROLLED.get(bucket)
+    if w is None:
+        w = _ROLLED[bucket] = Why("newly_rolled", f"rolled into bucket {bucket}", {"bucket": bucket})
+    return w
+
+
 def rank(s: Strategy, a: RankInputs) -> Priority:
     """The priority (highest first) and its reasons, most weighty first.
 
     Written for speed (a portfolio rescore ranks a million accounts): reasons are
-    built as ``Why`` tuples directly and sorted once."""
+    shared ``Why`` tuples, made once each, and sorted once."""
     if a.paused:
-        return Priority(0.0, [Why("paused", "collection paused", {})])
+        return Priority(0.0, [_PAUSED])
     p_default = a.p_default if a.p_default is not None else s.default_probability.get(a.bucket, 0.5)
     p_pay = min(max(1.0 - p_default, 0.0), 1.0)
     rate = s.usd_rate.get(a.currency, 1.0)
     expected_usd = max(a.overdue_minor, 0) / 10**a.exponent * p_pay * rate
-    percent = round(p_pay * 100)
     parts: list[tuple[float, Why]] = [
-        (s.expected_recovery * math.log10(1.0 + expected_usd),
-         Why("expected_recovery", f"{percent} % likely to pay the overdue amount", {"percent": percent}))]
+        (s.expected_recovery * math.log10(1.0 + expected_usd), _LIKELY[round(p_pay * 100)])]
     dpd = a.dpd
-    if dpd > 0:
-        parts.append((s.bucket.get(a.bucket, 0.0), Why("dpd", f"{dpd} days past due", {"days": dpd})))
-    else:
-        parts.append((s.bucket.get(a.bucket, 0.0), Why("current", "not past due", {})))
+    parts.append((s.bucket.get(a.bucket, 0.0), _days_past_due(dpd) if dpd > 0 else _CURRENT))
     if a.promise_due:
-        parts.append((s.promise_due, Why("promise_due", "promise due", {})))
+        parts.append((s.promise_due, _PROMISE_DUE))
     if a.broken_promise:
-        parts.append((s.broken_promise, Why("broken_promise", "broken promise", {})))
+        parts.append((s.broken_promise, _BROKEN_PROMISE))
     if a.callback_due:
-        parts.append((s.callback_due, Why("callback_due", "call back due", {})))
+        parts.append((s.callback_due, _CALLBACK_DUE))
     if dpd >= 30 and dpd % 30 < s.newly_rolled_days:
-        parts.append((s.newly_rolled, Why("newly_rolled", f"rolled into bucket {a.bucket}", {"bucket": a.bucket})))
+        parts.append((s.newly_rolled, _rolled(a.bucket)))
     worked_recently = False
     hours = a.hours_since_contact
     if hours is None:
-        parts.append((s.per_day_since_contact * s.days_since_contact_cap, Why("never_contacted", "never contacted", {})))
+        parts.append((s.per_day_since_contact * s.days_since_contact_cap, _NEVER_CONTACTED))
     elif hours < s.worked_recently_hours and not a.callback_due:
-        parts.append((s.worked_recently, Why("worked_recently", "worked recently", {})))
+        parts.append((s.worked_recently, _WORKED_RECENTLY))
         worked_recently = True
     else:
         days = min(int(hours // 24), s.days_since_contact_cap)
         if days:
-            parts.append((s.per_day_since_contact * days,
-                          Why("days_since_contact", f"{days} days since the last contact", {"days": days})))
+            parts.append((s.per_day_since_contact * days, _days_since(days)))
     # Never reaching the bonus: whatever the amounts, callable accounts come first.
     value = min(max(sum(p for p, _ in parts), 0.0), s.contactable_now - 1)
     if a.contactable:
@@ -137,7 +168,7 @@ def rank(s: Strategy, a: RankInputs) -> Priority:
     reasons += a.risk_reasons[:2]
     reasons += [w for p, w in parts if p > 0 and w.code not in ACTIONS and w.code != "worked_recently"]
     if worked_recently:
-        reasons.append(Why("worked_recently", "worked recently", {}))
+        reasons.append(_WORKED_RECENTLY)
     return Priority(round(value, 2), reasons[:6])
 
 

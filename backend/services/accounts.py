@@ -181,6 +181,8 @@ def work_due(last: PastContact | None, plans: list[PlanRow], now: dt.datetime
     active and broken plans: (promise due, broken promise, call-back due, hours since
     the last contact or None). Pure; ``refresh_priority`` and the portfolio rescore
     both rank with it."""
+    if last is None and not plans:
+        return False, False, False, None  # never contacted, no plan (most of a portfolio)
     today = now.date()
     promise_due = bool(last and last.result == "PTP" and last.ptp_date
                        and today - dt.timedelta(days=1) <= last.ptp_date <= today)

@@ -179,11 +179,10 @@ class _Batch:
             exp = exponents.get(currency)
             if exp is None:
                 exp = exponents[currency] = exponent(currency)
-            p = rank(strategy, RankInputs(
-                dpd=dpd, bucket=bucket or bucket_for(dpd), overdue_minor=overdue, currency=currency, exponent=exp,
-                p_default=p_default, risk_reasons=tuple(risk_reasons), promise_due=promise_due,
-                broken_promise=broken, callback_due=callback_due, paused=paused, contactable=contactable,
-                hours_since_contact=hours_since))
+            # RankInputs in its fields' order (positional: a third of the time of keywords)
+            p = rank(strategy, RankInputs(dpd, bucket or bucket_for(dpd), overdue, currency, exp, p_default,
+                                          tuple(risk_reasons), promise_due, broken, callback_due, paused,
+                                          contactable, hours_since))
             new_reasons = reasons_json(p.reasons)
             if p.value != priority or p_default != risk or strategy.id != strategy_id or new_reasons != reasons_text:
                 changed.append((i, p_default, p.value, strategy.id, new_reasons, seen))
