@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,34 @@ DEMO_USERS = [
     ("admin", "admin", None),
     ("service1", "service", "CS"),
 ]
+
+
+@contextmanager
+def _scratch_postgres(database: str) -> Iterator[str]:
+    """A database of its own on the PostgreSQL server ``COLLECTDESK_TEST_DB`` names,
+    made empty (dropping what a killed run may have left) and dropped after: its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ["COLLECTDESK_TEST_DB"]).set(drivername="postgresql")
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(base.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(sql)
+
+    admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin(f"CREATE DATABASE {database}")
+    try:
+        yield base.set(database=database).render_as_string(hide_password=False)
+    finally:
+        admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres() -> Callable[[str], AbstractContextManager[str]]:
+    """``with scratch_postgres(name) as url:`` a scratch database on the test server
+    (tests that need processes or a database of their own)."""
+    return _scratch_postgres
 
 
 @pytest.fixture(scope="session")

@@ -52,23 +52,6 @@ ACCOUNTS_PER_AGENT = 20
 CALLS = 1000
 
 
-def _urls() -> tuple[str, str]:
-    """(a psycopg conninfo for the server's admin connection, the SQLAlchemy URL of our database)."""
-    from sqlalchemy.engine import make_url
-
-    base = make_url(TEST_DB)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    ours = base.set(drivername="postgresql", database=DATABASE).render_as_string(hide_password=False)
-    return admin, ours
-
-
-def _drop(admin: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
 def _row(n: int, agent: str) -> dict:
     zones = ("America/New_York", "Asia/Shanghai", "Asia/Taipei", "America/Los_Angeles")
     return {"account_ref": f"HAND{n:05d}", "customer_name": f"Handout Customer {n}", "phones": ["+12125550100"],
@@ -78,14 +61,8 @@ def _row(n: int, agent: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def handout_db() -> Iterator[str]:
-    admin, url = _urls()
-    _drop(admin)  # what a run that was killed may have left
-    import psycopg
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    try:
+def handout_db(scratch_postgres) -> Iterator[str]:  # noqa: ANN001
+    with scratch_postgres(DATABASE) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTDESK_")}
         done = subprocess.run([sys.executable, "-m", "collectdesk", "db", "upgrade", "--db", url],
                               capture_output=True, text=True, timeout=120, env=env)
@@ -111,8 +88,6 @@ def handout_db() -> Iterator[str]:
         finally:
             engine.dispose()
         yield url
-    finally:
-        _drop(admin)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ a SQLite file, and when ``COLLECTDESK_TEST_DB`` is PostgreSQL also a database
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator
@@ -33,45 +34,27 @@ ACCOUNTS = 240
 PG_DATABASE = "collectdesk_rescore"
 
 
-def _pg_urls() -> tuple[str, str]:
-    from sqlalchemy.engine import make_url
-
-    base = make_url(TEST_DB)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    ours = base.set(drivername="postgresql", database=PG_DATABASE).render_as_string(hide_password=False)
-    return admin, ours
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_pg_urls()[0], autocommit=True) as conn:
-        conn.execute(sql)
-
-
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DB.startswith(("postgresql", "postgres:")) else [])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        scratch_postgres) -> Iterator[str]:  # noqa: ANN001
     """A migrated scratch database with a seeded portfolio, contacts and plans."""
-    if request.param == "sqlite":
-        url = normalize_url(f"sqlite:///{tmp_path_factory.mktemp('rescore') / 'rescore.db'}")
-    else:
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        _pg_admin(f"CREATE DATABASE {PG_DATABASE}")
-        url = normalize_url(_pg_urls()[1])
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        seed_portfolio(session, ACCOUNTS, seed=11)
-        session.commit()
-        _add_work(session)
-        session.commit()
-    engine.dispose()
-    yield url
-    if request.param == "postgresql":
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = normalize_url(f"sqlite:///{tmp_path_factory.mktemp('rescore') / 'rescore.db'}")
+        else:
+            url = normalize_url(stack.enter_context(scratch_postgres(PG_DATABASE)))
+        upgrade(url)
+        engine = make_engine(url)
+        with Session(engine) as session:
+            seed_portfolio(session, ACCOUNTS, seed=11)
+            session.commit()
+            _add_work(session)
+            session.commit()
+        engine.dispose()
+        yield url
 
 
 def _add_work(session: Session) -> None:
