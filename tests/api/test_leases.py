@@ -85,8 +85,9 @@ async def test_release_frees_the_account(http, auth, session, make_account, prob
     problem(await http.post(f"/api/v1/accounts/{top.id}/release", headers=await auth("agent3")), 404)
 
 
-async def test_logging_a_contact_releases_the_lease(http, auth, session, make_account) -> None:  # noqa: ANN001
-    account = make_account()
+async def test_logging_a_contact_releases_the_lease(http, auth, session, make_account,  # noqa: ANN001
+                                                    open_zone) -> None:  # noqa: ANN001
+    account = make_account(timezone=open_zone)  # a contact is logged: inside the call window, whatever the hour
     headers = await auth("agent1")
     await _next(http, headers)
     response = await http.post(f"/api/v1/accounts/{account.id}/contacts", headers=headers,
