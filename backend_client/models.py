@@ -108,6 +108,24 @@ class Direction(StrEnum):
     inbound = "inbound"
 
 
+class PhoneKind(StrEnum):
+    """What a number is (SPEC §4): some policies limit calls per kind (Massachusetts:
+    a residence or personal number 2 in 7 days, any other 2 in 30)."""
+
+    home = "home"
+    mobile = "mobile"
+    work = "work"
+    other = "other"
+
+
+class TimezoneSource(StrEnum):
+    """Where the zone on record came from: the bank's ``record`` is one place among
+    the phones' and the address's; a zone the ``customer`` confirmed overrides them."""
+
+    record = "record"
+    customer = "customer"
+
+
 class Party(StrEnum):
     debtor = "debtor"
     third_party = "third_party"
@@ -227,7 +245,8 @@ class Why(Wire):
 class ComplianceBlock(Wire):
     rule: str
     """``call-window``, ``frequency``, ``quiet-days``, ``cease``, ``opt-out``, ``do-not-call``,
-    ``third-party``, ``attorney``, ``pause-<flag>``, ``disclosure``."""
+    ``third-party``, ``attorney``, ``pause-<flag>``, ``legal`` (accepted for legal proceedings),
+    ``disclosure``. A ``call-window`` block without ``until`` means the places share no lawful hour."""
     detail: str
     until: AwareDatetime | None = None
     """The earliest instant this block lifts on its own; None when only a change of record lifts it."""
@@ -285,7 +304,7 @@ class Flags(Wire):
 class PhoneOut(Wire):
     id: int
     number: str
-    kind: str
+    kind: PhoneKind
     is_primary: bool
     timezones: list[str]
     region: str | None = None
@@ -299,6 +318,16 @@ class AddressOut(Wire):
     region: str | None = None
 
 
+class Place(Wire):
+    """A zone the customer might be in, and what on the account points there."""
+
+    zone: str
+    label: str
+    """The zone's city in English (``New York``); the desk may translate it."""
+    sources: list[str]
+    """``customer`` (a zone they confirmed), ``record``, ``phone``, ``address``, ``country``."""
+
+
 class CustomerOut(Wire):
     id: int
     name: str
@@ -307,8 +336,11 @@ class CustomerOut(Wire):
     addresses: list[AddressOut]
     timezone: str | None = None
     """The IANA zone on record, or None when unknown."""
+    timezone_source: TimezoneSource = TimezoneSource.record
     timezones: list[str]
-    """Every zone the customer could be in (one when the record has it)."""
+    """Every zone the customer could be in: the confirmed one alone, else every place the account points to."""
+    places: list[Place] = []
+    """The same zones with what points to each (for "New York (phone) and Los Angeles (address)")."""
     country: str
     region: str | None = None
     language: str | None = None
@@ -351,6 +383,10 @@ class AccountCreate(Wire):
     country: CountryCode | None = None
     region: Annotated[str, StringConstraints(max_length=10), AfterValidator(_no_control)] | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timezone_source: TimezoneSource | None = None
+    """``customer`` when the customer confirmed the zone (it then overrides phones and address)."""
+    phone_kinds: Annotated[list[PhoneKind], Field(max_length=10)] = []
+    """The kind of each of ``phones``, in order (CSV: ``;``-separated); missing ones: the first mobile, the rest other."""
     currency: CurrencyCode
     credit_limit: DecimalStr
     balance: DecimalStr
@@ -377,15 +413,20 @@ class FlagsPatch(Wire):
 class PhonePatch(Wire):
     number: E164
     do_not_call: bool = False
+    kind: PhoneKind | None = None
+    """None keeps a listed number's kind (a new number: ``other``)."""
 
 
 class AccountPatch(Wire):
     """``PATCH /api/v1/accounts/{id}`` (with ``If-Match: <version>``)."""
 
     flags: FlagsPatch | None = None
+    flags_effective_at: AwareDatetime | None = None
+    """When the flag changes took effect (a cease letter received yesterday); default now, never in the future."""
     email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
     address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timezone_source: TimezoneSource | None = None
     phones: Annotated[list[PhonePatch], Field(max_length=10)] | None = None
     agent: Annotated[str, StringConstraints(max_length=64)] | None = None
     team: Annotated[str, StringConstraints(max_length=32)] | None = None
@@ -476,6 +517,8 @@ class TimelineKind(StrEnum):
     escalation = "escalation"
     change = "change"
     handoff = "handoff"
+    flag = "flag"
+    """A flag or pause set or lifted: ``data`` has ``flag``, ``channel``, ``change`` (set|lifted), ``effective_at``."""
 
 
 class TimelineEntry(Wire):
@@ -514,6 +557,20 @@ class LocalTime(Wire):
     local: AwareDatetime
 
 
+class LimitCount(Wire):
+    """How many counted contacts one frequency limit sees in its window at the instant asked."""
+
+    rule: str = "frequency"
+    policy: str
+    counted: int
+    max: int
+    days: int
+    channels: list[Channel] = []
+    kinds: list[PhoneKind] = []
+    """The kinds of number the limit counts together (empty: every number)."""
+    cite: str = ""
+
+
 class ComplianceVerdict(Wire):
     allowed: bool
     blocks: list[ComplianceBlock]
@@ -526,6 +583,12 @@ class ComplianceVerdict(Wire):
     policies: list[str] = []
     channel: Channel = Channel.phone
     at: AwareDatetime | None = None
+    places: list[Place] = []
+    """Every place whose window the verdict intersected."""
+    counts: list[LimitCount] = []
+    """The frequency limits that apply to this contact and what each has counted."""
+    next_allowed_zone: str | None = None
+    """The zone whose window opens last at ``next_allowed_at`` (the customer's clock to show it in)."""
 
 
 class Breach(Wire):
