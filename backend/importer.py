@@ -33,7 +33,7 @@ from backend.domain.accounts import card_parts, mask_card_numbers
 from backend.domain.money import to_minor
 from backend.domain.zones import phone_region
 from backend.models import Account, User
-from backend.services.accounts import create_account
+from backend.services.accounts import create_account, phone_kinds
 from backend_client.models import AccountCreate
 
 COLUMNS = ("account_ref", "customer_name", "phones", "email", "address", "country", "region", "timezone", "currency",
@@ -41,6 +41,12 @@ COLUMNS = ("account_ref", "customer_name", "phones", "email", "address", "countr
 REQUIRED = ("account_ref", "customer_name", "currency", "credit_limit", "balance", "overdue", "minimum_due", "dpd",
             "card_number", "team")
 """Columns the header must have; the others may be left out of the file."""
+EXTRA_COLUMNS = ("phone_kinds", "timezone_source")
+"""Optional columns beyond SPEC §5's: ``phone_kinds`` (``home``, ``mobile``, ``work`` or
+``other`` for each of ``phones``, ``;``-separated in the same order; the missing ones:
+the first ``mobile``, the rest ``other``) and ``timezone_source`` (``customer`` when
+the customer confirmed ``timezone``; default ``record``)."""
+ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS
 
 IMPORT_ROLES = ("admin",)
 """Creating accounts is an admin's act (``POST /accounts``); imports are audited as one."""
@@ -102,15 +108,19 @@ def _message(error: dict) -> str:
 
 
 def _row_dict(raw: dict[str, str | None]) -> dict[str, object]:
-    """A CSV row as the JSON body of ``POST /accounts``: blanks left out, phones a list."""
+    """A CSV row as the JSON body of ``POST /accounts``: blanks left out, phones and their kinds lists."""
     out: dict[str, object] = {}
-    for name in COLUMNS:
+    for name in ALL_COLUMNS:
         value = raw.get(name)
         if value is None:
             continue
         value = value.strip()
         if name == "phones":
             out["phones"] = [p.strip() for p in value.split(";") if p.strip()]
+        elif name == "phone_kinds" and value != "":
+            # Aligned with ``phones`` by position: a blank between two kinds stays (and is
+            # refused as no kind) rather than moving the kinds after it to another number.
+            out["phone_kinds"] = [k.strip() for k in value.removesuffix(";").split(";")]
         elif value != "":
             out[name] = value
     return out
@@ -174,7 +184,7 @@ def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]
 def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[RowError], int]:
     """``(rows, errors, count)``: each good row with its line number, every shape
     error, and how many data rows the file has."""
-    raw_rows, errors, count = read_csv(text, COLUMNS, REQUIRED)
+    raw_rows, errors, count = read_csv(text, ALL_COLUMNS, REQUIRED)
     rows: list[tuple[int, AccountCreate]] = []
     seen: dict[str, int] = {}
     for line, raw in raw_rows:
@@ -249,6 +259,11 @@ def _differences(account: Account, data: AccountCreate) -> list[str]:
         ("agent", data.agent or None, account.agent.username if account.agent else None),
     )
     diffs.extend(name for name, given, stored in checks if given != stored)
+    # Stated in the row only when its file has the column: compared then.
+    if data.phone_kinds and phone_kinds(data) != [p.kind for p in customer.phones]:
+        diffs.append("phone_kinds")
+    if data.timezone_source is not None and data.timezone_source != customer.timezone_source:
+        diffs.append("timezone_source")
     return diffs
 
 

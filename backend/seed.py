@@ -31,7 +31,8 @@ demo portfolio here:
   addresses and zones; Chinese names (``zh_CN``/``zh_TW``) with +86/+886
   numbers and Asia/Shanghai or Asia/Taipei. About a third have no recorded
   time zone, so their zones come from their phones (some have a second
-  number in another US state, so they span two zones).
+  number in another US state, so they span two zones). The first number is
+  a mobile; a second one is a home or a work line.
 * **Assignment**: agents ``agent1`` and ``agent2`` (team A) and ``agent3``
   (team B) share the accounts; one in twenty is left in a team's pool.
 * **Cards**: a real-looking BIN, random middle digits and a Luhn check digit;
@@ -437,6 +438,9 @@ class Portfolio:
                 phones.append(make(rng, False))
             local = rng.choice(names.users)
         phones = list(dict.fromkeys(phones))
+        # The primary is their mobile; a second number is a home or a work line. Chosen by
+        # the number's last digit, not by ``rng``, so the rest of the row is as before.
+        kinds = ["mobile", *("home" if int(number[-1]) % 2 else "work" for number in phones[1:])]
         email = f"{local}{rng.randint(1, 99)}@{rng.choice(EMAIL_DOMAINS[country])}" if rng.random() < EMAIL_SHARE else None
         timezone = None if rng.random() < NO_ZONE_SHARE else zone
 
@@ -449,7 +453,8 @@ class Portfolio:
             team, agent = rng.choice(ASSIGNMENT)
         opened = OPENED_FROM + dt.timedelta(days=rng.randrange(OPENED_DAYS))
         row = AccountCreate(
-            account_ref=account_ref(self.seed, i), customer_name=name, phones=phones, email=email, address=address,
+            account_ref=account_ref(self.seed, i), customer_name=name, phones=phones, phone_kinds=kinds,
+            email=email, address=address,
             country=country, region=region, timezone=timezone, currency=currency, credit_limit=str(limit),
             balance=str(balance), overdue=str(overdue), minimum_due=str(minimum), dpd=dpd,
             card_number=card_number(rng), opened_on=opened, team=team, agent=agent,
@@ -504,15 +509,16 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     from backend.domain.money import to_minor
     from backend.domain.zones import phone_zones
     from backend.models import Account, Address, Customer, Phone
-    from backend.services.accounts import refresh_priority
+    from backend.services.accounts import phone_kinds, refresh_priority
 
     primary_region = _region(data.phones[0]) if data.phones else None
     country = data.country or primary_region or "US"
     customer = {"name": data.customer_name, "email": data.email or None, "timezone": data.timezone or None,
+                "timezone_source": str(data.timezone_source or "record"),
                 "country": country, "region": data.region or None, "language": None, "created_at": now}
     phones = [{"number": number, "position": position, "region": _region(number), "timezones": phone_zones(number),
-               "kind": "mobile" if position == 0 else "other", "do_not_call": False}
-              for position, number in enumerate(data.phones)]
+               "kind": kind, "do_not_call": False}
+              for position, (number, kind) in enumerate(zip(data.phones, phone_kinds(data), strict=True))]
     addresses = ([{"text": data.address, "country": data.country or primary_region, "region": data.region}]
                  if data.address else [])
     card_bin, last4 = card_parts(data.card_number)

@@ -187,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     accounts = imp_sub.add_parser(
         "accounts", help="accounts with their customers (CSV)",
         description="Import accounts with their customers from a CSV file (SPEC §5 columns, UTF-8, header row; "
-                    "phones ;-separated). A file with any bad row imports nothing and every bad row is listed as "
+                    "phones ;-separated). Optional columns: phone_kinds, each phone's kind in the same order (home, mobile, "
+                    "work or other, like mobile;home), and timezone_source (customer when the customer confirmed the "
+                    "timezone, else record). A file with any bad row imports nothing and every bad row is listed as "
                     "'line N: field: problem'. Accounts that exist already are skipped, so importing a file again "
                     "changes nothing.")
     accounts.add_argument("file", type=Path, metavar="FILE.csv")

@@ -165,6 +165,72 @@ def test_import_as_someone_who_may_not(session: Session, actor: str, needle: str
 
 
 # --------------------------------------------------------------------------
+# Optional columns: phone_kinds and timezone_source
+
+KINDS_HEADER = HEADER + ",phone_kinds,timezone_source"
+
+
+def test_phone_kinds_and_timezone_source_are_imported(session: Session) -> None:
+    result = import_accounts(session, csv_bytes(
+        GOOD[0] + ",home;work,customer",  # both numbers given
+        GOOD[1] + ",work,",  # one number; the source left blank: the record's
+        GOOD[2] + ",,",  # no kinds: the first number mobile
+        header=KINDS_HEADER))
+    assert result.ok, result.errors
+    assert result.created == 3
+    jane, wang, joe = (session.scalar(select(Account).where(Account.account_ref == ref))
+                       for ref in ("IMP-001", "IMP-002", "IMP-003"))
+    assert [(p.number, p.kind) for p in jane.customer.phones] == [("+12125550123", "home"), ("+13125550188", "work")]
+    assert (jane.customer.timezone, jane.customer.timezone_source) == ("America/New_York", "customer")
+    assert ([p.kind for p in wang.customer.phones], wang.customer.timezone_source) == (["work"], "record")
+    assert ([p.kind for p in joe.customer.phones], joe.customer.timezone_source) == (["mobile"], "record")
+
+    # Without the columns, the kinds default (the second number other).
+    again = import_accounts(session, csv_bytes(GOOD[0].replace("IMP-001", "IMP-004").replace("4111 1111 1111 1111",
+                                                                                             "4111111111114444")))
+    assert again.ok and again.created == 1
+    plain = session.scalar(select(Account).where(Account.account_ref == "IMP-004"))
+    assert [p.kind for p in plain.customer.phones] == ["mobile", "other"]
+    assert plain.customer.timezone_source == "record"
+
+    # An existing account the file describes otherwise is left as it is and named.
+    changed = import_accounts(session, csv_bytes(GOOD[0] + ",mobile;work,record", GOOD[1] + ",work,",
+                                                 header=KINDS_HEADER))
+    assert changed.ok and changed.differing == [(2, "IMP-001", ["phone_kinds", "timezone_source"])]
+    session.expire_all()
+    assert [p.kind for p in jane.customer.phones] == ["home", "work"]
+
+
+def test_a_file_with_a_bad_kind_is_refused_whole(session: Session) -> None:
+    accounts_before, customers_before = count(session, Account), count(session, Customer)
+    result = import_accounts(session, csv_bytes(
+        GOOD[0] + ",home;work,customer",
+        GOOD[1] + ",fax,",  # line 3
+        GOOD[2] + ",mobile;home,",  # line 4: two kinds for one number
+        "IMP-104,Di,+12125550126;+13125550126,,,US,,,USD,100,50,10,10,3,4111111111111111,,A,agent1,;work,",  # line 5
+        "IMP-105,Ed,+12125550127,,,US,,,USD,100,50,10,10,3,4111111111111111,,A,agent1,mobile,customer",  # line 6
+        "IMP-106,Fay,+12125550128,,,US,,,USD,100,50,10,10,3,4111111111111111,,A,agent1,mobile,bank",  # line 7
+        header=KINDS_HEADER))
+    assert not result.ok and result.created == 0
+    assert [str(e) for e in result.errors] == [
+        "line 3: phone_kinds.0: Input should be 'home', 'mobile', 'work' or 'other'",
+        "line 4: phone_kinds: 2 kinds for 1 phone",
+        "line 5: phone_kinds.0: Input should be 'home', 'mobile', 'work' or 'other'",
+        "line 6: timezone_source: a confirmed zone needs the zone (timezone)",
+        "line 7: timezone_source: Input should be 'record' or 'customer'",
+    ]
+    assert refs_in_db(session, "IMP-") == []
+    assert (count(session, Account), count(session, Customer)) == (accounts_before, customers_before)
+
+
+def test_phone_kinds_are_split_like_phones() -> None:
+    rows, errors, _count = parse_accounts(csv_bytes(GOOD[0] + ", home ; work; ,", header=KINDS_HEADER).decode())
+    assert errors == []
+    assert [str(k) for k in rows[0][1].phone_kinds] == ["home", "work"]
+    assert rows[0][1].timezone_source is None
+
+
+# --------------------------------------------------------------------------
 # Parsing (no database)
 
 
@@ -273,6 +339,24 @@ def test_import_command_bad_file_lists_every_row_and_imports_nothing(cli, seeded
     ]
     assert "collectdesk: error: nothing imported: 3 bad rows in bad.csv (5 rows)" in run.err
     assert _refs(seeded_url) == []
+
+
+def test_import_command_refuses_a_file_with_a_bad_kind(cli, seeded_url, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "kinds.csv"
+    path.write_bytes(csv_bytes(GOOD[0] + ",home;work,customer", GOOD[1] + ",home;fax,", GOOD[2] + ",,",
+                               header=KINDS_HEADER))
+    run = cli("import", "accounts", str(path), "--db", seeded_url)
+    assert run.code == 1
+    lines = [line for line in run.err.splitlines() if line.startswith("line ")]
+    assert lines == ["line 3: phone_kinds.1: Input should be 'home', 'mobile', 'work' or 'other'"]
+    assert "collectdesk: error: nothing imported: 1 bad row in kinds.csv (3 rows)" in run.err
+    assert _refs(seeded_url) == []
+
+    path.write_bytes(csv_bytes(GOOD[0] + ",home;work,customer", GOOD[1] + ",home,", GOOD[2] + ",,",
+                               header=KINDS_HEADER))
+    run = cli("import", "accounts", str(path), "--db", seeded_url)
+    assert run.code == 0, run.err
+    assert _refs(seeded_url) == ["IMP-001", "IMP-002", "IMP-003"]
 
 
 def test_import_command_friendly_failures(cli, seeded_url: str, tmp_path: Path) -> None:  # noqa: ANN001
