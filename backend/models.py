@@ -106,10 +106,14 @@ class ApiToken(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("timezone_source IN ('record', 'customer')", name="timezone_source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_source: Mapped[str] = mapped_column(String(16), default="record", server_default="record")
+    """``record`` (the bank's zone, one place among the phones' and the address's) or
+    ``customer`` (a zone the customer confirmed, which overrides them; migration 0010)."""
     country: Mapped[str] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(10))
     language: Mapped[str | None] = mapped_column(String(16))
@@ -515,3 +519,26 @@ class Handoff(Base):
     from_agent: Mapped[User | None] = relationship(foreign_keys=[from_agent_id], lazy="joined")
     to_agent: Mapped[User | None] = relationship(foreign_keys=[to_agent_id], lazy="joined")
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")
+
+
+class FlagPeriod(Base):
+    """A flag or pause in force on an account from ``started_at`` until ``ended_at``
+    (None: still in force), and who set and lifted it: a contact is judged by the
+    flags in force when it was made (SPEC §4). ``channel`` names a cease's channel;
+    ``legal`` is the hold of an account accepted for legal proceedings."""
+
+    __tablename__ = "flag_periods"
+    __table_args__ = (Index("ix_flag_periods_account_started", "account_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    flag: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    set_by: Mapped[User | None] = relationship(foreign_keys=[set_by_id], lazy="joined")
+    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id], lazy="joined")

@@ -145,7 +145,12 @@ def login(transport: httpx.ASGITransport) -> Callable:
 
 @pytest.fixture
 def make_account(session: Session) -> Callable:
-    """Create an account through the service the API and imports use."""
+    """Create an account through the service the API and imports use.
+
+    A test that names a ``timezone`` means the customer is there: unless it says
+    ``timezone_source`` (``record``: one place among the phones' and the address's),
+    the zone is taken as confirmed by the customer, and overrides the default New
+    York phone and address."""
     from backend.services.accounts import create_account
     from backend_client.models import AccountCreate
 
@@ -161,6 +166,8 @@ def make_account(session: Session) -> Callable:
             "overdue": "300.00", "minimum_due": "50.00", "dpd": 35, "card_number": "4111111111111111",
             "opened_on": "2020-01-15", "team": "A", "agent": "agent1",
         }
+        if "timezone" in overrides and overrides["timezone"] and "timezone_source" not in overrides:
+            row["timezone_source"] = "customer"
         row.update(overrides)
         account = create_account(session, AccountCreate.model_validate(row), None)
         session.commit()

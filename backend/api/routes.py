@@ -206,7 +206,8 @@ def get_compliance(
     account = accounts_svc.get_visible(session, user, account_id)
     audit.record(session, user.id, "view", "compliance", account.id, channel=channel.value)
     session.commit()
-    return compliance_svc.verdict(session, account, channel.value, when, party=party.value, used=used)
+    return compliance_svc.verdict(session, account, channel.value, when, party=party.value, used=used,
+                                  role=user.role)
 
 
 @router.get("/breaches", response_model=BreachPage, tags=["compliance"])

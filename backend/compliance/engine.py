@@ -1,24 +1,39 @@
 """The compliance engine: pure functions, no I/O.
 
-Given who the customer is (their zones, flags, numbers), what has been done
-(the contact history), the policies they are held to, a channel, a party and
-an instant, :func:`evaluate` says whether the contact is allowed and lists
-every block with its rule, a plain explanation and ``until`` — the earliest
-instant that block lifts (``None`` when only a change of record lifts it).
+Given who the customer is (the places they might be, their numbers and the kind
+of each, their flags and the history of those flags), what has been done (the
+contact history), the policies they are held to, a channel, a party and an
+instant, :func:`evaluate` says whether the contact is allowed and lists every
+block with its rule, a plain explanation and ``until`` — the earliest instant
+that block lifts (``None`` when only a change of record lifts it).
 :func:`next_allowed` finds the earliest instant every block has lifted.
+
+Who a call is to decides whether it counts (Reg F §1006.14(b)(2)–(3)): the
+limits count outbound contacts to the consumer's own numbers (whoever answers),
+never calls the consumer made, calls to their attorney, calls to a third
+party's own number (each third party has its own limit, §1006.10), attempts
+that never connected, or a call placed with the consumer's consent given
+directly within the previous seven days (the day it was given is day 1).
+
+A past contact is judged by the flags in force when it was made: a subject may
+carry the history of its flags (:class:`FlagPeriod`), and the engine reads the
+flags at the instant asked about from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from backend.compliance.policy import Hours, Policy
+from backend.compliance.policy import Frequency, Hours, Policy
 
 ALL_CHANNELS = frozenset({"phone", "email", "sms", "letter", "visit"})
+PAUSES = ("complaint", "dispute", "bankruptcy", "deceased", "fraud", "hardship")
+LEGAL_ROLES = frozenset({"legal"})
+"""Who still acts on an account accepted for legal proceedings."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,25 @@ class PastContact:
 
 
 @dataclass(frozen=True)
+class FlagPeriod:
+    """A flag (or pause) in force from ``start`` until ``end`` (None: still in force).
+    ``channel`` names the channel of a ``cease``; the legal hold is the flag ``legal``."""
+
+    flag: str
+    start: dt.datetime
+    end: dt.datetime | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """A zone the customer might be in, and what on the account points there."""
+
+    zone: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Subject:
     """What the rules need to know of the customer and the account."""
 
@@ -42,8 +76,15 @@ class Subject:
     country: str | None = None
     region: str | None = None
     flags: dict[str, object] = field(default_factory=dict)
+    """The flags in force now (used when ``flag_history`` is None)."""
     do_not_call: frozenset[str] = frozenset()
     phones: tuple[str, ...] = ()
+    phone_kinds: Mapping[str, str] = field(default_factory=dict)
+    """Each number's kind (``home``, ``mobile``, ``work``, ``other``)."""
+    flag_history: tuple[FlagPeriod, ...] | None = None
+    """Every flag's periods; when given, a contact is judged by the flags in force at its instant."""
+    places: tuple[Place, ...] = ()
+    """The zones with their sources, for the words of a verdict (may be empty)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +100,37 @@ class Block:
 class Decision:
     allowed: bool
     blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Count:
+    """What one frequency limit has counted in its window at an instant."""
+
+    policy: str
+    limit: Frequency
+    counted: int
+
+
+# --------------------------------------------------------------------------
+# Flags in force
+
+
+def flags_at(subject: Subject, at: dt.datetime) -> dict[str, object]:
+    """The flags in force at ``at``: from the flags' history when the subject has one."""
+    if subject.flag_history is None:
+        return subject.flags
+    flags: dict[str, object] = {}
+    cease: list[str] = []
+    for p in subject.flag_history:
+        if p.start <= at and (p.end is None or at < p.end):
+            if p.flag == "cease":
+                if p.channel:
+                    cease.append(p.channel)
+            else:
+                flags[p.flag] = True
+    if cease:
+        flags["cease"] = sorted(set(cease))
+    return flags
 
 
 # --------------------------------------------------------------------------
@@ -137,65 +209,179 @@ def _next_open(hours: Hours, zones: tuple[str, ...], country: str | None, region
     return None
 
 
-def _fmt(instant: dt.datetime, zones: Sequence[str]) -> str:
-    local = instant.astimezone(_zone(zones[0]))
-    return local.strftime("%Y-%m-%d %H:%M %Z")
+def zone_label(zone: str) -> str:
+    from backend.domain.regions import zone_label as label
+
+    return label(zone)
+
+
+def places_text(subject: Subject) -> str:
+    """``New York (phone) and Los Angeles (address)``: the places a window was intersected in."""
+    places = subject.places or tuple(Place(z) for z in subject.zones)
+    parts = [zone_label(p.zone) + (f" ({', '.join(p.sources)})" if p.sources else "") for p in places]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --------------------------------------------------------------------------
+# Who a contact is to, and consent
+
+
+def _own_number(subject: Subject, used: str | None) -> bool:
+    return used is not None and used in subject.phones
+
+
+def to_consumer(subject: Subject, party: str, used: str | None) -> bool:
+    """A contact placed to the consumer: to them, or to one of their own numbers
+    whoever answered (a third party picking up the consumer's phone is incidental)."""
+    if party == "debtor":
+        return True
+    return party == "third_party" and _own_number(subject, used)
+
+
+def _local_days_apart(earlier: dt.datetime, later: dt.datetime, zones: Sequence[str]) -> int:
+    """The most calendar days between two instants in any of the zones."""
+    return max((later.astimezone(_zone(z)).date() - earlier.astimezone(_zone(z)).date()).days for z in zones)
+
+
+class _Facts:
+    """What the rules read of the history, worked out once per verdict (not once per
+    policy and limit): the consumer's call-back requests, the outbound calls placed to
+    the consumer, the recent outbound contacts to the consumer, the conversations."""
+
+    __slots__ = ("consents", "calls", "to_consumer", "conversations", "_consented", "_dates")
+
+    def __init__(self, subject: Subject, history: Sequence[PastContact]) -> None:
+        self.consents = [c for c in history if c.result == "CB" and c.callback_at is not None]
+        self.to_consumer = [c for c in history if c.direction == "outbound" and to_consumer(subject, c.party, c.used)]
+        self.calls = [c.at for c in self.to_consumer if c.channel == "phone"] if self.consents else []
+        self.conversations = [c.at for c in history if c.channel == "phone" and c.outcome == "RPC"
+                              and c.party == "debtor"]
+        self._consented: dict[tuple[int, int], frozenset[dt.datetime]] = {}
+        self._dates: dict[tuple[dt.datetime, str], dt.date] = {}
+
+    def date(self, at: dt.datetime, zone: str) -> dt.date:
+        """The local calendar day of an instant in a zone (remembered: every limit asks)."""
+        key = (at, zone)
+        day = self._dates.get(key)
+        if day is None:
+            day = self._dates[key] = at.astimezone(_zone(zone)).date()
+        return day
+
+    def consented(self, at: dt.datetime, subject: Subject, policy: Policy) -> bool:
+        """A call at ``at`` placed at the time the customer named when asking for a call
+        back, within ``callback_consent_days`` of asking (the day of asking is day 1),
+        and the first call placed for that request."""
+        if not self.consents:
+            return False
+        slack = dt.timedelta(minutes=policy.callback_consent_minutes)
+        for c in self.consents:
+            cb = c.callback_at
+            assert cb is not None
+            if c.at < at and abs(at - cb) <= slack and \
+                    _local_days_apart(c.at, at, subject.zones) < policy.callback_consent_days:
+                if not any(c.at < h < at and abs(h - cb) <= slack for h in self.calls):
+                    return True
+        return False
+
+    def consented_calls(self, subject: Subject, policy: Policy) -> frozenset[dt.datetime]:
+        """The instants of the past calls that were placed with consent."""
+        key = (policy.callback_consent_minutes, policy.callback_consent_days)
+        found = self._consented.get(key)
+        if found is None:
+            found = frozenset(c.at for c in self.to_consumer if c.channel == "phone"
+                              and self.consented(c.at, subject, policy)) if self.consents else frozenset()
+            self._consented[key] = found
+        return found
+
+
+# --------------------------------------------------------------------------
+# Frequency
+
+
+def _kind(subject: Subject, used: str | None) -> str | None:
+    return subject.phone_kinds.get(used) if used else None
+
+
+def _in_pool(limit: Frequency, kind: str | None) -> bool:
+    """A number of unknown kind counts in every pool (the stricter reading)."""
+    return not limit.kinds or kind is None or kind in limit.kinds
+
+
+def _counted(limit: Frequency, subject: Subject, facts: _Facts, policy: Policy, since: dt.datetime) -> list[dt.datetime]:
+    consented = facts.consented_calls(subject, policy) if limit.exclude_consented else frozenset()
+    kinds = subject.phone_kinds
+    return [c.at for c in facts.to_consumer
+            if c.at >= since and c.channel in limit.channels and c.outcome in limit.counted_outcomes
+            and (not limit.kinds or _in_pool(limit, kinds.get(c.used) if c.used else None))
+            and c.at not in consented]
+
+
+def _cap(limit: Frequency, attempts: Sequence[dt.datetime], subject: Subject, at: dt.datetime,
+         facts: _Facts) -> tuple[int, dt.datetime | None]:
+    """How many counted contacts the window ending today holds (most in any zone), and
+    when the cap lifts if it is reached (the latest over the zones)."""
+    most = 0
+    until: dt.datetime | None = None
+    for name in subject.zones:
+        zone = _zone(name)
+        today = at.astimezone(zone).date()
+        first_day = today - dt.timedelta(days=limit.days - 1)
+        in_window = sorted((d for d in (facts.date(a, name) for a in attempts) if first_day <= d <= today),
+                           reverse=True)
+        most = max(most, len(in_window))
+        if len(in_window) >= limit.max_attempts:
+            # The day the oldest of the last max_attempts leaves the window.
+            lift = _start_of_day(in_window[limit.max_attempts - 1] + dt.timedelta(days=limit.days), zone)
+            until = lift if until is None else max(until, lift)
+    return most, until
+
+
+def _limits_for(policy: Policy, subject: Subject, channel: str, used: str | None) -> list[Frequency]:
+    """The policy's limits that count a contact on ``channel`` to ``used``."""
+    if not policy.frequencies:
+        return []
+    if used is None and subject.phones and channel in ("phone", "sms"):
+        # No number named: the limit applies if any of the consumer's callable numbers is in its pool.
+        kinds = {subject.phone_kinds.get(p) for p in subject.phones if p not in subject.do_not_call}
+        return [f for f in policy.frequencies if channel in f.channels and any(_in_pool(f, k) for k in kinds)]
+    kind = _kind(subject, used)
+    return [f for f in policy.frequencies if channel in f.channels and _in_pool(f, kind)]
+
+
+def _frequency_blocks(policy: Policy, subject: Subject, facts: _Facts, channel: str, at: dt.datetime,
+                      used: str | None) -> list[Block]:
+    blocks: list[Block] = []
+    for limit in _limits_for(policy, subject, channel, used):
+        if limit.exclude_consented and channel == "phone" and facts.consented(at, subject, policy):
+            continue
+        since = at - dt.timedelta(days=max(limit.days, limit.quiet_days_after_conversation) + 2)
+        counted, until = _cap(limit, _counted(limit, subject, facts, policy, since), subject, at, facts)
+        if until is not None:
+            what = "contacts" if limit.channels != {"phone"} else "call attempts"
+            pool = f" to {'/'.join(sorted(limit.kinds))} numbers" if limit.kinds else ""
+            blocks.append(Block("frequency", f"{limit.max_attempts} {what}{pool} in {limit.days} days already",
+                                until, policy.id, limit.cite))
+        if limit.quiet_days_after_conversation and channel == "phone":
+            conversations = [c for c in facts.conversations if c >= since]
+            quiet: dt.datetime | None = None
+            for name in subject.zones if conversations else ():
+                zone = _zone(name)
+                last_day = max(c.astimezone(zone).date() for c in conversations)
+                lift_day = last_day + dt.timedelta(days=limit.quiet_days_after_conversation)
+                if at.astimezone(zone).date() < lift_day:
+                    lift = _start_of_day(lift_day, zone)
+                    quiet = lift if quiet is None else max(quiet, lift)
+            if quiet is not None:
+                blocks.append(Block("quiet-days",
+                                    f"no calls for {limit.quiet_days_after_conversation} days after a conversation",
+                                    quiet, policy.id, limit.cite))
+    return blocks
 
 
 # --------------------------------------------------------------------------
 # The rules
-
-
-def _callback_consent(history: Sequence[PastContact], at: dt.datetime, minutes: int) -> bool:
-    """A call back the customer asked for, at the time they named, is consent for that one call."""
-    slack = dt.timedelta(minutes=minutes)
-    for c in history:
-        if c.result == "CB" and c.callback_at is not None and abs(at - c.callback_at) <= slack:
-            used = any(
-                h.channel == "phone" and h.direction == "outbound" and h.at > c.at and abs(h.at - c.callback_at) <= slack
-                and h.at < at
-                for h in history
-            )
-            if not used:
-                return True
-    return False
-
-
-def _frequency_blocks(policy: Policy, subject: Subject, history: Sequence[PastContact], at: dt.datetime) -> list[Block]:
-    freq = policy.frequency
-    assert freq is not None
-    blocks: list[Block] = []
-    since = at - dt.timedelta(days=max(freq.days, freq.quiet_days_after_conversation) + 2)
-    attempts = [c.at for c in history if c.at >= since and c.channel == "phone" and c.direction == "outbound"
-                and c.outcome in freq.counted_outcomes]
-    conversations = [c.at for c in history if c.at >= since and c.channel == "phone" and c.outcome == "RPC"
-                     and c.party == "debtor"]
-    cap_until: dt.datetime | None = None
-    quiet_until: dt.datetime | None = None
-    for name in subject.zones:
-        zone = _zone(name)
-        today = at.astimezone(zone).date()
-        first_day = today - dt.timedelta(days=freq.days - 1)
-        days = sorted((a.astimezone(zone).date() for a in attempts), reverse=True)
-        in_window = [d for d in days if first_day <= d <= today]
-        if len(in_window) >= freq.max_attempts:
-            # The day the oldest of the last max_attempts leaves the window.
-            lift_day = in_window[freq.max_attempts - 1] + dt.timedelta(days=freq.days)
-            until = _start_of_day(lift_day, zone)
-            cap_until = until if cap_until is None else max(cap_until, until)
-        if freq.quiet_days_after_conversation and conversations:
-            last_day = max(c.astimezone(zone).date() for c in conversations)
-            lift_day = last_day + dt.timedelta(days=freq.quiet_days_after_conversation)
-            if today < lift_day:
-                until = _start_of_day(lift_day, zone)
-                quiet_until = until if quiet_until is None else max(quiet_until, until)
-    if cap_until is not None:
-        blocks.append(Block("frequency", f"{freq.max_attempts} call attempts in {freq.days} days already",
-                            cap_until, policy.id, freq.cite))
-    if quiet_until is not None:
-        blocks.append(Block("quiet-days", f"no calls for {freq.quiet_days_after_conversation} days after a conversation",
-                            quiet_until, policy.id, freq.cite))
-    return blocks
 
 
 def evaluate_one(
@@ -209,19 +395,23 @@ def evaluate_one(
     direction: str = "outbound",
     used: str | None = None,
     purpose: str | None = None,
+    flags: Mapping[str, object] | None = None,
+    facts: _Facts | None = None,
 ) -> list[Block]:
-    """Every block one (leaf) policy puts on this contact."""
+    """Every block one (leaf) policy puts on this contact (``flags``: those in force at ``at``)."""
     if direction != "outbound":
         return []  # the customer calling in is never a breach
     blocks: list[Block] = []
-    flags = subject.flags
+    flags = flags_at(subject, at) if flags is None else flags
+    facts = _Facts(subject, history) if facts is None else facts
     pid = policy.id
+    consumer = to_consumer(subject, party, used)
     for name in sorted(policy.pause_flags):
         if flags.get(name):
             blocks.append(Block(f"pause-{name}", f"collection is paused: {name.replace('_', ' ')}", None, pid))
     if flags.get("attorney") and policy.attorney_only and party != "attorney":
         blocks.append(Block("attorney", "the customer has an attorney: contact the attorney only", None, pid))
-    cease = set(flags.get("cease") or ())
+    cease = set(flags.get("cease") or ())  # type: ignore[call-overload]
     if cease >= ALL_CHANNELS:
         if not (channel in policy.written_cease_allows and purpose == "closing_notice"):
             blocks.append(Block("cease", "written cease: no contact but the closing notice by letter", None, pid))
@@ -233,25 +423,46 @@ def evaluate_one(
             blocks.append(Block("do-not-call", f"{used[:-4]}•••• is marked do not call", None, pid))
         elif used is None and subject.phones and all(p in subject.do_not_call for p in subject.phones):
             blocks.append(Block("do-not-call", "every number is marked do not call", None, pid))
-    if party == "third_party":
+    if party == "third_party" and not consumer:
+        # Dialling a third party's own number (a third party answering the consumer's
+        # phone is incidental: recorded as what happened, the debt never discussed).
         if not policy.third_party_allowed:
             blocks.append(Block("third-party", "this jurisdiction allows no contact with unrelated third parties", None, pid,
                                 policy.third_party_cite))
-        else:
-            earlier = [c for c in history if c.party == "third_party" and c.outcome == "TPC" and (used is None or c.used == used)]
-            if used is not None and len(earlier) >= policy.third_party_max_contacts:
-                blocks.append(Block("third-party", "this third party has been contacted already (location only, once)", None,
-                                    pid, policy.third_party_cite))
-    consent = _callback_consent(history, at, policy.callback_consent_minutes)
+        elif used is not None:
+            earlier = [c for c in history if c.party == "third_party" and c.outcome == "TPC" and c.used == used
+                       and c.direction == "outbound"]
+            # More only if they asked to be called again (§1006.10(c)): a call back named on the last contact.
+            if len(earlier) >= policy.third_party_max_contacts and not (earlier and earlier[-1].callback_at):
+                blocks.append(Block("third-party", "this third party has been contacted already (location only, once)",
+                                    None, pid, policy.third_party_cite))
+    consent = consumer and channel == "phone" and facts.consented(at, subject, policy)
     if policy.hours is not None and channel in policy.hours.channels and not consent:
         if not window_open(policy.hours, subject, at):
             until = next_window_open(policy.hours, subject, at)
-            local = ", ".join(at.astimezone(_zone(z)).strftime("%H:%M %Z") for z in subject.zones[:3])
-            blocks.append(Block("call-window", f"outside the lawful hours in the customer's time ({local})", until, pid,
-                                policy.hours.cite))
-    if policy.frequency is not None and channel == "phone" and party == "debtor" and not consent:
-        blocks.extend(_frequency_blocks(policy, subject, history, at))
+            if until is None and len(subject.zones) > 1:
+                detail = f"no lawful hour: {places_text(subject)} share none"
+            else:
+                local = ", ".join(at.astimezone(_zone(z)).strftime("%H:%M %Z") for z in subject.zones[:3])
+                detail = f"outside the lawful hours in the customer's time ({local})"
+            blocks.append(Block("call-window", detail, until, pid, policy.hours.cite))
+    if policy.frequencies and consumer:
+        blocks.extend(_frequency_blocks(policy, subject, facts, channel, at, used))
     return blocks
+
+
+def _leaves(policies: Iterable[Policy]) -> list[Policy]:
+    return [leaf for policy in policies for leaf in policy.flatten()]
+
+
+def _recent(leaves: Sequence[Policy], history: Sequence[PastContact], at: dt.datetime) -> list[PastContact]:
+    # Only the recent past matters to the caps and quiet days; third-party contacts
+    # and requested call backs are looked up over the whole history.
+    reach = max((max(f.days, f.quiet_days_after_conversation) for p in leaves for f in p.frequencies), default=0)
+    since = at - dt.timedelta(days=reach + 2)
+    asked = at - dt.timedelta(days=max((p.callback_consent_days for p in leaves), default=0) + 2)
+    return [c for c in history if c.at < at and (c.at >= since or c.party == "third_party"
+                                                 or (c.result == "CB" and c.at >= asked))]
 
 
 def evaluate(
@@ -260,26 +471,75 @@ def evaluate(
     history: Sequence[PastContact],
     channel: str,
     at: dt.datetime,
+    *,
+    role: str | None = None,
     **kwargs: object,
 ) -> Decision:
-    """Every block of every policy (the strictest wins: any block forbids)."""
+    """Every block of every policy (the strictest wins: any block forbids).
+
+    ``role`` is the role of whoever makes the contact: on an account accepted for
+    legal proceedings only legal officers act. Without a number (``used``) a phone
+    or text contact is allowed when one of the consumer's numbers may be used."""
     if at.tzinfo is None:
         raise ValueError("at must be zone-aware")
-    # Only the recent past matters to the caps and quiet days; third-party
-    # contacts and requested call backs are looked up over the whole history.
-    leaves = [leaf for policy in policies for leaf in policy.flatten()]
-    reach = max((max(p.frequency.days, p.frequency.quiet_days_after_conversation) for p in leaves if p.frequency), default=0)
-    since = at - dt.timedelta(days=reach + 2)
-    earlier = [
-        c for c in history
-        if c.at < at and (c.at >= since or c.party == "third_party" or c.result == "CB")
-    ]
+    leaves = _leaves(policies)
+    earlier = _recent(leaves, history, at)
+    flags = flags_at(subject, at)
+    facts = _Facts(subject, earlier)
+    decision = _decide(leaves, subject, earlier, facts, channel, at, role, flags, kwargs)
+    if not decision.allowed and kwargs.get("used") is None and channel in ("phone", "sms") \
+            and any(b.rule == "frequency" for b in decision.blocks) and _kinds_matter(leaves, subject, channel):
+        return _best_number(leaves, subject, decision, facts, channel, at) or decision
+    return decision
+
+
+def _kinds_matter(leaves: Sequence[Policy], subject: Subject, channel: str) -> bool:
+    """Some limit counts only some kinds of number, and the consumer has numbers of several kinds."""
+    if len(subject.phones) < 2 or not any(f.kinds for p in leaves for f in p.frequencies if channel in f.channels):
+        return False
+    return len({subject.phone_kinds.get(p) for p in subject.phones}) > 1
+
+
+def _decide(leaves: Sequence[Policy], subject: Subject, earlier: Sequence[PastContact], facts: _Facts, channel: str,
+            at: dt.datetime, role: str | None, flags: Mapping[str, object], kwargs: Mapping[str, object]) -> Decision:
     merged: dict[str, Block] = {}
-    for policy in policies:
-        for leaf in policy.flatten():
-            for block in evaluate_one(leaf, subject, earlier, channel, at, **kwargs):
-                merged[block.rule] = _stricter(merged.get(block.rule), block)
+    if flags.get("legal") and role not in LEGAL_ROLES and kwargs.get("direction", "outbound") == "outbound":
+        merged["legal"] = Block("legal", "accepted for legal proceedings: only legal officers act on it", None,
+                                "legal-hold", "SPEC §4 pauses")
+    for leaf in leaves:
+        for block in evaluate_one(leaf, subject, earlier, channel, at, flags=flags, facts=facts,
+                                  **kwargs):  # type: ignore[arg-type]
+            merged[block.rule] = _stricter(merged.get(block.rule), block)
     return Decision(allowed=not merged, blocks=tuple(merged.values()))
+
+
+def _best_number(leaves: Sequence[Policy], subject: Subject, first: Decision, facts: _Facts, channel: str,
+                 at: dt.datetime) -> Decision | None:
+    """No number named, a limit reached that counts some kinds of number only: allowed
+    when some callable number is; else the blocks of the number that frees up first."""
+    best: Decision | None = None
+    best_until = dt.datetime.max.replace(tzinfo=dt.UTC)
+    seen: set[str | None] = set()
+    # Only the frequency blocks depend on the number (numbers marked do not call are passed over).
+    base = {b.rule: b for b in first.blocks if b.rule not in ("frequency", "quiet-days", "do-not-call")}
+    for number in subject.phones:
+        kind = subject.phone_kinds.get(number)
+        if number in subject.do_not_call or kind in seen:
+            continue
+        seen.add(kind)
+        merged = dict(base)
+        for leaf in leaves:
+            for block in _frequency_blocks(leaf, subject, facts, channel, at, number):
+                merged[block.rule] = _stricter(merged.get(block.rule), block)
+        decision = Decision(allowed=not merged, blocks=tuple(merged.values()))
+        if decision.allowed:
+            return decision
+        untils = [b.until for b in decision.blocks]
+        until = dt.datetime.max.replace(tzinfo=dt.UTC) if any(u is None for u in untils) else max(
+            u for u in untils if u is not None)
+        if best is None or until < best_until:
+            best, best_until = decision, until
+    return best
 
 
 def _stricter(a: Block | None, b: Block) -> Block:
@@ -310,7 +570,7 @@ def next_allowed(
     """
     t = at
     for _ in range(32):
-        decision = evaluate(policies, subject, history, channel, t, **kwargs)
+        decision = evaluate(policies, subject, history, channel, t, **kwargs)  # type: ignore[arg-type]
         if decision.allowed:
             return t
         untils = [b.until for b in decision.blocks]
@@ -318,6 +578,50 @@ def next_allowed(
             return None
         t = max(u for u in untils if u is not None)
     return None
+
+
+def counts(
+    policies: Sequence[Policy],
+    subject: Subject,
+    history: Sequence[PastContact],
+    channel: str,
+    at: dt.datetime,
+    *,
+    party: str = "debtor",
+    used: str | None = None,
+) -> list[Count]:
+    """What each frequency limit that applies to this contact has counted in its
+    window at ``at`` ("5 of 7 this week"); a limit shared by several policies once."""
+    if not to_consumer(subject, party, used):
+        return []
+    leaves = _leaves(policies)
+    facts = _Facts(subject, _recent(leaves, history, at))
+    out: dict[tuple[int, int, frozenset[str], frozenset[str]], Count] = {}
+    for leaf in leaves:
+        for limit in _limits_for(leaf, subject, channel, used):
+            since = at - dt.timedelta(days=limit.days + 2)
+            n, _until = _cap(limit, _counted(limit, subject, facts, leaf, since), subject, at, facts)
+            key = (limit.max_attempts, limit.days, limit.kinds, limit.channels)
+            if key in out:
+                prev = out[key]
+                out[key] = Count(f"{prev.policy}, {leaf.id}", prev.limit, max(prev.counted, n))
+            else:
+                out[key] = Count(leaf.id, limit, n)
+    return sorted(out.values(), key=lambda c: (-(c.counted / c.limit.max_attempts), c.limit.days))
+
+
+def binding_zone(policies: Sequence[Policy], subject: Subject, channel: str, at: dt.datetime) -> str | None:
+    """The zone whose window opens exactly at ``at`` (the customer's clock to show a
+    next lawful minute in); the first zone when none does."""
+    for leaf in _leaves(policies):
+        hours = leaf.hours
+        if hours is None or channel not in hours.channels:
+            continue
+        for name in subject.zones:
+            local = at.astimezone(_zone(name))
+            if any(local.time() == start for start, _end in hours.weekly[local.weekday()]):
+                return name
+    return subject.zones[0] if subject.zones else None
 
 
 # --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 POLICY_DIR = Path(__file__).resolve().parents[2] / "config" / "policies"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNELS = ("phone", "email", "sms", "letter", "visit")
+PHONE_KINDS = ("home", "mobile", "work", "other")
 OUTCOMES = ("NA", "BSY", "VM", "LM", "WN", "DISC", "TPC", "RPC")
 PAUSE_FLAGS = ("complaint", "dispute", "bankruptcy", "deceased", "fraud", "hardship")
 
@@ -40,11 +41,24 @@ class Hours:
 
 @dataclass(frozen=True)
 class Frequency:
+    """One limit on how often the consumer may be contacted about this debt.
+
+    Counted: outbound contacts to the consumer (their own numbers, whoever answers)
+    on ``channels`` whose outcome is in ``counted_outcomes``; to a number of one of
+    ``kinds`` when the limit names kinds (a number of unknown kind counts in every
+    pool). Never counted: calls the consumer made, calls to their attorney, calls to
+    a third party's own number, and (``exclude_consented``) a call placed with the
+    consumer's consent given directly within the previous ``consent_days``."""
+
     max_attempts: int
     days: int
     quiet_days_after_conversation: int
     counted_outcomes: frozenset[str]
     cite: str = ""
+    channels: frozenset[str] = frozenset({"phone"})
+    kinds: frozenset[str] = frozenset()
+    exclude_consented: bool = True
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,10 @@ class Policy:
     countries: frozenset[str]
     regions: frozenset[str]
     hours: Hours | None
-    frequency: Frequency | None
+    frequencies: tuple[Frequency, ...]
     callback_consent_minutes: int = 15
+    callback_consent_days: int = 7
+    """Consent given directly lasts this many days, the day it was given being day 1 (Reg F §1006.14(b)(3)(i))."""
     third_party_allowed: bool = True
     third_party_max_contacts: int = 1
     third_party_cite: str = ""
@@ -66,6 +82,11 @@ class Policy:
     retention_years: int = 3
     compose: tuple[str, ...] = ()
     members: tuple[Policy, ...] = field(default=(), compare=False)
+
+    @property
+    def frequency(self) -> Frequency | None:
+        """The first limit (most policies have one)."""
+        return self.frequencies[0] if self.frequencies else None
 
     def applies_to(self, country: str | None, region: str | None) -> bool:
         if "*" in self.countries:
@@ -152,7 +173,27 @@ def _frequency(data: Mapping[str, Any], where: str) -> Frequency:
     bad = [o for o in counted if o not in OUTCOMES]
     if bad:
         raise PolicyError(f"{where}.counted_outcomes: unknown outcome {bad[0]!r}")
-    return Frequency(max_attempts, days, quiet, frozenset(counted), _get(data, "cite", str, where, ""))
+    channels = _get(data, "channels", list, where, ["phone"])
+    bad = [c for c in channels if c not in CHANNELS]
+    if bad or not channels:
+        raise PolicyError(f"{where}.channels: unknown channel {bad[0]!r}" if bad else f"{where}.channels: name at least one")
+    kinds = _get(data, "kinds", list, where, [])
+    bad = [k for k in kinds if k not in PHONE_KINDS]
+    if bad:
+        raise PolicyError(f"{where}.kinds: unknown kind of number {bad[0]!r} (home, mobile, work, other)")
+    return Frequency(max_attempts, days, quiet, frozenset(counted), _get(data, "cite", str, where, ""),
+                     channels=frozenset(channels), kinds=frozenset(kinds),
+                     exclude_consented=_get(data, "exclude_consented", bool, where, True),
+                     name=_get(data, "name", str, where, ""))
+
+
+def _frequencies(value: Any, where: str) -> tuple[Frequency, ...]:
+    """``[frequency]`` (one limit) or ``[[frequency]]`` (several, each counted on its own)."""
+    if isinstance(value, dict):
+        return (_frequency(value, where),)
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return tuple(_frequency(v, f"{where}[{i}]") for i, v in enumerate(value))
+    raise PolicyError(f"{where}: must be a table [frequency] or tables [[frequency]]")
 
 
 def parse_policy(data: Mapping[str, Any], source: str, known: Mapping[str, Policy] | None = None) -> Policy:
@@ -167,7 +208,7 @@ def parse_policy(data: Mapping[str, Any], source: str, known: Mapping[str, Polic
             raise PolicyError(f"{where}.compose: unknown policy {missing[0]!r}")
         members = tuple(known[c] for c in compose)
     hours = _hours(data["hours"], f"{where}: hours") if "hours" in data else None
-    freq = _frequency(data["frequency"], f"{where}: frequency") if "frequency" in data else None
+    freqs = _frequencies(data["frequency"], f"{where}: frequency") if "frequency" in data else ()
     third = _get(data, "third_party", dict, where, {})
     pauses = _get(data, "pauses", dict, where, {})
     pause_flags = _get(pauses, "flags", list, f"{where}: pauses", [])
@@ -180,8 +221,9 @@ def parse_policy(data: Mapping[str, Any], source: str, known: Mapping[str, Polic
         countries=frozenset(_get(data, "countries", list, where, [])),
         regions=frozenset(_get(data, "regions", list, where, [])),
         hours=hours,
-        frequency=freq,
+        frequencies=freqs,
         callback_consent_minutes=_get(_get(data, "callbacks", dict, where, {}), "consent_minutes", int, f"{where}: callbacks", 15),
+        callback_consent_days=_get(_get(data, "callbacks", dict, where, {}), "consent_days", int, f"{where}: callbacks", 7),
         third_party_allowed=_get(third, "allowed", bool, f"{where}: third_party", True),
         third_party_max_contacts=_get(third, "max_contacts_per_party", int, f"{where}: third_party", 1),
         third_party_cite=_get(third, "cite", str, f"{where}: third_party", ""),

@@ -10,6 +10,7 @@ import weakref
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, func, inspect, literal_column, or_, select, text, tuple_, union_all, update
+from sqlalchemy import ColumnElement
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -24,7 +25,9 @@ from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.scoring import score_history
 from backend.services import audit, compliance
-from backend.services.contactability import zones_of
+from backend.domain.regions import zone_label
+from backend.services.contactability import customer_places
+from backend.services.flags import set_flags
 from backend.services.users import get_or_create_team
 from backend_client.models import (
     AccountCreate,
@@ -38,6 +41,7 @@ from backend_client.models import (
     Flags,
     Money,
     PhoneOut,
+    Place as PlaceOut,
     WorklistItem,
     WorklistPage,
     Why,
@@ -117,7 +121,10 @@ def detail(account: Account) -> AccountDetail:
             ],
             addresses=[AddressOut(id=a.id, text=a.text, country=a.country, region=a.region) for a in c.addresses],
             timezone=c.timezone,
-            timezones=zones_of(c),
+            timezone_source=c.timezone_source or "record",
+            timezones=[zone for zone, _sources in customer_places(c)],
+            places=[PlaceOut(zone=zone, label=zone_label(zone), sources=list(sources))
+                    for zone, sources in customer_places(c)],
             country=c.country,
             region=c.region,
             language=c.language,
@@ -251,6 +258,18 @@ def _find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def default_kind(position: int) -> str:
+    """The kind of a number given without one: the first (primary) ``mobile``, the rest ``other``."""
+    return "mobile" if position == 0 else "other"
+
+
+def phone_kinds(data: AccountCreate) -> list[str]:
+    """The kind of each of ``data.phones``, in order: as given in ``phone_kinds``, the
+    missing ones by :func:`default_kind` (more kinds than phones is refused before)."""
+    given = [str(k) for k in data.phone_kinds]
+    return [given[i] if i < len(given) else default_kind(i) for i in range(len(data.phones))]
+
+
 def create_account(session: Session, data: AccountCreate, actor: User | None, now: dt.datetime | None = None) -> Account:
     """Create an account with its customer from one import row. Raises ProblemError
     (422 naming the field, 409 for a duplicate ``account_ref``)."""
@@ -277,8 +296,13 @@ def create_account(session: Session, data: AccountCreate, actor: User | None, no
         card_bin, last4 = "", "0000"
     if data.timezone and not valid_zone(data.timezone):
         errors.append(("timezone", f"unknown IANA time zone {data.timezone!r}"))
+    if data.timezone_source == "customer" and not data.timezone:
+        errors.append(("timezone_source", "a confirmed zone needs the zone (timezone)"))
     if len(set(data.phones)) != len(data.phones):
         errors.append(("phones", "a number is listed twice"))
+    if len(data.phone_kinds) > len(data.phones):
+        errors.append(("phone_kinds", f"{len(data.phone_kinds)} kinds for {len(data.phones)} "
+                                      f"phone{'' if len(data.phones) == 1 else 's'}"))
     for i, number in enumerate(data.phones):
         if phone_region(number) is None:
             errors.append((f"phones.{i}", f"{number} is not a valid phone number"))
@@ -304,10 +328,11 @@ def create_account(session: Session, data: AccountCreate, actor: User | None, no
     primary_region = phone_region(data.phones[0]) if data.phones else None
     country = data.country or primary_region or "US"
     customer = Customer(name=data.customer_name, email=data.email or None, timezone=data.timezone or None,
-                        country=country, region=data.region or None)
-    for position, number in enumerate(data.phones):
+                        timezone_source=str(data.timezone_source or "record"), country=country,
+                        region=data.region or None)
+    for position, (number, kind) in enumerate(zip(data.phones, phone_kinds(data), strict=True)):
         customer.phones.append(Phone(number=number, position=position, region=phone_region(number),
-                                     timezones=phone_zones(number), kind="mobile" if position == 0 else "other"))
+                                     timezones=phone_zones(number), kind=kind))
     if data.address:
         customer.addresses.append(Address(text=data.address, country=data.country or primary_region, region=data.region))
     team = get_or_create_team(session, data.team)
@@ -464,8 +489,27 @@ def search_index(session: Session) -> str:
     return found
 
 
-def worklist_query(user: User) -> Select:
-    stmt = select(Account).where(Account.status != "closed")
+LEGAL_HOLD = "legal"
+"""The status of an account legal has accepted for proceedings (``escalations.act``):
+only legal officers act on it (SPEC §4), so it leaves the agents' and supervisors'
+worklists and every queue that hands out or counts work; its record stays readable."""
+NOT_WORKABLE = ("closed", LEGAL_HOLD)
+"""Statuses that no queue hands out, moves or counts as work: the hand-out
+(``next_account``), the team overview, segments and ``POST /accounts/assign``."""
+
+
+def on_worklist(user: User) -> ColumnElement[bool]:
+    """Which of the accounts ``user`` may see are on their worklist: never closed ones;
+    legal officers and admins also see those on legal hold, where everyone else does not."""
+    if user.role in ALL_SEEING:
+        return Account.status != "closed"
+    return Account.status.not_in(NOT_WORKABLE)
+
+
+def worklist_query(user: User, *, workable_only: bool = False) -> Select:
+    """The caller's worklist as a query; ``workable_only``: without accounts on legal
+    hold for every role (what may be handed out)."""
+    stmt = select(Account).where(Account.status.not_in(NOT_WORKABLE) if workable_only else on_worklist(user))
     if user.role == "agent":
         return stmt.where(Account.agent_id == user.id)
     return visible(stmt, user)
@@ -495,7 +539,7 @@ def worklist_statement(
     stmt = select(Account.id).select_from(Account) if searching else page
     if searching and (index == "scan" or len(q.strip()) < 3):
         stmt = stmt.join(Customer, Customer.id == Account.customer_id)  # the name is matched by scanning
-    stmt = stmt.where(Account.status != "closed")
+    stmt = stmt.where(on_worklist(user))
     stmt = stmt.where(Account.agent_id == user.id) if user.role == "agent" else visible(stmt, user)
     if bucket:
         stmt = stmt.where(Account.bucket == bucket)
@@ -589,7 +633,8 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
     now = utcnow()
     compliance.refresh_due(session, now, limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
     expires = now + dt.timedelta(minutes=lease_minutes)
-    candidate = worklist_query(user).with_only_columns(Account.id).where(_unheld(now))
+    # Never an account on legal hold, whoever asks (legal officers and admins see them on their worklist).
+    candidate = worklist_query(user, workable_only=True).with_only_columns(Account.id).where(_unheld(now))
     if skip is not None:
         candidate = candidate.where(Account.id != skip)
     candidate = candidate.order_by(Account.priority.desc(), Account.id.desc()).limit(1)
@@ -668,19 +713,35 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
                 continue
             flags[name] = sorted({str(c) for c in value}) if name == "cease" else bool(value)
         changes["flags"] = flags
-        account.flags = flags
+        # Each flag set or lifted is kept as a period (when, by whom): contacts are judged by the flags then.
+        set_flags(session, account, flags, user, data.flags_effective_at)
+    elif data.flags_effective_at is not None:
+        raise ProblemError(422, "Invalid request", "flags_effective_at: goes with flags",
+                           errors=[("flags_effective_at", "goes with flags")])
     customer = account.customer
     if "email" in data.model_fields_set:
         if data.email and "@" not in data.email:
             raise ProblemError(422, "Invalid request", "email: not an e-mail address", errors=[("email", "not an e-mail address")])
         customer.email = data.email or None
         changes["email"] = "changed"
-    if "timezone" in data.model_fields_set:
+    zone_given = "timezone" in data.model_fields_set
+    if zone_given:
         if data.timezone and not valid_zone(data.timezone):
             raise ProblemError(422, "Invalid request", f"timezone: unknown zone {data.timezone!r}",
                                errors=[("timezone", "unknown IANA time zone")])
+    if data.timezone_source == "customer" and not (data.timezone if zone_given else customer.timezone):
+        raise ProblemError(422, "Invalid request", "timezone_source: a confirmed zone needs the zone (timezone)",
+                           errors=[("timezone_source", "a confirmed zone needs the zone (timezone)")])
+    if zone_given:
         customer.timezone = data.timezone or None
         changes["timezone"] = data.timezone
+    # Given alone or with the zone; clearing the zone makes the source the record's again.
+    source = str(data.timezone_source) if data.timezone_source is not None else None
+    if source is None and zone_given and customer.timezone is None and customer.timezone_source != "record":
+        source = "record"
+    if source is not None:
+        customer.timezone_source = source
+        changes["timezone_source"] = source
     if data.address is not None:
         if customer.addresses:
             customer.addresses[0].text = data.address
@@ -702,9 +763,12 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
                                                         timezones=phone_zones(item.number), kind="other")
             phone.position = position
             phone.do_not_call = item.do_not_call
+            if item.kind is not None:  # None keeps a listed number's kind (a new one is ``other``)
+                phone.kind = str(item.kind)
             kept.append(phone)
         customer.phones[:] = kept
-        changes["phones"] = [{"number": p.number[:-4] + "••••", "do_not_call": p.do_not_call} for p in kept]
+        changes["phones"] = [{"number": p.number[:-4] + "••••", "do_not_call": p.do_not_call, "kind": p.kind}
+                             for p in kept]
     if data.agent is not None or data.team is not None:
         if user.role not in ("supervisor", "admin"):
             raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")

@@ -15,7 +15,7 @@ from backend.api.errors import ProblemError
 from backend.domain.money import to_minor
 from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
-from backend.services.accounts import money, search_filter, search_index, visible
+from backend.services.accounts import NOT_WORKABLE, money, search_filter, search_index, visible
 from backend_client.models import (
     AccountFilter,
     AssignCandidate,
@@ -97,8 +97,9 @@ def criteria_of(f: AccountFilter) -> Criteria:
 
 
 def where(session: Session, user: User, c: Criteria) -> Select:
-    """The ids of the open accounts ``user`` may see that meet ``c``: the one filter builder."""
-    stmt = visible(select(Account.id).where(Account.status != "closed"), user)
+    """The ids of the open accounts ``user`` may see that meet ``c``: the one filter builder.
+    Closed accounts and those on legal hold are no one's work: never matched, counted or moved."""
+    stmt = visible(select(Account.id).where(Account.status.not_in(NOT_WORKABLE)), user)
     if c.buckets:
         stmt = stmt.where(Account.bucket.in_(c.buckets))
     if c.min_balance_minor is not None or c.max_balance_minor is not None:

@@ -18,15 +18,21 @@ from backend.compliance.engine import (
     Block,
     ContactState,
     PastContact,
+    Place,
     Subject,
+    binding_zone,
     contact_state,
+    counts,
     evaluate,
     next_allowed,
 )
 from backend.compliance.policy import Policy, applicable, default_policies
 from backend.models import Account, Contact, Customer, User, utcnow
-from backend.services.contactability import zones_of
-from backend_client.models import ComplianceBlock, ComplianceVerdict, LocalTime
+from backend.domain.regions import zone_label
+from backend.services import flags as flag_history
+from backend.services.contactability import customer_places
+from backend_client.models import ComplianceBlock, ComplianceVerdict, LimitCount, LocalTime
+from backend_client.models import Place as PlaceOut
 
 HISTORY_DAYS = 400
 """How far back the rules look: third-party contacts and call backs over a year, caps over days."""
@@ -44,16 +50,30 @@ def policies_for(customer: Customer) -> tuple[Policy, ...]:
     return applicable(default_policies(), customer.country, customer.region, _deployment_default)
 
 
-def subject_of(account: Account) -> Subject:
+def subject_of(account: Account, session: Session | None = None) -> Subject:
+    """The engine's view of the account. With a ``session`` it carries the flags'
+    history (a contact is judged by the flags in force when it was made); without,
+    the flags in force now (the worklist's answer for now)."""
     customer = account.customer
+    places = tuple(Place(zone, sources) for zone, sources in customer_places(customer))
+    flags = dict(account.flags or {})
+    if account.status == "legal":
+        flags["legal"] = True
     return Subject(
-        zones=tuple(zones_of(customer)),
+        zones=tuple(p.zone for p in places),
         country=customer.country,
         region=customer.region,
-        flags=dict(account.flags or {}),
+        flags=flags,
         do_not_call=frozenset(p.number for p in customer.phones if p.do_not_call),
         phones=tuple(p.number for p in customer.phones),
+        phone_kinds={p.number: p.kind for p in customer.phones},
+        flag_history=flag_history.history(session, account) if session is not None else None,
+        places=places,
     )
+
+
+def places_out(subject: Subject) -> list[PlaceOut]:
+    return [PlaceOut(zone=p.zone, label=zone_label(p.zone), sources=list(p.sources)) for p in subject.places]
 
 
 _HISTORY_COLUMNS = (Contact.account_id, Contact.started_at, Contact.channel, Contact.direction, Contact.party,
@@ -109,14 +129,21 @@ def verdict(
     direction: str = "outbound",
     used: str | None = None,
     history: list[PastContact] | None = None,
+    role: str | None = None,
 ) -> ComplianceVerdict:
+    """The verdict on one contact at ``at``, judged by the flags in force then; ``role``
+    is who would make it (only legal officers act on an account under legal hold)."""
     policies = policies_for(account.customer)
-    subject = subject_of(account)
+    subject = subject_of(account, session)
     history = history if history is not None else history_of(session, account.id, at)
-    kwargs = {"party": party, "direction": direction, "used": used}
+    kwargs: dict[str, Any] = {"party": party, "direction": direction, "used": used, "role": role}
     decision = evaluate(policies, subject, history, channel, at, **kwargs)
     nxt = at if decision.allowed else next_allowed(policies, subject, history, channel, at, **kwargs)
     locals_ = [LocalTime(zone=z, local=at.astimezone(ZoneInfo(z))) for z in subject.zones]
+    counted = [LimitCount(policy=c.policy, counted=c.counted, max=c.limit.max_attempts, days=c.limit.days,
+                          channels=sorted(c.limit.channels), kinds=sorted(c.limit.kinds), cite=c.limit.cite)
+               for c in counts(policies, subject, history, channel, at, party=party, used=used)] \
+        if direction == "outbound" else []
     return ComplianceVerdict(
         allowed=decision.allowed,
         blocks=[block_out(b) for b in decision.blocks],
@@ -126,6 +153,9 @@ def verdict(
         policies=[p.id for p in policies],
         channel=channel,
         at=at,
+        places=places_out(subject),
+        counts=counted,
+        next_allowed_zone=binding_zone(policies, subject, channel, nxt) if nxt is not None and nxt != at else None,
     )
 
 

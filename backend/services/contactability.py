@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from backend.domain.priority import Why, why
 from backend.domain.window import next_window_open
+from backend.domain.regions import region_zones
 from backend.domain.zones import COUNTRY_ZONES
 from backend.models import Account, Customer
 
@@ -20,26 +21,57 @@ class Verdict(NamedTuple):
     reasons: list[Why]
 
 
-def zones_from(timezone: str | None, phone_zones: list[list[str]], address_countries: list[str | None],
-               country: str | None) -> list[str]:
-    """Every zone a customer could be in: the one on record, else every zone of every
-    phone and of the address's country together, else the country's (SPEC §3)."""
+def _area_zones(country: str | None, region: str | None) -> tuple[str, ...]:
+    """A region's own zone or zones (a US state, never all of the US), else the country's."""
+    return region_zones(country, region) or COUNTRY_ZONES.get(country or "", ())
+
+
+def places_from(timezone: str | None, phone_zones: list[list[str]], addresses: list[tuple[str | None, str | None]],
+                country: str | None, region: str | None = None,
+                confirmed: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    """Every zone a customer could be in, each with what points there (SPEC §3, §4):
+    a zone the customer confirmed alone; else the zone on record, every phone's
+    zones and every address's region (or country) together; else the country's.
+    Sorted by zone."""
+    if timezone and confirmed:
+        return [(timezone, ("customer",))]
+    found: dict[str, list[str]] = {}
+
+    def add(zones: object, source: str) -> None:
+        for zone in zones or ():  # type: ignore[attr-defined]
+            sources = found.setdefault(zone, [])
+            if source not in sources:
+                sources.append(source)
+
     if timezone:
-        return [timezone]
-    zones: set[str] = set()
-    for found in phone_zones:
-        zones.update(found or ())
-    for address_country in address_countries:
+        add((timezone,), "record")
+    for zones in phone_zones:
+        add(zones, "phone")
+    for address_country, address_region in addresses:
         if address_country:
-            zones.update(COUNTRY_ZONES.get(address_country, ()))
-    if not zones:
-        zones.update(COUNTRY_ZONES.get(country or "", ("UTC",)))
-    return sorted(zones)
+            add(_area_zones(address_country, address_region), "address")
+    if not found:
+        add(_area_zones(country, region) or ("UTC",), "country")
+    return [(zone, tuple(found[zone])) for zone in sorted(found)]
+
+
+def zones_from(timezone: str | None, phone_zones: list[list[str]], address_countries: list[str | None],
+               country: str | None, *, address_regions: list[str | None] | None = None, region: str | None = None,
+               confirmed: bool = False) -> list[str]:
+    """The zones of :func:`places_from` alone."""
+    regions = address_regions or [None] * len(address_countries)
+    return [zone for zone, _sources in places_from(timezone, phone_zones, list(zip(address_countries, regions)),
+                                                   country, region, confirmed)]
+
+
+def customer_places(customer: Customer) -> list[tuple[str, tuple[str, ...]]]:
+    return places_from(customer.timezone, [p.timezones for p in customer.phones],
+                       [(a.country, a.region) for a in customer.addresses], customer.country, customer.region,
+                       getattr(customer, "timezone_source", "record") == "customer")
 
 
 def zones_of(customer: Customer) -> list[str]:
-    return zones_from(customer.timezone, [p.timezones for p in customer.phones],
-                      [a.country for a in customer.addresses], customer.country)
+    return [zone for zone, _sources in customer_places(customer)]
 
 
 def verdict_from(flags: dict | None, do_not_call: list[bool], zones: list[str], at: dt.datetime) -> Verdict:

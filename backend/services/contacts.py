@@ -97,7 +97,7 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
     until: dt.datetime | None = None
     if data.direction == "outbound":
         verdict = compliance.verdict(session, account, data.channel, started, party=data.party,
-                                     direction=data.direction, used=data.used)
+                                     direction=data.direction, used=data.used, role=user.role)
         blocks = [b.model_dump(mode="json") for b in verdict.blocks]
         until = verdict.next_allowed_at
     if data.result is not None and data.result in compliance.disclosure_required(account) and not (
@@ -200,6 +200,9 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     from backend.services.collab import timeline_entries as handoff_entries
 
     entries += [TimelineEntry(kind=TimelineKind.handoff, **e) for e in handoff_entries(session, account.id, limit)]
+    from backend.services.flags import timeline_entries as flag_entries
+
+    entries += [TimelineEntry(kind=TimelineKind.flag, **e) for e in flag_entries(session, account.id, limit)]
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

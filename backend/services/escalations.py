@@ -32,6 +32,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services import audit
+from backend.services.flags import set_flags, set_legal_hold
 from backend.services.accounts import get_visible, refresh_priority
 from backend_client.models import (
     DocumentCreate,
@@ -158,7 +159,7 @@ def escalation_out(session: Session, esc: Escalation, *, full: bool = True) -> E
 # --------------------------------------------------------------------------- flags
 
 
-def _sync_flags(session: Session, account: Account, kind: str) -> None:
+def _sync_flags(session: Session, account: Account, kind: str, user: User | None = None) -> None:
     """Set or clear the flag a ``kind`` of escalation holds (``complaint``, ``dispute``)
     from the account's escalations of that kind, then rank the account again (the
     compliance engine pauses on those flags). Other flags, set by hand, are left alone."""
@@ -171,7 +172,7 @@ def _sync_flags(session: Session, account: Account, kind: str) -> None:
     if bool(flags.get(kind)) == (holding > 0):
         return
     flags[kind] = holding > 0
-    account.flags = flags
+    set_flags(session, account, flags, user)
     account.updated_at = utcnow()
     session.flush()
     refresh_priority(session, account)
@@ -218,7 +219,7 @@ def create(session: Session, user: User, account_id: int, data: EscalationCreate
             for fmt in ("pdf", "md"):
                 make_document(session, user, account, doc_kind, fmt, data.lang, bank_name, bank_contact,
                               escalation=esc, now=now)
-    _sync_flags(session, account, kind)
+    _sync_flags(session, account, kind, user)
     audit.record(session, user.id, "create", "escalation", esc.id, account_id=account.id, kind=kind)
     session.flush()
     return esc
@@ -316,12 +317,16 @@ def act(session: Session, user: User, escalation_id: int, action: str, note: str
         # Legal has taken the account for formal proceedings; returning or closing
         # a referral leaves the account's status as it was.
         was = account.status
+        set_legal_hold(session, account, True, user)
         account.status = "legal"
         account.updated_at = now
+        # It leaves the agents' queues (``accounts.LEGAL_HOLD``): whoever holds it lets it go.
+        account.lease_user_id = None
+        account.lease_expires_at = None
         session.flush()
         audit.record(session, user.id, "update", "account", account.id, status="legal", was=was,
                      escalation_id=esc.id)
-    _sync_flags(session, account, esc.kind)
+    _sync_flags(session, account, esc.kind, user)
     audit.record(session, user.id, action, "escalation", esc.id, account_id=esc.account_id, status=to)
     session.flush()
     return esc

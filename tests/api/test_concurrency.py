@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from backend.api.errors import ProblemError
 from backend.app import create_app
 from backend.db import Database
-from backend.models import Account, Address, AuditEntry, Contact, Customer, IdempotencyKey, Note, Phone, User
+from backend.models import (Account, Address, AuditEntry, Contact, Customer, FlagPeriod, IdempotencyKey, Note, Phone,
+                            User)
 from backend.services.accounts import create_account, next_account
 from backend.services.users import add_user
 from backend_client.models import AccountCreate
@@ -67,6 +68,7 @@ def race(engine: Engine) -> Iterator[dict]:
             users = session.scalars(select(User.id).where(User.username.in_(names + ["admin"]))).all()
             session.execute(delete(Contact).where(Contact.account_id.in_(every)))
             session.execute(delete(Note).where(Note.account_id.in_(every)))
+            session.execute(delete(FlagPeriod).where(FlagPeriod.account_id.in_(every)))
             session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id.in_(users)))
             session.execute(delete(Account).where(Account.id.in_(every)))
             for table in (Phone, Address):

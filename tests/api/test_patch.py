@@ -90,7 +90,13 @@ async def test_contact_details(http, auth, make_account, problem) -> None:  # no
                                                      "timezone": "Asia/Shanghai"})).json()
     customer = body["customer"]
     assert customer["email"] == "x@example.org" and customer["addresses"][0]["text"] == "9 New Rd"
-    assert customer["timezone"] == "Asia/Shanghai" and customer["timezones"] == ["Asia/Shanghai"]
+    # A zone from the record is one place among the New York phone's and address's (SPEC §4) …
+    assert customer["timezone"] == "Asia/Shanghai" and customer["timezones"] == ["America/New_York", "Asia/Shanghai"]
+    assert {p["zone"]: p["sources"] for p in customer["places"]} == {
+        "America/New_York": ["phone", "address"], "Asia/Shanghai": ["record"]}
+    # … and one the customer confirmed overrides them.
+    customer = (await _patch(http, headers, account.id, {"timezone_source": "customer"})).json()["customer"]
+    assert customer["timezones"] == ["Asia/Shanghai"] and customer["places"][0]["sources"] == ["customer"]
     # Clearing the zone on record falls back to every zone the customer could be in.
     customer = (await _patch(http, headers, account.id, {"timezone": None})).json()["customer"]
     assert customer["timezone"] is None and "America/New_York" in customer["timezones"]

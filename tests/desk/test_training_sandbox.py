@@ -112,10 +112,11 @@ def _wall_at(hour: int) -> Callable[[], float]:
 
 @pytest.mark.parametrize(("scenario_id", "refused_by"), [
     ("job_loss", None),
-    # China's rules (2011 Measures Art. 68) allow no contact with an unrelated third
-    # party, so the backend refuses to log the roommate's call at any hour: the same
-    # answer every time, never the call window's.
-    ("third_party", "third-party"),
+    # China's rules (2011 Measures Art. 68) forbid dialling an unrelated third party or
+    # discussing the debt with one; the roommate answered the debtor's own number and
+    # heard nothing of it, so the call is recorded as what happened (TPC) and the model
+    # call scores full marks, at any hour of the wall clock (issue 13, item 6).
+    ("third_party", None),
 ])
 @pytest.mark.parametrize("wall_hour", [3, 15, 20])  # 11:00, 23:00 and 04:00 in Shanghai
 async def test_the_chinese_scenarios_are_scored_at_their_pinned_instant_whatever_the_wall_clock(

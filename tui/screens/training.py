@@ -409,6 +409,8 @@ class TrainingScreen(DeskScreen):
             body = ContactCreate.model_validate({
                 "channel": "phone", "party": record.party, "outcome": record.outcome, "result": record.result,
                 "reason": record.reason, "note": record.note, "started_at": started.isoformat(),
+                # The number dialled: the customer's own (a third party answering it is incidental, not dialled).
+                "used": self.scenario.account.phone or None,
                 "duration_s": max(0, int((self.desk.clock() - started).total_seconds())),
                 "identity_verified": record.identity_verified, "disclosure_given": record.disclosure_given})
         except ValueError:
