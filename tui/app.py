@@ -658,7 +658,10 @@ class CollectDesk(App[int]):
                 seen.add(marker)
                 if node.check_action(binding.action.split("(")[0], ()) is False:
                     continue
-                yield SystemCommand(f"{_(noun)}: {describe(binding)}", binding.tooltip or binding.description,
+                # A screen may title an action under another noun (``Customer: confirm time zone``).
+                titled = getattr(node, "PALETTE_TITLES", {}).get(binding.id)
+                title = f"{_(titled[0])}: {_(titled[1])}" if titled else f"{_(noun)}: {describe(binding)}"
+                yield SystemCommand(title, binding.tooltip or binding.description,
                                     partial(self.run_action, binding.action, node))
         if self.user is not None:
             yield SystemCommand(f"{_('Desk')}: {_('sign out')}", _("Sign out and show the sign-in screen"),

@@ -83,14 +83,18 @@ def clock(value: dt.datetime, tz: dt.tzinfo) -> str:
     return format_skeleton("EHm", value, tzinfo=tz, locale=babel_locale())
 
 
-def when(value: dt.datetime | None, tz: dt.tzinfo) -> str:
-    """Month, day and 24-hour time in ``tz`` (``Mar 11 11:00``)."""
+def when(value: dt.datetime | None, tz: dt.tzinfo, *, now: dt.datetime | None = None) -> str:
+    """Month, day and 24-hour time in ``tz`` (``Mar 11 11:00``); the time alone
+    (``11:00``) when ``now`` is given and ``value`` falls on its day in ``tz``."""
     if value is None:
         return "—"
     from babel.dates import format_skeleton, format_time
 
     local = value.astimezone(tz)
-    return f"{format_skeleton('MMMd', local, locale=babel_locale())} {format_time(local, 'HH:mm', locale=babel_locale())}"
+    time = format_time(local, "HH:mm", locale=babel_locale())
+    if now is not None and local.date() == now.astimezone(tz).date():
+        return time
+    return f"{format_skeleton('MMMd', local, locale=babel_locale())} {time}"
 
 
 def soon(value: dt.datetime | None, now: dt.datetime, tz: dt.tzinfo) -> str:
@@ -180,6 +184,29 @@ def parse_date(text: str, today: dt.date) -> dt.date:
     if value.year < 100:
         value = value.replace(year=2000 + value.year)
     return value
+
+
+def parse_zone(text: str) -> str:
+    """An IANA time zone as typed (``America/New_York``; ``america/new_york`` is read
+    as that too) → its name, or ParseError saying what is wrong."""
+    raw = text.strip()
+    if not raw:
+        raise ParseError(_("Type the time zone, say America/New_York"))
+    zones = _zone_names()
+    if raw in zones:
+        return raw
+    folded = {name.casefold(): name for name in zones}
+    found = folded.get(raw.casefold().replace(" ", "_"))
+    if found is None:
+        raise ParseError(_("Not a time zone: {text} (try America/New_York or Asia/Shanghai)").format(text=raw))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
 
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tui.i18n import N_, _
 
 if TYPE_CHECKING:
-    from backend_client.models import ComplianceBlock, Why
+    from backend_client.models import ComplianceBlock, LimitCount, Place, Why
 
 OUTCOMES: dict[str, str] = {
     "RPC": N_("right party"),
@@ -92,6 +92,7 @@ RULES: dict[str, str] = {
     "attorney": N_("contact the attorney only"),
     "disclosure": N_("identity and disclosure first"),
     "paused": N_("collection paused"),
+    "legal": N_("accepted for legal proceedings: legal officers only"),
 }
 
 TIMELINE_KINDS: dict[str, str] = {
@@ -102,7 +103,41 @@ TIMELINE_KINDS: dict[str, str] = {
     "escalation": N_("escalation"),
     "change": N_("change"),
     "handoff": N_("handoff"),
+    "flag": N_("flag"),
 }
+
+PHONE_KINDS: dict[str, str] = {
+    "home": N_("home"),
+    "mobile": N_("mobile"),
+    "work": N_("work"),
+    "other": N_("other"),
+}
+"""What a number is (``PhoneOut.kind``): some policies count calls per kind."""
+
+PLACES: dict[str, str] = {
+    "America/New_York": N_("New York"),
+    "America/Los_Angeles": N_("Los Angeles"),
+    "America/Chicago": N_("Chicago"),
+    "America/Denver": N_("Denver"),
+    "America/Phoenix": N_("Phoenix"),
+    "America/Anchorage": N_("Anchorage"),
+    "Pacific/Honolulu": N_("Honolulu"),
+    "Asia/Shanghai": N_("Shanghai"),
+    "Asia/Hong_Kong": N_("Hong Kong"),
+    "Asia/Taipei": N_("Taipei"),
+    "Asia/Singapore": N_("Singapore"),
+    "Europe/London": N_("London"),
+}
+"""The common zones' places in the desk's language; others keep the backend's English label."""
+
+PLACE_SOURCES: dict[str, str] = {
+    "customer": N_("customer"),
+    "record": N_("record"),
+    "phone": N_("phone"),
+    "address": N_("address"),
+    "country": N_("country"),
+}
+"""What on the account points to a place (``Place.sources``), in the order they weigh."""
 
 _WHY: dict[str, str] = {
     "dpd": N_("{days} days past due"),
@@ -156,19 +191,95 @@ def why(reason: Why) -> str:
         return reason.text
 
 
-def verdict(allowed: bool, next_at: dt.datetime | None, blocks: Sequence[ComplianceBlock], tz: dt.tzinfo) -> str:
+def listing(items: Sequence[str], *, last_and: bool = True) -> str:
+    """``A``, ``A and B``, ``A, B and C`` (``A、B和C``); ``A, B, C`` without ``last_and``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    head = items[0]
+    for item in items[1:-1]:
+        head = _("{first}, {next}").format(first=head, next=item)
+    if not last_and:
+        return _("{first}, {next}").format(first=head, next=items[-1])
+    return _("{first} and {last}").format(first=head, last=items[-1])
+
+
+def place_name(zone: str, english: str | None = None) -> str:
+    """A zone's place in the desk's language: ``America/New_York`` → ``New York`` / ``纽约``;
+    a zone not in ``PLACES`` keeps ``english`` (the backend's label), else its city."""
+    if zone in PLACES:
+        return _(PLACES[zone])
+    return english or zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def ordered_places(places: Sequence[Place]) -> list[Place]:
+    """The places by what points to them: a confirmed zone, the record, phones, the address, the country."""
+    rank = {source: n for n, source in enumerate(PLACE_SOURCES)}
+    return sorted(places, key=lambda p: min((rank.get(s, len(rank)) for s in p.sources), default=len(rank)))
+
+
+def places_text(places: Sequence[Place], *, sources: bool = True) -> str:
+    """``New York (phone) and Los Angeles (address)`` (``纽约（电话）和洛杉矶（地址）``)."""
+    parts = []
+    for place in ordered_places(places):
+        name = place_name(place.zone, place.label)
+        if sources and place.sources:
+            name = _("{place} ({sources})").format(
+                place=name, sources=listing([label(PLACE_SOURCES, s) for s in place.sources], last_and=False))
+        parts.append(name)
+    return listing(parts)
+
+
+def count_text(count: LimitCount) -> str:
+    """``5 of 7 this week`` for a 7-day limit, ``1 of 2 in 30 days`` otherwise."""
+    if count.days == 7:
+        return _("{counted} of {max} this week").format(counted=count.counted, max=count.max)
+    return _("{counted} of {max} in {days} days").format(counted=count.counted, max=count.max, days=count.days)
+
+
+def verdict(allowed: bool, next_at: dt.datetime | None, blocks: Sequence[ComplianceBlock], tz: dt.tzinfo, *,
+            now: dt.datetime | None = None, places: Sequence[Place] = (), counts: Sequence[LimitCount] = (),
+            next_zone: str | None = None) -> str:
     """The compliance verdict in one line, rules first: ``✗ Not now: outside the
-    customer's calling hours · lawful from Dec 2 08:00``."""
+    customer's calling hours · lawful from 11:00 (08:00 Los Angeles) · New York (phone)
+    and Los Angeles (address) · 2 of 7 this week``.
+
+    ``tz`` is the agent's zone; with ``now`` a time on the agent's (or the customer's)
+    today shows without its date. ``places``, ``counts`` and ``next_zone`` are a full
+    verdict's (``ComplianceVerdict``): where the call window was intersected, what the
+    tightest frequency limit has counted, and whose window opens at ``next_at``."""
     from tui import fmt
 
+    no_hour = (not allowed and len(places) > 1
+               and any(b.rule == "call-window" and b.until is None for b in blocks))
     if allowed:
-        return "✓ " + _("May be called now")
-    rules = " · ".join(dict.fromkeys(rule(b.rule) for b in blocks))
-    if next_at is not None:
-        when = _("lawful from {when}").format(when=fmt.when(next_at, tz))
+        parts = ["✓ " + _("May be called now")]
     else:
-        when = _("not until the record changes")
-    return "✗ " + (_("Not now: {rules}").format(rules=rules) if rules else _("Not now")) + f" · {when}"
+        rules = " · ".join(dict.fromkeys(rule(b.rule) for b in blocks
+                                         if not (no_hour and b.rule == "call-window")))
+        if no_hour:
+            parts = ["✗ " + _("No lawful hour: {places} share none").format(places=places_text(places, sources=False))]
+            if rules:
+                parts.append(rules)
+        else:
+            parts = ["✗ " + (_("Not now: {rules}").format(rules=rules) if rules else _("Not now"))]
+        if next_at is not None:
+            when = fmt.when(next_at, tz, now=now)
+            if next_zone:
+                english = next((p.label for p in places if p.zone == next_zone), None)
+                parts.append(_("lawful from {when} ({local} {place})").format(
+                    when=when, local=fmt.when(next_at, fmt.zone(next_zone), now=now),
+                    place=place_name(next_zone, english)))
+            else:
+                parts.append(_("lawful from {when}").format(when=when))
+        elif not no_hour:
+            parts.append(_("not until the record changes"))
+    if places and not no_hour:
+        parts.append(places_text(places))
+    if counts:
+        parts.append(count_text(counts[0]))
+    return " · ".join(parts)
+
 
 PLAN_KINDS: dict[str, str] = {
     "promise": N_("promise"),

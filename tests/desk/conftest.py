@@ -126,17 +126,22 @@ def drafts(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_desk(switch: Switch, drafts: Path) -> Callable:
-    """``desk = make_desk(username="agent1")``: the app, signing in by itself when given a user."""
+    """``desk = make_desk(username="agent1")``: the app, signing in by itself when given a user.
+
+    ``at`` stops the desk's clock at another instant than ``NOW`` (the backend's stays at
+    ``NOW``: the desk asks its verdicts ``at`` its own clock); ``agent_tz`` seats the agent
+    in another zone than Chicago."""
     from tui.app import CollectDesk
 
     def _make(username: str | None = "agent1", *, lang: str | None = "en", low_bandwidth: bool = False,
               keymap: dict[str, str] | None = None, drafts_dir: Path | None = None,
-              transport: httpx.AsyncBaseTransport | None = None) -> CollectDesk:
+              transport: httpx.AsyncBaseTransport | None = None, at: dt.datetime = NOW,
+              agent_tz: dt.tzinfo = AGENT_TZ) -> CollectDesk:
         settings = DeskSettings(server=SERVER, lang=lang, low_bandwidth=low_bandwidth, keymap=keymap or {},
                                 drafts_dir=drafts_dir or drafts, timeout_s=5.0)
         client = BackendClient(SERVER, transport=transport or switch, timeout=5.0)
-        return CollectDesk(settings, client, username=username, password=username, clock=lambda: NOW,
-                           agent_tz=AGENT_TZ)
+        return CollectDesk(settings, client, username=username, password=username, clock=lambda: at,
+                           agent_tz=agent_tz)
 
     return _make
 

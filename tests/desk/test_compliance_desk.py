@@ -1,13 +1,16 @@
 """The backend's compliance verdict in the desk (issue 3): why an account cannot
 be called and from when, on the worklist, the account and the call screen; a
 forbidden call refused with the rule and the form kept; the third-party mode
-that hides every debt detail and shows the location-only script."""
+that hides every debt detail and shows the location-only script, lawful on the
+debtor's own number in China too (issue 13)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import NOW, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -78,14 +81,28 @@ async def test_third_party_mode_hides_the_debt_and_shows_the_location_script(mak
         assert str(call.query_one("#call-verdict").render()).startswith("✓")
 
 
-async def test_a_third_party_in_china_is_refused_before_dialling(make_desk, accounts) -> None:
+async def test_a_third_party_on_the_debtors_own_number_in_china_may_be_recorded(make_desk, accounts) -> None:
+    """China forbids dialling a third party's number or discussing the debt with one;
+    someone else answering the debtor's own number is lawful to record (within hours),
+    location only."""
     accounts()
-    desk = make_desk()
+    # 11:00 in Shanghai (03:00 UTC): within its calling hours.
+    desk = make_desk(at=NOW - dt.timedelta(hours=12))
     async with desk.run_test(size=(80, 24)) as pilot:
-        await _open(pilot, 2)
+        await settle(pilot)
+        table = desk.screen.query_one("WorklistTable")
+        row = [item.account_ref for item in table.items].index("A-0003")
+        await pilot.press(*["down"] * row, "enter")
+        await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        await pilot.press("8")
+        call = desk.screen
+        assert call.query_one("#used").value == "+8613812345678"  # the debtor's own number
+        await pilot.press("8")  # someone else answers it
         await settle(pilot)
-        verdict = str(desk.screen.query_one("#call-verdict").render())
-        assert "third party: location only" in verdict and verdict.startswith("✗")
+        assert call.query_one("#party").value == "third_party" and call.has_class("-third-party")
+        verdict_line = str(call.query_one("#call-verdict").render())
+        assert verdict_line.startswith("✓ May be called now · Shanghai (customer)"), verdict_line
+        text = screen_text(desk)
+        assert "location only" in text and "Never mention the debt" in text
+        assert "collect a debt" not in text and "¥2,600.00" not in text

@@ -33,11 +33,12 @@ def desk_classes() -> list[type]:
     from tui.screens.plan import PlanScreen
     from tui.screens.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.shared import SharedNotesScreen
+    from tui.screens.timezone import TimezoneScreen
     from tui.screens.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HandoffScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen,
+            ApprovalsScreen, HandoffScreen, TimezoneScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen,
             EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
 
 
@@ -75,7 +76,7 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
         titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Handoff",
-                  "Segments", "New segment", "Shared notes", "Escalation",
+                  "Time zone", "Segments", "New segment", "Shared notes", "Escalation",
                   "Escalations", "Legal pack", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}

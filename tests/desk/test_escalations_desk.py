@@ -1,15 +1,18 @@
 """Escalations on the desk (issue 5): the agent escalates from the account screen,
 a legal referral names what it still lacks before and after it is submitted (and
 keeps what was typed), legal officers land on their referrals inbox, accept a
-referral with two keys and open its legal pack, and the agent sees the decision."""
+referral with two keys and open its legal pack; the account then leaves the
+agent's worklist (only legal officers act on it, issue 13)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 
 from tests.desk.conftest import screen_text, settle
+from tui import labels
 
 pytestmark = pytest.mark.desk
 
@@ -38,7 +41,8 @@ async def open_account(pilot, ref: str) -> None:  # noqa: ANN001
     assert pilot.app.screen.detail.account_ref == ref
 
 
-async def test_escalate_legal_accepts_and_the_agent_sees_it(make_desk, referrals, drafts) -> None:
+async def test_escalate_legal_accepts_and_the_account_leaves_the_agents_worklist(make_desk, referrals, drafts,
+                                                                                 login) -> None:
     ready, _lacking = referrals()
 
     # agent1 refers the account that meets every precondition.
@@ -103,16 +107,21 @@ async def test_escalate_legal_accepts_and_the_agent_sees_it(make_desk, referrals
         await settle(pilot)
         assert desk.screen is inbox
 
-    # agent1 sees the accepted referral and the account in legal status.
+    # Accepted for legal proceedings, only legal officers act on the account (issue 13): it has
+    # left agent1's worklist, and the record, still readable, is in legal status.
     desk = make_desk("agent1")
     async with desk.run_test(size=(80, 24)) as pilot:
-        await open_account(pilot, "L-0001")
-        account = desk.screen
-        assert account.detail.status == "legal"
-        text = screen_text(desk)
-        assert "L-0001 · 王小明 · legal" in text
-        assert f"legal #{escalation.id}: accepted by legal1 (proceedings to be filed)" in text
-        assert f"Escalation #{escalation.id} legal: accepted · proceedings to be filed" in timeline_texts(desk)
+        await settle(pilot)
+        await pilot.press("slash", *"L-0001", "enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WorklistScreen"
+        assert "L-0001" not in [item.account_ref for item in desk.screen.table.items]
+    api = await login("agent1")
+    assert (await api.account(ready.id)).status == "legal"
+    answer = await api.compliance(ready.id)
+    assert not answer.allowed and "legal" in [b.rule for b in answer.blocks]
+    assert labels.verdict(answer.allowed, answer.next_allowed_at, answer.blocks, dt.UTC).startswith(
+        "✗ Not now: accepted for legal proceedings: legal officers only")
 
 
 async def test_a_referral_lacking_a_precondition_lists_what_is_missing_and_keeps_the_reason(

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from backend_client.client import BackendError, NotFound
-from backend_client.models import AccountDetail, EscalationOut, PlanOut, Timeline
+from backend_client.models import AccountDetail, ComplianceVerdict, EscalationOut, PlanOut, Timeline
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import (
@@ -22,11 +22,13 @@ from tui.labels import (
     ESCALATION_STATUSES,
     FLAGS,
     OUTCOMES,
+    PHONE_KINDS,
     PLAN_KINDS,
     PLAN_STATUSES,
     RESULTS,
     STATUSES,
     label,
+    listing,
     verdict,
     why,
 )
@@ -51,10 +53,14 @@ class AccountScreen(DeskScreen):
         Binding("h", "handoff", N_("Hand off"),
                 tooltip=N_("Hand the account to another agent or team, with a note"), id="account.handoff",
                 priority=True, show=False),  # in ? and the palette: the footer is full at 80 columns
+        Binding("t", "timezone", N_("Time zone"),
+                tooltip=N_("Record the time zone the customer confirmed: it replaces the places the account points to"),
+                id="account.timezone", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
+    PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
                  timeline: Timeline | None = None, leased: bool = False) -> None:
@@ -69,6 +75,9 @@ class AccountScreen(DeskScreen):
         """The account's current plan (the open one, else the latest), as last loaded."""
         self._asked: tuple[str, str | None] | None = None
         """A form asked for before the account had loaded: it opens when it has."""
+        self.compliance: ComplianceVerdict | None = None
+        """The backend's full verdict on phoning the customer at the desk's clock, as last loaded."""
+        self._verdict_unshown = False
 
     def compose(self) -> ComposeResult:
         yield self.title_bar(" · ".join(p for p in (self._ref, self._name) if p) or _("Account"))
@@ -107,6 +116,8 @@ class AccountScreen(DeskScreen):
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
+        if self._verdict_unshown and self.compliance is not None:
+            self.show_verdict(self.compliance)
         if getattr(self, "_plan_unshown", False):
             self.show_plan(self.plan)
         if self._escalations_unshown is not None:
@@ -147,6 +158,48 @@ class AccountScreen(DeskScreen):
                 self.desk.report(exc, _("Timeline"))
             return
         self.show_timeline(timeline)
+
+    @work(name="account-verdict", group="account-verdict", exclusive=True, exit_on_error=False)
+    async def load_verdict(self) -> None:
+        """The backend's full verdict (the places it intersected, what the frequency limits
+        counted, whose clock opens next) at the desk's clock; the line built from the
+        account detail stays until it comes, and stays if the backend is away."""
+        try:
+            answer = await self.desk.call(self.desk.api.compliance(self.account_id, at=self.desk.clock()))
+        except BackendError:
+            return  # the line keeps what it showed; the status line says why
+        self.show_verdict(answer)
+
+    def show_verdict(self, answer: ComplianceVerdict) -> None:
+        self.compliance = answer
+        if self.app.screen is not self:
+            # As for the plan line: no layout change under a form opened from here. Shown on return.
+            self._verdict_unshown = True
+            return
+        self._verdict_unshown = False
+        line = verdict(answer.allowed, answer.next_allowed_at, answer.blocks, self.desk.agent_tz,
+                       now=self.desk.clock(), places=answer.places, counts=answer.counts,
+                       next_zone=answer.next_allowed_zone)
+        self._verdict_line(line, blocked=not answer.allowed)
+
+    def _verdict_line(self, line: str, *, blocked: bool) -> None:
+        """The verdict, then why the account is in the worklist, as many reasons as fit
+        in the line's two rows (the worklist shows them all)."""
+        from textual.content import Content
+
+        widget = self.query_one("#account-verdict", Static)
+        width = widget.content_region.width or max(20, self.app.size.width - 2)
+        reasons = [why(r) for r in (self.detail.reasons if self.detail else [])
+                   if r.code not in ("contactable", "outside_hours")]
+        text = line
+        for n in range(len(reasons), 0, -1):
+            text = line + " — " + " · ".join(reasons[:n]) + (" …" if n < len(reasons) else "")
+            if len(Content(text).wrap(width)) <= 2:
+                break
+        else:
+            text = line
+        widget.update(text)
+        widget.set_class(blocked, "-blocked")
 
     @work(name="account-plan", group="account-plan", exclusive=True, exit_on_error=False)
     async def load_plan(self) -> None:
@@ -236,12 +289,12 @@ class AccountScreen(DeskScreen):
             _("{name} ({place})").format(name=c.name, place=place) if place else c.name)
         phones = []
         for phone in c.phones[:3]:
-            marks = []
+            marks = [label(PHONE_KINDS, phone.kind)]
             if phone.is_primary:
                 marks.append(_("primary"))
             if phone.do_not_call:
                 marks.append(_("do not call"))
-            phones.append(f"☎ {phone.number}" + (f"  {', '.join(marks)}" if marks else ""))
+            phones.append(f"☎ {phone.number}  {listing(marks, last_and=False)}")
         if len(c.phones) > 3:
             phones.append(_("and {count} more numbers").format(count=len(c.phones) - 3))
         self.query_one("#customer-phones", Static).update("\n".join(phones) or _("no phone on record"))
@@ -269,10 +322,10 @@ class AccountScreen(DeskScreen):
         self.query_one("#account-flags", Static).update(
             _("Flags: {flags}").format(flags=", ".join(flags) if flags else "—"))
         self.query_one("#account-clocks", DualClock).show_zones(c.timezones or ([c.timezone] if c.timezone else []))
-        reasons = " · ".join(why(r) for r in d.reasons if r.code != "contactable")
-        line = verdict(d.contactable_now, d.next_contact_at, d.blocks, self.desk.agent_tz)
-        self.query_one("#account-verdict", Static).update(line + (f" — {reasons}" if reasons else ""))
-        self.query_one("#account-verdict").set_class(not d.contactable_now, "-blocked")
+        # The account's own answer (kept with it) until the full verdict at the desk's clock comes.
+        self._verdict_line(verdict(d.contactable_now, d.next_contact_at, d.blocks, self.desk.agent_tz,
+                                   now=self.desk.clock(), places=c.places), blocked=not d.contactable_now)
+        self.load_verdict()
         self._show_unsent()
         if self.app.screen is self:
             self.desk.release_keys()
@@ -285,6 +338,8 @@ class AccountScreen(DeskScreen):
                 self.action_plan()
             elif form == "escalate":
                 self.action_escalate()
+            elif form == "timezone":
+                self.action_timezone()
             else:
                 self.action_contact(result=result)
 
@@ -383,6 +438,23 @@ class AccountScreen(DeskScreen):
         if isinstance(saved, dict) and saved.get("kind"):
             # A call agreed a promise or a plan: draft it, prefilled with what was agreed.
             self.action_plan(prefill=saved)
+
+    def action_timezone(self) -> None:
+        """The customer confirmed the zone they are in: it replaces every place the account points to."""
+        from tui.screens.timezone import TimezoneScreen
+
+        if self.detail is None:
+            self._asked = ("timezone", None)
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(TimezoneScreen(self.detail), self._after_timezone)
+
+    def _after_timezone(self, detail: AccountDetail | bool | None) -> None:
+        if isinstance(detail, AccountDetail):
+            self.show_detail(detail)
+            self.load_timeline()
+        elif detail:
+            self.load_detail()  # changed by someone else meanwhile: as it is now
 
     def action_handoff(self) -> None:
         from tui.screens.handoff import HandoffScreen

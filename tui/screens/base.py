@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 class DeskMixin:
     NOUN: ClassVar[str] = N_("Desk")
     """The noun of this screen's actions in the command palette (``Account: log contact``)."""
+    PALETTE_TITLES: ClassVar[dict[str, tuple[str, str]]] = {}
+    """Binding id → (noun, verb), both marked with ``N_()``: a palette title other than
+    ``NOUN: description`` (an account screen's action on the customer: ``Customer: confirm time zone``)."""
 
     @property
     def desk(self) -> CollectDesk:

@@ -34,7 +34,18 @@ from backend_client.models import AccountDetail, ComplianceVerdict, ContactCreat
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_for, key_of
-from tui.labels import CHANNELS, DIRECTIONS, OUTCOMES, PARTIES, REASONS, RESULTS, label, verdict
+from tui.labels import (
+    CHANNELS,
+    DIRECTIONS,
+    OUTCOMES,
+    PARTIES,
+    PHONE_KINDS,
+    REASONS,
+    RESULTS,
+    label,
+    listing,
+    verdict,
+)
 from tui.screens.base import DeskScreen
 from tui.widgets.outcome import OutcomePicker
 from tui.widgets.tick import Tick
@@ -140,7 +151,8 @@ class CallScreen(DeskScreen):
         c = self.account.customer
         options: list[tuple[str, str]] = []
         for phone in sorted(c.phones, key=lambda p: not p.is_primary):
-            options.append((f"☎ {phone.number}" + (f" ({_('do not call')})" if phone.do_not_call else ""), phone.number))
+            marks = [label(PHONE_KINDS, phone.kind)] + ([_("do not call")] if phone.do_not_call else [])
+            options.append((f"☎ {phone.number} ({listing(marks, last_and=False)})", phone.number))
         if c.email:
             options.append((f"✉ {c.email}", c.email))
         for address in c.addresses[:1]:
@@ -158,9 +170,11 @@ class CallScreen(DeskScreen):
             self.action_pick(self._preset_result)
         self._show_rows()
         self.set_class(self._value("party") == "third_party", "-third-party")
-        # The account's own verdict is the backend's for a call to the debtor; it is
-        # asked afresh only when the party, number, channel or direction changes.
+        # The account's own verdict first (the backend's for a call to the debtor), then the
+        # full verdict for this number at the desk's clock, asked afresh as the settings change.
         self._show_verdict()
+        if self._value("direction") != "inbound":
+            self._check()
         self._tick()
         self.set_interval(1.0, self._tick, name="call-timer")
 
@@ -188,9 +202,13 @@ class CallScreen(DeskScreen):
         if self._value("direction") == "inbound":
             text, blocked = "✓ " + _("The customer called in: no call rules apply"), False
         elif answer is None:
-            text, blocked = verdict(a.contactable_now, a.next_contact_at, a.blocks, self.desk.agent_tz), not a.contactable_now
+            text = verdict(a.contactable_now, a.next_contact_at, a.blocks, self.desk.agent_tz, now=self.desk.clock(),
+                           places=a.customer.places)
+            blocked = not a.contactable_now
         else:
-            text = verdict(answer.allowed, answer.next_allowed_at, answer.blocks, self.desk.agent_tz)
+            text = verdict(answer.allowed, answer.next_allowed_at, answer.blocks, self.desk.agent_tz,
+                           now=self.desk.clock(), places=answer.places, counts=answer.counts,
+                           next_zone=answer.next_allowed_zone)
             blocked = not answer.allowed
         self.query_one("#call-verdict", Static).update(text)
         self.query_one("#call-verdict").set_class(blocked, "-blocked")
@@ -210,13 +228,13 @@ class CallScreen(DeskScreen):
 
     @work(group="compliance", exclusive=True, exit_on_error=False, name="compliance")
     async def _check(self) -> None:
-        """Ask the backend whether this contact (channel, party, number) is lawful now."""
+        """Ask the backend whether this contact (channel, party, number) is lawful now (the desk's clock)."""
         used = self._value("used")
         channel = self._value("channel") or "phone"
         try:
             answer = await self.desk.call(self.desk.api.compliance(
                 self.account.id, channel=channel, party=self._value("party") or "debtor",
-                used=used if channel == "phone" else None))
+                used=used if channel == "phone" else None, at=self.desk.clock()))
         except BackendError:
             return  # the account's own verdict stays; the status line says the backend is away
         self._show_verdict(answer)

@@ -29,6 +29,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.plan import PlanScreen
     from tui.screens.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.shared import SharedNotesScreen
+    from tui.screens.timezone import TimezoneScreen
     from tui.screens.worklist import WorklistScreen
 
     return [
@@ -41,6 +42,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Plan"), class_bindings(PlanScreen)),
         (_("Approvals"), class_bindings(ApprovalsScreen)),
         (_("Handoff"), class_bindings(HandoffScreen)),
+        (_("Time zone"), class_bindings(TimezoneScreen)),
         (_("Segments"), class_bindings(SegmentsScreen)),
         (_("New segment"), class_bindings(SegmentFormScreen)),
         (_("Shared notes"), class_bindings(SharedNotesScreen)),

@@ -90,6 +90,31 @@ def escalation_text(data: dict) -> str | None:
     return " · ".join([text, *dict.fromkeys(words)])
 
 
+def flag_text(data: dict, tz: dt.tzinfo) -> str | None:
+    """``cease (phone) set`` / ``dispute lifted``, with when it was recorded if that was
+    later than it took effect (a cease letter entered the day after it arrived); None
+    for a shape not known."""
+    from tui.labels import FLAGS, STATUSES
+
+    flag, change = data.get("flag"), data.get("change")
+    if not flag or change not in ("set", "lifted"):
+        return None
+    name = label(FLAGS, flag) if flag in FLAGS else label(STATUSES, flag)
+    channel = data.get("channel")
+    if channel:
+        name = _("{flag} ({channel})").format(flag=name, channel=label(CHANNELS, channel))
+    text = (_("{flag} set") if change == "set" else _("{flag} lifted")).format(flag=name)
+    try:
+        effective = dt.datetime.fromisoformat(str(data.get("effective_at")))
+        recorded = dt.datetime.fromisoformat(str(data.get("recorded_at")))
+        late = recorded - effective > dt.timedelta(minutes=5)
+    except (ValueError, TypeError):
+        return text
+    if late:
+        text += " · " + _("recorded {when}").format(when=fmt.when(recorded, tz))
+    return text
+
+
 def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
     if entry.contact is not None:
         return contact_text(entry.contact, tz)
@@ -110,6 +135,10 @@ def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
         return plan_event_text(entry.data)
     if entry.kind == "escalation":
         text = escalation_text(entry.data)
+        if text is not None:
+            return text
+    if entry.kind == "flag":
+        text = flag_text(entry.data, tz)
         if text is not None:
             return text
     # Kinds this desk does not know yet: the backend's own words, under a translated kind.
