@@ -461,7 +461,9 @@ def _recent(leaves: Sequence[Policy], history: Sequence[PastContact], at: dt.dat
     reach = max((max(f.days, f.quiet_days_after_conversation) for p in leaves for f in p.frequencies), default=0)
     since = at - dt.timedelta(days=reach + 2)
     asked = at - dt.timedelta(days=max((p.callback_consent_days for p in leaves), default=0) + 2)
-    return [c for c in history if c.at < at and (c.at >= since or c.party == "third_party"
+    # A contact made at the very instant asked about has been made: it counts (the
+    # worklist's answer is worked out at the instant a call is logged).
+    return [c for c in history if c.at <= at and (c.at >= since or c.party == "third_party"
                                                  or (c.result == "CB" and c.at >= asked))]
 
 

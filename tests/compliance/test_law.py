@@ -411,3 +411,12 @@ def test_china_a_third_party_answering_the_debtors_number_is_recordable() -> Non
     assert rules(d) == {"third-party"} and "Art. 68" in block(d, "third-party").cite
     # Not knowing which number was dialled, the stricter reading holds.
     assert rules(evaluate(CN, CN_WHO, [], "phone", noon, party="third_party")) == {"third-party"}
+
+
+def test_a_call_made_at_the_instant_asked_about_counts() -> None:
+    """The worklist's answer is worked out at the instant a call is logged: the seventh
+    call made at that instant closes the cap, and a conversation then starts the quiet days."""
+    at = local(NY, 2026, 11, 26, 15, 0)
+    history = [call(local(NY, 2026, 11, 20 + i, 10, 0)) for i in range(6)] + [call(at)]
+    assert rules(evaluate(US, NY_ONLY, history, "phone", at)) == {"frequency"}
+    assert rules(evaluate(US, NY_ONLY, [call(at, "RPC", result="RTP")], "phone", at)) == {"quiet-days"}
