@@ -250,7 +250,7 @@ class _Facts:
     policy and limit): the consumer's call-back requests, the outbound calls placed to
     the consumer, the recent outbound contacts to the consumer, the conversations."""
 
-    __slots__ = ("consents", "calls", "to_consumer", "conversations", "_consented", "_dates")
+    __slots__ = ("consents", "calls", "to_consumer", "conversations", "_consented", "_dates", "_caps")
 
     def __init__(self, subject: Subject, history: Sequence[PastContact]) -> None:
         self.consents = [c for c in history if c.result == "CB" and c.callback_at is not None]
@@ -260,6 +260,17 @@ class _Facts:
                               and c.party == "debtor"]
         self._consented: dict[tuple[int, int], frozenset[dt.datetime]] = {}
         self._dates: dict[tuple[dt.datetime, str], dt.date] = {}
+        self._caps: dict[tuple[object, ...], tuple[int, dt.datetime | None]] = {}
+
+    def cap(self, limit: Frequency, subject: Subject, policy: Policy, at: dt.datetime) -> tuple[int, dt.datetime | None]:
+        """:func:`_cap` of the limit's counted contacts, remembered: several policies share
+        a limit (the defaults' and Reg F's 7-in-7), and every number asks it again."""
+        key = (limit.counting, policy.callback_consent_minutes, policy.callback_consent_days, at)
+        found = self._caps.get(key)
+        if found is None:
+            since = at - dt.timedelta(days=max(limit.days, limit.quiet_days_after_conversation) + 2)
+            found = self._caps[key] = _cap(limit, _counted(limit, subject, self, policy, since), subject, at, self)
+        return found
 
     def date(self, at: dt.datetime, zone: str) -> dt.date:
         """The local calendar day of an instant in a zone (remembered: every limit asks)."""
@@ -357,7 +368,7 @@ def _frequency_blocks(policy: Policy, subject: Subject, facts: _Facts, channel: 
         if limit.exclude_consented and channel == "phone" and facts.consented(at, subject, policy):
             continue
         since = at - dt.timedelta(days=max(limit.days, limit.quiet_days_after_conversation) + 2)
-        counted, until = _cap(limit, _counted(limit, subject, facts, policy, since), subject, at, facts)
+        counted, until = facts.cap(limit, subject, policy, at)
         if until is not None:
             what = "contacts" if limit.channels != {"phone"} else "call attempts"
             pool = f" to {'/'.join(sorted(limit.kinds))} numbers" if limit.kinds else ""
@@ -463,8 +474,15 @@ def _recent(leaves: Sequence[Policy], history: Sequence[PastContact], at: dt.dat
     asked = at - dt.timedelta(days=max((p.callback_consent_days for p in leaves), default=0) + 2)
     # A contact made at the very instant asked about has been made: it counts (the
     # worklist's answer is worked out at the instant a call is logged).
-    return [c for c in history if c.at <= at and (c.at >= since or c.party == "third_party"
-                                                 or (c.result == "CB" and c.at >= asked))]
+    out = []
+    for c in history:
+        t = c.at
+        if t >= since:
+            if t <= at:
+                out.append(c)
+        elif c.party == "third_party" or (t >= asked and c.result == "CB"):
+            out.append(c)
+    return out
 
 
 def evaluate(
@@ -522,15 +540,21 @@ def _best_number(leaves: Sequence[Policy], subject: Subject, first: Decision, fa
     best: Decision | None = None
     best_until = dt.datetime.max.replace(tzinfo=dt.UTC)
     seen: set[str | None] = set()
-    # Only the frequency blocks depend on the number (numbers marked do not call are passed over).
+    # Only the frequency blocks of the limits that count some kinds depend on the number
+    # (numbers marked do not call are passed over); the other policies' stand as found.
+    by_kind = [leaf for leaf in leaves if any(f.kinds for f in leaf.frequencies)]
     base = {b.rule: b for b in first.blocks if b.rule not in ("frequency", "quiet-days", "do-not-call")}
+    for leaf in leaves:
+        if leaf not in by_kind:
+            for block in _frequency_blocks(leaf, subject, facts, channel, at, None):
+                base[block.rule] = _stricter(base.get(block.rule), block)
     for number in subject.phones:
         kind = subject.phone_kinds.get(number)
         if number in subject.do_not_call or kind in seen:
             continue
         seen.add(kind)
         merged = dict(base)
-        for leaf in leaves:
+        for leaf in by_kind:
             for block in _frequency_blocks(leaf, subject, facts, channel, at, number):
                 merged[block.rule] = _stricter(merged.get(block.rule), block)
         decision = Decision(allowed=not merged, blocks=tuple(merged.values()))
@@ -570,15 +594,29 @@ def next_allowed(
     one may land inside another (a cap lifts at midnight, outside the hours),
     so step to the latest ``until`` until nothing blocks.
     """
+    return next_after(evaluate(policies, subject, history, channel, at, **kwargs),  # type: ignore[arg-type]
+                      policies, subject, history, channel, at, **kwargs)
+
+
+def next_after(
+    decision: Decision,
+    policies: Sequence[Policy],
+    subject: Subject,
+    history: Sequence[PastContact],
+    channel: str,
+    at: dt.datetime,
+    **kwargs: object,
+) -> dt.datetime | None:
+    """:func:`next_allowed` from the decision already made at ``at`` (not made again)."""
     t = at
     for _ in range(32):
-        decision = evaluate(policies, subject, history, channel, t, **kwargs)  # type: ignore[arg-type]
         if decision.allowed:
             return t
         untils = [b.until for b in decision.blocks]
         if any(u is None for u in untils):
             return None
         t = max(u for u in untils if u is not None)
+        decision = evaluate(policies, subject, history, channel, t, **kwargs)  # type: ignore[arg-type]
     return None
 
 
@@ -602,7 +640,7 @@ def counts(
     for leaf in leaves:
         for limit in _limits_for(leaf, subject, channel, used):
             since = at - dt.timedelta(days=limit.days + 2)
-            n, _until = _cap(limit, _counted(limit, subject, facts, leaf, since), subject, at, facts)
+            n, _until = facts.cap(limit, subject, leaf, at)
             key = (limit.max_attempts, limit.days, limit.kinds, limit.channels)
             if key in out:
                 prev = out[key]
@@ -688,7 +726,7 @@ def contact_state(
                 else:  # open only through a call back's consent: it ends within minutes
                     recheck = min(recheck, at + dt.timedelta(minutes=leaf.callback_consent_minutes))
         return ContactState(True, (), at, max(recheck, at + dt.timedelta(seconds=1)))
-    nxt = next_allowed(policies, subject, history, channel, at)
+    nxt = next_after(decision, policies, subject, history, channel, at)
     recheck = latest if nxt is None else min(nxt, latest)
     # A call back the customer asked for opens a short window of its own.
     for c in history:

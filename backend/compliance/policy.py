@@ -60,6 +60,12 @@ class Frequency:
     exclude_consented: bool = True
     name: str = ""
 
+    @property
+    def counting(self) -> tuple[object, ...]:
+        """What decides what the limit counts and when it lifts (two policies may share it under other cites)."""
+        return (self.max_attempts, self.days, self.quiet_days_after_conversation, self.counted_outcomes,
+                self.channels, self.kinds, self.exclude_consented)
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -24,7 +24,7 @@ from backend.compliance.engine import (
     contact_state,
     counts,
     evaluate,
-    next_allowed,
+    next_after,
 )
 from backend.compliance.policy import Policy, applicable, default_policies
 from backend.models import Account, Contact, Customer, User, utcnow
@@ -138,7 +138,7 @@ def verdict(
     history = history if history is not None else history_of(session, account.id, at)
     kwargs: dict[str, Any] = {"party": party, "direction": direction, "used": used, "role": role}
     decision = evaluate(policies, subject, history, channel, at, **kwargs)
-    nxt = at if decision.allowed else next_allowed(policies, subject, history, channel, at, **kwargs)
+    nxt = next_after(decision, policies, subject, history, channel, at, **kwargs)
     locals_ = [LocalTime(zone=z, local=at.astimezone(ZoneInfo(z))) for z in subject.zones]
     counted = [LimitCount(policy=c.policy, counted=c.counted, max=c.limit.max_attempts, days=c.limit.days,
                           channels=sorted(c.limit.channels), kinds=sorted(c.limit.kinds), cite=c.limit.cite)
