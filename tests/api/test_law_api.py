@@ -287,3 +287,29 @@ async def test_china_a_third_party_on_the_debtors_phone_is_recorded(http, auth, 
     assert r.status_code == 201 and not r.json()["breach"], r.text
     r = await _log(http, headers, account.id, party="third_party", outcome="TPC", used="+8613900000000")
     assert r.status_code == 409 and r.json()["rule"] == "third-party"
+
+
+async def test_a_phoenix_phone_keeps_arizona_time_through_the_api(http, auth, make_account) -> None:  # noqa: ANN001
+    """12 CFR 1006.6(b)(1)(i) at the consumer's location: a Phoenix number keeps UTC−7
+    when New York springs forward (8 March 2026): 08:00 there is 15:00 UTC either side."""
+    account = make_account(phones=["+16025550100"], address="", region=None, timezone=None)
+    headers = await auth("agent1")
+    for day in (7, 8, 9):
+        opening = dt.datetime(2026, 3, day, 15, 0, tzinfo=UTC)
+        v = await _verdict(http, headers, account.id, opening - dt.timedelta(minutes=1))
+        assert _rules(v) == {"call-window"} and _utc(v["next_allowed_at"]) == opening
+        assert [p["zone"] for p in v["places"]] == ["America/Phoenix"]
+        assert (await _verdict(http, headers, account.id, opening))["allowed"] is True
+
+
+async def test_phones_on_two_continents_through_the_api(http, auth, make_account) -> None:  # noqa: ANN001
+    """The window holds in New York and Shanghai at once: 19:00–21:00 in New York in winter."""
+    account = make_account(phones=["+12125550100", "+8613812345678"], address="", region=None, timezone=None)
+    headers = await auth("agent1")
+    v = await _verdict(http, headers, account.id, dt.datetime(2026, 12, 2, 18, 59, tzinfo=NY))
+    assert _rules(v) == {"call-window"}
+    assert _utc(v["next_allowed_at"]) == dt.datetime(2026, 12, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert v["next_allowed_zone"] == "Asia/Shanghai"
+    assert (await _verdict(http, headers, account.id, dt.datetime(2026, 12, 2, 20, 59, tzinfo=NY)))["allowed"] is True
+    v = await _verdict(http, headers, account.id, dt.datetime(2026, 12, 2, 21, 0, tzinfo=NY))
+    assert _utc(v["next_allowed_at"]) == dt.datetime(2026, 12, 3, 19, 0, tzinfo=NY)
