@@ -56,7 +56,7 @@ def upgrade() -> None:
                      sa.column("set_recorded_at", UTCDateTime()))
     rows = []
     for account_id, flags, status in conn.execute(sa.text(
-            "SELECT id, flags, status FROM accounts WHERE status = 'legal' OR flags IS NOT NULL")):
+            "SELECT id, flags, status FROM accounts WHERE status = 'legal' OR CAST(flags AS TEXT) NOT IN ('{}', 'null')")):
         if isinstance(flags, str):
             flags = json.loads(flags or "null")
         for name, value in (flags or {}).items():
