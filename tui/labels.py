@@ -83,7 +83,7 @@ STATUSES: dict[str, str] = {
 
 RULES: dict[str, str] = {
     "call-window": N_("outside the customer's calling hours"),
-    "frequency": N_("too many calls this week"),
+    "frequency": N_("the call limit is reached"),
     "quiet-days": N_("quiet days after a conversation"),
     "cease": N_("the customer asked us to stop"),
     "opt-out": N_("the customer opted out"),

@@ -30,6 +30,7 @@ def desk_classes() -> list[type]:
     from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
+    from tui.screens.phones import PhonesScreen
     from tui.screens.plan import PlanScreen
     from tui.screens.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.shared import SharedNotesScreen
@@ -38,8 +39,8 @@ def desk_classes() -> list[type]:
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HandoffScreen, TimezoneScreen, SegmentsScreen, SegmentFormScreen, SharedNotesScreen,
-            EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
+            ApprovalsScreen, HandoffScreen, TimezoneScreen, PhonesScreen, SegmentsScreen, SegmentFormScreen,
+            SharedNotesScreen, EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -76,7 +77,7 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
         titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Handoff",
-                  "Time zone", "Segments", "New segment", "Shared notes", "Escalation",
+                  "Time zone", "Phones", "Segments", "New segment", "Shared notes", "Escalation",
                   "Escalations", "Legal pack", "Keys"]
         assert [title for title, _rows in help_screen.rows] == titles
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}

@@ -56,11 +56,15 @@ class AccountScreen(DeskScreen):
         Binding("t", "timezone", N_("Time zone"),
                 tooltip=N_("Record the time zone the customer confirmed: it replaces the places the account points to"),
                 id="account.timezone", priority=True, show=False),
+        Binding("f", "phones", N_("Phones"),
+                tooltip=N_("Say which number is home, mobile, work or other, and mark numbers not to call"),
+                id="account.phones", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
-    PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone"))}
+    PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone")),
+                      "account.phones": (N_("Phones"), N_("edit"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
                  timeline: Timeline | None = None, leased: bool = False) -> None:
@@ -340,6 +344,8 @@ class AccountScreen(DeskScreen):
                 self.action_escalate()
             elif form == "timezone":
                 self.action_timezone()
+            elif form == "phones":
+                self.action_phones()
             else:
                 self.action_contact(result=result)
 
@@ -447,9 +453,20 @@ class AccountScreen(DeskScreen):
             self._asked = ("timezone", None)
             self.notify(_("The account is still loading; the form opens when it has."))
             return
-        self.app.push_screen(TimezoneScreen(self.detail), self._after_timezone)
+        self.app.push_screen(TimezoneScreen(self.detail), self._after_edit)
 
-    def _after_timezone(self, detail: AccountDetail | bool | None) -> None:
+    def action_phones(self) -> None:
+        """Each number's kind (some rules count calls per kind) and its do-not-call mark."""
+        from tui.screens.phones import PhonesScreen
+
+        if self.detail is None:
+            self._asked = ("phones", None)
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return
+        self.app.push_screen(PhonesScreen(self.detail), self._after_edit)
+
+    def _after_edit(self, detail: AccountDetail | bool | None) -> None:
+        """Back from a form that changes the account's details (time zone, phones)."""
         if isinstance(detail, AccountDetail):
             self.show_detail(detail)
             self.load_timeline()

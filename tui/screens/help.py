@@ -26,6 +26,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.legal_pack import LegalPackScreen
     from tui.screens.login import LoginScreen
     from tui.screens.note import NoteScreen
+    from tui.screens.phones import PhonesScreen
     from tui.screens.plan import PlanScreen
     from tui.screens.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.shared import SharedNotesScreen
@@ -43,6 +44,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         (_("Approvals"), class_bindings(ApprovalsScreen)),
         (_("Handoff"), class_bindings(HandoffScreen)),
         (_("Time zone"), class_bindings(TimezoneScreen)),
+        (_("Phones"), class_bindings(PhonesScreen)),
         (_("Segments"), class_bindings(SegmentsScreen)),
         (_("New segment"), class_bindings(SegmentFormScreen)),
         (_("Shared notes"), class_bindings(SharedNotesScreen)),

@@ -10,21 +10,19 @@ typed and says why."""
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
-from backend_client.client import BackendError, Invalid, PreconditionFailed
 from backend_client.models import AccountDetail, AccountPatch, TimezoneSource
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import ordered_places, place_name, places_text
-from tui.screens.base import DeskModal
+from tui.screens.account_edit import AccountEditModal
 
 
-class TimezoneScreen(DeskModal):
+class TimezoneScreen(AccountEditModal):
     NOUN = N_("Time zone")
     AUTO_FOCUS = "#timezone-zone"
     BINDINGS = [
@@ -35,12 +33,11 @@ class TimezoneScreen(DeskModal):
                 id="timezone.back", priority=True),
     ]
 
+    ERROR_LINE = "#timezone-error"
+
     def __init__(self, account: AccountDetail) -> None:
-        super().__init__()
-        self.account = account
-        self._saving = False
-        self._reloaded = False
-        """The account was read again (someone changed it): the account screen reloads it too."""
+        super().__init__(account)
+        self._zone = ""
 
     def _prefill(self) -> str:
         c = self.account.customer
@@ -68,10 +65,6 @@ class TimezoneScreen(DeskModal):
             return _("Now: {places}").format(places=places_text(c.places))
         return _("Now: {places}").format(places=c.timezone or "—")
 
-    def action_back(self) -> None:
-        if not self._saving:
-            self.dismiss(self._reloaded or None)
-
     def action_save(self) -> None:
         if self._saving:
             return
@@ -80,48 +73,21 @@ class TimezoneScreen(DeskModal):
     def _save_as_typed(self) -> None:
         field = self.query_one("#timezone-zone", Input)
         try:
-            zone = fmt.parse_zone(field.value)
+            self._zone = fmt.parse_zone(field.value)
         except fmt.ParseError as exc:
             self._error(str(exc))
             self.set_focus(field)
             return
-        self._saving = True
-        self.query_one("#timezone-error", Static).update("")
-        self.save(zone)
+        self.send(AccountPatch(timezone=self._zone, timezone_source=TimezoneSource.customer))
 
-    def _error(self, text: str) -> None:
-        self.query_one("#timezone-error", Static).update(text)
-        self.notify(text, severity="error", markup=False)
+    def what(self) -> str:
+        return _("Time zone")
 
-    @work(name="confirm-timezone", group="timezone", exit_on_error=False)
-    async def save(self, zone: str) -> None:
-        desk = self.desk
-        patch = AccountPatch(timezone=zone, timezone_source=TimezoneSource.customer)
-        try:
-            detail = await desk.call(desk.api.patch_account(self.account.id, patch, self.account.version))
-        except PreconditionFailed:
-            # Changed meanwhile: read it again and let the agent look before confirming again.
-            self._saving = False
-            self._reloaded = True
-            try:
-                self.account = await desk.call(desk.api.account(self.account.id))
-            except BackendError as exc:
-                desk.report(exc, _("Time zone"))
-                return
-            self.query_one("#timezone-now", Static).update(self._now_text())
-            self._error(_("Someone changed this account meanwhile; it has been reloaded."))
-            return
-        except Invalid as exc:
-            self._saving = False
-            fields = exc.field_errors()
-            self._error("; ".join(f"{name}: {message}" for name, message in fields.items()) or str(exc))
-            return
-        except BackendError as exc:
-            self._saving = False
-            desk.report(exc, _("Time zone"))
-            return
+    def reloaded(self) -> None:
+        self.query_one("#timezone-now", Static).update(self._now_text())
+
+    def saved(self, detail: AccountDetail) -> None:
+        zone = self._zone
         english = next((p.label for p in detail.customer.places if p.zone == zone), None)
         self.notify(_("{ref}: the customer is in {place}.").format(
             ref=self.account.account_ref, place=place_name(zone, english)), title=_("Time zone"), markup=False)
-        desk.worklist_stale = True
-        self.dismiss(detail)
