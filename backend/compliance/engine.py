@@ -250,7 +250,8 @@ class _Facts:
     policy and limit): the consumer's call-back requests, the outbound calls placed to
     the consumer, the recent outbound contacts to the consumer, the conversations."""
 
-    __slots__ = ("consents", "calls", "to_consumer", "conversations", "_consented", "_dates", "_caps")
+    __slots__ = ("consents", "calls", "to_consumer", "conversations", "_consented", "_dates", "_caps", "_asked",
+                 "_quiet")
 
     def __init__(self, subject: Subject, history: Sequence[PastContact]) -> None:
         self.consents = [c for c in history if c.result == "CB" and c.callback_at is not None]
@@ -261,6 +262,25 @@ class _Facts:
         self._consented: dict[tuple[int, int], frozenset[dt.datetime]] = {}
         self._dates: dict[tuple[dt.datetime, str], dt.date] = {}
         self._caps: dict[tuple[object, ...], tuple[int, dt.datetime | None]] = {}
+        self._asked: dict[tuple[dt.datetime, int, int], bool] = {}
+        self._quiet: dict[tuple[int, int, dt.datetime], dt.datetime | None] = {}
+
+    def quiet_until(self, limit: Frequency, subject: Subject, at: dt.datetime) -> dt.datetime | None:
+        """When the quiet days after the last conversation end, if they are running at ``at``."""
+        key = (limit.days, limit.quiet_days_after_conversation, at)
+        if key in self._quiet:
+            return self._quiet[key]
+        since = at - dt.timedelta(days=max(limit.days, limit.quiet_days_after_conversation) + 2)
+        conversations = [c for c in self.conversations if c >= since]
+        quiet: dt.datetime | None = None
+        for name in subject.zones if conversations else ():
+            last_day = max(self.date(c, name) for c in conversations)
+            lift_day = last_day + dt.timedelta(days=limit.quiet_days_after_conversation)
+            if self.date(at, name) < lift_day:
+                lift = _start_of_day(lift_day, _zone(name))
+                quiet = lift if quiet is None else max(quiet, lift)
+        self._quiet[key] = quiet
+        return quiet
 
     def cap(self, limit: Frequency, subject: Subject, policy: Policy, at: dt.datetime) -> tuple[int, dt.datetime | None]:
         """:func:`_cap` of the limit's counted contacts, remembered: several policies share
@@ -286,6 +306,13 @@ class _Facts:
         and the first call placed for that request."""
         if not self.consents:
             return False
+        key = (at, policy.callback_consent_minutes, policy.callback_consent_days)
+        found = self._asked.get(key)
+        if found is None:
+            found = self._asked[key] = self._consented_now(at, subject, policy)
+        return found
+
+    def _consented_now(self, at: dt.datetime, subject: Subject, policy: Policy) -> bool:
         slack = dt.timedelta(minutes=policy.callback_consent_minutes)
         for c in self.consents:
             cb = c.callback_at
@@ -367,23 +394,14 @@ def _frequency_blocks(policy: Policy, subject: Subject, facts: _Facts, channel: 
     for limit in _limits_for(policy, subject, channel, used):
         if limit.exclude_consented and channel == "phone" and facts.consented(at, subject, policy):
             continue
-        since = at - dt.timedelta(days=max(limit.days, limit.quiet_days_after_conversation) + 2)
-        counted, until = facts.cap(limit, subject, policy, at)
+        _counted_now, until = facts.cap(limit, subject, policy, at)
         if until is not None:
             what = "contacts" if limit.channels != {"phone"} else "call attempts"
             pool = f" to {'/'.join(sorted(limit.kinds))} numbers" if limit.kinds else ""
             blocks.append(Block("frequency", f"{limit.max_attempts} {what}{pool} in {limit.days} days already",
                                 until, policy.id, limit.cite))
         if limit.quiet_days_after_conversation and channel == "phone":
-            conversations = [c for c in facts.conversations if c >= since]
-            quiet: dt.datetime | None = None
-            for name in subject.zones if conversations else ():
-                zone = _zone(name)
-                last_day = max(c.astimezone(zone).date() for c in conversations)
-                lift_day = last_day + dt.timedelta(days=limit.quiet_days_after_conversation)
-                if at.astimezone(zone).date() < lift_day:
-                    lift = _start_of_day(lift_day, zone)
-                    quiet = lift if quiet is None else max(quiet, lift)
+            quiet = facts.quiet_until(limit, subject, at)
             if quiet is not None:
                 blocks.append(Block("quiet-days",
                                     f"no calls for {limit.quiet_days_after_conversation} days after a conversation",
