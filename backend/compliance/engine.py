@@ -29,6 +29,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from backend.compliance.policy import Frequency, Hours, Policy
+from backend.domain.regions import zone_label
 
 ALL_CHANNELS = frozenset({"phone", "email", "sms", "letter", "visit"})
 PAUSES = ("complaint", "dispute", "bankruptcy", "deceased", "fraud", "hardship")
@@ -207,12 +208,6 @@ def _next_open(hours: Hours, zones: tuple[str, ...], country: str | None, region
         if window_open(hours, subject, candidate):
             return candidate
     return None
-
-
-def zone_label(zone: str) -> str:
-    from backend.domain.regions import zone_label as label
-
-    return label(zone)
 
 
 def places_text(subject: Subject) -> str:

@@ -25,8 +25,6 @@ from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.scoring import score_history
 from backend.services import audit, compliance
-from backend.domain.regions import zone_label
-from backend.services.contactability import customer_places
 from backend.services.flags import set_flags
 from backend.services.users import get_or_create_team
 from backend_client.models import (
@@ -41,7 +39,6 @@ from backend_client.models import (
     Flags,
     Money,
     PhoneOut,
-    Place as PlaceOut,
     WorklistItem,
     WorklistPage,
     Why,
@@ -97,6 +94,7 @@ def fresh(session: Session, account: Account, now: dt.datetime | None = None) ->
 
 def detail(account: Account) -> AccountDetail:
     c = account.customer
+    places = compliance.places_of(c)
     return AccountDetail(
         id=account.id,
         account_ref=account.account_ref,
@@ -122,9 +120,8 @@ def detail(account: Account) -> AccountDetail:
             addresses=[AddressOut(id=a.id, text=a.text, country=a.country, region=a.region) for a in c.addresses],
             timezone=c.timezone,
             timezone_source=c.timezone_source or "record",
-            timezones=[zone for zone, _sources in customer_places(c)],
-            places=[PlaceOut(zone=zone, label=zone_label(zone), sources=list(sources))
-                    for zone, sources in customer_places(c)],
+            timezones=[p.zone for p in places],
+            places=compliance.places_out(places),
             country=c.country,
             region=c.region,
             language=c.language,

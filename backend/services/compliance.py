@@ -5,7 +5,7 @@ answers verdicts and breaches in the wire shape."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from zoneinfo import ZoneInfo
@@ -55,7 +55,7 @@ def subject_of(account: Account, session: Session | None = None) -> Subject:
     history (a contact is judged by the flags in force when it was made); without,
     the flags in force now (the worklist's answer for now)."""
     customer = account.customer
-    places = tuple(Place(zone, sources) for zone, sources in customer_places(customer))
+    places = places_of(customer)
     flags = dict(account.flags or {})
     if account.status == "legal":
         flags["legal"] = True
@@ -72,8 +72,14 @@ def subject_of(account: Account, session: Session | None = None) -> Subject:
     )
 
 
-def places_out(subject: Subject) -> list[PlaceOut]:
-    return [PlaceOut(zone=p.zone, label=zone_label(p.zone), sources=list(p.sources)) for p in subject.places]
+def places_out(places: Iterable[Place]) -> list[PlaceOut]:
+    """The places in the wire shape, each with its label."""
+    return [PlaceOut(zone=p.zone, label=zone_label(p.zone), sources=list(p.sources)) for p in places]
+
+
+def places_of(customer: Customer) -> tuple[Place, ...]:
+    """Every place the customer could be, with what points there (see ``customer_places``)."""
+    return tuple(Place(zone, sources) for zone, sources in customer_places(customer))
 
 
 _HISTORY_COLUMNS = (Contact.account_id, Contact.started_at, Contact.channel, Contact.direction, Contact.party,
@@ -153,7 +159,7 @@ def verdict(
         policies=[p.id for p in policies],
         channel=channel,
         at=at,
-        places=places_out(subject),
+        places=places_out(subject.places),
         counts=counted,
         next_allowed_zone=binding_zone(policies, subject, channel, nxt) if nxt is not None and nxt != at else None,
     )

@@ -56,12 +56,10 @@ def places_from(timezone: str | None, phone_zones: list[list[str]], addresses: l
 
 
 def zones_from(timezone: str | None, phone_zones: list[list[str]], address_countries: list[str | None],
-               country: str | None, *, address_regions: list[str | None] | None = None, region: str | None = None,
-               confirmed: bool = False) -> list[str]:
-    """The zones of :func:`places_from` alone."""
-    regions = address_regions or [None] * len(address_countries)
-    return [zone for zone, _sources in places_from(timezone, phone_zones, list(zip(address_countries, regions)),
-                                                   country, region, confirmed)]
+               country: str | None) -> list[str]:
+    """The zones of :func:`places_from` alone, for addresses known by their country only."""
+    return [zone for zone, _sources in places_from(timezone, phone_zones, [(c, None) for c in address_countries],
+                                                   country)]
 
 
 def customer_places(customer: Customer) -> list[tuple[str, tuple[str, ...]]]:

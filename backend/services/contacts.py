@@ -13,7 +13,7 @@ from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Account, Contact, Note, Payment, Plan, PlanEvent, User, utcnow
 from backend.services import audit
-from backend.services import compliance
+from backend.services import compliance, flags
 from backend.services.accounts import get_visible, refresh_priority, release_leases
 from backend_client.models import (
     ContactCreate,
@@ -200,9 +200,7 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     from backend.services.collab import timeline_entries as handoff_entries
 
     entries += [TimelineEntry(kind=TimelineKind.handoff, **e) for e in handoff_entries(session, account.id, limit)]
-    from backend.services.flags import timeline_entries as flag_entries
-
-    entries += [TimelineEntry(kind=TimelineKind.flag, **e) for e in flag_entries(session, account.id, limit)]
+    entries += [TimelineEntry(kind=TimelineKind.flag, **e) for e in flags.timeline_entries(session, account.id, limit)]
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

@@ -101,7 +101,7 @@ def set_flags(session: Session, account: Account, flags: dict[str, Any], user: U
     """The account's flags become ``flags`` as from ``at`` (default now)."""
     now = utcnow()
     changes = change(session, account, pairs(flags), user, effective(at, now), now,
-                     only={name for name in set(flags) | set(account.flags or {})} | {"cease"})
+                     only=set(flags) | set(account.flags or {}) | {"cease"})
     account.flags = flags
     return changes
 

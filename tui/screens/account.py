@@ -336,18 +336,10 @@ class AccountScreen(DeskScreen):
         if self._asked is not None and self.app.screen is self:
             form, result = self._asked
             self._asked = None
-            if form == "note":
-                self.action_note()
-            elif form == "plan":
-                self.action_plan()
-            elif form == "escalate":
-                self.action_escalate()
-            elif form == "timezone":
-                self.action_timezone()
-            elif form == "phones":
-                self.action_phones()
-            else:
+            if form == "contact":
                 self.action_contact(result=result)
+            else:
+                getattr(self, f"action_{form}")()
 
     def show_timeline(self, timeline: Timeline) -> None:
         self.timeline = timeline
@@ -399,39 +391,39 @@ class AccountScreen(DeskScreen):
         self.load_detail()
         self.load_timeline()
 
+    def _loaded(self, form: str, result: str | None = None) -> bool:
+        """Whether the account is loaded; if not, ``form`` opens as soon as it is."""
+        if self.detail is None:
+            self._asked = (form, result)
+            self.notify(_("The account is still loading; the form opens when it has."))
+            return False
+        return True
+
     def action_contact(self, result: str | None = None) -> None:
         from tui.screens.call import CallScreen
 
-        if self.detail is None:
-            self._asked = ("contact", result)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("contact", result):
             return
         self.app.push_screen(CallScreen(self.detail, result=result), self._after_form)
 
     def action_plan(self, prefill: dict[str, str] | None = None) -> None:
         from tui.screens.plan import PlanScreen
 
-        if self.detail is None:
-            self._asked = ("plan", None)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("plan"):
             return
         self.app.push_screen(PlanScreen(self.detail, prefill=prefill), self._after_form)
 
     def action_escalate(self) -> None:
         from tui.screens.escalate import EscalateScreen
 
-        if self.detail is None:
-            self._asked = ("escalate", None)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("escalate"):
             return
         self.app.push_screen(EscalateScreen(self.detail), self._after_form)
 
     def action_note(self) -> None:
         from tui.screens.note import NoteScreen
 
-        if self.detail is None:
-            self._asked = ("note", None)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("note"):
             return
         self.app.push_screen(NoteScreen(self.detail), self._after_form)
 
@@ -449,9 +441,7 @@ class AccountScreen(DeskScreen):
         """The customer confirmed the zone they are in: it replaces every place the account points to."""
         from tui.screens.timezone import TimezoneScreen
 
-        if self.detail is None:
-            self._asked = ("timezone", None)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("timezone"):
             return
         self.app.push_screen(TimezoneScreen(self.detail), self._after_edit)
 
@@ -459,9 +449,7 @@ class AccountScreen(DeskScreen):
         """Each number's kind (some rules count calls per kind) and its do-not-call mark."""
         from tui.screens.phones import PhonesScreen
 
-        if self.detail is None:
-            self._asked = ("phones", None)
-            self.notify(_("The account is still loading; the form opens when it has."))
+        if not self._loaded("phones"):
             return
         self.app.push_screen(PhonesScreen(self.detail), self._after_edit)
 

@@ -30,8 +30,8 @@ class AccountEditModal(DeskModal):
     # -- what a form fills in ---------------------------------------------------------
 
     def what(self) -> str:
-        """The form's name, in the desk's language (the title of its toasts)."""
-        raise NotImplementedError
+        """The form's name (its ``NOUN``) in the desk's language: the title of its toasts."""
+        return _(self.NOUN)
 
     def reloaded(self) -> None:
         """The account was read again (``self.account``): show what changed, keep what was typed."""

@@ -80,9 +80,6 @@ class PhonesScreen(AccountEditModal):
     def _chosen(self) -> dict[str, tuple[str, bool]]:
         return {row.number: row.choice for row in self.query(PhoneRow)}
 
-    def what(self) -> str:
-        return _("Phones")
-
     def action_save(self) -> None:
         self.skip_if_menu_open()
         chosen = self._chosen()

@@ -80,9 +80,6 @@ class TimezoneScreen(AccountEditModal):
             return
         self.send(AccountPatch(timezone=self._zone, timezone_source=TimezoneSource.customer))
 
-    def what(self) -> str:
-        return _("Time zone")
-
     def reloaded(self) -> None:
         self.query_one("#timezone-now", Static).update(self._now_text())
 
