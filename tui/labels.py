@@ -169,6 +169,11 @@ def label(table: dict[str, str], code: str | None) -> str:
     return _(table[code]) if code in table else code
 
 
+def term(message: str) -> str:
+    """A word marked with ``N_`` where it is defined (a screen's ``NOUN``), in the desk's language."""
+    return _(message)
+
+
 def rule(code: str | None) -> str:
     if code and code.startswith("pause-"):
         return _("collection paused: {flag}").format(flag=label(FLAGS, code.removeprefix("pause-")))

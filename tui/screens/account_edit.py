@@ -13,6 +13,7 @@ from textual.widgets import Static
 from backend_client.client import BackendError, Invalid, PreconditionFailed
 from backend_client.models import AccountDetail, AccountPatch
 from tui.i18n import _
+from tui.labels import term
 from tui.screens.base import DeskModal
 
 
@@ -31,7 +32,7 @@ class AccountEditModal(DeskModal):
 
     def what(self) -> str:
         """The form's name (its ``NOUN``) in the desk's language: the title of its toasts."""
-        return _(self.NOUN)
+        return term(self.NOUN)
 
     def reloaded(self) -> None:
         """The account was read again (``self.account``): show what changed, keep what was typed."""
