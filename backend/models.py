@@ -238,6 +238,12 @@ class Contact(Base):
     breach_rules: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     agent: Mapped[User] = relationship(lazy="joined")
+    promise: Mapped[Plan | None] = relationship(
+        primaryjoin="Plan.contact_id == Contact.id", foreign_keys="Plan.contact_id", viewonly=True, uselist=False,
+        lazy="selectin")
+    """The tracked promise an RPC + PTP made (issue 14); None for other contacts."""
+    promise_note = ""
+    """Why a PTP on this contact is not tracked as a promise, for the answer to the call that logged it (not stored)."""
 
 
 class Note(Base):
@@ -293,6 +299,8 @@ class Plan(Base):
               sqlite_where=sql_text("status IN ('draft', 'pending', 'active')"),
               postgresql_where=sql_text("status IN ('draft', 'pending', 'active')")),
         Index("ix_plans_status_team", "status", "team_id"),
+        # A call makes at most one promise (a replayed PTP answers the first).
+        Index("uq_plans_contact_id", "contact_id", unique=True),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -314,6 +322,8 @@ class Plan(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    """The call whose promise to pay this is (a ``promise`` made by RPC + PTP); None for plans drafted as such."""
 
     account: Mapped[Account] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")

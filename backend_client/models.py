@@ -486,6 +486,10 @@ class ContactOut(Wire):
     breach: bool = False
     breach_rules: list[str] = []
     counts: OutcomeCounts
+    promise: TrackedPromise | None = None
+    """The promise an RPC + PTP made, tracked as a plan (kind ``promise``): kept or broken by payments and the sweep."""
+    promise_note: str = ""
+    """On the answer to logging it only: why a PTP was not tracked (another plan is open, beyond every authority)."""
 
 
 class NoteVisibility(StrEnum):
@@ -630,6 +634,15 @@ class PlanStatus(StrEnum):
     """A supervisor said no (with a note); the agent may draft another."""
 
 
+class TrackedPromise(Wire):
+    """A contact's promise to pay, as the plan that tracks it."""
+
+    plan_id: int
+    status: PlanStatus
+    amount: Money
+    due: dt.date
+
+
 class ItemStatus(StrEnum):
     due = "due"
     kept = "kept"
@@ -674,6 +687,8 @@ class PlanOut(Wire):
     account_ref: str
     kind: PlanKind
     status: PlanStatus
+    contact_id: int | None = None
+    """The call that made it (a promise from RPC + PTP); None for a plan drafted as such."""
     total: Money
     discount: Money
     fee: Money

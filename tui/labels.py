@@ -185,6 +185,8 @@ def why(reason: Why) -> str:
     template = _WHY.get(reason.code)
     if template is None:
         return reason.text
+    if reason.code == "broken_promise" and "date" in reason.params:
+        return _broken(reason)
     params = {k: str(v) for k, v in reason.params.items()}
     if "flag" in params:
         params["flag"] = label(FLAGS, params["flag"])
@@ -193,6 +195,22 @@ def why(reason: Why) -> str:
     try:
         return _(template).format(**params)
     except (KeyError, IndexError, ValueError):
+        return reason.text
+
+
+def _broken(reason: Why) -> str:
+    """``promise of $250.50 broken on Mar 14, 2026`` / ``instalments plan broken on …``."""
+    from backend_client.models import Money
+    from tui import fmt
+
+    p = reason.params
+    try:
+        on = fmt.date(dt.date.fromisoformat(str(p["date"])))
+        if p.get("kind") == "promise":
+            amount = fmt.money(Money(amount_minor=int(p["amount_minor"]), currency=str(p["currency"])))
+            return _("promise of {amount} broken on {date}").format(amount=amount, date=on)
+        return _("{kind} plan broken on {date}").format(kind=label(PLAN_KINDS, str(p.get("kind"))), date=on)
+    except (KeyError, ValueError, TypeError):
         return reason.text
 
 

@@ -9,6 +9,7 @@ reference (``side_of``), so an account stays on its side from run to run.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import tomllib
@@ -77,6 +78,8 @@ class RankInputs(NamedTuple):
     contactable: bool = False
     hours_since_contact: float | None = None
     """None: never contacted."""
+    broken_reason: Why | None = None
+    """What was broken and when (``broken_why``); the bare "broken promise" where not known."""
 
 
 #: Reasons that are work to do: shown first, whatever they weigh.
@@ -124,6 +127,17 @@ def _rolled(bucket: str) -> Why:
     return w
 
 
+def broken_why(kind: str, amount_minor: int, currency: str, exponent: int, on: dt.date) -> Why:
+    """The reason a broken plan gives: "promise of 200.00 USD broken on 2026-03-12" for a
+    promise, "instalment plan broken on 2026-03-12" for the other kinds; the desk words it
+    from the code and parameters (which, like every reason's, its words name whole)."""
+    if kind == "promise":
+        major = Decimal(amount_minor).scaleb(-exponent)
+        return Why("broken_promise", f"promise of {major:,.{exponent}f} {currency} broken on {on.isoformat()}",
+                   {"kind": kind, "amount_minor": amount_minor, "currency": currency, "date": on.isoformat()})
+    return Why("broken_promise", f"{kind} plan broken on {on.isoformat()}", {"kind": kind, "date": on.isoformat()})
+
+
 def rank(s: Strategy, a: RankInputs) -> Priority:
     """The priority (highest first) and its reasons, most weighty first.
 
@@ -142,7 +156,7 @@ def rank(s: Strategy, a: RankInputs) -> Priority:
     if a.promise_due:
         parts.append((s.promise_due, _PROMISE_DUE))
     if a.broken_promise:
-        parts.append((s.broken_promise, _BROKEN_PROMISE))
+        parts.append((s.broken_promise, a.broken_reason or _BROKEN_PROMISE))
     if a.callback_due:
         parts.append((s.callback_due, _CALLBACK_DUE))
     if dpd >= 30 and dpd % 30 < s.newly_rolled_days:

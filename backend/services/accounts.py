@@ -7,9 +7,10 @@ import datetime as dt
 import math
 import re
 import weakref
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, func, inspect, literal_column, or_, select, text, tuple_, union_all, update
+from sqlalchemy import Select, and_, bindparam, case, func, inspect, literal_column, or_, select, text, tuple_, union_all, update
 from sqlalchemy import ColumnElement
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +21,13 @@ from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
 from backend.domain.money import exponent, to_minor
 from backend.compliance.engine import PastContact
-from backend.domain.strategy import RankInputs, load_split, rank
+from backend.domain import priority
+from backend.domain.strategy import RankInputs, broken_why, load_split, rank
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.scoring import score_history
 from backend.services import audit, compliance
+from backend.services.authority import load_authority
 from backend.services.flags import set_flags
 from backend.services.users import get_or_create_team
 from backend_client.models import (
@@ -142,9 +145,6 @@ def detail(account: Account) -> AccountDetail:
 # Priority
 
 
-PlanRow = tuple[str, dt.datetime, "dt.date | None"]
-
-
 def risk_of(history: dict | None) -> tuple[float | None, list]:
     """The scorecard's probability of default and its top reasons, from the account's
     own statement history; (None, []) where it has none (the strategy then uses its
@@ -158,16 +158,43 @@ def risk_of(history: dict | None) -> tuple[float | None, list]:
     return round(scored.probability, 6), list(scored.reasons)
 
 
+class PlanRow(NamedTuple):
+    """What the priority needs of one active or broken plan."""
+
+    status: str
+    updated_at: dt.datetime
+    next_due: dt.date | None
+    """The earliest item still due (active plans)."""
+    kind: str
+    total_minor: int
+    currency: str
+    broken_on: dt.date | None
+    """The first day its earliest broken item was late: its date plus the grace days, plus one."""
+
+
+def plan_rows_query(where: ColumnElement[bool]) -> Select:
+    """Active and broken plans matching ``where``, one row per plan, for ``plan_row``."""
+    return (
+        select(Plan.account_id, Plan.status, Plan.updated_at, Plan.kind, Plan.total_minor, Plan.currency,
+               func.min(case((PlanItem.status == "due", PlanItem.due))),
+               func.min(case((PlanItem.status == "broken", PlanItem.due))))
+        .outerjoin(PlanItem, PlanItem.plan_id == Plan.id)
+        .where(where, Plan.status.in_(("active", "broken")))
+        .group_by(Plan.id, Plan.account_id, Plan.status, Plan.updated_at, Plan.kind, Plan.total_minor, Plan.currency)
+    )
+
+
+def plan_row(status: str, updated_at: dt.datetime, kind: str, total_minor: int, currency: str,
+             next_due: dt.date | None, broken_due: dt.date | None) -> PlanRow:
+    broken_on = (broken_due + dt.timedelta(days=load_authority().grace_for(kind) + 1)) if broken_due else None
+    return PlanRow(status, updated_at, next_due, kind, total_minor, currency, broken_on)
+
+
 def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRow]]:
-    """Per account: (status, updated_at, next unpaid due date) of its active and broken plans."""
+    """Per account: its active and broken plans."""
     found: dict[int, list[PlanRow]] = {i: [] for i in account_ids}
-    for account_id, status, updated_at, next_due in session.execute(
-        select(Plan.account_id, Plan.status, Plan.updated_at, func.min(PlanItem.due))
-        .outerjoin(PlanItem, and_(PlanItem.plan_id == Plan.id, PlanItem.status == "due"))
-        .where(Plan.account_id.in_(account_ids), Plan.status.in_(("active", "broken")))
-        .group_by(Plan.id, Plan.account_id, Plan.status, Plan.updated_at)
-    ):
-        found[account_id].append((status, updated_at, next_due))
+    for account_id, *row in session.execute(plan_rows_query(Plan.account_id.in_(account_ids))):
+        found[account_id].append(plan_row(*row[:5], *row[5:]))
     return found
 
 
@@ -179,24 +206,26 @@ def paused_by(flags: dict | None) -> bool:
     return any((flags or {}).get(name) for name in PAUSING)
 
 
-def work_due(last: PastContact | None, plans: list[PlanRow], now: dt.datetime
-             ) -> tuple[bool, bool, bool, float | None]:
+def work_due(last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...], now: dt.datetime
+             ) -> tuple[bool, priority.Why | None, bool, float | None]:
     """What the work done says of an account at ``now``, from its last contact and its
-    active and broken plans: (promise due, broken promise, call-back due, hours since
-    the last contact or None). Pure; ``refresh_priority`` and the portfolio rescore
-    both rank with it."""
+    active and broken plans: (promise due, the reason of a plan broken in the last 30
+    days or None, call-back due, hours since the last contact or None). A promise made
+    on a call is a plan (issue 14), kept or broken by the sweep like any other. Pure;
+    ``refresh_priority`` and the portfolio rescore both rank with it."""
     if last is None and not plans:
-        return False, False, False, None  # never contacted, no plan (most of a portfolio)
+        return False, None, False, None  # never contacted, no plan (most of a portfolio)
     today = now.date()
-    promise_due = bool(last and last.result == "PTP" and last.ptp_date
-                       and today - dt.timedelta(days=1) <= last.ptp_date <= today)
-    broken = bool(last and last.result == "PTP" and last.ptp_date and last.ptp_date < today - dt.timedelta(days=1))
-    # Plans: an item due today or yesterday is a promise due; a plan broken in
-    # the last 30 days raises the account with reason "broken promise".
-    for status, updated_at, next_due in plans:
-        if status == "broken" and updated_at >= now - dt.timedelta(days=30):
-            broken = True
-        if status == "active" and next_due is not None and today - dt.timedelta(days=1) <= next_due <= today:
+    promise_due = False
+    broken: priority.Why | None = None
+    # An item due today or yesterday is a promise due; a plan broken in the last
+    # 30 days raises the account, the latest first.
+    for row in plans:
+        if row.status == "broken" and row.updated_at >= now - dt.timedelta(days=30):
+            on = row.broken_on or row.updated_at.date()
+            if broken is None or on.isoformat() > str(broken.params["date"]):
+                broken = broken_why(row.kind, row.total_minor, row.currency, exponent(row.currency), on)
+        if row.status == "active" and row.next_due is not None and today - dt.timedelta(days=1) <= row.next_due <= today:
             promise_due = True
     callback_due = bool(last and last.result == "CB" and last.callback_at
                         and last.callback_at <= now + dt.timedelta(hours=1))
@@ -223,8 +252,9 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     p = rank(strategy, RankInputs(
         dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
         currency=account.currency, exponent=exponent(account.currency), p_default=p_default,
-        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken, callback_due=callback_due,
-        paused=paused_by(account.flags), contactable=state.allowed, hours_since_contact=hours_since,
+        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken is not None,
+        callback_due=callback_due, paused=paused_by(account.flags), contactable=state.allowed,
+        hours_since_contact=hours_since, broken_reason=broken,
     ))
     value, reasons = p.value, list(p.reasons)
     values = {

@@ -13,7 +13,7 @@ from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Account, Contact, Note, Payment, Plan, PlanEvent, User, utcnow
 from backend.services import audit
-from backend.services import compliance, flags
+from backend.services import compliance, flags, plans
 from backend.services.accounts import get_visible, refresh_priority, release_leases
 from backend_client.models import (
     ContactCreate,
@@ -25,6 +25,7 @@ from backend_client.models import (
     Timeline,
     TimelineEntry,
     TimelineKind,
+    TrackedPromise,
 )
 
 NOW_TOLERANCE = dt.timedelta(minutes=5)
@@ -38,6 +39,7 @@ FARTHEST_AHEAD = dt.timedelta(days=366)
 
 def contact_out(contact: Contact, currency: str) -> ContactOut:
     counts = counts_for(contact.outcome)
+    promise = contact.promise
     return ContactOut(
         id=contact.id, account_id=contact.account_id, channel=contact.channel, direction=contact.direction,
         party=contact.party, outcome=contact.outcome, result=contact.result, reason=contact.reason, note=contact.note,
@@ -46,6 +48,10 @@ def contact_out(contact: Contact, currency: str) -> ContactOut:
         ptp_date=contact.ptp_date, callback_at=contact.callback_at, used=contact.used, agent=contact.agent.username,
         after_the_fact=contact.after_the_fact, breach=contact.breach, breach_rules=list(contact.breach_rules or []),
         counts=OutcomeCounts(worked=counts.worked, attempted=counts.attempted, contacted=counts.contacted),
+        promise=TrackedPromise(plan_id=promise.id, status=promise.status,
+                               amount=Money(amount_minor=promise.total_minor, currency=promise.currency),
+                               due=promise.items[0].due) if promise is not None and promise.items else None,
+        promise_note=contact.promise_note,
     )
 
 
@@ -127,6 +133,10 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
     )
     session.add(contact)
     session.flush()
+    if data.result == "PTP" and ptp_minor is not None and contact.ptp_date is not None:
+        # The promise is tracked as a plan in the same transaction (issue 14).
+        plans.promise_from_call(session, user, account, contact, started.date())
+        session.refresh(contact, ["promise"])
     refresh_priority(session, account, now)
     release_leases(session, user, account.id)
     audit.record(session, user.id, "create", "contact", contact.id, account_id=account.id, outcome=data.outcome,
@@ -181,6 +191,7 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
             kind=TimelineKind.plan, id=e.id, at=e.at, actor=e.actor.username if e.actor else None,
             summary=f"{plan.kind} plan {plan.id} {e.status}" + (f": {e.note[:60]}" if e.note else ""),
             data={"plan_id": plan.id, "status": e.status, "kind": plan.kind, "note": e.note,
+                  "contact_id": plan.contact_id,
                   "total": {"amount_minor": plan.total_minor, "currency": plan.currency}, "items": len(plan.items)},
         ))
     payments = session.scalars(

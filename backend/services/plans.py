@@ -4,12 +4,8 @@ matched to due items, and the sweep that marks them kept or broken."""
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,9 +16,10 @@ from backend.domain import plans as calc
 from backend.domain.accounts import bucket_for
 from backend.domain.history import with_payment
 from backend.domain.money import exponent, to_minor
-from backend.models import OPEN_PLAN_STATUSES, Account, Payment, Plan, PlanEvent, PlanItem, User, utcnow
+from backend.models import OPEN_PLAN_STATUSES, Account, Contact, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
 from backend.services.accounts import get_visible, refresh_priority, visible
+from backend.services.authority import Authority, load_authority, percent_bp
 from backend_client.models import (
     Allocation,
     FieldError,
@@ -37,63 +34,7 @@ from backend_client.models import (
     SweepResult,
 )
 
-AUTHORITY_FILE = Path(__file__).resolve().parents[2] / "config" / "authority.toml"
 APPROVERS = ("supervisor", "admin")
-
-
-# --------------------------------------------------------------------------
-# Authority (config/authority.toml)
-
-
-@dataclass(frozen=True)
-class Authority:
-    grace_days: int
-    first_payment: calc.FirstPaymentRule
-    roles: dict[str, calc.Limits]
-    fee_major: Decimal
-    annual_rate_bp: int
-    max_term_months: int
-
-    def limits_for(self, role: str) -> calc.Limits | None:
-        return self.roles.get(role)
-
-    @property
-    def widest(self) -> calc.Limits:
-        """Every role's limits at once: beyond these, no one may agree the plan."""
-        return calc.Limits(
-            max_discount_bp=max(r.max_discount_bp for r in self.roles.values()),
-            max_term_months=min(self.max_term_months, max(r.max_term_months for r in self.roles.values())),
-            max_first_payment_days=max(r.max_first_payment_days for r in self.roles.values()),
-        )
-
-
-def _bp(value: Any, where: str) -> int:
-    try:
-        return int(Decimal(str(value)) * 100)
-    except InvalidOperation:
-        raise ValueError(f"{AUTHORITY_FILE.name}: {where}: not a number") from None
-
-
-@lru_cache(maxsize=4)
-def load_authority(path: Path = AUTHORITY_FILE) -> Authority:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    roles = {
-        name: calc.Limits(max_discount_bp=_bp(r["max_discount_percent"], f"roles.{name}.max_discount_percent"),
-                          max_term_months=int(r["max_term_months"]),
-                          max_first_payment_days=int(r["max_first_payment_days"]))
-        for name, r in data.get("roles", {}).items()
-    }
-    first = data.get("first_payment", {})
-    inst = data.get("instalment", {})
-    return Authority(
-        grace_days=int(data.get("grace_days", 3)),
-        first_payment=calc.FirstPaymentRule(min_share_bp=_bp(first.get("min_share_percent", "5"), "first_payment"),
-                                            min_fixed_major=int(first.get("min_fixed", 100))),
-        roles=roles,
-        fee_major=Decimal(str(inst.get("fee", "0"))),
-        annual_rate_bp=_bp(inst.get("annual_interest_percent", "0"), "instalment.annual_interest_percent"),
-        max_term_months=min(int(inst.get("max_term_months", calc.MAX_TERM_MONTHS)), calc.MAX_TERM_MONTHS),
-    )
 
 
 # --------------------------------------------------------------------------
@@ -138,7 +79,7 @@ def build(account: Account, data: PlanCreate, authority: Authority) -> calc.Plan
         if data.discount_percent is not None:
             if value is not None:
                 raise calc.PlanError("discount_percent", "give the amount to be paid or the discount, not both")
-            plan = calc.settlement(account.balance_minor, data.first_due, discount_bp=_bp(data.discount_percent, "x"),
+            plan = calc.settlement(account.balance_minor, data.first_due, discount_bp=percent_bp(data.discount_percent, "discount_percent"),
                                    count=data.count, frequency=data.frequency.value, min_first_minor=first_minimum)
         else:
             if value is None:
@@ -225,16 +166,18 @@ def preview(session: Session, user: User, account_id: int, data: PlanCreate) -> 
 # The workflow
 
 
-def _event(session: Session, plan: Plan, status: str, actor: User | None, note: str = "") -> None:
+def _event(session: Session, plan: Plan, status: str, actor: User | None, note: str = "",
+           at: dt.datetime | None = None) -> None:
     session.add(PlanEvent(plan_id=plan.id, account_id=plan.account_id, status=status,
-                          actor_id=actor.id if actor else None, note=note))
+                          actor_id=actor.id if actor else None, note=note, at=at or utcnow()))
 
 
 def plan_out(plan: Plan) -> PlanOut:
     c = plan.currency
     return PlanOut(
         id=plan.id, account_id=plan.account_id, account_ref=plan.account.account_ref, kind=plan.kind,
-        status=plan.status, total=_money(plan.total_minor, c), discount=_money(plan.discount_minor, c),
+        status=plan.status, contact_id=plan.contact_id, total=_money(plan.total_minor, c),
+        discount=_money(plan.discount_minor, c),
         fee=_money(plan.fee_minor, c), interest=_money(plan.interest_minor, c),
         balance_at_draft=_money(plan.balance_at_draft_minor, c), frequency=plan.frequency,
         schedule=[PlanItemOut(seq=i.seq, due=i.due, amount=_money(i.amount_minor, c), paid=_money(i.paid_minor, c),
@@ -282,6 +225,55 @@ def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Pl
     audit.record(session, user.id, "create", "plan", plan.id, account_id=account.id, kind=p.kind,
                  total_minor=p.total_minor)
     session.flush()
+    return plan
+
+
+def promise_from_call(session: Session, user: User, account: Account, contact: Contact, today: dt.date) -> Plan | None:
+    """The tracked promise an RPC + PTP makes, in the contact's transaction (issue 14):
+    ``active`` within the agent's authority, ``pending`` a supervisor's approval beyond
+    it. One promise is open per account: a promise still open (made on a call or
+    drafted) is cancelled and replaced, as a new plan replaces an old. Where it cannot
+    be tracked (another kind of plan is open, or no role may agree it) the contact is
+    kept all the same and ``contact.promise_note`` says why; None is answered."""
+    assert contact.ptp_amount_minor is not None and contact.ptp_date is not None
+    authority = load_authority()
+    open_plan = session.scalar(select(Plan).where(Plan.account_id == account.id, Plan.status.in_(OPEN_PLAN_STATUSES)))
+    if open_plan is not None and open_plan.kind != "promise":
+        contact.promise_note = (f"not tracked: {open_plan.kind} plan {open_plan.id} is {open_plan.status} on this "
+                                "account; change that plan instead")
+        return None
+    try:
+        made = calc.promise(contact.ptp_amount_minor, contact.ptp_date)
+    except calc.PlanError as exc:
+        contact.promise_note = f"not tracked: {exc.field}: {exc.message}"
+        return None
+    mine = authority.limits_for(user.role) or authority.limits_for("agent")
+    assert mine is not None, "config/authority.toml names no agent limits"
+    refused = _limit_breaches(made, authority.widest, account, authority, today)
+    if refused:
+        contact.promise_note = "not tracked: beyond every authority: " + "; ".join(
+            f"{b.limit}: allowed {b.allowed}, asked {b.actual}" for b in refused)
+        return None
+    if open_plan is not None:
+        for item in open_plan.items:
+            if item.status == "due":
+                item.status = "cancelled"
+        open_plan.status = "cancelled"
+        session.flush()
+        _event(session, open_plan, "cancelled", user, f"replaced by the promise made on contact {contact.id}")
+        audit.record(session, user.id, "cancel", "plan", open_plan.id, account_id=account.id, status="cancelled",
+                     replaced_by_contact=contact.id)
+    breaches = _limit_breaches(made, mine, account, authority, today)
+    plan = Plan(account_id=account.id, team_id=account.team_id, kind="promise",
+                status="pending" if breaches else "active", currency=account.currency, frequency="monthly",
+                total_minor=made.total_minor, balance_at_draft_minor=account.balance_minor,
+                breaches=[b.model_dump() for b in breaches], note="", created_by_id=user.id, contact_id=contact.id)
+    plan.items = [PlanItem(seq=1, due=contact.ptp_date, amount_minor=made.total_minor, paid_minor=0, status="due")]
+    session.add(plan)
+    session.flush()
+    _event(session, plan, plan.status, user, at=contact.started_at)  # made on the call, when it was
+    audit.record(session, user.id, "create", "plan", plan.id, account_id=account.id, kind="promise",
+                 total_minor=plan.total_minor, status=plan.status, contact_id=contact.id)
     return plan
 
 
@@ -490,12 +482,13 @@ def sweep(session: Session, as_of: dt.date, *, account_ids: list[int] | None = N
     """Mark items of active plans kept or broken as of ``as_of`` and move the plans:
     kept when every item is, broken as soon as one is (the account then rises with
     reason "broken promise"). Idempotent: a second run changes nothing."""
-    grace = load_authority().grace_days if grace_days is None else grace_days
+    authority = load_authority()
     stmt = select(Plan).where(Plan.status == "active")
     if account_ids is not None:
         stmt = stmt.where(Plan.account_id.in_(account_ids))
     counts = {"items_kept": 0, "items_broken": 0, "plans_kept": 0, "plans_broken": 0}
     for plan in session.scalars(stmt.order_by(Plan.id)).all():
+        grace = grace_days if grace_days is not None else authority.grace_for(plan.kind)
         states = []
         for item in plan.items:
             state = calc.item_state(calc.Due(item.id, item.due, item.amount_minor, item.paid_minor), as_of, grace)
@@ -543,7 +536,8 @@ def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | Non
         discount_minor=plan.discount_minor, balance_minor=plan.balance_at_draft_minor,
         schedule=tuple((i.due, i.amount_minor) for i in plan.items), status=plan.status,
         approved_by=plan.decided_by.display_name if plan.decided_by and plan.status != "rejected" else None,
-        created_on=plan.created_at.date(), agent_name=plan.created_by.display_name, grace_days=load_authority().grace_days,
+        created_on=plan.created_at.date(), agent_name=plan.created_by.display_name,
+        grace_days=load_authority().grace_for(plan.kind),
         lang=lang,
     )
     try:

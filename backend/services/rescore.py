@@ -31,13 +31,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, String, and_, func, select, type_coerce
+from sqlalchemy import JSON, DateTime, Engine, String, func, select, type_coerce
 
 from backend.domain.accounts import bucket_for
 from backend.domain.money import exponent
 from backend.domain.strategy import RankInputs, Split, load_split, rank
-from backend.models import Account, Contact, Plan, PlanItem, utcnow
-from backend.services.accounts import PlanRow, paused_by, risk_of, work_due
+from backend.models import Account, Contact, Plan, utcnow
+from backend.services.accounts import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
 from backend.services.compliance import HISTORY_DAYS
 
 BATCH = 5000
@@ -140,13 +140,8 @@ class _Batch:
 
     def _plans(self, conn: Any, low: int, high: int) -> dict[int, list[PlanRow]]:
         found: dict[int, list[PlanRow]] = {}
-        for account_id, status, updated_at, next_due in conn.execute(
-            select(Plan.account_id, Plan.status, Plan.updated_at, func.min(PlanItem.due))
-            .outerjoin(PlanItem, and_(PlanItem.plan_id == Plan.id, PlanItem.status == "due"))
-            .where(Plan.account_id.between(low, high), Plan.status.in_(("active", "broken")))
-            .group_by(Plan.id, Plan.account_id, Plan.status, Plan.updated_at)
-        ):
-            found.setdefault(account_id, []).append((status, updated_at, next_due))
+        for account_id, *row in conn.execute(plan_rows_query(Plan.account_id.between(low, high))):
+            found.setdefault(account_id, []).append(plan_row(*row))
         return found
 
     def run(self, reader: Any, conn: Any, after: int, last_id: int, size: int, out: Rescored) -> int | None:
@@ -181,8 +176,8 @@ class _Batch:
                 exp = exponents[currency] = exponent(currency)
             # RankInputs in its fields' order (positional: a third of the time of keywords)
             p = rank(strategy, RankInputs(dpd, bucket or bucket_for(dpd), overdue, currency, exp, p_default,
-                                          tuple(risk_reasons), promise_due, broken, callback_due, paused,
-                                          contactable, hours_since))
+                                          tuple(risk_reasons), promise_due, broken is not None, callback_due,
+                                          paused, contactable, hours_since, broken))
             new_reasons = reasons_json(p.reasons)
             if p.value != priority or p_default != risk or strategy.id != strategy_id or new_reasons != reasons_text:
                 changed.append((i, p_default, p.value, strategy.id, new_reasons, seen))

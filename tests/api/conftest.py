@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+import backend.models
 from backend.api.deps import get_session
 from backend.app import create_app
 from backend.db import Database
@@ -127,3 +128,29 @@ def assert_problem(response, status: int) -> dict:  # noqa: ANN001
 def problem() -> Callable:
     """``body = problem(response, 422)``; ``body["fields"]`` names the fields at fault."""
     return assert_problem
+
+
+PLAN_NOW = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """The backend's clock, held at 2026-03-11 15:00 UTC (``PLAN_NOW``) and moved by the test
+    (``clock.to(...)``)."""
+    import sys
+
+    state = {"now": PLAN_NOW}
+    original = backend.models.utcnow
+
+    def fixed() -> dt.datetime:
+        return state["now"]
+
+    for name, module in list(sys.modules.items()):
+        if (name == "backend" or name.startswith("backend.")) and getattr(module, "utcnow", None) is original:
+            monkeypatch.setattr(module, "utcnow", fixed)
+
+    class Clock:
+        def to(self, when: dt.datetime) -> None:
+            state["now"] = when
+
+    return Clock()

@@ -6,36 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
-import backend.models
 from backend.models import Payment, PlanEvent
 from backend.services import plans as plans_svc
 
 TODAY = dt.date(2026, 3, 11)
 NOW = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    """The backend's clock, held at ``NOW`` and moved by the test (``clock.to(...)``)."""
-    import sys
-
-    state = {"now": NOW}
-    original = backend.models.utcnow
-
-    def fixed() -> dt.datetime:
-        return state["now"]
-
-    for name, module in list(sys.modules.items()):
-        if (name == "backend" or name.startswith("backend.")) and getattr(module, "utcnow", None) is original:
-            monkeypatch.setattr(module, "utcnow", fixed)
-
-    class Clock:
-        def to(self, when: dt.datetime) -> None:
-            state["now"] = when
-
-    return Clock()
 
 
 def _plan(kind: str, first_due: dt.date, **body) -> dict:  # noqa: ANN003
@@ -171,10 +146,11 @@ async def test_the_sweep_marks_broken_after_the_grace_days_and_raises_the_accoun
         http, auth, make_account, clock, session) -> None:  # noqa: ANN001
     account = make_account(balance="1200.00", overdue="300.00")
     agent = await auth("agent1")
-    plan = (await _draft(http, agent, account.id, _plan("promise", TODAY + dt.timedelta(days=2), amount="200.00"))).json()
+    plan = (await _draft(http, agent, account.id, _plan("minimum", TODAY + dt.timedelta(days=2), amount="200.00"))).json()
     await _act(http, agent, plan["id"], "submit")
     before = (await http.get(f"/api/v1/accounts/{account.id}", headers=agent)).json()["priority"]
     due = TODAY + dt.timedelta(days=2)
+    # (A promise has its own grace, none by default: tests/api/test_promises.py.)
     # On the last grace day it is still due; the day after, broken. Twice changes nothing.
     assert plans_svc.sweep(session, due + dt.timedelta(days=3)).items_broken == 0
     clock.to(NOW + dt.timedelta(days=6))

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from backend.models import User, utcnow
+from backend.models import Plan, User, utcnow
 from backend.services import plans as plans_svc
 from backend.services.reports import bucket_of_months_late, roll_matrix
 from backend.services.users import add_user
@@ -27,9 +27,9 @@ def _history(*status: int) -> dict:
 async def portfolio(http, auth, session, make_account, open_zone):  # noqa: ANN001, ANN201
     """Team R: Ann Archer (ra1), Zed Zhou (ra2), Mia Moss (ra3, no work), rsuper.
 
-    A1 ra1 dpd 35  bal 1200  promise 150 kept (paid 150)        history 1→2 (X→30)
+    A1 ra1 dpd 35  bal 1200  RPC PTP 150 kept (paid 150)        history 1→2 (X→30)
     A2 ra1 dpd 65  bal 2000  NA, RPC RTP; promise 200 broken     history 3→3 (60→60)
-    A3 ra2 dpd 35  bal 1000  RPC PTP 300, paid 300: cured        history 1→0 (X→current)
+    A3 ra2 dpd 35  bal 1000  RPC PTP 300 (kept), paid 300: cured        history 1→0 (X→current)
     A4 ra2 dpd 125 bal 5000  six NA in six days, paid 1000       history 4→5 (90→120)
     A5 ra2 dpd 10  bal 500   RPC DISP                            history 0→1 (current→X)
     A6 pool dpd 0  bal 800   nothing                             no history
@@ -73,9 +73,9 @@ async def portfolio(http, auth, session, make_account, open_zone):  # noqa: ANN0
     assert r.status_code == 201, r.text
 
     ra1 = session.scalar(select(User).where(User.username == "ra1"))
-    kept = plans_svc.draft(session, ra1, a1.id, PlanCreate(kind="promise", amount="150.00",
-                                                           first_due=today + dt.timedelta(days=5)))
-    plans_svc.act(session, ra1, kept.id, "submit")
+    # The promises on A1's and A3's calls are tracked plans of their own (issue 14).
+    kept = session.scalar(select(Plan).where(Plan.account_id == a1.id))
+    assert session.scalar(select(Plan.status).where(Plan.account_id == a3.id)) == "active"
     broken = plans_svc.draft(session, ra1, a2.id, PlanCreate(kind="promise", amount="200.00", first_due=today))
     plans_svc.act(session, ra1, broken.id, "submit")
     session.commit()
@@ -118,7 +118,7 @@ async def test_agent_report_figures_by_hand(http, auth, portfolio, new_audit) ->
     assert (zed["accounts"], zed["attempts"], zed["contacts"], zed["right_party_contacts"]) == (3, 8, 2, 2)
     assert zed["rpc_rate"] == 0.25
     assert (zed["promises"], _money(zed["promised"])) == (1, {"USD": 30000})
-    assert (zed["plans"], zed["plans_kept"], zed["plans_broken"], zed["kept_rate"]) == (0, 0, 0, None)
+    assert (zed["plans"], zed["plans_kept"], zed["plans_broken"], zed["kept_rate"]) == (1, 1, 0, 1.0)
     assert (_money(zed["collected"]), zed["paying_accounts"]) == ({"USD": 130000}, 2)
     assert zed["average_handle_s"] == 180.0  # (240 + 120) / 2: the NA have no duration
     assert zed["attempts_by_day"] == [1, 1, 1, 1, 1, 1, 2]
@@ -146,7 +146,7 @@ async def test_team_report_adds_up_the_team(http, auth, portfolio) -> None:  # n
     assert (team["team"], team["agents"], team["accounts"]) == ("R", 3, 6)
     assert (team["attempts"], team["contacts"], team["right_party_contacts"], team["rpc_rate"]) == (11, 4, 4, 0.3636)
     assert (team["promises"], _money(team["promised"])) == (2, {"USD": 45000})
-    assert (team["plans"], team["plans_kept"], team["plans_broken"], team["kept_rate"]) == (2, 1, 1, 0.5)
+    assert (team["plans"], team["plans_kept"], team["plans_broken"], team["kept_rate"]) == (3, 2, 1, 0.6667)
     assert (_money(team["collected"]), team["paying_accounts"]) == ({"USD": 145000}, 3)
     assert team["average_handle_s"] == 178.0  # 890 s over 5 timed contacts
     # The supervisor gets the same, and only their team.
@@ -188,7 +188,7 @@ async def test_cases_successful_and_difficult_with_notes(http, auth, portfolio, 
     ref = {a.id: name for name, a in portfolio.items()}
     good = {(c["kind"], ref[c["account_id"]]) for c in body["successful"]}
     bad = {(c["kind"], ref[c["account_id"]]) for c in body["difficult"]}
-    assert good == {("plan_kept", "A1"), ("cured", "A3")}
+    assert good == {("plan_kept", "A1"), ("cured", "A3"), ("plan_kept", "A3")}
     assert bad == {("plan_broken", "A2"), ("refused", "A2"), ("dispute", "A5"), ("no_contact", "A4")}
     by = {(c["kind"], ref[c["account_id"]]): c for c in body["successful"] + body["difficult"]}
     assert "promise plan" in by[("plan_kept", "A1")]["what"] and "USD 150.00 paid" in by[("plan_kept", "A1")]["what"]

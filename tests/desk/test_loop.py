@@ -167,8 +167,9 @@ async def test_promise_needs_identity_and_disclosure(make_desk, accounts, login)
         assert desk.focused is not None and desk.focused.id == "picker"
         await pilot.press("i", "d", "ctrl+s")
         await settle(pilot)
-        # Saved; the plan form opens with the promise, to be watched as a plan.
-        assert type(desk.screen).__name__ == "PlanScreen" and desk.screen.kind == "promise"
+        # Saved, and tracked as a promise by the backend: back on the account, which shows it.
+        assert type(desk.screen).__name__ == "AccountScreen"
+        assert any("is tracked: a payment keeps it" in n.message for n in desk._notifications)
     api = await login("agent1")
     contact = next(e.contact for e in (await api.timeline(first.id)).items if e.contact)
     assert contact.ptp_date == dt.date(2026, 3, 18) and contact.ptp_amount.amount_minor == 10000

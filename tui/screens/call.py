@@ -30,7 +30,7 @@ from backend_client.client import (
     ProblemResponse,
     Unauthorized,
 )
-from backend_client.models import AccountDetail, ComplianceVerdict, ContactCreate
+from backend_client.models import AccountDetail, ComplianceVerdict, ContactCreate, ContactOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_for, key_of
@@ -498,7 +498,7 @@ class CallScreen(DeskScreen):
         entry = desk.queue("contact", account_id=self.account.id, account_ref=self.account.account_ref,
                            body=contact.model_dump(mode="json", exclude_none=True), draft=draft)
         try:
-            await desk.deliver(entry)
+            saved = await desk.deliver(entry)
         except (BackendUnavailable, Unauthorized, BadResponse):
             # Kept in the outbox with its key; sent when the backend is back.
             desk.drafts.drop(self.draft_key)
@@ -516,6 +516,8 @@ class CallScreen(DeskScreen):
             return
         desk.drafts.drop(self.draft_key)
         self.notify(_("Contact saved on {ref}.").format(ref=self.account.account_ref), title=_("Saved"))
+        if isinstance(saved, ContactOut) and saved.result == "PTP":
+            self._say_promise(saved)
         if then_next:
             # The desk leases the next account and opens it, loaded; this screen goes with the old one.
             desk.open_next(skip=self.account.id)
@@ -523,12 +525,24 @@ class CallScreen(DeskScreen):
         self._saving = False
         self.dismiss(self._plan_prefill(contact) or True)
 
+    def _say_promise(self, saved: ContactOut) -> None:
+        """The backend tracks a PTP as a promise (kept or broken by payments): say so, or why not."""
+        promise = saved.promise
+        if promise is None:
+            self.notify(_("The promise is not tracked: {why}").format(why=saved.promise_note or "—"),
+                        title=_("Promise"), severity="warning", markup=False)
+        elif promise.status == "pending":
+            self.notify(_("Promise #{id} of {amount} by {date} waits for a supervisor's approval.").format(
+                id=promise.plan_id, amount=fmt.money(promise.amount), date=fmt.date(promise.due)),
+                title=_("Promise"), markup=False)
+        else:
+            self.notify(_("Promise #{id} of {amount} by {date} is tracked: a payment keeps it.").format(
+                id=promise.plan_id, amount=fmt.money(promise.amount), date=fmt.date(promise.due)),
+                title=_("Promise"), markup=False)
+
     def _plan_prefill(self, contact: ContactCreate) -> dict[str, str] | None:
-        """A promise or plan agreed on the call: the plan form opens with it (PTP → a promise of
-        the amount by the date; PLAN → instalments)."""
-        if contact.result == "PTP" and contact.ptp is not None:
-            return {"kind": "promise", "amount": contact.ptp.amount,
-                    "first_due": contact.ptp.date.isoformat()}
+        """A plan agreed on the call: the plan form opens with it (PLAN → instalments). A PTP
+        needs none: the backend tracks it as a promise of its own."""
         if contact.result == "PLAN":
             return {"kind": "instalment"}
         return None

@@ -31,6 +31,12 @@ def contact_text(contact: ContactOut, tz: dt.tzinfo) -> str:
         elif contact.result == "CB" and contact.callback_at is not None:
             result = _("{result} at {when}").format(result=result, when=fmt.when(contact.callback_at, tz))
         parts.append(result)
+        if contact.promise is not None:
+            from tui.labels import PLAN_STATUSES
+
+            # Tracked as a plan: what became of it (kept, broken, replaced) shows here too.
+            parts.append(_("promise #{id}: {status}").format(id=contact.promise.plan_id,
+                                                            status=label(PLAN_STATUSES, contact.promise.status)))
     if contact.breach:
         parts.append(_("breach"))
     if contact.note:
@@ -50,6 +56,8 @@ def plan_event_text(data: dict) -> str:
     text = _("Plan #{id} {kind} {total}: {status}").format(
         id=data.get("plan_id", "?"), kind=label(PLAN_KINDS, data.get("kind")), total=amount,
         status=label(PLAN_STATUSES, data.get("status")))
+    if data.get("contact_id") and data.get("status") in ("active", "pending"):
+        text += " · " + _("promised on a call")
     note = str(data.get("note") or "").replace("\n", " ")
     return f"{text} · {note}" if note else text
 
