@@ -236,6 +236,8 @@ class Contact(Base):
     after_the_fact: Mapped[bool] = mapped_column(Boolean, default=False)
     breach: Mapped[bool] = mapped_column(Boolean, default=False)
     breach_rules: Mapped[list[str]] = mapped_column(JSON, default=list)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    """A letter sent (issue 14): the PDF as it went out; None for other contacts."""
 
     agent: Mapped[User] = relationship(lazy="joined")
     promise: Mapped[Plan | None] = relationship(
@@ -455,6 +457,30 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+class LetterRun(Base):
+    """A supervisor's batch of letters for a segment (issue 14): each letter is a contact
+    with its own document; the run keeps the one print file of all of them, in order."""
+
+    __tablename__ = "letter_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment_id: Mapped[int] = mapped_column(Integer, index=True)
+    """The segment as it was run (a record: the segment may change or go later, so no reference)."""
+    segment_name: Mapped[str] = mapped_column(String(80))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    sent: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Per account of the segment: the contact and document made, or why it was skipped."""
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The print file (every letter's PDF, one after another); None when none was sent."""
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship(lazy="joined")
 
 
 # -- segments (issue 6 item 4; migration 0007) -------------------------------------

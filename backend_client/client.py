@@ -346,6 +346,22 @@ class BackendClient:
         response = await self._request("GET", path)
         return response.content
 
+    async def send_letter(self, account_id: int, letter: LetterSend | None = None,
+                          idempotency_key: str | None = None) -> ContactOut:
+        """Send a demand letter now: a ``letter`` contact whose ``document_id`` is the PDF sent."""
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/letters",
+                                       json=self._body(letter or LetterSend()),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, ContactOut)
+
+    async def segment_letters(self, segment_id: int, letter: LetterSend | None = None,
+                              idempotency_key: str | None = None) -> LetterRunOut:
+        """A demand letter to every account the segment matches now; the run names its print file."""
+        response = await self._request("POST", f"/api/v1/segments/{segment_id}/letters",
+                                       json=self._body(letter or LetterSend()),
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, LetterRunOut)
+
     # -- segments (issue 6 item 4) ------------------------------------------------
 
     async def segments(self) -> SegmentPage:
@@ -404,6 +420,8 @@ from backend_client.models import (  # noqa: E402
     EscalationCreate,
     EscalationOut,
     EscalationPage,
+    LetterRunOut,
+    LetterSend,
 )
 
 # Segments and collaboration (issues 6 and 5), likewise kept apart.

@@ -369,6 +369,8 @@ class AccountDetail(Wire):
     next_contact_at: AwareDatetime | None = None
     blocks: list[ComplianceBlock] = []
     """Why the customer may not be phoned now (the compliance engine's blocks), empty when they may."""
+    legal_since: AwareDatetime | None = None
+    """On legal hold (status ``legal``): since when legal has had it."""
     version: int
 
 
@@ -490,6 +492,8 @@ class ContactOut(Wire):
     """The promise an RPC + PTP made, tracked as a plan (kind ``promise``): kept or broken by payments and the sweep."""
     promise_note: str = ""
     """On the answer to logging it only: why a PTP was not tracked (another plan is open, beyond every authority)."""
+    document_id: int | None = None
+    """A letter sent: its PDF as it went out, at ``/api/v1/documents/{document_id}``."""
 
 
 class NoteVisibility(StrEnum):
@@ -1136,6 +1140,43 @@ class DocumentCreate(Wire):
     format: DocumentFormat = DocumentFormat.pdf
     lang: DocumentLang | None = None
     """Default: the customer's language (Chinese for China, Hong Kong, Taiwan), else English."""
+
+
+class LetterSend(Wire):
+    """``POST /api/v1/accounts/{id}/letters``: send a letter (issue 14: the demand letter)."""
+
+    kind: Literal["demand_letter"] = "demand_letter"
+    lang: DocumentLang | None = None
+    """Default: the customer's language, as for documents."""
+
+
+class LetterRunItem(Wire):
+    account_id: int
+    account_ref: str
+    contact_id: int | None = None
+    """The ``letter`` contact recorded; None where it was skipped."""
+    document_id: int | None = None
+    skipped: str = ""
+    """Why no letter went (the compliance rule, no address), in English."""
+    rule: str | None = None
+
+
+class LetterRunOut(Wire):
+    """A supervisor's batch of letters for a segment: one contact and PDF per account, one print file."""
+
+    id: int
+    segment_id: int
+    segment_name: str
+    kind: DocumentKind
+    sent: int
+    skipped: int
+    items: list[LetterRunItem] = []
+    print_file_url: str | None = None
+    """``/api/v1/letter-runs/{id}/print.pdf``: every letter sent, in order; None when none went."""
+    size: int = 0
+    sha256: str = ""
+    created_by: str
+    created_at: AwareDatetime
 
 
 # --------------------------------------------------------------------------

@@ -93,6 +93,7 @@ RULES: dict[str, str] = {
     "disclosure": N_("identity and disclosure first"),
     "paused": N_("collection paused"),
     "legal": N_("accepted for legal proceedings: legal officers only"),
+    "no-address": N_("no postal address on record"),
 }
 
 TIMELINE_KINDS: dict[str, str] = {

@@ -10,10 +10,13 @@ from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
 from backend.api.idempotent import answer_once as _idempotent
-from backend.models import Document
+from backend.api.errors import not_found
+from backend.models import Account, Contact, Document
 from backend.services import audit
 from backend.services import escalations as svc
+from backend.services import letters as letters_svc
 from backend_client.models import (
+    ContactOut,
     DocumentCreate,
     DocumentOut,
     DocumentPage,
@@ -24,6 +27,8 @@ from backend_client.models import (
     EscalationOut,
     EscalationPage,
     EscalationStatus,
+    LetterRunOut,
+    LetterSend,
     Problem,
 )
 
@@ -147,3 +152,60 @@ def get_document(document_id: IdPath, user: CurrentUser, session: SessionDep) ->
     doc = svc.document_by_id(session, user, document_id)
     session.commit()
     return _file(doc)
+
+
+@router.post("/accounts/{account_id}/letters", status_code=201, response_model=ContactOut, tags=["documents"])
+def send_letter(
+    account_id: IdPath, body: LetterSend, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Send a demand letter now (issue 14): the compliance engine is asked for the
+    ``letter`` channel (refused ``409`` naming the rule, as a call is), the PDF is made
+    in the customer's language and kept, and an outbound ``letter`` contact records it
+    (``document_id``). A legal referral counts it once it is 14 days old."""
+    from backend.services import contacts as contacts_svc
+
+    def create() -> ContactOut:
+        contact = letters_svc.send(session, user, account_id, body, settings.bank_name, settings.bank_contact)
+        return contacts_svc.contact_out(contact, contact_currency(session, contact))
+
+    return _idempotent(session, user, f"POST /accounts/{account_id}/letters", idempotency_key, 201, create)
+
+
+def contact_currency(session: SessionDep, contact: Contact) -> str:
+    account = session.get(Account, contact.account_id)
+    assert account is not None
+    return account.currency
+
+
+@router.post("/segments/{segment_id}/letters", status_code=201, response_model=LetterRunOut, tags=["documents"])
+def send_segment_letters(
+    segment_id: IdPath, body: LetterSend, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """A supervisor's batch: a demand letter to every open account the segment matches
+    now, each checked by the compliance engine and recorded as a contact with its PDF;
+    those it may not go to are listed with the reason. One print file of all of them."""
+    return _idempotent(
+        session, user, f"POST /segments/{segment_id}/letters", idempotency_key, 201,
+        lambda: letters_svc.run_out(letters_svc.run_for_segment(session, user, segment_id, body, settings.bank_name,
+                                                                settings.bank_contact)),
+    )
+
+
+@router.get("/letter-runs/{run_id}", response_model=LetterRunOut, tags=["documents"])
+def letter_run(run_id: IdPath, user: CurrentUser, session: SessionDep) -> LetterRunOut:
+    return letters_svc.run_out(letters_svc.get_run(session, user, run_id))
+
+
+@router.get("/letter-runs/{run_id}/print.pdf", tags=["documents"], response_class=Response, responses=FILE)
+def letter_run_print_file(run_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
+    """The run's print file: every letter sent, in order, each from a fresh sheet."""
+    run = letters_svc.get_run(session, user, run_id)
+    if run.content is None:
+        raise not_found("print file")
+    audit.record(session, user.id, "view", "letter_run", run.id)
+    session.commit()
+    return Response(run.content, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="letters-{run.id}.pdf"', "ETag": f'"{run.sha256}"'})
+

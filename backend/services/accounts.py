@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, inspect, literal_col
 from sqlalchemy import ColumnElement
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.api.errors import ProblemError, not_found
@@ -24,7 +24,7 @@ from backend.compliance.engine import PastContact
 from backend.domain import priority
 from backend.domain.strategy import RankInputs, broken_why, load_split, rank
 from backend.domain.zones import phone_region, phone_zones, valid_zone
-from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, Team, User, utcnow
+from backend.models import Account, Address, Customer, FlagPeriod, Phone, Plan, PlanItem, Team, User, utcnow
 from backend.scoring import score_history
 from backend.services import audit, compliance
 from backend.services.authority import load_authority
@@ -95,6 +95,15 @@ def fresh(session: Session, account: Account, now: dt.datetime | None = None) ->
     return account
 
 
+def legal_since(account: Account) -> dt.datetime | None:
+    """When the legal hold now on the account began (its open ``legal`` flag period)."""
+    session = object_session(account)
+    if account.status != LEGAL_HOLD or session is None:
+        return None
+    return session.scalar(select(func.max(FlagPeriod.started_at)).where(
+        FlagPeriod.account_id == account.id, FlagPeriod.flag == "legal", FlagPeriod.ended_at.is_(None)))
+
+
 def detail(account: Account) -> AccountDetail:
     c = account.customer
     places = compliance.places_of(c)
@@ -136,6 +145,7 @@ def detail(account: Account) -> AccountDetail:
         reasons=[Why.model_validate(r) for r in account.reasons or []],
         contactable_now=account.contactable,
         next_contact_at=account.next_contact_at,
+        legal_since=legal_since(account),
         blocks=[ComplianceBlock.model_validate(b) for b in account.contact_blocks or []],
         version=account.version,
     )

@@ -51,7 +51,7 @@ def contact_out(contact: Contact, currency: str) -> ContactOut:
         promise=TrackedPromise(plan_id=promise.id, status=promise.status,
                                amount=Money(amount_minor=promise.total_minor, currency=promise.currency),
                                due=promise.items[0].due) if promise is not None and promise.items else None,
-        promise_note=contact.promise_note,
+        promise_note=contact.promise_note, document_id=contact.document_id,
     )
 
 

@@ -94,13 +94,16 @@ def legal_missing(session: Session, account: Account, now: dt.datetime, policy: 
     if attempts < policy.min_contact_attempts:
         missing.append(f"documented contact attempts: {attempts}; a legal referral needs at least "
                        f"{policy.min_contact_attempts}")
-    # Letters sent on their own count; the copy in an earlier referral's pack does not.
-    letters = (Document.account_id == account.id, Document.kind == "demand_letter", Document.escalation_id.is_(None))
+    # Letters sent count (a letter contact names each: backend.services.letters); a letter
+    # only generated was never sent, and the copy in an earlier referral's pack is a copy.
+    sent = (Contact.account_id == account.id, Contact.channel == "letter", Contact.direction == "outbound",
+            Document.kind == "demand_letter")
     days = policy.demand_letter_min_days
-    old_enough = session.scalar(select(func.count()).select_from(Document).where(
-        *letters, Document.created_at <= now - dt.timedelta(days=days))) or 0
+    old_enough = session.scalar(select(func.count()).select_from(Contact).join(
+        Document, Document.id == Contact.document_id).where(*sent, Contact.started_at <= now - dt.timedelta(days=days)))
     if not old_enough:
-        latest = session.scalar(select(func.max(Document.created_at)).where(*letters))
+        latest = session.scalar(select(func.max(Contact.started_at)).join(
+            Document, Document.id == Contact.document_id).where(*sent))
         if latest is None:
             missing.append(f"demand letter: none sent; one must be sent at least {days} days before a legal referral")
         else:
@@ -217,8 +220,12 @@ def create(session: Session, user: User, account_id: int, data: EscalationCreate
     if kind == "legal":
         for doc_kind in LEGAL_PACK:
             for fmt in ("pdf", "md"):
-                make_document(session, user, account, doc_kind, fmt, data.lang, bank_name, bank_contact,
-                              escalation=esc, now=now)
+                sent = last_sent(session, account.id, doc_kind, fmt) if doc_kind == "demand_letter" else None
+                if sent is not None:
+                    copy_document(session, user, sent, esc, now)  # the letter that went, not a new one
+                else:
+                    make_document(session, user, account, doc_kind, fmt, data.lang, bank_name, bank_contact,
+                                  escalation=esc, now=now)
     _sync_flags(session, account, kind, user)
     audit.record(session, user.id, "create", "escalation", esc.id, account_id=account.id, kind=kind)
     session.flush()
@@ -425,6 +432,31 @@ def make_document(session: Session, user: User, account: Account, kind: str, fmt
     return doc
 
 
+def last_sent(session: Session, account_id: int, kind: str, fmt: str) -> Document | None:
+    """The latest letter of ``kind`` sent on the account, as it went (``pdf``: the document
+    its contact names) or its text (``md``: made beside it, the same instant)."""
+    pdf = session.scalar(select(Document).join(Contact, Contact.document_id == Document.id)
+                         .where(Contact.account_id == account_id, Contact.channel == "letter", Document.kind == kind)
+                         .order_by(Contact.started_at.desc(), Contact.id.desc()).limit(1))
+    if pdf is None or fmt == "pdf":
+        return pdf
+    return session.scalar(select(Document).where(
+        Document.account_id == account_id, Document.kind == kind, Document.format == fmt,
+        Document.escalation_id.is_(None), Document.created_at == pdf.created_at).order_by(Document.id.desc()).limit(1))
+
+
+def copy_document(session: Session, user: User, doc: Document, escalation: Escalation, now: dt.datetime) -> Document:
+    """``doc`` filed in ``escalation``'s pack byte for byte (the same sha256)."""
+    copy = Document(account_id=doc.account_id, escalation_id=escalation.id, kind=doc.kind, format=doc.format,
+                    lang=doc.lang, name=f"{doc.kind}.{doc.format}", content=doc.content, sha256=doc.sha256,
+                    size=doc.size, created_by_id=user.id, created_at=now)
+    session.add(copy)
+    session.flush()
+    audit.record(session, user.id, "create", "document", copy.id, account_id=doc.account_id, kind=doc.kind,
+                 format=doc.format, lang=doc.lang, escalation_id=escalation.id, sha256=doc.sha256, copy_of=doc.id)
+    return copy
+
+
 def generate(session: Session, user: User, account_id: int, data: DocumentCreate, bank_name: str,
              bank_contact: str) -> Document:
     if user.role not in ("agent", "supervisor", "legal", "admin"):
@@ -533,8 +565,11 @@ def seed_legal_demo(session: Session, ref_prefix: str, now: dt.datetime, *, read
                                 party="debtor", outcome=("NA", "VM", "LM")[i % 3],
                                 started_at=now - dt.timedelta(days=40 - 4 * i, hours=-2), logged_at=now, note=""))
         if n < ready:
-            make_document(session, agent, account, "demand_letter", "pdf", None, settings.bank_name,
-                          settings.bank_contact, now=now - dt.timedelta(days=20))
+            from backend.services.letters import send as send_letter
+            from backend_client.models import LetterSend
+
+            send_letter(session, agent, account.id, LetterSend(), settings.bank_name, settings.bank_contact,
+                        now=now - dt.timedelta(days=20))
     session.flush()
     from backend.services.accounts import refresh_priority
 

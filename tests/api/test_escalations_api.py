@@ -46,9 +46,19 @@ def _attempts(session, account_id: int, n: int, days_ago: int = 20) -> None:  # 
 
 
 def _backdate_letters(session, account_id: int, days: int) -> None:  # noqa: ANN001
+    """The letters sent on the account, as if sent ``days`` ago (their contacts and documents)."""
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     session.execute(update(Document).where(Document.account_id == account_id, Document.kind == "demand_letter")
-                    .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days)))
+                    .values(created_at=then))
+    session.execute(update(Contact).where(Contact.account_id == account_id, Contact.channel == "letter")
+                    .values(started_at=then))
     session.commit()
+
+
+async def _send_letter(http, headers, account_id: int) -> dict:  # noqa: ANN001
+    r = await http.post(f"/api/v1/accounts/{account_id}/letters", json={"kind": "demand_letter"}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 async def test_a_supervisor_escalation_goes_open_in_review_accepted_closed(http, auth, make_account) -> None:  # noqa: ANN001
@@ -136,12 +146,14 @@ async def test_a_legal_referral_names_each_missing_precondition(http, auth, make
 
     ready = make_account(dpd=120)
     _attempts(session, ready.id, 5)
+    # A letter only generated was never sent: it does not count.
     r = await http.post(f"/api/v1/accounts/{ready.id}/documents", json={"kind": "demand_letter"}, headers=agent)
     assert r.status_code == 201, r.text
     missing = problem(await _escalate(http, agent, ready.id, "legal"), 409)["missing"]
-    assert len(missing) == 2 and "contact attempts: 5" in missing[0]
-    assert "sent 0 days ago" in missing[1]
-    _attempts(session, ready.id, 1)
+    assert "demand letter: none sent" in missing[-1]
+    await _send_letter(http, agent, ready.id)  # the letter is an attempt too: 6 now
+    missing = problem(await _escalate(http, agent, ready.id, "legal"), 409)["missing"]
+    assert len(missing) == 1 and "sent 0 days ago" in missing[0]
     _backdate_letters(session, ready.id, 15)
     r = await http.get(f"/api/v1/accounts/{ready.id}/escalations/check", headers=agent)
     assert r.json() == {"kind": "legal", "ready": True, "missing": []}
@@ -285,8 +297,7 @@ async def test_an_accepted_legal_referral_puts_the_account_in_legal_status(http,
     async def ready_referral() -> tuple[int, dict]:
         account = make_account(dpd=120)
         _attempts(session, account.id, 6)
-        r = await http.post(f"/api/v1/accounts/{account.id}/documents", json={"kind": "demand_letter"}, headers=agent)
-        assert r.status_code == 201, r.text
+        await _send_letter(http, agent, account.id)
         _backdate_letters(session, account.id, 15)
         r = await _escalate(http, agent, account.id, "legal", "no payment for months")
         assert r.status_code == 201, r.text

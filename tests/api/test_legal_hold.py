@@ -12,7 +12,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from backend.models import Account, Contact, Document, User
+from backend.models import Account, Contact, User
 
 HELD_NAME = "Hildegard Holdfast"
 KEPT_NAME = "Hildegard Keeper"
@@ -130,10 +130,10 @@ async def test_accepting_the_referral_lets_go_of_the_lease_and_the_record_stays_
                             party="debtor", outcome="NA", started_at=start + dt.timedelta(days=i), note=""))
     session.commit()
     agent, legal = await auth("agent1"), await auth("legal1")
-    r = await http.post(f"/api/v1/accounts/{account.id}/documents", json={"kind": "demand_letter"}, headers=agent)
+    r = await http.post(f"/api/v1/accounts/{account.id}/letters", json={"kind": "demand_letter"}, headers=agent)
     assert r.status_code == 201, r.text
-    session.execute(update(Document).where(Document.account_id == account.id, Document.kind == "demand_letter")
-                    .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=15)))
+    session.execute(update(Contact).where(Contact.account_id == account.id, Contact.channel == "letter")
+                    .values(started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=15)))
     session.commit()
     r = await http.post(f"/api/v1/accounts/{account.id}/escalations",
                         json={"kind": "legal", "reason": "no payment for months"}, headers=agent)

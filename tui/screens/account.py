@@ -4,6 +4,8 @@ agent's clock beside the customer's, and the timeline, newest first."""
 
 from __future__ import annotations
 
+import time
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -12,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from backend_client.client import BackendError, NotFound
+from backend_client.client import BackendError, Conflict, NotFound, new_idempotency_key
 from backend_client.models import AccountDetail, ComplianceVerdict, EscalationOut, PlanOut, Timeline
 from tui import fmt
 from tui.i18n import N_, _
@@ -32,9 +34,14 @@ from tui.labels import (
     verdict,
     why,
 )
+from tui.keys import key_of
 from tui.screens.base import DeskScreen
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
+
+
+LETTER_CONFIRM_S = 5.0
+"""A second press of the letter key within this long sends the demand letter."""
 
 
 class AccountScreen(DeskScreen):
@@ -59,12 +66,17 @@ class AccountScreen(DeskScreen):
         Binding("f", "phones", N_("Phones"),
                 tooltip=N_("Say which number is home, mobile, work or other, and mark numbers not to call"),
                 id="account.phones", priority=True, show=False),
+        Binding("l", "letter", N_("Demand letter"),
+                tooltip=N_("Send the customer a demand letter now (press twice): checked by the compliance engine, "
+                           "kept as a PDF and recorded on the timeline"),
+                id="account.letter", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
     PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone")),
-                      "account.phones": (N_("Phones"), N_("edit"))}
+                      "account.phones": (N_("Phones"), N_("edit")),
+                      "account.letter": (N_("Demand letter"), N_("send"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
                  timeline: Timeline | None = None, leased: bool = False) -> None:
@@ -79,6 +91,9 @@ class AccountScreen(DeskScreen):
         """The account's current plan (the open one, else the latest), as last loaded."""
         self._asked: tuple[str, str | None] | None = None
         """A form asked for before the account had loaded: it opens when it has."""
+        self._letter_armed_at: float | None = None
+        self._letter_key = ""
+        """The demand letter's idempotency key, from the first press: a retry sends it once."""
         self.compliance: ComplianceVerdict | None = None
         """The backend's full verdict on phoning the customer at the desk's clock, as last loaded."""
         self._verdict_unshown = False
@@ -285,8 +300,11 @@ class AccountScreen(DeskScreen):
     def show_detail(self, d: AccountDetail) -> None:
         self.detail = d
         c = d.customer
+        status = label(STATUSES, d.status)
+        if d.status == "legal" and d.legal_since is not None:
+            status = _("with legal since {date}").format(date=fmt.date(d.legal_since.astimezone(self.desk.agent_tz)))
         self.query_one("#title", Static).update(
-            f"{d.account_ref} · {c.name} · {label(STATUSES, d.status)}"
+            f"{d.account_ref} · {c.name} · {status}"
             + (f" · {_('Team')} {d.team}" if d.team else "") + (f" · {d.agent}" if d.agent else ""))
         place = ", ".join(p for p in (c.region, c.country) if p)
         self.query_one("#customer-name", Static).update(
@@ -460,6 +478,43 @@ class AccountScreen(DeskScreen):
             self.load_timeline()
         elif detail:
             self.load_detail()  # changed by someone else meanwhile: as it is now
+
+    def action_letter(self) -> None:
+        """A demand letter to the customer's address, once confirmed by a second press."""
+        if not self._loaded("letter"):
+            return
+        assert self.detail is not None
+        addresses = self.detail.customer.addresses
+        if not addresses:
+            self.notify(_("There is no postal address on record: no letter can go."), title=_("Demand letter"),
+                        severity="error")
+            return
+        now = time.monotonic()
+        if self._letter_armed_at is None or now - self._letter_armed_at > LETTER_CONFIRM_S:
+            self._letter_armed_at = now
+            self._letter_key = new_idempotency_key()
+            self.notify(_("Press {key} again to send a demand letter to {address}.").format(
+                key=key_of(self.app, "account.letter", self.desk.keymap, "l"), address=addresses[0].text),
+                title=_("Demand letter"), severity="warning", markup=False)
+            return
+        self._letter_armed_at = None
+        self.send_letter(self._letter_key)
+
+    @work(name="send-letter", group="account-letter", exclusive=True, exit_on_error=False)
+    async def send_letter(self, key: str) -> None:
+        try:
+            sent = await self.desk.call(self.desk.api.send_letter(self.account_id, idempotency_key=key))
+        except Conflict as exc:
+            self.notify(self.desk.describe_conflict(exc) + " · " + exc.problem.detail, title=_("Demand letter"),
+                        severity="error", markup=False)
+            return
+        except BackendError as exc:
+            self.desk.report(exc, _("Demand letter"))
+            return
+        self.notify(_("Demand letter sent to {address}; it is on the timeline.").format(address=sent.used or "—"),
+                    title=_("Demand letter"), markup=False)
+        self.load_timeline()
+        self.load_detail()
 
     def action_handoff(self) -> None:
         from tui.screens.handoff import HandoffScreen

@@ -22,6 +22,7 @@ from backend_client.models import Money, SegmentCreate, SegmentFilter, SegmentOu
 from backend_client.money import exponent, major_string
 from tui import fmt
 from tui.i18n import N_, _
+from tui.labels import rule
 from tui.screens.base import DeskModal, DeskScreen
 
 if TYPE_CHECKING:
@@ -92,7 +93,11 @@ class SegmentsScreen(DeskScreen):
                 id="segments.assign", priority=True),
         Binding("d", "ask('delete')", N_("Delete"), tooltip=N_("Delete the highlighted segment: d, then Enter"),
                 id="segments.delete", priority=True),
-        Binding("enter", "confirm", N_("Confirm"), tooltip=N_("Do what was asked (assign or delete)"),
+        Binding("l", "ask('letters')", N_("Letters"),
+                tooltip=N_("Send a demand letter to every account of the highlighted segment, each checked by the "
+                           "compliance engine: l, then Enter"),
+                id="segments.letters", priority=True),
+        Binding("enter", "confirm", N_("Confirm"), tooltip=N_("Do what was asked (assign, delete or letters)"),
                 id="segments.confirm", priority=True, show=False),
         Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="segments.down", priority=True,
                 show=False),
@@ -235,6 +240,9 @@ class SegmentsScreen(DeskScreen):
         if what == "assign":
             text = _("Move the {count} accounts of {name} to {target}? Enter moves, Esc cancels.").format(
                 count=f"{seg.count:,}", name=seg.name, target=target_text(seg))
+        elif what == "letters":
+            text = _("Send a demand letter to each of the {count} accounts of {name}? Each is checked by the "
+                     "compliance engine first. Enter sends, Esc cancels.").format(count=f"{seg.count:,}", name=seg.name)
         else:
             text = _("Delete the segment {name}? Enter deletes, Esc cancels.").format(name=seg.name)
         ask = self.query_one("#segments-ask", Static)
@@ -260,6 +268,8 @@ class SegmentsScreen(DeskScreen):
             return
         if what == "assign":
             self.assign(seg)
+        elif what == "letters":
+            self.letters(seg)
         else:
             self.delete(seg)
 
@@ -273,6 +283,42 @@ class SegmentsScreen(DeskScreen):
         target = result.to_agent or _("team {team}").format(team=result.to_team)
         self.notify(_("Moved {count} accounts of {name} to {target}.").format(
             count=f"{result.moved:,}", name=seg.name, target=target), title=_("Segments"), markup=False)
+        self.desk.worklist_stale = True
+        self.load(select=seg.id)
+
+    @work(name="segment-letters", group="segment-action", exclusive=True, exit_on_error=False)
+    async def letters(self, seg: SegmentOut) -> None:
+        """The batch: a letter (a contact and a PDF) per account, one print file saved on this machine."""
+        import asyncio
+
+        from tui.screens.escalations import pack_dir
+
+        desk = self.desk
+        try:
+            run = await desk.call(desk.api.segment_letters(seg.id))
+            printed = await desk.call(desk.api.document_bytes(run.print_file_url)) if run.print_file_url else None
+        except BackendError as exc:
+            desk.report(exc, _("Letters"))
+            return
+        text = _("Demand letters for {name}: {sent} sent, {skipped} skipped.").format(
+            sent=f"{run.sent:,}", name=seg.name, skipped=f"{run.skipped:,}")
+        skipped = [i for i in run.items if i.contact_id is None]
+        if skipped:
+            text += " " + "; ".join(f"{i.account_ref}: {rule(i.rule)}" for i in skipped[:3])
+        if printed is not None:
+            path = pack_dir(desk.settings.drafts_dir).parent / "letter-runs" / f"letters-{run.id}.pdf"
+
+            def save() -> None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(printed)
+
+            try:
+                await asyncio.to_thread(save)
+            except OSError as exc:
+                text += " " + _("The print file could not be saved: {error}").format(error=exc.strerror or exc)
+            else:
+                text += " " + _("Print file: {path}").format(path=path)
+        self.notify(text, title=_("Letters"), markup=False, timeout=15)
         self.desk.worklist_stale = True
         self.load(select=seg.id)
 

@@ -22,7 +22,11 @@ def contact_text(contact: ContactOut, tz: dt.tzinfo) -> str:
     parts = [label(CHANNELS, contact.channel)]
     if contact.direction == "inbound":
         parts[0] = _("{channel} in").format(channel=parts[0])
-    parts.append(label(OUTCOMES, contact.outcome))
+    if contact.channel == "letter" and contact.document_id is not None:
+        # A letter sent from the desk: where it went; its PDF is the document beside it.
+        parts.append(_("sent to {address}").format(address=contact.used or "—"))
+    else:
+        parts.append(label(OUTCOMES, contact.outcome))
     if contact.result:
         result = label(RESULTS, contact.result)
         if contact.result == "PTP" and contact.ptp_amount is not None:
