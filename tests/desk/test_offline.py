@@ -5,13 +5,14 @@ the backend is back."""
 from __future__ import annotations
 
 import asyncio
-import json
+from dataclasses import asdict
 
 import httpx
 import pytest
 
 from backend_client.models import AccountPatch, FlagsPatch
 from tests.desk.conftest import screen_text, settle
+from tui.store import Outbox, Store
 
 pytestmark = pytest.mark.desk
 
@@ -21,8 +22,12 @@ async def contacts_of(api, account_id: int) -> list:  # noqa: ANN001
 
 
 def outbox_file(drafts) -> list[dict]:  # noqa: ANN001
-    path = drafts / "outbox.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    """The outbox as it is on disk, read through a store of its own (as another desk would)."""
+    store = Store(drafts)
+    try:
+        return [asdict(entry) for entry in Outbox(store).entries()]
+    finally:
+        store.close()
 
 
 async def open_call(pilot) -> None:  # noqa: ANN001
