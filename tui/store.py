@@ -188,6 +188,8 @@ class Store:
         self.token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self.imported: list[Path] = []
+        """The earlier desks' JSON files this store imported when it opened the database (if it did)."""
 
     # -- the connection --------------------------------------------------------------
 
@@ -205,6 +207,12 @@ class Store:
                 raise
             self._conn = conn
         return self._conn
+
+    def open(self) -> Store:
+        """Open the database now (else it opens on first use)."""
+        with self._lock:
+            self._connect()
+        return self
 
     def close(self) -> None:
         with self._lock:
@@ -251,6 +259,7 @@ class Store:
             # After the commit: a crash before this leaves a file the marker says was imported.
             with contextlib.suppress(OSError):
                 path.replace(path.with_name(f"{path.name}.migrated"))
+        self.imported = imported
 
     def _import_json(self, conn: sqlite3.Connection) -> list[Path]:
         imported = []
