@@ -63,12 +63,17 @@ def add(outbox: Outbox, account_id: int = 1, text: str = "a note", kind: str = "
                       body={"text": text, "visibility": "team"}, draft={"text": text, "shared": False}, now=T0)
 
 
-def run_children(script: str, *args: list[str], timeout: float = 60) -> list[str]:
-    """Run ``script`` in one process per argument list, all at once; their outputs."""
+def run_children(script: str, *args: list[str], go: Path | None = None, timeout: float = 60) -> list[str]:
+    """Run ``script`` in one process per argument list, all at once; their outputs.
+    ``go``: a file the scripts wait for, made once they have all started (so they
+    begin together, not one by one as they finish importing)."""
     code = textwrap.dedent(script)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     procs = [subprocess.Popen([sys.executable, "-c", code, *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=REPO) for a in args]
+    if go is not None:
+        time.sleep(0.3)
+        go.touch()
     outs = []
     for proc in procs:
         out, err = proc.communicate(timeout=timeout)
@@ -207,17 +212,8 @@ def test_many_processes_send_every_entry_exactly_once(tmp_path: Path) -> None:
         print("\\n".join(sent))
     """
     go = tmp_path / "go"
-    code = textwrap.dedent(script)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(directory), str(go)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env, cwd=REPO) for _ in range(4)]
-    time.sleep(0.3)
-    go.touch()
-    sent: list[str] = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        sent += out.split()
+    outs = run_children(script, *[[str(directory), str(go)]] * 4, go=go)
+    sent = [key for out in outs for key in out.split()]
     assert sorted(sent) == sorted(keys)  # each once: none twice, none left
     assert Outbox(directory).entries() == []
 
@@ -360,17 +356,8 @@ def test_two_desks_starting_at_once_import_the_json_files_once(tmp_path: Path) -
         print(len(store.imported), len(Outbox(store).entries()))
     """
     go = tmp_path / "go"
-    code = textwrap.dedent(script)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(directory), str(go)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env, cwd=REPO) for _ in range(4)]
-    time.sleep(0.3)
-    go.touch()
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        results.append(tuple(int(n) for n in out.split()))
+    outs = run_children(script, *[[str(directory), str(go)]] * 4, go=go)
+    results = [tuple(int(n) for n in out.split()) for out in outs]
     assert sorted(results) == [(0, 2), (0, 2), (0, 2), (2, 2)]  # one imported both files; all see both entries
     with sqlite3.connect(directory / DB_NAME) as db:
         assert db.execute("SELECT count(*) FROM meta WHERE name = 'json-imported'").fetchone()[0] == 1
