@@ -21,8 +21,8 @@ from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import kept, verdict, why
-from tui.store import Waiting
 from tui.screens.base import DeskScreen
+from tui.store import Waiting
 from tui.widgets.worklist_table import WorklistTable
 
 PAGE_SIZE = 50
