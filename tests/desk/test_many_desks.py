@@ -8,7 +8,7 @@ contacts and notes while the test kills the backend (SIGKILL, so answers are
 lost mid-request) and starts it again, twice. Then every one of the 200 is on
 the server exactly once, the outbox is empty, and no draft is lost.
 
-Marked ``processes``; each case takes about 15-30 s (bounded: the workers give
+Marked ``processes``; each case took 12-17 s on two busy cores (bounded: the workers give
 up after 45 s).
 """
 
