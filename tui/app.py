@@ -39,10 +39,10 @@ from backend_client.client import (
     Unauthorized,
 )
 from config.settings import DeskSettings
-from tui import labels
+from tui import labels, sending
 from tui.i18n import N_, _, set_language
 from tui.keys import describe, localize_bindings, node_bindings
-from tui.store import Drafts, Outbox, OutboxEntry, default_dir
+from tui.store import Drafts, Outbox, OutboxEntry, Store, Waiting, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
 """While the backend is down, how often the desk asks whether it is back."""
+REREAD_STORE_EVERY_S = 3.0
+"""How often the desk reads again what this machine keeps (other desks of the user send and add)."""
 
 
 def _utc_now() -> dt.datetime:
@@ -137,8 +139,12 @@ class CollectDesk(App[int]):
         self.clock: Callable[[], dt.datetime] = clock or _utc_now
         self.agent_tz: dt.tzinfo = agent_tz or _local_tz()
         directory = Path(settings.drafts_dir) if settings.drafts_dir else default_dir()
-        self.drafts = Drafts(directory)
-        self.outbox = Outbox(directory)
+        self.store = Store(directory)
+        """Drafts and the outbox, in one database that every desk of the user on this machine shares."""
+        self.drafts = Drafts(self.store)
+        self.outbox = Outbox(self.store)
+        self.waiting = Waiting()
+        """What the store kept for the signed-in user when the desk last read it."""
         self.user: UserOut | None = None
         self._auto_login = (username, password) if username and password else None
         self._prefill_user = username or ""
@@ -146,10 +152,10 @@ class CollectDesk(App[int]):
         self._inflight = 0
         self._slow_timer: Timer | None = None
         self._retry_timer: Timer | None = None
-        self._sending: set[str] = set()
         self._told_down = False
         self.slow_after_s = SLOW_AFTER_S
         self.retry_every_s = RETRY_EVERY_S
+        self.reread_store_every_s = REREAD_STORE_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
         self._held_keys: deque[events.Key] = deque()
@@ -240,10 +246,12 @@ class CollectDesk(App[int]):
 
         self.set_interval(15.0, self._tick, name="status-clock")
         self._tick()
+        self.set_interval(self.reread_store_every_s, self.reread_store, name="store-reread")
         self.push_screen(LoginScreen(username=self._prefill_user, auto=self._auto_login))
 
     async def on_unmount(self) -> None:
         await self.api.aclose()
+        self.store.close()
 
     def _tick(self) -> None:
         from tui import fmt
@@ -265,12 +273,18 @@ class CollectDesk(App[int]):
             for line in screen.query(StatusLine):
                 line.status = status
 
-    def _count_outbox(self) -> None:
-        if self.user is None:
-            self._set_status(unsent=0, refused=0)
+    def reread_store(self) -> None:
+        """Read again what this machine keeps for the user (another desk of theirs may
+        have sent or added some): the status line's counts, and the screens' marks."""
+        waiting = Waiting() if self.user is None else self.store.waiting(self.server, self.user.username)
+        self._set_status(unsent=waiting.pending, refused=waiting.refused)
+        if waiting == self.waiting:
             return
-        self._set_status(unsent=len(self.outbox.pending(self.server, self.user.username)),
-                         refused=len(self.outbox.refused(self.server, self.user.username)))
+        self.waiting = waiting
+        for screen in self.screen_stack:
+            changed = getattr(screen, "waiting_changed", None)
+            if changed is not None:
+                changed(waiting)
 
     # -- talking to the backend ----------------------------------------------------
 
@@ -401,7 +415,7 @@ class CollectDesk(App[int]):
         self.user = token.user
         team = f" · {_('Team')} {token.user.team}" if token.user.team else ""
         self._set_status(connection="ok", who=f"{token.user.username}{team}")
-        self._count_outbox()
+        self.reread_store()
         self.send_unsent()
         return token.user
 
@@ -439,7 +453,8 @@ class CollectDesk(App[int]):
 
         self.api.token = None
         self.user = None
-        self._set_status(connection="unknown", who="", unsent=0, refused=0)
+        self._set_status(connection="unknown", who="")
+        self.reread_store()
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
@@ -455,33 +470,25 @@ class CollectDesk(App[int]):
         assert self.user is not None
         entry = self.outbox.add(kind, server=self.server, user=self.user.username, account_id=account_id,  # type: ignore[arg-type]
                                 account_ref=account_ref, body=body, draft=draft, now=self.clock())
-        self._count_outbox()
+        self.reread_store()
         return entry
 
     async def deliver(self, entry: OutboxEntry) -> Any:
-        """Send one outbox entry with its own idempotency key; it leaves the outbox
-        when the backend has answered it. Raises what the backend raised."""
-        from backend_client.models import ContactCreate
-
-        self._sending.add(entry.key)
+        """Send an entry just saved on a form, with its own idempotency key; it leaves
+        the outbox when the backend has answered it, or refused it (the form, still
+        open, says why). Raises what the backend raised (``sending.deliver``)."""
         try:
-            if entry.kind == "contact":
-                result = await self.call(self.api.log_contact(
-                    entry.account_id, ContactCreate.model_validate(entry.body), idempotency_key=entry.key))
-            else:
-                result = await self.call(self.api.add_note(entry.account_id, entry.body["text"], idempotency_key=entry.key,
-                                                           visibility=entry.body.get("visibility", "team")))
-        except (BackendUnavailable, Unauthorized, BadResponse):
-            raise  # not answered (or not by this contract): it stays, and is sent again with the same key
+            result = await sending.deliver(self.api, self.outbox, entry, call=self.call)
+        except sending.Taken:
+            return None  # another desk of this user is sending it: it is not lost
+        except sending.NOT_ANSWERED:
+            raise  # it stays, and is sent again with the same key
         except ProblemResponse:
             self.outbox.remove(entry.key)
-            self._count_outbox()
             raise
         finally:
-            self._sending.discard(entry.key)
-        self.outbox.remove(entry.key)
+            self.reread_store()
         self.worklist_stale = True
-        self._count_outbox()
         return result
 
     def action_send_unsent(self) -> None:
@@ -494,25 +501,19 @@ class CollectDesk(App[int]):
 
     @work(name="send-outbox", group="outbox", exclusive=False, exit_on_error=False)
     async def send_unsent(self) -> None:
-        """Send what the outbox holds for this user, oldest first, until the backend fails."""
+        """Send what the outbox holds for this user, oldest first, until the backend
+        fails; what another desk of theirs is sending is left to it."""
         if self.user is None:
             return
-        user = self.user.username
-        sent = 0
-        for entry in self.outbox.pending(self.server, user):
-            if self.outbox.get(entry.key) is None or entry.key in self._sending:
-                continue
-            try:
-                await self.deliver(entry)
-            except (BackendUnavailable, Unauthorized, BadResponse):
-                break
-            except ProblemResponse as exc:
-                self._refused(entry, exc)
-            else:
-                sent += 1
-            self._outbox_changed(entry.account_id)
+        sent = await sending.send_pending(self.api, self.outbox, self.server, self.user.username,
+                                          refused=self._refused, sent=self._sent, call=self.call)
         if sent:
             self.notify(_("Sent {count} kept on this machine.").format(count=sent), title=_("Outbox"))
+
+    def _sent(self, entry: OutboxEntry) -> None:
+        self.worklist_stale = True
+        self.reread_store()
+        self._outbox_changed(entry.account_id)
 
     def _outbox_changed(self, account_id: int) -> None:
         """Tell the screens showing ``account_id`` that what was kept for it has gone."""
@@ -522,16 +523,14 @@ class CollectDesk(App[int]):
                 changed(account_id)
 
     def _refused(self, entry: OutboxEntry, exc: ProblemResponse) -> None:
-        """The backend will never take this entry as it is: put it back in its form."""
+        """The backend will never take this entry as it is: put it back in its form
+        (or, when a newer draft is being typed there, keep it as refused in the outbox:
+        the form takes it back once that draft is saved or dropped)."""
         reason = self.describe_conflict(exc) if isinstance(exc, Conflict) else (exc.problem.detail or exc.problem.title)
         form = "call" if entry.kind == "contact" else "note"
-        key = self.draft_key(entry.account_id, form)
-        if self.drafts.get(key) is None:
-            self.drafts.put(key, {**entry.draft, "refused": reason})
-        else:
-            # A newer draft is being typed for the account: keep both, this one in the outbox.
-            self.outbox.refuse(entry.key, reason)
-        self._count_outbox()
+        self.outbox.refuse_into_draft(entry.key, reason, self.draft_key(entry.account_id, form))
+        self.reread_store()
+        self._outbox_changed(entry.account_id)
         self.notify(_("{ref}: the backend refused what was saved offline ({reason}); it is back in its form.").format(
             ref=entry.account_ref, reason=reason), title=_("Outbox"), severity="error", markup=False)
 
@@ -544,9 +543,10 @@ class CollectDesk(App[int]):
             return None
         for entry in self.outbox.refused(self.server, self.user.username):
             if entry.account_id == account_id and entry.kind == kind:
-                self.outbox.remove(entry.key)
-                self._count_outbox()
-                return {**entry.draft, "refused": entry.error}
+                taken = self.outbox.take(entry.key)  # None: another desk's form took it first
+                if taken is not None:
+                    self.reread_store()
+                    return {**taken.draft, "refused": taken.error}
         return None
 
     # -- workers that fail -----------------------------------------------------------

@@ -11,6 +11,7 @@ from tui.i18n import N_, _
 
 if TYPE_CHECKING:
     from backend_client.models import ComplianceBlock, LimitCount, Place, Why
+    from tui.store import Waiting
 
 OUTCOMES: dict[str, str] = {
     "RPC": N_("right party"),
@@ -160,6 +161,34 @@ _WHY: dict[str, str] = {
     # The scorecard's reasons (backend/scoring): the common ones; others show their English text.
     "status_now": N_("{months} months late now"),
 }
+
+
+FORMS: dict[str, str] = {
+    "call": N_("call"),
+    "note": N_("note"),
+    "plan": N_("plan"),
+    "escalation": N_("escalation"),
+}
+"""The desk's forms that keep a draft (``Drafts.key``'s last part)."""
+
+
+def kept(waiting: Waiting, account_id: int) -> str:
+    """What this machine keeps for the account, in words: ``⧗ 2 unsent · ✎ draft``."""
+    parts = []
+    if unsent := waiting.unsent.get(account_id):
+        parts.append("⧗ " + _("{count} unsent").format(count=unsent))
+    if refused := waiting.refused_for.get(account_id):
+        parts.append("⧗ " + _("{count} refused").format(count=refused))
+    if account_id in waiting.drafts:
+        parts.append("✎ " + _("draft"))
+    return " · ".join(parts)
+
+
+def drafts_line(forms: Sequence[str]) -> str:
+    """``✎ draft: call, note``: the forms of an account with a draft."""
+    if not forms:
+        return ""
+    return "✎ " + _("draft: {forms}").format(forms=listing([label(FORMS, f) for f in forms], last_and=False))
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Nothing typed is lost: drafts and the outbox, kept in local files.
+"""Nothing typed is lost: drafts and the outbox, kept in a local SQLite database.
 
 *Drafts* are forms being typed (a call being logged, a note): saved on every
 change, so they survive leaving the screen, a dropped connection and a killed
@@ -12,7 +12,28 @@ key, so the backend records it exactly once. An entry the backend refuses
 (a rule, a field) is kept as *refused* and its text goes back into the draft.
 
 Both are scoped to a server and a user (account ids and idempotency keys mean
-nothing elsewhere). Files are replaced atomically; the outbox is fsynced.
+nothing elsewhere), and both live in one file, ``store.sqlite3`` in the drafts
+directory, that any number of desk processes of the user on the machine share
+(a second terminal, an SSH session that lingers after a reconnect):
+
+- Every read goes to the database: no desk holds a copy that another can make
+  stale, and no desk rewrites what another wrote. A draft is one row (the last
+  write of *that* form wins; another account's or form's draft is untouched).
+- A desk sends an entry only once it has *claimed* it (``Outbox.claim``): a
+  claim names the desk process and lapses after ``LEASE_S`` seconds, so two
+  desks never send one entry at once and a crashed desk's entries go out from
+  another. ``Outbox.add`` claims the new entry for the desk that saved it.
+- WAL journal, a busy timeout, short ``BEGIN IMMEDIATE`` transactions; the
+  outbox's writes are fsynced (``synchronous=FULL``), a draft's keystrokes are
+  not (they survive a killed process, as before).
+
+``drafts.json`` and ``outbox.json``, where earlier desks kept them, are imported
+once, the first time the database is opened (in one transaction, under the
+write lock, with a marker row so a second desk starting at the same moment does
+not import them again), and renamed ``*.migrated``. A damaged one is set aside
+as ``*.damaged-…``, as before.
+
+The database is opened on first use, once per ``Store``.
 """
 
 from __future__ import annotations
@@ -20,14 +41,56 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
-import tempfile
+import sqlite3
+import threading
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 EntryKind = Literal["contact", "note"]
+
+DB_NAME = "store.sqlite3"
+LEASE_S = 60.0
+"""How long a desk's claim on an outbox entry holds: longer than any one send, so
+only a desk that died (or hung) while sending loses its entries to another."""
+BUSY_TIMEOUT_S = 5.0
+"""How long a desk waits for another's write to finish before giving up."""
+SCHEMA_VERSION = 1
+_MIGRATED = "json-imported"
+"""The marker row: the JSON files of earlier desks have been imported."""
+
+_log = logging.getLogger(__name__)
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS drafts (
+        key TEXT PRIMARY KEY,
+        server TEXT, user TEXT, account_id INTEGER, form TEXT,
+        draft TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS drafts_scope ON drafts (server, user, account_id)",
+    """CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        server TEXT NOT NULL, user TEXT NOT NULL,
+        account_id INTEGER NOT NULL, account_ref TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        error TEXT NOT NULL DEFAULT '',
+        draft TEXT NOT NULL DEFAULT '{}',
+        claimed_by TEXT,
+        claimed_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (server, user, state)",
+)
 
 
 def default_dir() -> Path:
@@ -36,40 +99,36 @@ def default_dir() -> Path:
     return user_data_path("collectdesk", appauthor=False) / "drafts"
 
 
-def _write_json(path: Path, data: Any, *, durable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable and hasattr(os, "O_DIRECTORY"):
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(path.parent, os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-def _read_json(path: Path, default: Any) -> Any:
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _split_key(key: str) -> tuple[str | None, str | None, int | None, str | None]:
+    """``server|user|account_id|form`` (``Drafts.key``) → its parts, or Nones."""
+    parts = key.rsplit("|", 3)
+    if len(parts) == 4:
+        server, user, account, form = parts
+        with contextlib.suppress(ValueError):
+            return server, user, int(account), form
+    return None, None, None, None
+
+
+def _read_json(path: Path) -> Any:
+    """A file of an earlier desk: its JSON, or None when absent or damaged (set aside)."""
     try:
         with path.open(encoding="utf-8") as fh:
             return json.load(fh)
     except FileNotFoundError:
-        return default
+        return None
     except (OSError, ValueError):
-        # A damaged file is kept aside rather than overwritten: what it holds may matter.
+        # A damaged file is kept aside rather than dropped: what it holds may matter.
         with contextlib.suppress(OSError):
             path.replace(path.with_name(f"{path.name}.damaged-{uuid.uuid4().hex[:8]}"))
-        return default
+        return None
 
 
 @dataclass
@@ -90,75 +149,330 @@ class OutboxEntry:
     """The form as typed, to put back if the backend refuses the entry."""
 
 
+_ENTRY_COLUMNS = "key, kind, server, user, account_id, account_ref, body, created_at, state, error, draft"
+
+
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+    key, kind, server, user, account_id, account_ref, body, created_at, state, error, draft = row
+    return OutboxEntry(key=key, kind=kind, server=server, user=user, account_id=account_id, account_ref=account_ref,
+                       body=json.loads(body), created_at=created_at, state=state, error=error, draft=json.loads(draft))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What this machine keeps for a server and user: the status line's counts, and
+    per account the entries not yet sent and the forms with a draft."""
+
+    pending: int = 0
+    refused: int = 0
+    unsent: dict[int, int] = field(default_factory=dict)
+    """Account id → entries waiting to be sent."""
+    refused_for: dict[int, int] = field(default_factory=dict)
+    """Account id → entries the backend refused (kept until their form takes them back)."""
+    drafts: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Account id → the forms with a draft (``call``, ``note``, ``plan``, ``escalation``)."""
+
+
+class Store:
+    """``store.sqlite3`` in ``directory``: one connection, opened on first use.
+
+    ``clock`` tells the time claims are made and lapse at (tests move it);
+    ``token`` names this desk process in its claims."""
+
+    def __init__(self, directory: Path, *, clock: Callable[[], dt.datetime] | None = None,
+                 lease_s: float = LEASE_S) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        self.clock = clock or _utc_now
+        self.lease_s = lease_s
+        self.token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self.imported: list[Path] = []
+        """The earlier desks' JSON files this store imported when it opened the database (if it did)."""
+
+    # -- the connection --------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # Autocommit (isolation_level=None): transactions are begun here, explicitly.
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                self._setup(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def open(self) -> Store:
+        """Open the database now (else it opens on first use)."""
+        with self._lock:
+            self._connect()
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextlib.contextmanager
+    def _begin(self, conn: sqlite3.Connection, *, write: bool, durable: bool) -> Iterator[sqlite3.Connection]:
+        if write:
+            # FULL: the commit is on the disk when it returns (the outbox); NORMAL: it
+            # survives the process, not a power cut (a draft's keystrokes).
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        # IMMEDIATE: the write lock is taken first (waiting up to the busy timeout), so
+        # a transaction that read never fails when it comes to write.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction on the shared database (``durable``: fsynced at commit)."""
+        with self._lock:
+            conn = self._connect()
+            with self._begin(conn, write=write, durable=durable):
+                yield conn
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        """The tables, and the earlier desks' JSON files imported, once."""
+        imported: list[Path] = []
+        with self._begin(conn, write=True, durable=True):
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if conn.execute("SELECT 1 FROM meta WHERE name = ?", (_MIGRATED,)).fetchone() is None:
+                imported = self._import_json(conn)
+                conn.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (_MIGRATED, self.clock().isoformat()))
+        for path in imported:
+            # After the commit: a crash before this leaves a file the marker says was imported.
+            with contextlib.suppress(OSError):
+                path.replace(path.with_name(f"{path.name}.migrated"))
+        self.imported = imported
+
+    def _import_json(self, conn: sqlite3.Connection) -> list[Path]:
+        imported = []
+        drafts_path, outbox_path = self.directory / "drafts.json", self.directory / "outbox.json"
+        drafts = _read_json(drafts_path)
+        if drafts is not None:
+            imported.append(drafts_path)
+        for key, values in (drafts.items() if isinstance(drafts, dict) else ()):
+            if isinstance(key, str) and isinstance(values, dict):
+                conn.execute("INSERT OR IGNORE INTO drafts (key, server, user, account_id, form, draft, updated_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (key, *_split_key(key), _dumps(values), self.clock().isoformat()))
+        entries = _read_json(outbox_path)
+        if entries is not None:
+            imported.append(outbox_path)
+        for raw in (entries if isinstance(entries, list) else ()):
+            try:
+                entry = OutboxEntry(**raw)
+            except TypeError:
+                _log.warning("outbox.json: an entry that is not one kept: %r", raw)
+                continue
+            conn.execute(f"INSERT OR IGNORE INTO outbox ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (entry.key, entry.kind, entry.server, entry.user, entry.account_id, entry.account_ref,
+                          _dumps(entry.body), entry.created_at, entry.state, entry.error, _dumps(entry.draft)))
+        return imported
+
+    # -- what is waiting -------------------------------------------------------------
+
+    def now_s(self) -> float:
+        return self.clock().timestamp()
+
+    def waiting(self, server: str, user: str) -> Waiting:
+        """What is kept for ``server`` and ``user``, as one snapshot."""
+        with self.transaction(write=False) as db:
+            outbox = db.execute("SELECT account_id, state, count(*) FROM outbox WHERE server = ? AND user = ?"
+                                " GROUP BY account_id, state", (server, user)).fetchall()
+            drafts = db.execute("SELECT account_id, form FROM drafts WHERE server = ? AND user = ? ORDER BY form",
+                                (server, user)).fetchall()
+        unsent: dict[int, int] = {}
+        refused: dict[int, int] = {}
+        for account_id, state, count in outbox:
+            (refused if state == "refused" else unsent)[account_id] = count
+        forms: dict[int, tuple[str, ...]] = {}
+        for account_id, form in drafts:
+            forms[account_id] = (*forms.get(account_id, ()), form)
+        return Waiting(pending=sum(unsent.values()), refused=sum(refused.values()), unsent=unsent,
+                       refused_for=refused, drafts=forms)
+
+
+def _store(where: Store | Path | str) -> Store:
+    return where if isinstance(where, Store) else Store(Path(where))
+
+
 class Outbox:
-    """``outbox.json`` in the drafts directory."""
+    """The ``outbox`` table of the store: what was saved and is not yet on the backend.
 
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "outbox.json"
-        self._entries: list[OutboxEntry] = [
-            OutboxEntry(**raw) for raw in _read_json(self.path, []) if isinstance(raw, dict) and "key" in raw
-        ]
+    ``claim`` before sending, then ``remove`` (answered), ``release`` (not answered:
+    another desk, or this one, sends it later) or ``refuse``/``refuse_into_draft``."""
 
-    def _save(self) -> None:
-        _write_json(self.path, [asdict(e) for e in self._entries], durable=True)
+    def __init__(self, where: Store | Path | str) -> None:
+        self.store = _store(where)
+        self._sending: set[str] = set()
+        """Entries this desk has claimed and is sending now (claims name the process, not the send)."""
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
 
     def add(self, kind: EntryKind, *, server: str, user: str, account_id: int, account_ref: str,
             body: dict[str, Any], draft: dict[str, Any] | None = None, now: dt.datetime | None = None) -> OutboxEntry:
+        """Keep a new entry, on the disk when this returns, claimed by this desk to send now."""
         entry = OutboxEntry(
             key=uuid.uuid4().hex, kind=kind, server=server, user=user, account_id=account_id, account_ref=account_ref,
-            body=body, created_at=(now or dt.datetime.now(dt.UTC)).isoformat(), draft=dict(draft or {}),
+            body=body, created_at=(now or _utc_now()).isoformat(), draft=dict(draft or {}),
         )
-        self._entries.append(entry)
-        self._save()
+        with self.store.transaction(durable=True) as db:
+            db.execute(f"INSERT INTO outbox ({_ENTRY_COLUMNS}, claimed_by, claimed_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (entry.key, kind, server, user, account_id, account_ref, _dumps(body), entry.created_at,
+                        entry.state, entry.error, _dumps(entry.draft), self.store.token, self.store.now_s()))
         return entry
 
+    def claim(self, key: str) -> bool:
+        """Take ``key`` to send it: true when this desk may send it now. Not while it is
+        being sent (by this desk, or another whose claim has not lapsed), nor once
+        it has been answered or refused."""
+        if key in self._sending:
+            return False
+        now = self.store.now_s()
+        with self.store.transaction() as db:
+            claimed = db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_at = ? WHERE key = ? AND state = 'pending'"
+                " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < ?)",
+                (self.store.token, now, key, self.store.token, now - self.store.lease_s)).rowcount == 1
+        if claimed:
+            self._sending.add(key)
+        return claimed
+
+    def release(self, key: str) -> None:
+        """Not answered: the entry stays, for whichever desk sends next."""
+        self._sending.discard(key)
+        with self.store.transaction() as db:
+            db.execute("UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE key = ? AND claimed_by = ?",
+                       (key, self.store.token))
+
     def remove(self, key: str) -> None:
-        before = len(self._entries)
-        self._entries = [e for e in self._entries if e.key != key]
-        if len(self._entries) != before:
-            self._save()
+        self._sending.discard(key)
+        with self.store.transaction(durable=True) as db:
+            db.execute("DELETE FROM outbox WHERE key = ?", (key,))
 
     def refuse(self, key: str, error: str) -> None:
-        for entry in self._entries:
-            if entry.key == key:
-                entry.state, entry.error = "refused", error
-        self._save()
+        self._sending.discard(key)
+        with self.store.transaction(durable=True) as db:
+            db.execute("UPDATE outbox SET state = 'refused', error = ?, claimed_by = NULL, claimed_at = NULL"
+                       " WHERE key = ?", (error, key))
+
+    def refuse_into_draft(self, key: str, error: str, draft_key: str) -> bool:
+        """The backend refused ``key``: its form goes back into the draft ``draft_key``
+        and it leaves the outbox (true), unless a newer draft is being typed there:
+        then it stays, as refused, until that form takes it back (false). One
+        transaction, so a desk opening the form sees one or the other."""
+        self._sending.discard(key)
+        with self.store.transaction(durable=True) as db:
+            row = db.execute("SELECT draft FROM outbox WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            if db.execute("SELECT 1 FROM drafts WHERE key = ?", (draft_key,)).fetchone() is None:
+                _put_draft(db, self.store, draft_key, {**json.loads(row[0]), "refused": error})
+                db.execute("DELETE FROM outbox WHERE key = ?", (key,))
+                return True
+            db.execute("UPDATE outbox SET state = 'refused', error = ?, claimed_by = NULL, claimed_at = NULL"
+                       " WHERE key = ?", (error, key))
+            return False
+
+    def take(self, key: str) -> OutboxEntry | None:
+        """Take a refused entry out of the outbox (its form shows it again): the entry,
+        or None when another desk took it first."""
+        with self.store.transaction(durable=True) as db:
+            row = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM outbox WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM outbox WHERE key = ?", (key,))
+        return _entry(row)
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[OutboxEntry]:
+        with self.store.transaction(write=False) as db:
+            rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM outbox WHERE {where} ORDER BY seq", params).fetchall()
+        return [_entry(row) for row in rows]
 
     def get(self, key: str) -> OutboxEntry | None:
-        return next((e for e in self._entries if e.key == key), None)
+        found = self._select("key = ?", (key,))
+        return found[0] if found else None
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every entry, of every server and user, oldest first."""
+        return self._select("1", ())
 
     def pending(self, server: str, user: str) -> list[OutboxEntry]:
-        return [e for e in self._entries if e.state == "pending" and e.server == server and e.user == user]
+        return self._select("state = 'pending' AND server = ? AND user = ?", (server, user))
 
     def refused(self, server: str, user: str) -> list[OutboxEntry]:
-        return [e for e in self._entries if e.state == "refused" and e.server == server and e.user == user]
+        return self._select("state = 'refused' AND server = ? AND user = ?", (server, user))
 
     def for_account(self, server: str, user: str, account_id: int) -> list[OutboxEntry]:
-        return [e for e in self._entries if e.server == server and e.user == user and e.account_id == account_id]
+        return self._select("server = ? AND user = ? AND account_id = ?", (server, user, account_id))
+
+
+def _put_draft(db: sqlite3.Connection, store: Store, key: str, values: dict[str, Any]) -> None:
+    db.execute("INSERT INTO drafts (key, server, user, account_id, form, draft, updated_at, updated_by)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+               " ON CONFLICT (key) DO UPDATE SET draft = excluded.draft, updated_at = excluded.updated_at,"
+               " updated_by = excluded.updated_by WHERE drafts.draft IS NOT excluded.draft",
+               (key, *_split_key(key), _dumps(values), store.clock().isoformat(), store.token))
 
 
 class Drafts:
-    """``drafts.json``: forms as typed, by server, user, account and form."""
+    """The ``drafts`` table of the store: forms as typed, by server, user, account and form.
+    One row per form; the last desk to write a form's draft wins, and only that form's."""
 
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "drafts.json"
-        raw = _read_json(self.path, {})
-        self._drafts: dict[str, dict[str, Any]] = raw if isinstance(raw, dict) else {}
+    def __init__(self, where: Store | Path | str) -> None:
+        self.store = _store(where)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
 
     @staticmethod
     def key(server: str, user: str, account_id: int, form: str) -> str:
         return f"{server}|{user}|{account_id}|{form}"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        value = self._drafts.get(key)
-        return dict(value) if isinstance(value, dict) else None
+        """The draft as it is now in the store (another desk may have written it since)."""
+        with self.store.transaction(write=False) as db:
+            row = db.execute("SELECT draft FROM drafts WHERE key = ?", (key,)).fetchone()
+        value = json.loads(row[0]) if row else None
+        return value if isinstance(value, dict) else None
 
     def put(self, key: str, values: dict[str, Any]) -> None:
-        if self._drafts.get(key) == values:
-            return
-        self._drafts[key] = dict(values)
-        _write_json(self.path, self._drafts, durable=False)
+        try:
+            with self.store.transaction() as db:
+                _put_draft(db, self.store, key, values)
+        except sqlite3.OperationalError:
+            # Another desk held the store past the busy timeout: the form's next change
+            # (or leaving it) writes the whole draft again. Typing must not stop for it.
+            _log.warning("draft %s not written: the store is busy", key, exc_info=True)
 
     def drop(self, key: str) -> None:
-        if self._drafts.pop(key, None) is not None:
-            _write_json(self.path, self._drafts, durable=False)
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM drafts WHERE key = ?", (key,))
+
+    def forms(self, server: str, user: str, account_id: int) -> list[str]:
+        """The forms of ``account_id`` with a draft, by name."""
+        with self.store.transaction(write=False) as db:
+            rows = db.execute("SELECT form FROM drafts WHERE server = ? AND user = ? AND account_id = ? ORDER BY form",
+                              (server, user, account_id)).fetchall()
+        return [form for (form,) in rows]

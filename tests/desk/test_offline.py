@@ -5,13 +5,14 @@ the backend is back."""
 from __future__ import annotations
 
 import asyncio
-import json
+from dataclasses import asdict
 
 import httpx
 import pytest
 
 from backend_client.models import AccountPatch, FlagsPatch
 from tests.desk.conftest import screen_text, settle
+from tui.store import Drafts, Outbox, Store
 
 pytestmark = pytest.mark.desk
 
@@ -21,8 +22,12 @@ async def contacts_of(api, account_id: int) -> list:  # noqa: ANN001
 
 
 def outbox_file(drafts) -> list[dict]:  # noqa: ANN001
-    path = drafts / "outbox.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    """The outbox as it is on disk, read through a store of its own (as another desk would)."""
+    store = Store(drafts)
+    try:
+        return [asdict(entry) for entry in Outbox(store).entries()]
+    finally:
+        store.close()
 
 
 async def open_call(pilot) -> None:  # noqa: ANN001
@@ -218,3 +223,81 @@ async def test_the_retry_timer_finds_the_backend_back_by_itself(make_desk, accou
         assert "phone · busy" in text and "unsent" not in text
     api = await login("agent1")
     assert [c.outcome for c in await contacts_of(api, first.id)] == ["BSY"]
+
+
+def row_of(text: str, ref: str) -> str:
+    return next(line for line in text.splitlines() if ref in line)
+
+
+async def test_the_worklist_and_the_account_show_what_is_kept_for_an_account(make_desk, accounts, switch) -> None:
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_call(pilot)
+        await pilot.press("2", "tab", *"rang")
+        await pilot.press("escape")  # back to the account: the draft is kept
+        await settle(pilot)
+        assert "✎ draft: call" in screen_text(desk)
+        await pilot.press("escape")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert row_of(text, "A-0001").startswith(" ✓✎ ") and "✎" not in row_of(text, "A-0002")
+        assert "A-0001 Alice Moreno: ✓ May be called now · ✎ draft —" in text
+        # A note saved while the backend is down: kept, and marked unsent (⧗ outranks ✎ in the row).
+        await pilot.press("j", "enter", "n")
+        await settle(pilot)
+        await pilot.press(*"moved")
+        switch.down = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert row_of(text, "A-0002").startswith(" ✓⧗ ")
+        assert "A-0002 Bob Okafor: ✓ May be called now · ⧗ 1 unsent —" in text
+        # Sent: the mark goes.
+        switch.down = False
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        text = screen_text(desk)
+        assert "⧗" not in text and row_of(text, "A-0001").startswith(" ✓✎ ")
+
+
+async def test_another_desk_of_the_user_on_this_machine(make_desk, accounts, drafts, login) -> None:
+    """A second terminal of agent1 (its own connection to the store, its own claims):
+    what it keeps shows here within a moment, and what it is sending is left to it."""
+    first, second, _ = accounts()
+    desk = make_desk()
+    desk.reread_store_every_s = 0.05
+    other = Store(drafts)
+    try:
+        async with desk.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            theirs = Outbox(other)
+            entry = theirs.add("note", server=desk.server, user="agent1", account_id=second.id, account_ref="A-0002",
+                               body={"text": "from the other terminal", "visibility": "team"},
+                               draft={"text": "from the other terminal"})
+            Drafts(other).put(Drafts.key(desk.server, "agent1", first.id, "note"), {"text": "half"})
+            await pilot.pause(0.3)
+            text = screen_text(desk)
+            assert "1 unsent" in text
+            assert row_of(text, "A-0001").startswith(" ✓✎ ") and row_of(text, "A-0002").startswith(" ✓⧗ ")
+            # The other desk is sending it (its claim holds): this one leaves it alone.
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert theirs.get(entry.key) is not None
+            # The other desk lost the backend and let it go: this one sends it.
+            theirs.release(entry.key)
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert theirs.entries() == []
+            await pilot.pause(0.3)
+            assert "unsent" not in screen_text(desk)
+            # The other desk's draft, opened here: as it typed it.
+            await pilot.press("enter", "n")
+            await settle(pilot)
+            assert desk.screen.query_one("#note-text").text == "half"
+    finally:
+        other.close()
+    api = await login("agent1")
+    assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["from the other terminal"]

@@ -29,6 +29,7 @@ from tui.labels import (
     PLAN_STATUSES,
     RESULTS,
     STATUSES,
+    drafts_line,
     label,
     listing,
     verdict,
@@ -36,6 +37,7 @@ from tui.labels import (
 )
 from tui.keys import key_of
 from tui.screens.base import DeskScreen
+from tui.store import Waiting
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
 
@@ -377,12 +379,20 @@ class AccountScreen(DeskScreen):
         self.query_one("#timeline-detail", Static).update(
             f"{fmt.when(entry.at, self.desk.agent_tz)} · {who} · {event.text}")
 
+    def waiting_changed(self, _waiting: Waiting) -> None:
+        """What this machine keeps changed (this desk, or another of the user's)."""
+        if self.app.screen is self and self.query("#account-unsent"):  # else on return (or mount)
+            self._show_unsent()
+
     def _show_unsent(self) -> None:
+        """What this machine keeps for the account: saved and not yet sent (⧗), and the
+        forms with a draft (✎), read afresh from the store every desk of the user shares."""
         line = self.query_one("#account-unsent", Static)
         if self.desk.user is None:
             line.display = False
             return
-        entries = self.desk.outbox.for_account(self.desk.server, self.desk.user.username, self.account_id)
+        server, user = self.desk.server, self.desk.user.username
+        entries = self.desk.outbox.for_account(server, user, self.account_id)
         parts = []
         for entry in entries:
             if entry.kind == "contact":
@@ -394,8 +404,11 @@ class AccountScreen(DeskScreen):
                 what = _("note")
             state = _("refused") if entry.state == "refused" else _("unsent")
             parts.append(_("{state}: {what}").format(state=state, what=what))
-        line.update("⧗ " + "; ".join(parts) if parts else "")
-        line.display = bool(parts)
+        text = " · ".join(part for part in ("⧗ " + "; ".join(parts) if parts else "",
+                                             drafts_line(self.desk.drafts.forms(server, user, self.account_id)))
+                          if part)
+        line.update(text)
+        line.display = bool(text)
 
     # -- actions ------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 Pages come from the server as the cursor nears the end of what is loaded; the
 table never holds more than the agent has scrolled through. ``/`` searches on
-the server (reference, name, last four digits of the card).
+the server (reference, name, last four digits of the card). Accounts this machine
+keeps a draft or unsent work for are marked (✎, ⧗), and the line under the table
+says what (``labels.kept``); the desk reads it again every few seconds, so the
+marks follow the user's other desks too.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import verdict, why
+from tui.labels import kept, verdict, why
 from tui.screens.base import DeskScreen
+from tui.store import Waiting
 from tui.widgets.worklist_table import WorklistTable
 
 PAGE_SIZE = 50
@@ -58,7 +62,9 @@ class WorklistScreen(DeskScreen):
         search.display = False
         yield search
         with Vertical(id="worklist-body"):
-            yield WorklistTable(clock=self.desk.clock, tz=self.desk.agent_tz, id="worklist")
+            table = WorklistTable(clock=self.desk.clock, tz=self.desk.agent_tz, id="worklist")
+            table.waiting = self.desk.waiting
+            yield table
             yield Static("", id="worklist-empty", markup=False)
         yield Static("", id="worklist-why", markup=False)
         yield from self.status_and_footer()
@@ -71,6 +77,7 @@ class WorklistScreen(DeskScreen):
         return self._loaded_once
 
     def on_screen_resume(self) -> None:
+        self.desk.reread_store()  # a form left a draft, or dropped one
         if self._loaded_once and self.desk.worklist_stale:
             self.desk.worklist_stale = False
             self.load_page(replace=True)
@@ -111,6 +118,14 @@ class WorklistScreen(DeskScreen):
         if replace and self.table.items:
             self._explain(self.table.current_item)
 
+    def waiting_changed(self, waiting: Waiting) -> None:
+        """What this machine keeps changed (this desk, or another of the user's)."""
+        if not self.query("#worklist"):
+            return  # not composed yet: the table starts from the desk's
+        self.table.show_waiting(waiting)
+        if self.table.items:
+            self._explain(self.table.current_item)
+
     @on(WorklistTable.NeedMore)
     def _need_more(self) -> None:
         if self._next_cursor:
@@ -127,6 +142,8 @@ class WorklistScreen(DeskScreen):
             return
         reasons = " · ".join(why(r) for r in item.reasons if r.code != "contactable") or "—"
         when = verdict(item.contactable_now, item.next_contact_at, item.blocks, self.desk.agent_tz)
+        if here := kept(self.table.waiting, item.id):
+            when = f"{when} · {here}"
         # Whether the customer may be called comes first: the reasons may run long.
         line.update(_("{ref} {name}: {when} — {reasons}").format(
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))

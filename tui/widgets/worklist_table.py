@@ -3,6 +3,10 @@
 The table holds only the pages the agent has scrolled to (the server sends 50 at
 a time); when the cursor comes near the last row it asks for more with
 ``WorklistTable.NeedMore``. ``enter`` posts ``WorklistTable.Open`` with the item.
+
+The first column says whether the customer may be called now (✓) and whether
+this machine keeps something for the account: ⧗ saved but not yet sent (or
+refused), else ✎ a draft (``show_waiting``, from the local store).
 """
 
 from __future__ import annotations
@@ -20,15 +24,16 @@ from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import localize_bindings
+from tui.store import Waiting
 
 # How near the end of what is loaded the cursor may come before the next page is asked for.
 PREFETCH_ROWS = 15
 
 # (key, header, width or None for the header's width, right-aligned?)
 _COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
-    ("call", "", 1, False),
+    ("call", "", 2, False),
     ("ref", N_("Account"), 10, False),
-    ("name", N_("Name"), 14, False),
+    ("name", N_("Name"), 13, False),
     ("card", N_("Card"), 4, False),
     ("dpd", N_("DPD"), 3, True),
     ("bucket", N_("Bkt"), 4, False),
@@ -50,6 +55,13 @@ def _fit(text: str, width: int) -> Text:
         out += ch
         used += w
     return Text(out + "…")
+
+
+def kept_mark(waiting: Waiting, account_id: int) -> str:
+    """⧗ when work saved for the account is not on the backend yet, ✎ when a form has a draft."""
+    if waiting.unsent.get(account_id) or waiting.refused_for.get(account_id):
+        return "⧗"
+    return "✎" if account_id in waiting.drafts else ""
 
 
 class WorklistTable(DataTable[Text]):
@@ -87,6 +99,8 @@ class WorklistTable(DataTable[Text]):
         self.items: list[WorklistItem] = []
         self.has_more = False
         self._asked = False
+        self.waiting = Waiting()
+        """What this machine keeps, by account (the marks after ✓)."""
 
     def on_mount(self) -> None:
         for key, header, width, right in _COLUMNS:
@@ -114,17 +128,29 @@ class WorklistTable(DataTable[Text]):
                     self.move_cursor(row=index)
                     break
 
+    def show_waiting(self, waiting: Waiting) -> None:
+        """Mark again the rows whose account has a draft or unsent work (another desk's too)."""
+        before, self.waiting = self.waiting, waiting
+        for item in self.items:
+            if kept_mark(before, item.id) != kept_mark(waiting, item.id):
+                self.update_cell(f"{item.id}", "call", self._mark(item))
+
+    def _mark(self, item: WorklistItem) -> Text:
+        mark = Text("✓", style="bold green") if item.contactable_now else Text("·", style="dim")
+        kept = kept_mark(self.waiting, item.id)
+        mark.append(kept, style="bold" if kept == "⧗" else "")
+        return mark
+
     def _row(self, item: WorklistItem, now: dt.datetime) -> list[Text]:
         if item.contactable_now:
-            mark, when = Text("✓", style="bold green"), Text(_("now"))
+            when = Text(_("now"))
         else:
-            mark = Text("·", style="dim")
             when = Text(fmt.soon(item.next_contact_at, now, self._tz) if item.next_contact_at else "—", style="dim")
         last4 = item.card[-4:] if item.card[-4:].isdigit() else "····"
         return [
-            mark,
+            self._mark(item),
             _fit(item.account_ref, 10),
-            _fit(item.customer_name, 14),
+            _fit(item.customer_name, 13),
             Text(last4),  # the last four (the column says it is the card)
             Text(str(item.dpd), justify="right"),
             Text(item.bucket.value),

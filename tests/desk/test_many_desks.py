@@ -1,0 +1,167 @@
+"""Many desks of one user on one machine, and a backend that stops and restarts.
+
+Real OS processes: a backend (``collectdesk serve`` on a loopback port, its own
+temporary SQLite database, seeded with the demo portfolio) and two, then ten,
+desk processes (``desk_worker.py``: the desk's own store and send path, without
+the screens) of ``agent1`` sharing one drafts directory. Together they save 200
+contacts and notes while the test kills the backend (SIGKILL, so answers are
+lost mid-request) and starts it again, twice. Then every one of the 200 is on
+the server exactly once, the outbox is empty, and no draft is lost.
+
+Marked ``processes``; each case took 12-17 s on two busy cores (bounded: the workers give
+up after 45 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from backend_client.client import BackendClient
+from collectdesk.embedded import free_port
+from tests.cli.cli_helpers import child_env, wait_healthy
+from tui.store import Drafts, Outbox, Store
+
+pytestmark = [pytest.mark.desk, pytest.mark.processes]
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("desk_worker.py")
+ITEMS = 200
+ADDING_S = 7.0
+"""About how long the desks take to save their items: the two outages fall inside it."""
+
+
+class Backend:
+    """``collectdesk serve`` on a fixed loopback port, killed and started again at will."""
+
+    def __init__(self, db_url: str, log: Path) -> None:
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "collectdesk", "serve", "--port", str(self.port), "--log-level", "warning",
+                 "--exit-with-parent", str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=child_env(COLLECTDESK_DB=self.db_url))
+        wait_healthy(self.url, timeout=30, proc=self.proc)
+
+    def kill(self) -> None:
+        """As a crash would: no shutdown, requests in flight lose their answers."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def backend_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A temporary SQLite database, migrated and seeded (the demo users, agent1's accounts)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('many-desks') / 'backend.db'}"
+    for args in (["db", "upgrade"], ["seed", "--accounts", "24"]):
+        done = subprocess.run([sys.executable, "-m", "collectdesk", *args, "--db", url], capture_output=True,
+                              text=True, timeout=120, env=child_env())
+        assert done.returncode == 0, done.stderr
+    return url
+
+
+@pytest.fixture
+def backend(backend_db: str, tmp_path: Path):  # noqa: ANN201
+    server = Backend(backend_db, tmp_path / "backend.log")
+    server.start()
+    yield server
+    server.kill()
+
+
+async def agent1_accounts(url: str) -> list[int]:
+    async with BackendClient(url) as api:
+        await api.login("agent1", "agent1")
+        page = await api.worklist(limit=50)
+    return [item.id for item in page.items]
+
+
+async def saved_on_server(url: str, accounts: list[int], run: str) -> collections.Counter:
+    """Every contact note and note text of this run on agent1's accounts, counted."""
+    seen: collections.Counter = collections.Counter()
+    async with BackendClient(url) as api:
+        await api.login("agent1", "agent1")
+        for account in accounts:
+            for item in (await api.timeline(account)).items:
+                text = item.contact.note if item.contact else item.note.text if item.note else ""
+                if text.startswith(f"{run}:"):
+                    seen[text] += 1
+    return seen
+
+
+@pytest.mark.parametrize("desks", [2, 10])
+def test_many_desks_save_everything_once_while_the_backend_restarts(backend: Backend, tmp_path: Path,
+                                                                     desks: int) -> None:
+    accounts = asyncio.run(agent1_accounts(backend.url))
+    assert len(accounts) >= 3
+    run, per = uuid.uuid4().hex[:8], ITEMS // desks
+    drafts_dir, go = tmp_path / "drafts", tmp_path / "go"
+    workers = []
+    for me in range(desks):
+        workers.append(subprocess.Popen(
+            [sys.executable, str(WORKER), "--server", backend.url, "--drafts", str(drafts_dir), "--run", run,
+             "--accounts", ",".join(map(str, accounts)), "--ready", str(tmp_path / f"ready-{me}"), "--go", str(go),
+             "--me", str(me), "--items", str(per), "--pace", str(ADDING_S / per)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=child_env(PYTHONPATH=str(REPO))))
+    try:
+        deadline = time.monotonic() + 30
+        while not all((tmp_path / f"ready-{me}").exists() for me in range(desks)):
+            assert time.monotonic() < deadline, "the desk processes did not start"
+            assert all(w.poll() is None for w in workers), [w.communicate() for w in workers if w.poll() is not None]
+            time.sleep(0.05)
+        go.touch()
+        # Twice: down for a second (every send refused at the door, answers lost mid-request), then back.
+        for _ in range(2):
+            time.sleep(ADDING_S / 5)
+            backend.kill()
+            time.sleep(1.0)
+            backend.start()
+        reports = []
+        for worker in workers:
+            out, err = worker.communicate(timeout=60)
+            assert worker.returncode == 0, f"{out}\n{err}"
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+    # The outages were real: some saves were kept to send later, and were.
+    assert sum(r["kept"] for r in reports) > 0
+    assert sum(r["sent_later"] for r in reports) >= sum(r["kept"] for r in reports)
+    # Every contact and note on the server, none twice.
+    seen = asyncio.run(saved_on_server(backend.url, accounts, run))
+    expected = {f"{run}:{me}:{i}" for me in range(desks) for i in range(per)}
+    assert len(expected) == ITEMS
+    assert set(seen) == expected
+    assert [text for text, count in seen.items() if count > 1] == []
+    # Nothing left to send, no draft lost (each desk's own, last written), the saved ones' dropped.
+    store = Store(drafts_dir)
+    try:
+        assert Outbox(store).entries() == []
+        drafts = Drafts(store)
+        server = backend.url  # as BackendClient.base_url has it
+        for me in range(desks):
+            assert drafts.get(Drafts.key(server, "agent1", accounts[0], f"plan.w{me}")) == {"amount": str(per - 1)}
+        forms = {form for account_forms in store.waiting(server, "agent1").drafts.values() for form in account_forms}
+        assert forms == {f"plan.w{me}" for me in range(desks)}
+    finally:
+        store.close()
