@@ -18,7 +18,6 @@ from textual.widgets import Input, Static
 
 from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import WorklistItem
-from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import kept, verdict, why
 from tui.screens.base import DeskScreen
