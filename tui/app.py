@@ -278,6 +278,10 @@ class CollectDesk(App[int]):
         have sent or added some): the status line's counts, and the screens' marks."""
         waiting = Waiting() if self.user is None else self.store.waiting(self.server, self.user.username)
         self._set_status(unsent=waiting.pending, refused=waiting.refused)
+        if waiting.orphaned and self._status.connection == "ok" and not any(
+                w.group == "outbox" and not w.is_finished for w in self.workers):
+            # Left by a desk of the user that was killed (its claim lapsed): sent from here.
+            self.send_unsent()
         if waiting == self.waiting:
             return
         self.waiting = waiting

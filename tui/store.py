@@ -171,6 +171,9 @@ class Waiting:
     """Account id → entries the backend refused (kept until their form takes them back)."""
     drafts: dict[int, tuple[str, ...]] = field(default_factory=dict)
     """Account id → the forms with a draft (``call``, ``note``, ``plan``, ``escalation``)."""
+    orphaned: int = 0
+    """Pending entries no desk is sending: never claimed, or claimed by a desk whose claim
+    has lapsed (it was killed, or lost its line). Any desk of the user may send them."""
 
 
 class Store:
@@ -298,6 +301,10 @@ class Store:
                                 " GROUP BY account_id, state", (server, user)).fetchall()
             drafts = db.execute("SELECT account_id, form FROM drafts WHERE server = ? AND user = ? ORDER BY form",
                                 (server, user)).fetchall()
+            orphaned = db.execute(
+                "SELECT count(*) FROM outbox WHERE server = ? AND user = ? AND state = 'pending'"
+                " AND (claimed_by IS NULL OR claimed_at < ?)",
+                (server, user, self.now_s() - self.lease_s)).fetchone()[0]
         unsent: dict[int, int] = {}
         refused: dict[int, int] = {}
         for account_id, state, count in outbox:
@@ -306,7 +313,7 @@ class Store:
         for account_id, form in drafts:
             forms[account_id] = (*forms.get(account_id, ()), form)
         return Waiting(pending=sum(unsent.values()), refused=sum(refused.values()), unsent=unsent,
-                       refused_for=refused, drafts=forms)
+                       refused_for=refused, drafts=forms, orphaned=orphaned)
 
 
 def _store(where: Store | Path | str) -> Store:

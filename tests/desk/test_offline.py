@@ -5,6 +5,7 @@ the backend is back."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import asdict
 
 import httpx
@@ -301,3 +302,29 @@ async def test_another_desk_of_the_user_on_this_machine(make_desk, accounts, dra
         other.close()
     api = await login("agent1")
     assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["from the other terminal"]
+
+
+async def test_what_a_killed_desk_left_is_sent_from_here_by_itself(make_desk, accounts, drafts, login) -> None:
+    """A desk of agent1 saved a note and was killed before sending it: once its claim
+    lapses, this desk sends it without being asked (its re-read of the store sees it)."""
+    _, second, _ = accounts()
+    desk = make_desk()
+    desk.reread_store_every_s = 0.05
+    two_minutes_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+    killed = Store(drafts, clock=lambda: two_minutes_ago)  # its claim was made then, and has lapsed
+    try:
+        async with desk.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            Outbox(killed).add("note", server=desk.server, user="agent1", account_id=second.id,
+                               account_ref="A-0002", body={"text": "left by a killed desk", "visibility": "team"},
+                               draft={"text": "left by a killed desk"})
+            for _ in range(40):
+                await pilot.pause(0.1)
+                if not Outbox(killed).entries():
+                    break
+            assert Outbox(killed).entries() == []
+            await settle(pilot)
+    finally:
+        killed.close()
+    api = await login("agent1")
+    assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["left by a killed desk"]
