@@ -340,6 +340,10 @@ class CollectDesk(App[int]):
             if self.user is not None:
                 self.notify(_("The backend is back."), title=_("Online"))
                 self.send_unsent()
+                for screen in self.screen_stack:
+                    back = getattr(screen, "backend_back", None)
+                    if back is not None:
+                        back()
 
     def _went_down(self) -> None:
         if self._status.connection != "down":

@@ -328,3 +328,28 @@ async def test_what_a_killed_desk_left_is_sent_from_here_by_itself(make_desk, ac
         killed.close()
     api = await login("agent1")
     assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["left by a killed desk"]
+
+
+async def test_an_account_opened_while_the_backend_was_away_loads_when_it_is_back(make_desk, accounts,
+                                                                                switch) -> None:  # noqa: ANN001
+    """Opened offline, the account is empty and the call form waits; the backend back,
+    the account loads by itself and the form asked for opens."""
+    accounts()
+    desk = make_desk()
+    desk.retry_every_s = 0.01
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        switch.down = True
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen" and desk.screen.detail is None
+        switch.down = False
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if type(desk.screen).__name__ == "CallScreen":
+                break
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "CallScreen"
+        assert "A-0001 · Alice Moreno" in screen_text(desk)

@@ -170,6 +170,14 @@ class AccountScreen(DeskScreen):
             return
         self.show_detail(detail)
 
+    def backend_back(self) -> None:
+        """The backend answers again: what could not be loaded while it was away is loaded now
+        (and a form asked for meanwhile opens)."""
+        if self.detail is None:
+            self.load_detail()
+        if self.timeline is None:
+            self.load_timeline()
+
     @work(name="account-timeline", group="timeline", exclusive=True, exit_on_error=False)
     async def load_timeline(self) -> None:
         try:
