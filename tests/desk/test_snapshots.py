@@ -78,7 +78,7 @@ def test_call_screen(snap_compare, make_desk, accounts) -> None:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        await pilot.press("i", "d", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
+        await pilot.press("f3", "f4", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
