@@ -9,8 +9,9 @@ focus to its amount. The checklist is on ``f3`` (identity verified) and ``f4``
 ``ctrl+s`` saves; ``ctrl+n`` saves and opens the next account, already loaded.
 The form is a draft, saved on every change: leaving the screen, losing the
 backend or the process keeps it; it comes back with the focus on the outcome
-keys, and no field selects its text when reached, so no key replaces it. A save is written to the outbox
-before it is sent, so it is recorded exactly once, now or when the backend is back.
+keys, and no field selects its text when reached, so no key replaces it. A save
+is written to the outbox before it is sent, so it is recorded exactly once, now
+or when the backend is back.
 """
 
 from __future__ import annotations
@@ -291,7 +292,7 @@ class CallScreen(DeskScreen):
 
     def watch_focused(self, focused: Widget | None) -> None:
         # Anywhere but the outcome keys (a tab, a click), ``f2``'s way back is forgotten.
-        if self.is_mounted and focused is not self.query_one(OutcomePicker):
+        if focused is None or focused.id != "picker":
             self._return_to = None
 
     @on(OutcomePicker.Picked)
