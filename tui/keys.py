@@ -19,6 +19,7 @@ from tui.i18n import _
 if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
+    from textual.screen import Screen
 
 
 def localize_bindings(node: DOMNode) -> None:
@@ -80,3 +81,11 @@ def describe(binding: Binding) -> str:
     if action.startswith("pick('") and action.endswith("')"):
         return f"{action[6:-2]} · {binding.description}"
     return binding.description
+
+
+def typing_in(screen: Screen) -> bool:
+    """Whether the focused widget takes what is typed (an Input, a TextArea, an open
+    drop-down). Textual then leaves every printable key to it, so a form's single-key
+    choices do not work there: only keys it does not type (``f2``, ``ctrl+s``) do."""
+    focused = screen.focused
+    return focused is not None and any(node.check_consume_key("a", "a") for node in focused.ancestors_with_self)

@@ -83,7 +83,7 @@ async def test_whole_loop_within_the_keystroke_budget(make_desk, accounts, login
         await pilot.press("c")  # log a contact
         await settle(pilot)
         assert type(desk.screen).__name__ == "CallScreen"
-        await pilot.press("i", "d")  # identity verified, disclosure given
+        await pilot.press("f3", "f4")  # identity verified, disclosure given
         await pilot.press("p")  # result PTP (so: right party); the focus goes to the amount
         assert desk.focused is not None and desk.focused.id == "ptp-amount"
         await type_text(AMOUNT)
@@ -105,7 +105,7 @@ async def test_whole_loop_within_the_keystroke_budget(make_desk, accounts, login
 
         keys = len(counter.keys) - typed
         assert keys <= 8, f"{keys} keys beyond typing: {[k.key for k in counter.keys]}"
-        assert keys == 8  # enter c i d p tab tab ctrl+n: counted, so a regression shows
+        assert keys == 8  # enter c f3 f4 p tab tab ctrl+n: counted, so a regression shows
 
     api = await login("agent1")
     timeline = await api.timeline(first.id)
@@ -163,9 +163,9 @@ async def test_promise_needs_identity_and_disclosure(make_desk, accounts, login)
         assert type(desk.screen).__name__ == "CallScreen"
         assert desk.screen.query_one("#ptp-amount").value == "100"
         assert any("identity" in n.message for n in desk._notifications)
-        # The focus went back to the outcome keys, where i and d work.
+        # The focus went back to the outcome keys; f3 and f4 tick from there as from any field.
         assert desk.focused is not None and desk.focused.id == "picker"
-        await pilot.press("i", "d", "ctrl+s")
+        await pilot.press("f3", "f4", "ctrl+s")
         await settle(pilot)
         # Saved, and tracked as a promise by the backend: back on the account, which shows it.
         assert type(desk.screen).__name__ == "AccountScreen"
@@ -211,7 +211,7 @@ async def test_keys_in_one_burst_land_where_they_were_typed(make_desk, accounts,
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
         # The whole loop, and on into the next account: no answer there, saved.
-        burst(desk, "enter", "c", "i", "d", "p", *AMOUNT, "tab", *DATE, "tab", *NOTE, "ctrl+n",
+        burst(desk, "enter", "c", "f3", "f4", "p", *AMOUNT, "tab", *DATE, "tab", *NOTE, "ctrl+n",
               "c", "2", "tab", *"rang out", "ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"

@@ -212,7 +212,7 @@ async def test_a_promise_on_the_call_is_tracked_as_a_plan_in_a_few_keys(make_des
         await settle(pilot)
         await pilot.press("enter", "c")
         await settle(pilot)
-        await pilot.press("i", "d", "p", *"150", "tab", *"+7", "ctrl+s")
+        await pilot.press("f3", "f4", "p", *"150", "tab", *"+7", "ctrl+s")
         await settle(pilot)
         # No plan form to fill: the backend made the promise with the contact.
         assert type(desk.screen).__name__ == "AccountScreen"

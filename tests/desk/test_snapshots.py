@@ -9,6 +9,7 @@ after looking at the new pictures.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 
@@ -78,10 +79,55 @@ def test_call_screen(snap_compare, make_desk, accounts) -> None:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        await pilot.press("i", "d", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
+        await pilot.press("f3", "f4", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+async def form_with_focus_in(pilot, form_key: str, keys: tuple[str, ...], field: str) -> None:  # noqa: ANN001
+    """The top account's form on ``form_key``, ``keys`` pressed there, then the focus in ``#field``."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press(form_key)
+    await settle(pilot)
+    await pilot.press(*keys)
+    pilot.app.screen.set_focus(pilot.app.screen.query_one(f"#{field}"))
+    await steady(pilot)
+
+
+CALL_FIELDS = ["picker", "ptp-amount", "ptp-date", "callback", "note", "reason", "channel", "direction", "party",
+               "used"]
+
+
+@pytest.mark.parametrize(("lang", "field"), [*(("en", f) for f in CALL_FIELDS),
+                                             *(("zh_CN", f) for f in ("picker", "ptp-amount", "note"))])
+def test_call_form_keys_with_the_focus_in(snap_compare, make_desk, accounts, lang, field) -> None:
+    """The call form's keys with the focus in each field (issue 14): f2, f3 and f4 in the footer and
+    the checklist everywhere; the outcome keys bold where they work, dim with the way there where a
+    text field has the focus (and ``?`` leaves the footer there: the field types it)."""
+    accounts()
+    desk = make_desk(lang=lang)
+
+    if field == "callback":
+        keys = ("f3", "b", *"16:30", "tab", *"Call back after lunch")
+    else:
+        keys = ("f3", "p", *"150", "tab", *"+7", "tab", *"Will pay from salary")
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=partial(form_with_focus_in, form_key="c", keys=keys,
+                                                                         field=field))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("field", ["escalate-kinds", "escalate-reason", "escalate-note"])
+def test_escalation_form_keys_with_the_focus_in(snap_compare, make_desk, accounts, lang, field) -> None:
+    """The escalation form's kind keys bold on the kinds, dim in the reason and the note; f2 everywhere."""
+    accounts()
+    desk = make_desk(lang=lang)
+
+    keys = ("h", *"lost her job", "tab", *"Asks for three months")
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=partial(form_with_focus_in, form_key="e", keys=keys,
+                                                                         field=field))
 
 
 def test_plan_screen(snap_compare, make_desk, accounts) -> None:

@@ -1,12 +1,17 @@
 """Logging a call (or an e-mail, SMS, letter or visit) on one account.
 
 Outcomes and results are on single keys that work while the focus is not in a
-text field, so they never swallow what is typed into the note; choosing a
-result implies a right-party contact, and a promise to pay takes the focus to
-its amount. ``ctrl+s`` saves; ``ctrl+n`` saves and opens the next account,
-already loaded. The form is a draft, saved on every change: leaving the screen,
-losing the backend or the process keeps it. A save is written to the outbox
-before it is sent, so it is recorded exactly once, now or when the backend is back.
+text field (a text field types them: they never swallow what is typed into the
+note); ``f2`` brings the focus to them from any field, and back after the choice.
+Choosing a result implies a right-party contact, and a promise to pay takes the
+focus to its amount. The checklist is on ``f3`` (identity verified) and ``f4``
+(disclosure given), keys no text field takes, so they work from every field.
+``ctrl+s`` saves; ``ctrl+n`` saves and opens the next account, already loaded.
+The form is a draft, saved on every change: leaving the screen, losing the
+backend or the process keeps it; it comes back with the focus on the outcome
+keys, and no field selects its text when reached, so no key replaces it. A save
+is written to the outbox before it is sent, so it is recorded exactly once, now
+or when the backend is back.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from backend_client.client import (
@@ -62,27 +68,32 @@ RESULT_KEYS = {"PTP": "p", "PLAN": "l", "PAID": "dollar_sign", "RTP": "r", "DISP
 def _pick_bindings() -> list[Binding]:
     out = []
     for code, key in OUTCOME_KEYS.items():
-        out.append(Binding(key, f"pick('{code}')", OUTCOMES[code], tooltip=N_("Set the outcome"),
+        out.append(Binding(key, f"pick('{code}')", OUTCOMES[code],
+                           tooltip=N_("Set the outcome; from a text field, go to the outcome keys first"),
                            id=f"call.outcome.{code.lower()}", show=False, priority=True))
     for code, key in RESULT_KEYS.items():
         out.append(Binding(key, f"pick('{code}')", RESULTS[code],
-                           tooltip=N_("Set the result (a right-party contact)"), id=f"call.result.{code.lower()}",
+                           tooltip=N_("Set the result (a right-party contact); from a text field, go to the outcome "
+                                      "keys first"), id=f"call.result.{code.lower()}",
                            show=False, priority=True))
     return out
 
 
 class CallScreen(DeskScreen):
     NOUN = N_("Call")
+    PALETTE_TITLES = {"call.choose": (N_("Call"), N_("go to the outcome keys"))}
     AUTO_FOCUS = "#picker"
     BINDINGS = [
+        Binding("f2", "choose", N_("Outcome"), tooltip=N_("To the outcome and result keys, from any field"),
+                id="call.choose", priority=True),
         Binding("ctrl+s", "save", N_("Save"), tooltip=N_("Save the contact and go back to the account"),
                 id="call.save", priority=True),
         Binding("ctrl+n", "save_next", N_("Save+next"), tooltip=N_("Save the contact and open the next account"),
                 id="call.save_next", priority=True),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="call.back", priority=True),
-        Binding("i", "toggle('identity')", N_("Identity verified"),
+        Binding("f3", "toggle('identity')", N_("Identity verified"),
                 tooltip=N_("Tick when the customer's identity is verified"), id="call.identity", priority=True, show=False),
-        Binding("d", "toggle('disclosure')", N_("Disclosure given"),
+        Binding("f4", "toggle('disclosure')", N_("Disclosure given"),
                 tooltip=N_("Tick when the disclosure has been read to the customer"), id="call.disclosure", priority=True, show=False),
         *_pick_bindings(),
     ]
@@ -96,6 +107,8 @@ class CallScreen(DeskScreen):
         self.started_at: dt.datetime = dt.datetime.now(dt.UTC)
         self._saving = False
         self._restoring = False
+        self._return_to: Widget | None = None
+        """The field ``f2`` left, to go back to once the outcome is chosen."""
 
     # -- layout -------------------------------------------------------------------
 
@@ -107,9 +120,9 @@ class CallScreen(DeskScreen):
             yield Static("", id="call-timer", markup=False)
         yield OutcomePicker(id="picker")
         with Horizontal(id="checklist"):
-            yield Tick(f"{_('Identity verified')} ({key_of(self.app, 'call.identity', self.desk.keymap, 'i')})",
+            yield Tick(f"{_('Identity verified')} ({key_of(self.app, 'call.identity', self.desk.keymap, 'f3')})",
                        id="identity")
-            yield Tick(f"{_('Disclosure given')} ({key_of(self.app, 'call.disclosure', self.desk.keymap, 'd')})",
+            yield Tick(f"{_('Disclosure given')} ({key_of(self.app, 'call.disclosure', self.desk.keymap, 'f4')})",
                        id="disclosure")
         yield Static(_("Disclosure: “This is an attempt to collect a debt. Any information obtained will be used for "
                        "that purpose.”"), id="disclosure-text", markup=False)
@@ -119,12 +132,14 @@ class CallScreen(DeskScreen):
         with Horizontal(id="ptp-row", classes="form-row"):
             yield Label(_("Promise"), classes="row-label")
             yield Input(placeholder=_("amount ({currency})").format(currency=a.currency), id="ptp-amount",
-                        compact=True, max_length=20, restrict=r"[0-9.,'’ \u00a0\u202f]*")
-            yield Input(placeholder=_("date, or +7"), id="ptp-date", compact=True, max_length=20)
+                        compact=True, max_length=20, restrict=r"[0-9.,'’ \u00a0\u202f]*", select_on_focus=False)
+            yield Input(placeholder=_("date, or +7"), id="ptp-date", compact=True, max_length=20,
+                        select_on_focus=False)
             yield Static("", id="ptp-read", markup=False)
         with Horizontal(id="callback-row", classes="form-row"):
             yield Label(_("Call back"), classes="row-label")
-            yield Input(placeholder=_("16:30, 2026-03-20 16:30 or +2h"), id="callback", compact=True, max_length=30)
+            yield Input(placeholder=_("16:30, 2026-03-20 16:30 or +2h"), id="callback", compact=True, max_length=30,
+                        select_on_focus=False)
             yield Static("", id="callback-read", markup=False)
         yield Label(_("Note"), classes="field-label")
         yield TextArea(id="note", compact=True, tab_behavior="focus", soft_wrap=True,
@@ -163,6 +178,7 @@ class CallScreen(DeskScreen):
         self.started_at = self.desk.clock()
         picker = self.query_one(OutcomePicker)
         picker.keys = self._legend_keys()
+        picker.jump = key_of(self.app, "call.choose", self.desk.keymap, "f2")
         draft = self.desk.drafts.get(self.draft_key) or self.desk.take_refused(self.account.id, "contact")
         if draft:
             self._restore(draft)
@@ -258,11 +274,26 @@ class CallScreen(DeskScreen):
         self._show_rows()
         if not self._restoring:
             # At once (not on the next idle, as focus() does): keys already on their way go there.
-            if self.result == "PTP":
+            back, self._return_to = self._return_to, None
+            if code == "PTP":
                 self.set_focus(self.query_one("#ptp-amount", Input))
-            elif self.result == "CB":
+            elif code == "CB":
                 self.set_focus(self.query_one("#callback", Input))
+            elif back is not None and back.focusable and self.focused is picker:
+                self.set_focus(back)
             self._save_draft()
+
+    def action_choose(self) -> None:
+        """``f2``: the focus to the outcome keys; the next choice brings it back."""
+        picker = self.query_one(OutcomePicker)
+        if self.focused is not picker:
+            self._return_to = self.focused
+            self.set_focus(picker)
+
+    def watch_focused(self, focused: Widget | None) -> None:
+        # Anywhere but the outcome keys (a tab, a click), ``f2``'s way back is forgotten.
+        if focused is None or focused.id != "picker":
+            self._return_to = None
 
     @on(OutcomePicker.Picked)
     def _picked(self, event: OutcomePicker.Picked) -> None:
@@ -424,8 +455,10 @@ class CallScreen(DeskScreen):
         if self.outcome == "RPC" and not self.result:
             raise fail(_("A right-party contact needs a result (p PTP, r refused, b call back…)."), "picker")
         if self.result in NEEDS_DISCLOSURE and not (v["identity"] and v["disclosure"]):
-            raise fail(_("Verify the customer's identity (i) and give the disclosure (d) before recording a promise "
-                         "or a payment."), "picker")
+            raise fail(_("Verify the customer's identity ({identity}) and give the disclosure ({disclosure}) before "
+                         "recording a promise or a payment.").format(
+                identity=key_of(self.app, "call.identity", self.desk.keymap, "f3"),
+                disclosure=key_of(self.app, "call.disclosure", self.desk.keymap, "f4")), "picker")
         ptp = None
         if self.result == "PTP":
             try:

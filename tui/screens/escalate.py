@@ -3,13 +3,16 @@ fraud or an outside agency (SPEC §3).
 
 The kind is on single keys (``l`` legal, ``s`` supervisor, ``c`` complaint,
 ``d`` dispute, ``h`` hardship, ``f`` fraud, ``a`` agency) that work while the
-focus is not in a text field; then the reason (one line, required) and a note.
+focus is not in a text field (a text field types them); ``f2`` brings the focus
+to them from any field. Then the reason (one line, required) and a note.
 For a legal referral the desk asks the backend at once what the referral still
 lacks and lists it, in words, before the agent submits; a refusal naming what is
 missing (``409`` with ``missing``) is listed the same way, and nothing typed is
 lost. ``ctrl+s`` submits. The form is kept on this machine as it is typed (with
 its idempotency key, so a retry after a lost answer escalates once), so
-``escape``, a dropped connection or a killed process lose nothing.
+``escape``, a dropped connection or a killed process lose nothing; it comes back
+with the focus on the kinds, and the reason never selects its text when reached,
+so no key replaces what was typed.
 """
 
 from __future__ import annotations
@@ -60,14 +63,18 @@ ABOUT: dict[str, str] = {
 
 
 def _kind_bindings() -> list[Binding]:
-    return [Binding(key, f"pick_kind('{kind}')", ESCALATION_KINDS[kind], tooltip=N_("Choose the kind of escalation"),
+    return [Binding(key, f"pick_kind('{kind}')", ESCALATION_KINDS[kind],
+                    tooltip=N_("Choose the kind of escalation; from a text field, go to the kind keys first"),
                     id=f"escalate.kind.{kind}", show=False, priority=True) for kind, key in KIND_KEYS.items()]
 
 
 class EscalateScreen(DeskScreen):
     NOUN = N_("Escalation")
     AUTO_FOCUS = "#escalate-kinds"
+    PALETTE_TITLES = {"escalate.choose": (N_("Escalation"), N_("go to the kind keys"))}
     BINDINGS = [
+        Binding("f2", "choose", N_("Kind"), tooltip=N_("To the kind keys, from any field"), id="escalate.choose",
+                priority=True),
         Binding("ctrl+s", "submit", N_("Submit"), tooltip=N_("Escalate the account as typed"), id="escalate.submit",
                 priority=True),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the account; the draft is kept"), id="escalate.back",
@@ -95,11 +102,12 @@ class EscalateScreen(DeskScreen):
         a = self.account
         yield self.title_bar(" · ".join((_("Escalate"), a.account_ref, a.customer.name,
                                          _("DPD {dpd}").format(dpd=a.dpd))))
-        yield ChoiceRow(_("Kind"), {k: label(ESCALATION_KINDS, k) for k in KIND_KEYS}, id="escalate-kinds")
+        yield ChoiceRow(_("Kind"), {k: label(ESCALATION_KINDS, k) for k in KIND_KEYS}, dims_while_typing=True,
+                        id="escalate-kinds")
         with Horizontal(classes="form-row"):
             yield Label(_("Reason"), classes="row-label")
             yield Input(placeholder=_("why, in one line (required)"), id="escalate-reason", compact=True,
-                        max_length=MAX_REASON)
+                        max_length=MAX_REASON, select_on_focus=False)
         yield Label(_("Note for whoever decides (optional)"), classes="escalate-label")
         yield TextArea(id="escalate-note", compact=True, soft_wrap=True, tab_behavior="focus",
                        placeholder=_("what was tried, what the customer said"))
@@ -139,8 +147,6 @@ class EscalateScreen(DeskScreen):
                 self._idem = (str(idem.get("key")), idem["body"])
         finally:
             self._restoring = False
-        if self.kind:
-            self.set_focus(self.query_one("#escalate-reason", Input))
         self.notify(_("Your draft for this account is back."), title=_("Draft"))
 
     def _save_draft(self) -> None:
@@ -158,6 +164,10 @@ class EscalateScreen(DeskScreen):
         if self.escalation is not None and action in ("submit", "pick_kind"):
             return None
         return True
+
+    def action_choose(self) -> None:
+        """``f2``: the focus to the kind keys, from any field."""
+        self.set_focus(self.query_one(ChoiceRow))
 
     def action_pick_kind(self, kind: str) -> None:
         if self.escalation is not None or kind not in KIND_KEYS:
@@ -210,7 +220,7 @@ class EscalateScreen(DeskScreen):
 
         kind = self.kind
         if kind is None:
-            line(_("Choose the kind with its key: {keys}.").format(keys=self._keys()), "dim")
+            line(self._choose_the_kind(), "dim")
         else:
             line(label(ABOUT, kind))
             if kind == "legal":
@@ -230,9 +240,11 @@ class EscalateScreen(DeskScreen):
         self.checks = text.plain
         self.query_one("#escalate-checks", Static).update(text)
 
-    def _keys(self) -> str:
-        return ", ".join(f"{key_of(self.app, f'escalate.kind.{k}', self.desk.keymap, KIND_KEYS[k])} "
-                         f"{label(ESCALATION_KINDS, k)}" for k in KIND_KEYS)
+    def _choose_the_kind(self) -> str:
+        keys = ", ".join(f"{key_of(self.app, f'escalate.kind.{k}', self.desk.keymap, KIND_KEYS[k])} "
+                           f"{label(ESCALATION_KINDS, k)}" for k in KIND_KEYS)
+        return _("Choose the kind with its key: {keys} ({jump} first, from the reason or the note).").format(
+            keys=keys, jump=key_of(self.app, "escalate.choose", self.desk.keymap, "f2"))
 
     # -- submitting ----------------------------------------------------------------------
 
@@ -240,7 +252,7 @@ class EscalateScreen(DeskScreen):
         """The escalation as typed, or (None, the field at fault, what is wrong)."""
         v = self.values()
         if self.kind is None:
-            return None, "escalate-kinds", _("Choose the kind with its key: {keys}.").format(keys=self._keys())
+            return None, "escalate-kinds", self._choose_the_kind()
         reason = v["reason"].strip()
         if not reason:
             return None, "escalate-reason", _("Type the reason for the escalation.")

@@ -15,8 +15,47 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.keys import typing_in
 
-class ChoiceRow(Widget, can_focus=True):
+
+class KeyLegend(Widget):
+    """Codes, each with its key as the agent has mapped it, the chosen one marked.
+
+    The keys are the screen's priority bindings, which Textual leaves to a text
+    field that has the focus (it types them). A legend made with
+    ``dims_while_typing`` shows its keys dim while one has: what is shown bold works."""
+
+    keys: reactive[dict[str, str]] = reactive(dict, layout=True)
+    """Code → the key as shown (after the agent's keymap)."""
+    live: reactive[bool] = reactive(True)
+    """Whether the keys work now (no text field has the focus)."""
+
+    def __init__(self, *, dims_while_typing: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dims_while_typing = dims_while_typing
+
+    def on_mount(self) -> None:
+        if self.dims_while_typing:
+            self.watch(self.screen, "focused", self._focus_moved)
+
+    def _focus_moved(self, _focused: Widget | None) -> None:
+        self.live = not typing_in(self.screen)
+
+    def piece(self, code: str, words: str, chosen: str | None) -> Text:
+        """``key words``: clicking it picks ``code``; reversed when it is the one chosen."""
+        style = Style(meta={"@click": f"pick({code!r})"})
+        if code == chosen:
+            style += Style(reverse=True, bold=True)
+        piece = Text(style=style)
+        key = self.keys.get(code, "")
+        if key:
+            piece.append(key, style="" if code == chosen else "bold underline" if self.live else "dim")
+            piece.append(" ")
+        piece.append(words)
+        return piece
+
+
+class ChoiceRow(KeyLegend, can_focus=True):
     DEFAULT_CSS = """
     ChoiceRow {
         height: 1;
@@ -39,12 +78,11 @@ class ChoiceRow(Widget, can_focus=True):
             return self.row
 
     chosen: reactive[str | None] = reactive(None)
-    keys: reactive[dict[str, str]] = reactive(dict, layout=True)
-    """Code → the key as shown (after the agent's keymap)."""
 
-    def __init__(self, heading: str, choices: dict[str, str], *, id: str | None = None) -> None:
+    def __init__(self, heading: str, choices: dict[str, str], *, dims_while_typing: bool = False,
+                 id: str | None = None) -> None:
         """``choices``: code → its words, already in the desk's language."""
-        super().__init__(id=id)
+        super().__init__(dims_while_typing=dims_while_typing, id=id)
         self.heading = heading
         self.choices = choices
 
@@ -55,17 +93,8 @@ class ChoiceRow(Widget, can_focus=True):
         text = Text()
         text.append(self.heading, style="dim")
         for code, words in self.choices.items():
-            style = Style(meta={"@click": f"pick({code!r})"})
-            if code == self.chosen:
-                style += Style(reverse=True, bold=True)
             text.append(" ")
-            piece = Text(style=style)
-            key = self.keys.get(code, "")
-            if key:
-                piece.append(key, style="bold underline" if code != self.chosen else "")
-                piece.append(" ")
-            piece.append(words)
-            text.append_text(piece)
+            text.append_text(self.piece(code, words, self.chosen))
         if cell_len(text.plain) > max(10, self.size.width - 2):
             text.truncate(max(10, self.size.width - 2), overflow="ellipsis")
         return text

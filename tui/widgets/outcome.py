@@ -1,25 +1,25 @@
 """The outcome and result of a call, each on a single key.
 
-The call screen owns the keys (they are screen bindings, so they never fire
-while a text field has focus and never swallow what is typed); this widget shows
-them, marks what is chosen and takes clicks. It is focusable, so a call starts
-with the focus here, where the single keys work.
+The call screen owns the keys (priority bindings, so a text field with the focus
+keeps every key it types); this widget shows them, marks what is chosen and
+takes clicks. It is focusable, so a call starts with the focus here, where the
+single keys work. While a text field has the focus its keys are shown dim, with
+the key that brings the focus back here from any field (``jump``).
 """
 
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.i18n import _
 from tui.labels import OUTCOMES, RESULTS, label
+from tui.widgets.choices import KeyLegend
 
 
-class OutcomePicker(Widget, can_focus=True):
+class OutcomePicker(KeyLegend, can_focus=True):
     DEFAULT_CSS = """
     OutcomePicker {
         height: auto;
@@ -40,8 +40,11 @@ class OutcomePicker(Widget, can_focus=True):
 
     outcome: reactive[str | None] = reactive(None)
     result: reactive[str | None] = reactive(None)
-    keys: reactive[dict[str, str]] = reactive(dict, layout=True)
-    """Code → key as shown (the screen's bindings after the agent's keymap)."""
+    jump: reactive[str] = reactive("")
+    """The key that brings the focus here from any field, as shown."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(dims_while_typing=True, id=id)
 
     def action_pick(self, code: str) -> None:
         self.post_message(self.Picked(code))
@@ -50,15 +53,8 @@ class OutcomePicker(Widget, can_focus=True):
         text = Text()
         text.append(heading, style="dim")
         for code in codes:
-            key = self.keys.get(code, "")
-            style = Style(meta={"@click": f"pick({code!r})"})
-            if code == chosen:
-                style += Style(reverse=True, bold=True)
             text.append(" ")
-            piece = Text(style=style)
-            piece.append(key, style="bold underline" if code != chosen else "")
-            piece.append(f" {code}")
-            text.append_text(piece)
+            text.append_text(self.piece(code, code, chosen))
         return text
 
     def render(self) -> Text:
@@ -79,8 +75,14 @@ class OutcomePicker(Widget, can_focus=True):
             if self.result:
                 chosen.append(" · ")
                 chosen.append(label(RESULTS, self.result), style="bold")
-        else:
+            if not self.live:
+                chosen.append("  ")
+                chosen.append(_("({key}, then a key, to change it)").format(key=self.jump), style="dim")
+        elif self.live:
             chosen.append(_("Choose an outcome with its key; a result implies a right-party contact."), style="dim")
+        else:
+            chosen.append(_("You are typing: {key} first, then the outcome's or the result's key.").format(
+                key=self.jump), style="dim")
         lines.append(chosen)
         out = Text()
         for i, line in enumerate(lines):

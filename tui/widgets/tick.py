@@ -12,7 +12,7 @@ from textual.widget import Widget
 
 class Tick(Widget, can_focus=False):
     """Toggled by a click, by ``space`` when focusable, or by its form's own key
-    (the call screen's ``i`` and ``d``); not in the tab order by default, so
+    (the call screen's ``f3`` and ``f4``); not in the tab order by default, so
     tabbing through a form goes from field to field."""
 
     DEFAULT_CSS = """
