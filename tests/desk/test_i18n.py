@@ -58,6 +58,15 @@ def test_the_chinese_catalog_is_complete_and_current() -> None:
         assert text != msgid or not re.search(r"[a-z]{3}", msgid), f"not translated: {msgid!r}"
 
 
+def test_each_message_is_translated_once() -> None:
+    """A message given twice in the catalog is translated by whichever comes last: one
+    word for two meanings ("Share" a note, a bucket's "Share" of accounts) hides that way."""
+    pairs = json.loads((TUI / "locales" / "zh_CN.json").read_text(encoding="utf-8"), object_pairs_hook=list)
+    seen: set[str] = set()
+    twice = [k for k, _v in pairs if k in seen or seen.add(k)]
+    assert twice == []
+
+
 def test_every_translation_call_takes_a_literal() -> None:
     """A message built at run time could not be in the catalog: only the label
     tables and the bindings helper translate what others marked with ``N_()``."""

@@ -221,7 +221,7 @@ class ReportsScreen(DeskScreen):
     def _portfolio(self, report: PortfolioReport) -> None:
         table = self.table
         widths = {"bucket": 9, "accounts": 9, "share": 16, "balance": 18, "forward": 9, "cure": 8}
-        titles = {"bucket": _("Bucket"), "accounts": _("Accounts"), "share": _("Share"), "balance": _("Balance"),
+        titles = {"bucket": _("Bucket"), "accounts": _("Accounts"), "share": _("Share of accounts"), "balance": _("Balance"),
                   "forward": _("Roll fwd"), "cure": _("Cure")}
         for key, width in widths.items():
             title = titles[key]

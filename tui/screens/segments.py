@@ -128,7 +128,7 @@ class SegmentsScreen(DeskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         titles = {"name": _("Segment"), "team": _("Team"), "filter": _("Filter"), "to": _("Goes to"),
-                  "count": _("Now")}
+                  "count": _("Count")}
         for key, width in self.WIDTHS.items():
             self.table.add_column(titles[key], key=key, width=width)
         self.query_one("#segments-empty").display = False
