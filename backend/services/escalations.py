@@ -512,7 +512,13 @@ def timeline_entries(session: Session, account_id: int, limit: int) -> list[dict
             "data": {"escalation_id": esc.id, "kind": esc.kind, "status": ev.status, "queue": esc.queue,
                      "reason": esc.reason, "note": ev.note},
         })
-    for doc in _doc_rows(session, account_id=account_id)[:limit]:
+    docs = _doc_rows(session, account_id=account_id)[:limit]
+    # A document's Markdown text made beside its PDF (a letter sent, a legal pack) is one
+    # entry: the PDF's, which names both formats.
+    pdfs = {(d.kind, d.escalation_id, d.created_at) for d in docs if d.format == "pdf"}
+    for doc in docs:
+        if doc.format != "pdf" and (doc.kind, doc.escalation_id, doc.created_at) in pdfs:
+            continue
         out.append({
             # Document entries share the kind with escalation events: their ids are offset to stay apart.
             "id": -doc.id, "at": doc.created_at, "actor": doc.created_by.username if doc.created_by else None,
