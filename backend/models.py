@@ -575,6 +575,10 @@ class FlagPeriod(Base):
     set_recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ended_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    set_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why it was set (optional: the customer said so, a letter came)."""
+    ended_note: Mapped[str | None] = mapped_column(Text)
+    """Why it was lifted: required (issue 15), shown on the timeline with who lifted it."""
 
     set_by: Mapped[User | None] = relationship(foreign_keys=[set_by_id], lazy="joined")
     ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id], lazy="joined")

@@ -28,6 +28,7 @@ from backend.models import Account, Address, Customer, FlagPeriod, Phone, Plan, 
 from backend.scoring import score_history
 from backend.services import audit, compliance
 from backend.services.authority import load_authority
+from backend.services.flags import load_authority as flag_authority
 from backend.services.flags import set_flags
 from backend.services.users import get_or_create_team
 from backend_client.models import (
@@ -736,6 +737,8 @@ def parse_if_match(value: str | None) -> int:
 
 
 def patch_account(session: Session, user: User, account_id: int, data: AccountPatch, if_match: str | None) -> Account:
+    if user.role not in flag_authority().patch:
+        raise ProblemError(403, "Forbidden", "Your role does not change accounts")
     account = get_visible(session, user, account_id, for_update=True)
     expected = parse_if_match(if_match)
     if expected != account.version:
@@ -751,7 +754,7 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
             flags[name] = sorted({str(c) for c in value}) if name == "cease" else bool(value)
         changes["flags"] = flags
         # Each flag set or lifted is kept as a period (when, by whom): contacts are judged by the flags then.
-        set_flags(session, account, flags, user, data.flags_effective_at)
+        set_flags(session, account, flags, user, data.flags_effective_at, note=data.flags_note)
     elif data.flags_effective_at is not None:
         raise ProblemError(422, "Invalid request", "flags_effective_at: goes with flags",
                            errors=[("flags_effective_at", "goes with flags")])

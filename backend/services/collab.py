@@ -27,7 +27,7 @@ from backend.api.errors import ProblemError, invalid, not_found
 from backend.domain.accounts import mask_card
 from backend.models import Account, Handoff, Note, Team, User, utcnow
 from backend.services import audit
-from backend.services.accounts import get_visible
+from backend.services.accounts import get_visible, visible
 from backend.services.contacts import note_out
 from backend_client.models import (
     AccountStatus,
@@ -67,6 +67,10 @@ def shared_notes(session: Session, user: User, *, account_id: int | None = None,
         select(Note).where(Note.account_id == account.id, Note.visibility == "shared")
         .order_by(Note.created_at.desc(), Note.id.desc()).limit(MAX_SHARED)
     ).all()
+    if not notes and session.scalar(visible(select(Account.id).where(Account.id == account.id), user)) is None:
+        # The header is there for the notes: another team learns nothing of an account
+        # nobody shared a note about (not even that its reference exists).
+        raise not_found()
     audit.record(session, user.id, "view", "shared_notes", account.id, notes=[n.id for n in notes])
     return SharedNotes(account=header(account), items=[note_out(n) for n in notes])
 

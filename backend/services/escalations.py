@@ -175,7 +175,9 @@ def _sync_flags(session: Session, account: Account, kind: str, user: User | None
     if bool(flags.get(kind)) == (holding > 0):
         return
     flags[kind] = holding > 0
-    set_flags(session, account, flags, user)
+    # The escalation's workflow carries the authority (a supervisor decides it): no role check here.
+    set_flags(session, account, flags, user, note=f"{'opened' if holding else 'settled'} by the {kind} escalation",
+              check=False)
     account.updated_at = utcnow()
     session.flush()
     refresh_priority(session, account)

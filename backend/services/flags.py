@@ -11,7 +11,11 @@ module is the one way they change.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +30,55 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=1)
 LATEST = dt.timedelta(days=366)
 
 Pair = tuple[str, str | None]
+
+AUTHORITY_FILE = Path(__file__).resolve().parents[2] / "config" / "flags.toml"
+ROLE_WORDS = {"agent": "an agent", "supervisor": "a supervisor", "legal": "a legal officer", "admin": "an admin"}
+
+
+@dataclass(frozen=True)
+class FlagAuthority:
+    """``config/flags.toml``: who may change an account, and who sets and lifts each flag."""
+
+    patch: frozenset[str]
+    set_by: Mapping[str, frozenset[str]]
+    lift_by: Mapping[str, frozenset[str]]
+
+    def may(self, role: str, flag: str, change: str) -> bool:
+        table = self.set_by if change == "set" else self.lift_by
+        return role in table.get(flag, frozenset())
+
+    def who(self, flag: str, change: str) -> str:
+        """``a supervisor, a legal officer or an admin``: those who may, in words."""
+        table = self.set_by if change == "set" else self.lift_by
+        names = [ROLE_WORDS.get(r, r) for r in ROLE_WORDS if r in table.get(flag, ())]
+        if not names:
+            return "no one"
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+@lru_cache(maxsize=2)
+def load_authority(path: Path = AUTHORITY_FILE) -> FlagAuthority:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    flags = data.get("flags", {})
+    return FlagAuthority(
+        patch=frozenset(data.get("patch", ())),
+        set_by={name: frozenset(rule.get("set", ())) for name, rule in flags.items()},
+        lift_by={name: frozenset(rule.get("lift", ())) for name, rule in flags.items()},
+    )
+
+
+def check_authority(user: User, current: set[Pair], wanted: set[Pair], note: str) -> None:
+    """Refuse (403) a change ``user`` may not make, and (422) a flag lifted without a note."""
+    authority = load_authority()
+    for change, changed in (("set", wanted - current), ("lift", current - wanted)):
+        for flag, channel in sorted(changed, key=str):
+            if not authority.may(user.role, flag, change):
+                what = flag + (f" ({channel})" if channel else "")
+                raise ProblemError(403, "Forbidden", f"only {authority.who(flag, change)} may {change} {what}",
+                                   rule="flag-authority", flag=flag, change=change)
+    if current - wanted and not note.strip():
+        raise ProblemError(422, "Invalid request", "flags_note: say why a flag is lifted",
+                           errors=[("flags_note", "say why a flag is lifted")])
 
 
 def pairs(flags: Mapping[str, Any] | None, status: str | None = None) -> set[Pair]:
@@ -61,7 +114,7 @@ def effective(at: dt.datetime | None, now: dt.datetime, field: str = "flags_effe
 
 
 def change(session: Session, account: Account, wanted: set[Pair], user: User | None, at: dt.datetime,
-           now: dt.datetime | None = None, *, only: set[str] | None = None) -> list[dict[str, Any]]:
+           now: dt.datetime | None = None, *, only: set[str] | None = None, note: str = "") -> list[dict[str, Any]]:
     """Make ``wanted`` the pairs in force from ``at`` on (of the flags named in ``only``,
     or all), opening and closing periods; returns the changes, each audited."""
     now = now or utcnow()
@@ -84,24 +137,29 @@ def change(session: Session, account: Account, wanted: set[Pair], user: User | N
         row.ended_at = at
         row.ended_by_id = user.id if user else None
         row.ended_recorded_at = now
+        row.ended_note = note
         changes.append({"flag": flag, "channel": channel, "change": "lifted", "effective_at": at})
     for flag, channel in sorted(wanted - current, key=str):
         session.add(FlagPeriod(account_id=account.id, flag=flag, channel=channel, started_at=at,
-                               set_by_id=user.id if user else None, set_recorded_at=now))
+                               set_by_id=user.id if user else None, set_recorded_at=now, set_note=note))
         changes.append({"flag": flag, "channel": channel, "change": "set", "effective_at": at})
     session.flush()
     for c in changes:
         audit.record(session, user.id if user else None, "set" if c["change"] == "set" else "lift", "flag", account.id,
-                     flag=c["flag"], channel=c["channel"], effective_at=c["effective_at"].isoformat())
+                     flag=c["flag"], channel=c["channel"], effective_at=c["effective_at"].isoformat(), note=note)
     return changes
 
 
 def set_flags(session: Session, account: Account, flags: dict[str, Any], user: User | None,
-              at: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The account's flags become ``flags`` as from ``at`` (default now)."""
+              at: dt.datetime | None = None, *, note: str = "", check: bool = True) -> list[dict[str, Any]]:
+    """The account's flags become ``flags`` as from ``at`` (default now), if ``user`` has
+    the authority for each change (``config/flags.toml``) and says why a flag is lifted."""
     now = utcnow()
-    changes = change(session, account, pairs(flags), user, effective(at, now), now,
-                     only=set(flags) | set(account.flags or {}) | {"cease"})
+    only = set(flags) | set(account.flags or {}) | {"cease"}
+    if check and user is not None:
+        current = {p for p in pairs(account.flags, account.status) if p[0] in only}
+        check_authority(user, current, {p for p in pairs(flags) if p[0] in only}, note)
+    changes = change(session, account, pairs(flags), user, effective(at, now), now, only=only, note=note)
     account.flags = flags
     return changes
 
@@ -145,11 +203,12 @@ def timeline_entries(session: Session, account_id: int, limit: int) -> list[dict
                             "summary": f"{what} set",
                             "data": {"flag": r.flag, "channel": r.channel, "change": "set",
                                      "effective_at": r.started_at.isoformat(),
-                                     "recorded_at": r.set_recorded_at.isoformat()}})
+                                     "recorded_at": r.set_recorded_at.isoformat(), "note": r.set_note or ""}})
         if r.ended_at is not None:
             entries.append({"id": r.id * 2 + 1, "at": r.ended_at, "actor": r.ended_by.username if r.ended_by else None,
                             "summary": f"{what} lifted",
                             "data": {"flag": r.flag, "channel": r.channel, "change": "lifted",
                                      "effective_at": r.ended_at.isoformat(),
-                                     "recorded_at": r.ended_recorded_at.isoformat() if r.ended_recorded_at else None}})
+                                     "recorded_at": r.ended_recorded_at.isoformat() if r.ended_recorded_at else None,
+                                     "note": r.ended_note or ""}})
     return entries

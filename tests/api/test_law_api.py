@@ -234,7 +234,8 @@ async def test_a_cease_between_a_call_and_its_logging(http, auth, make_account) 
     assert flag["data"]["change"] == "set" and _utc(flag["at"]) == now - dt.timedelta(hours=2)
     # Lifted: from then on the phone is open again, and the history keeps both.
     version = (await http.get(f"/api/v1/accounts/{account.id}", headers=headers)).json()["version"]
-    r = await http.patch(f"/api/v1/accounts/{account.id}", json={"flags": {"cease": []}},
+    r = await http.patch(f"/api/v1/accounts/{account.id}",
+                         json={"flags": {"cease": []}, "flags_note": "the customer asked to be called again"},
                          headers={**sup, "If-Match": str(version)})
     assert r.status_code == 200, r.text
     assert (await _verdict(http, headers, account.id, _now() + dt.timedelta(minutes=1)))["allowed"] is True

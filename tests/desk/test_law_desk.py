@@ -229,13 +229,14 @@ async def test_flags_set_and_lifted_are_on_the_timeline(make_desk, make_account,
     version = (await boss.patch_account(account.id, AccountPatch(flags=FlagsPatch(dispute=True),
                                                                  flags_effective_at=NOW - dt.timedelta(days=1)),
                                         version)).version
-    await boss.patch_account(account.id, AccountPatch(flags=FlagsPatch(dispute=False)), version)
+    await boss.patch_account(account.id, AccountPatch(flags=FlagsPatch(dispute=False), flags_note="card was stolen"),
+                             version)
     desk = make_desk()
     async with desk.run_test(size=(80, 24)) as pilot:
         await _open_first(pilot)
         text = screen_text(desk)
         rows = [line for line in text.splitlines() if " set" in line or " lifted" in line]
-        assert any("super1" in row and "dispute lifted" in row for row in rows), rows
+        assert any("super1" in row and "dispute lifted · card was stolen" in row for row in rows), rows
         assert any("agent1" in row and "cease (phone) set" in row for row in rows), rows
         assert any("super1" in row and "dispute set · recorded Mar 11 10:00" in row for row in rows), rows
         assert "flag:" not in text  # never the backend's raw words

@@ -116,6 +116,9 @@ def flag_text(data: dict, tz: dt.tzinfo) -> str | None:
     if channel:
         name = _("{flag} ({channel})").format(flag=name, channel=label(CHANNELS, channel))
     text = (_("{flag} set") if change == "set" else _("{flag} lifted")).format(flag=name)
+    note = str(data.get("note") or "").replace("\n", " ")
+    if note:
+        text += " · " + note
     try:
         effective = dt.datetime.fromisoformat(str(data.get("effective_at")))
         recorded = dt.datetime.fromisoformat(str(data.get("recorded_at")))
