@@ -60,6 +60,32 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
+class MaskedText(TypeDecorator):
+    """Free text that may hold what a person typed or pasted: any card number in it is cut
+    to its BIN and last four digits before it is stored (SPEC §4, issue 15), whichever
+    service, import or script writes it. ``MaskedText(200)`` is a ``VARCHAR(200)``,
+    ``MaskedText()`` a ``TEXT``; comparisons mask their value alike, so a lookup by what
+    was typed finds what was stored."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        if length is not None:
+            self.impl = String(length)  # type: ignore[assignment]
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        return dialect.type_descriptor(self.impl)
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if isinstance(value, str):
+            from backend.domain.accounts import mask_card_numbers
+
+            return mask_card_numbers(value)
+        return value
+
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EPOCH_SQL = "1970-01-01 00:00:00"
 
@@ -108,8 +134,8 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (CheckConstraint("timezone_source IN ('record', 'customer')", name="timezone_source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(MaskedText(200))
+    email: Mapped[str | None] = mapped_column(MaskedText(254))
     timezone: Mapped[str | None] = mapped_column(String(64))
     timezone_source: Mapped[str] = mapped_column(String(16), default="record", server_default="record")
     """``record`` (the bank's zone, one place among the phones' and the address's) or
@@ -146,7 +172,7 @@ class Address(Base):
     __tablename__ = "addresses"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(MaskedText(500))
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(10))
 
@@ -168,7 +194,7 @@ class Account(Base):
         # indexes on PostgreSQL, the FTS5 table account_search on SQLite.
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    account_ref: Mapped[str] = mapped_column(MaskedText(64), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     card_bin: Mapped[str] = mapped_column(String(6), default="")
@@ -223,14 +249,14 @@ class Contact(Base):
     outcome: Mapped[str] = mapped_column(String(4))
     result: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(String(24))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     logged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_s: Mapped[int | None] = mapped_column(Integer)
     ptp_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     ptp_date: Mapped[dt.date | None] = mapped_column(Date)
     callback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    used: Mapped[str | None] = mapped_column(String(254))
+    used: Mapped[str | None] = mapped_column(MaskedText(254))
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     disclosure_given: Mapped[bool] = mapped_column(Boolean, default=False)
     after_the_fact: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -254,7 +280,7 @@ class Note(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(MaskedText())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     visibility: Mapped[str] = mapped_column(String(8), default="team", server_default="team")
     """``team``: the owning team's; ``shared``: other teams (customer service, sales) may read it (migration 0008)."""
@@ -317,8 +343,8 @@ class Plan(Base):
     interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     balance_at_draft_minor: Mapped[int] = mapped_column(BigInteger)
     breaches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    note: Mapped[str] = mapped_column(Text, default="")
-    decision_note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
+    decision_note: Mapped[str] = mapped_column(MaskedText(), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -357,7 +383,7 @@ class PlanEvent(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -368,7 +394,7 @@ class Payment(Base):
 
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bank_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    bank_ref: Mapped[str] = mapped_column(MaskedText(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -407,9 +433,9 @@ class Escalation(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="open")
     queue: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(200))
-    note: Mapped[str] = mapped_column(Text, default="")
-    decision_note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(MaskedText(200))
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
+    decision_note: Mapped[str] = mapped_column(MaskedText(), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -431,7 +457,7 @@ class EscalationEvent(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -467,7 +493,7 @@ class LetterRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     segment_id: Mapped[int] = mapped_column(Integer, index=True)
     """The segment as it was run (a record: the segment may change or go later, so no reference)."""
-    segment_name: Mapped[str] = mapped_column(String(80))
+    segment_name: Mapped[str] = mapped_column(MaskedText(80))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     kind: Mapped[str] = mapped_column(String(24))
     sent: Mapped[int] = mapped_column(Integer)
@@ -506,7 +532,7 @@ class Segment(Base):
         CheckConstraint("min_dpd IS NULL OR max_dpd IS NULL OR min_dpd <= max_dpd", name="dpd_band"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(MaskedText(80))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     buckets: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -520,7 +546,7 @@ class Segment(Base):
     max_dpd: Mapped[int | None] = mapped_column(Integer)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     queue_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -547,7 +573,7 @@ class Handoff(Base):
     to_team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     to_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(MaskedText())
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     from_team: Mapped[Team] = relationship(foreign_keys=[from_team_id], lazy="joined")
@@ -575,10 +601,32 @@ class FlagPeriod(Base):
     set_recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ended_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    set_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    set_note: Mapped[str] = mapped_column(MaskedText(), default="", server_default="")
     """Why it was set (optional: the customer said so, a letter came)."""
-    ended_note: Mapped[str | None] = mapped_column(Text)
+    ended_note: Mapped[str | None] = mapped_column(MaskedText())
     """Why it was lifted: required (issue 15), shown on the timeline with who lifted it."""
 
     set_by: Mapped[User | None] = relationship(foreign_keys=[set_by_id], lazy="joined")
     ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id], lazy="joined")
+
+
+def _mask_on_set(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:
+    if isinstance(value, str):
+        from backend.domain.accounts import mask_card_numbers
+
+        return mask_card_numbers(value)
+    return value
+
+
+def _mask_free_text_on_assignment() -> None:
+    """A free-text attribute is masked as it is set, so the object a service answers with
+    holds what the database will (the column type masks Core statements too)."""
+    from sqlalchemy import event
+
+    for mapper in Base.registry.mappers:
+        for prop in mapper.column_attrs:
+            if any(isinstance(c.type, MaskedText) for c in prop.columns):
+                event.listen(getattr(mapper.class_, prop.key), "set", _mask_on_set, retval=True)
+
+
+_mask_free_text_on_assignment()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import logging
 from typing import Any
 
@@ -54,12 +56,24 @@ def invalid(field: str, message: str) -> ProblemError:
     return ProblemError(422, "Invalid request", f"{field}: {message}", errors=[(field, message)])
 
 
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([ntrvf]))")
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "v": "\v", "f": "\f"}
+
+
+def _quoted_masked(text: str) -> str:
+    """``text`` with any card number masked, also where it quotes input as ``repr`` does
+    (``'4539-8273-\\n6150…'``: the escapes are read back first, so they hide nothing)."""
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)) if (m[1] or m[2]) else _ESCAPED[m[3]], text)
+    return mask_card_numbers(text)
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     # A problem may quote what the client sent (a name, a zone); never a card number.
     if problem.detail:
-        problem.detail = mask_card_numbers(problem.detail)
+        problem.detail = _quoted_masked(problem.detail)
     for error in problem.errors or []:
-        error.message = mask_card_numbers(error.message)
+        error.message = _quoted_masked(error.message)
     return JSONResponse(
         problem.model_dump(exclude_none=True), status_code=problem.status, headers=headers, media_type=PROBLEM_JSON
     )

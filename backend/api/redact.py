@@ -18,20 +18,34 @@ from backend.domain.accounts import mask_card_numbers as mask_cards
 _formatter = logging.Formatter()
 
 
+def mask_logged(text: str) -> str:
+    """``text`` masked, and masked again as a URL would decode it (``q=4539%208273%20…``:
+    an access log's query string); the decoded form is logged where it held a card."""
+    text = mask_cards(text)
+    if "%" in text or "+" in text:
+        from urllib.parse import unquote_plus
+
+        decoded = unquote_plus(text)
+        masked = mask_cards(decoded)
+        if masked != decoded:
+            return masked
+    return text
+
+
 def _mask_arg(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_cards(value)
+        return mask_logged(value)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     # Anything else is formatted as a string; mask what it would print.
     text = str(value)
-    masked = mask_cards(text)
+    masked = mask_logged(text)
     return value if masked == text else masked
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if isinstance(record.msg, str):
-        record.msg = mask_cards(record.msg)
+        record.msg = mask_logged(record.msg)
     if isinstance(record.args, dict):
         record.args = {k: _mask_arg(v) for k, v in record.args.items()}
     elif isinstance(record.args, tuple):

@@ -13,7 +13,7 @@ def _row(**overrides: object) -> dict:
         "account_ref": "NEW-0001", "customer_name": "Maria Garcia", "phones": ["+12125550123", "+13125550123"],
         "email": "maria@example.com", "address": "5 Elm St, Springfield", "country": "US", "region": "IL",
         "timezone": None, "currency": "USD", "credit_limit": "8000.00", "balance": "2500.50", "overdue": "400.25",
-        "minimum_due": "75.00", "dpd": 62, "card_number": "4539 8273 6150 4821", "opened_on": "2019-05-01",
+        "minimum_due": "75.00", "dpd": 62, "card_number": "4539 8273 6150 4820", "opened_on": "2019-05-01",
         "team": "A", "agent": "agent2",
     }
     row.update(overrides)
@@ -64,7 +64,7 @@ async def test_admin_creates_an_account_201(http, auth, session, new_audit) -> N
     response = await http.post("/api/v1/accounts", json=_row(), headers=await auth("admin"))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["account_ref"] == "NEW-0001" and body["card"] == "•••• •••• •••• 4821"
+    assert body["account_ref"] == "NEW-0001" and body["card"] == "•••• •••• •••• 4820"
     assert body["balance"] == {"amount_minor": 250050, "currency": "USD"}
     assert body["overdue"] == {"amount_minor": 40025, "currency": "USD"}
     assert (body["dpd"], body["bucket"], body["team"], body["agent"]) == (62, "60", "A", "agent2")
@@ -73,7 +73,7 @@ async def test_admin_creates_an_account_201(http, auth, session, new_audit) -> N
     assert body["customer"]["timezone"] is None
     assert {"America/New_York", "America/Chicago"} <= set(body["customer"]["timezones"])
     stored = session.scalar(select(Account).where(Account.account_ref == "NEW-0001"))
-    assert (stored.card_bin, stored.card_last4) == ("453982", "4821")
+    assert (stored.card_bin, stored.card_last4) == ("453982", "4820")
     assert len(new_audit(entity="account", entity_id=stored.id, action="create")) == 1
 
 

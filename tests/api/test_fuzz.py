@@ -118,7 +118,7 @@ def _baseline(method: str, path: str, account_id: int, n: int) -> dict[str, Any]
             "account_ref": f"FUZZ{n:08d}", "customer_name": "Fuzz Customer", "phones": ["+12125550100", "+861012345678"],
             "email": "fuzz@example.com", "address": "1 Main St", "country": "US", "region": "NY",
             "timezone": "America/New_York", "currency": "USD", "credit_limit": "5000.00", "balance": "1200.00",
-            "overdue": "300.00", "minimum_due": "50.00", "dpd": 45, "card_number": "4539 8273 6150 4821",
+            "overdue": "300.00", "minimum_due": "50.00", "dpd": 45, "card_number": "4539 8273 6150 4820",
             "opened_on": "2020-01-15", "team": "A", "agent": "agent1",
         }
     if method == "PATCH":

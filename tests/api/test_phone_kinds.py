@@ -17,7 +17,7 @@ def _row(**overrides: object) -> dict:
         "account_ref": "KIND-0001", "customer_name": "Maria Garcia", "phones": PHONES[:2],
         "address": "5 Elm St, Springfield", "country": "US", "region": "IL", "currency": "USD",
         "credit_limit": "8000.00", "balance": "2500.50", "overdue": "400.25", "minimum_due": "75.00", "dpd": 62,
-        "card_number": "4539 8273 6150 4821", "team": "A", "agent": "agent2",
+        "card_number": "4539 8273 6150 4820", "team": "A", "agent": "agent2",
     }
     row.update(overrides)
     return row

@@ -272,11 +272,11 @@ def test_text_that_is_not_utf8_is_refused_naming_its_line() -> None:
 
 
 def test_a_card_number_in_the_wrong_column_is_never_shown_whole(session: Session) -> None:
-    swapped = "IMP-301,Ann,+12125550123,,,US,,4539827361504821,USD,10,5,1,1,3,4539827361504821,,A,4539827361504821"
+    swapped = "IMP-301,Ann,+12125550123,,,US,,4539827361504820,USD,10,5,1,1,3,4539827361504820,,A,4539827361504820"
     result = import_accounts(session, csv_bytes(swapped))
     lines = [str(e) for e in result.errors]
-    assert lines == ["line 2: agent: no user '453982******4821'",
-                     "line 2: timezone: unknown IANA time zone '453982******4821'"]
+    assert lines == ["line 2: agent: no user '453982******4820'",
+                     "line 2: timezone: unknown IANA time zone '453982******4820'"]
     assert refs_in_db(session, "IMP-") == []
 
 

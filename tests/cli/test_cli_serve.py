@@ -171,13 +171,13 @@ def test_desk_stops_the_embedded_backend_when_the_desk_fails(cli, tmp_path: Path
 
     def broken_desk(settings, **kw) -> int:  # noqa: ANN001
         seen.append(settings.server)
-        raise RuntimeError("the desk fell over on 4539 8273 6150 4821")
+        raise RuntimeError("the desk fell over on 4539 8273 6150 4820")
 
     monkeypatch.setenv("COLLECTDESK_DB", f"sqlite:///{tmp_path / 'local.db'}")
     monkeypatch.setattr(cli_module, "_desk_runner", lambda: broken_desk)
     run = cli("desk")
     assert run.code == 1
-    assert "RuntimeError: the desk fell over on 453982******4821" in run.err and "Traceback" not in run.err
+    assert "RuntimeError: the desk fell over on 453982******4820" in run.err and "Traceback" not in run.err
     assert refuses_connections(seen[0])
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.domain.accounts import BUCKETS, bucket_for, card_parts, mask_card, mask_card_numbers
+from backend.domain.accounts import BUCKETS, bucket_for, card_parts, luhn_valid, mask_card, mask_card_numbers
 from backend.domain.outcomes import OUTCOME_COUNTS, counts_for, validate_contact
 from backend.domain.priority import simple_priority
 from backend_client.models import Bucket, Outcome, Party, Result
@@ -78,11 +79,58 @@ def test_any_full_card_number_gives_its_bin_and_last_four(digits: str, separator
 _words = st.text(st.characters(blacklist_categories=["Nd"]), max_size=20)
 
 
-@given(prefix=_words, digits=st.text(alphabet="0123456789", min_size=13, max_size=40), suffix=_words)
-def test_free_text_keeps_at_most_bin_and_last_four(prefix: str, digits: str, suffix: str) -> None:
-    masked = mask_card_numbers(f"{prefix}|{digits}|{suffix}")
-    assert digits not in masked
-    assert f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}" in masked
+_SEPARATORS = [" ", "  ", ".", "-", "/", ",", "\n", "\u00a0", "\u200b", "\u3000", "\uff0d", " - ", ", ", ".\n"]
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@st.composite
+def _card(draw: st.DrawFn) -> str:
+    """A Luhn-valid card number of 13 to 19 digits."""
+    body = draw(st.text(alphabet="0123456789", min_size=12, max_size=18))
+    return next(body + d for d in "0123456789" if luhn_valid(body + d))
+
+
+@st.composite
+def _written(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` as a person might type or paste them: in groups, with spaces of any
+    width, dots, dashes, slashes, commas or newlines between, some digits full-width."""
+    out, i = [], 0
+    while i < len(digits):
+        size = draw(st.integers(1, 6)) if draw(st.booleans()) else len(digits)
+        out.append(digits[i:i + size])
+        i += size
+    text = ""
+    for n, group in enumerate(out):
+        if n:
+            text += draw(st.sampled_from(_SEPARATORS))
+        text += group.translate(_FULL_WIDTH) if draw(st.integers(0, 4)) == 0 else group
+    return text
+
+
+@given(prefix=_words, card=_card(), suffix=_words, data=st.data())
+def test_a_card_number_however_written_keeps_at_most_bin_and_last_four(prefix: str, card: str, suffix: str,
+                                                                        data: st.DataObject) -> None:
+    written = data.draw(_written(card))
+    masked = mask_card_numbers(f"{prefix} {written} {suffix}")
+    digits = "".join(str(unicodedata.decimal(c)) for c in masked if c.isdecimal())
+    assert digits == card[:6] + card[-4:]
+    assert f"{card[:6]}{'*' * (len(card) - 10)}{card[-4:]}" in masked
+
+
+@given(cards=st.lists(_card(), min_size=2, max_size=4), data=st.data())
+def test_cards_run_together_keep_no_middle(cards: list[str], data: st.DataObject) -> None:
+    """Cards pasted one after another, with or without a break between them."""
+    glue = data.draw(st.sampled_from(["", " ", "-", ", "]))
+    masked = mask_card_numbers(glue.join(cards))
+    digits = re.sub(r"\D", "", masked)
+    assert all(card not in digits for card in cards)
+    assert len(digits) <= 10 * len(cards)  # at most a BIN and a last four each
+
+
+def test_numbers_that_are_not_cards_are_left_alone() -> None:
+    for keep in ("ref 123456789012", "+12125550100", "call 212 555 0100", "2024-06-01 12:00",
+                 "4539 8273 6150 4821", "paid 2026-03-11, 2026-04-11"):
+        assert mask_card_numbers(keep) == keep
 
 
 # --------------------------------------------------------------------------
