@@ -425,6 +425,8 @@ class AccountPatch(Wire):
     flags: FlagsPatch | None = None
     flags_effective_at: AwareDatetime | None = None
     """When the flag changes took effect (a cease letter received yesterday); default now, never in the future."""
+    flags_note: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control)] = ""
+    """Why: required when a flag is lifted (and only those with the authority may: ``config/flags.toml``)."""
     email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
     address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
