@@ -50,4 +50,4 @@ def hand_off(account_id: IdPath, body: HandoffCreate, user: CurrentUser, session
     """Hand the account to another agent or team with a note (the account's agent,
     a supervisor of its team, or an admin); its lease is let go; on the timeline."""
     return _idempotent(session, user, f"POST /accounts/{account_id}/handoff", idempotency_key, 201,
-                       lambda: svc.handoff_out(svc.hand_off(session, user, account_id, body)))
+                       lambda: svc.handoff_out(svc.hand_off(session, user, account_id, body)), request=body)

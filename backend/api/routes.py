@@ -135,7 +135,7 @@ def create_account(
 ) -> JSONResponse:
     return _idempotent(
         session, user, "POST /accounts", idempotency_key, 201,
-        lambda: accounts_svc.detail(accounts_svc.create_account(session, body, user)),
+        lambda: accounts_svc.detail(accounts_svc.create_account(session, body, user)), request=body,
     )
 
 
@@ -165,7 +165,8 @@ def log_contact(
         contact = contacts_svc.log_contact(session, user, account_id, body)
         return contacts_svc.contact_out(contact, accounts_svc.get_visible(session, user, account_id).currency)
 
-    return _idempotent(session, user, f"POST /accounts/{account_id}/contacts", idempotency_key, 201, create)
+    return _idempotent(session, user, f"POST /accounts/{account_id}/contacts", idempotency_key, 201, create,
+                       request=body)
 
 
 @router.post("/accounts/{account_id}/notes", status_code=201, response_model=NoteOut, tags=["contacts"])
@@ -178,7 +179,7 @@ def add_note(
 ) -> JSONResponse:
     return _idempotent(
         session, user, f"POST /accounts/{account_id}/notes", idempotency_key, 201,
-        lambda: contacts_svc.note_out(contacts_svc.add_note(session, user, account_id, body)),
+        lambda: contacts_svc.note_out(contacts_svc.add_note(session, user, account_id, body)), request=body,
     )
 
 
@@ -247,7 +248,7 @@ def draft_plan(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     return _idempotent(session, user, f"POST /accounts/{account_id}/plans", idempotency_key, 201,
-                       lambda: plans_svc.plan_out(plans_svc.draft(session, user, account_id, body)))
+                       lambda: plans_svc.plan_out(plans_svc.draft(session, user, account_id, body)), request=body)
 
 
 @router.get("/plans", response_model=PlanPage, tags=["plans"])
