@@ -35,7 +35,7 @@ def shared_notes(account_id: IdPath, user: CurrentUser, session: SessionDep) -> 
 @router.get("/shared-notes", response_model=SharedNotes)
 def shared_notes_by_ref(
     user: CurrentUser, session: SessionDep,
-    account_ref: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")],
+    account_ref: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> SharedNotes:
     """As ``/accounts/{id}/shared-notes``, by the bank's account reference (what a
     customer quotes to a service rep)."""
