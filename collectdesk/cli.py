@@ -868,16 +868,11 @@ def _strategy_cells(figures, fmt: str) -> list[str]:  # noqa: ANN001
 def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
     """The report as text: a table (one strategy a column), CSV (one strategy a row,
     plain numbers, rates from 0 to 1) or a Markdown table."""
+    from backend_client.exports import csv_text, md_cell
+
     rows = [_strategy_cells(f, fmt) for f in report.strategies]
     if fmt == "csv":
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([field for field, _title in STRATEGY_COLUMNS])
-        writer.writerows(rows)
-        return out.getvalue()
+        return csv_text([field for field, _title in STRATEGY_COLUMNS], rows)
     titles = [title for _field, title in STRATEGY_COLUMNS]
     heading = (f"Champion against challenger, last {report.days} days ({report.since.date().isoformat()} to "
                f"{report.until.date().isoformat()}): per strategy, never per agent")
@@ -886,7 +881,7 @@ def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
     if fmt == "md":
         lines = [f"**{heading}**", "", "| " + " | ".join(titles) + " |",
                  "| --- |" + " ---: |" * (len(titles) - 1)]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(md_cell(cell) for cell in row) + " |" for row in rows]
         return "\n".join(lines) + "\n"
     # A table with one strategy a column (fourteen figures across would not fit in
     # 80 columns), an amount in each currency on a line of its own.
