@@ -522,7 +522,10 @@ OUT_OF_RANGE_OPENED_ON = ["0001-01-01", "1900-01-01", "1949-12-31", "2100-01-01"
 AMOUNT_FIELDS = {"amount", "discount_percent", "credit_limit", "balance", "overdue", "minimum_due",
                  "min_balance", "max_balance"}
 BAD_AMOUNTS: list[Any] = ["1 000.00", "١٠٠.٠٠", "100.00\x00", "\x00100", "1e3", "0x10", "100,00", "", " ", "+-1",
-                          100, 12.5, True, None if False else [], "9" * 40]
+                          100, 12.5, True, [], "9" * 40]
+ANY_JUNK: list[Any] = ["x" * 5000, "é" * 300, "9" * 40, "-1", "1e309", "null", "", None, 2**63, 1e308, [], {},
+                      "\u202e", "🦄" * 3]
+"""Sent to every leaf too, asserting only an answer below 500 (a problem when refused)."""
 SPACED_AMOUNTS = [" 100.00", "100.00 ", "  100.00  "]
 """Surrounding spaces are trimmed (SPEC §5): these are the amount 100.00."""
 
@@ -684,40 +687,44 @@ def test_hostile_corpus_in_every_body_field(method: str, path: str, world, sende
 
     base = _hostile_baseline(method, path, account.account_ref, 0)
     assert base is not None
+
+    def with_(position: tuple[Any, ...], value: Any) -> Any:
+        """A fresh valid body (its own references) with ``value`` at ``position``."""
+        return _replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n), position, value)
+
     for position, kind in _leaves(base):
         name, where = _leaf_name(position), ".".join(map(str, position))
-        if kind == "str" and not (name in AMOUNT_FIELDS):
+        if kind == "str" and name not in AMOUNT_FIELDS:
             expected_bad = CONTROL + ([] if name in MULTI_LINE else LINE_BREAKS)
             for bad in expected_bad:
                 for style in ("ascii", "utf8"):
-                    response = send(_replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n),
-                                              position, bad), style)
+                    response = send(with_(position, bad), style)
                     if response.status_code != 422 or where not in _fields_blamed(response):
                         failures.append(f"{where}={bad!r} ({style}): {response.status_code} {response.text[:200]}")
             if name in MULTI_LINE:
                 for good in LINE_BREAKS:
-                    response = send(_replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n),
-                                              position, good))
+                    response = send(with_(position, good))
                     if where in _fields_blamed(response):
                         failures.append(f"{where}={good!r} refused: {response.text[:200]}")
         elif kind == "date":
             for day in (OUT_OF_RANGE_OPENED_ON if name == "opened_on" else OUT_OF_RANGE_DAYS):
                 value = day if len(base_value := _get(base, position)) == 10 else day + base_value[10:]
-                response = send(_replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n),
-                                          position, value))
+                response = send(with_(position, value))
                 if response.status_code != 422 or where not in _fields_blamed(response):
                     failures.append(f"{where}={value!r}: {response.status_code} {response.text[:200]}")
         elif kind == "str" and name in AMOUNT_FIELDS:
             for bad in BAD_AMOUNTS + CONTROL:
-                response = send(_replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n),
-                                          position, bad))
+                response = send(with_(position, bad))
                 if response.status_code != 422 or where not in _fields_blamed(response):
                     failures.append(f"{where}={bad!r}: {response.status_code} {response.text[:200]}")
             for spaced in SPACED_AMOUNTS:
-                response = send(_replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n),
-                                          position, spaced))
+                response = send(with_(position, spaced))
                 if where in _fields_blamed(response):
                     failures.append(f"{where}={spaced!r} refused: {response.text[:200]}")
+        # Whatever else the field gets (huge strings, numbers as strings, wrong types):
+        # an answer below 500, a problem if refused (``send`` checks).
+        for junk in ANY_JUNK + (TABLE_VALUES[kind] if kind in ("int", "bool", "list", "dict") else []):
+            send(with_(position, junk))
     assert not failures, f"{len(failures)} answers not as the contract says:\n" + "\n".join(failures[:40])
 
 
