@@ -86,12 +86,18 @@ def _days(value: str) -> int:
 
 
 def _date(value: str):  # noqa: ANN202
+    """A date from the command line, in the range the API takes (2000 to 2099, issue 15)."""
     import datetime as dt
 
+    from backend_client.models import day_problem
+
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if problem := day_problem(day):
+        raise argparse.ArgumentTypeError(f"{value}: {problem}")
+    return day
 
 
 # --------------------------------------------------------------------------
