@@ -7,12 +7,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from backend.api import errors, redact
-from backend.api.deps import SessionDep
+from backend.api.deps import SessionDep, refuse_hostile_url
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.api.escalations import router as escalations_router
@@ -115,7 +115,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
                     await task
 
     app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(refuse_hostile_url)])
     app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.db = db

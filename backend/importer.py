@@ -34,7 +34,7 @@ from backend.domain.money import to_minor
 from backend.domain.zones import phone_region
 from backend.models import Account, User
 from backend.services.accounts import create_account, phone_kinds
-from backend_client.models import AccountCreate
+from backend_client.models import AccountCreate, text_problem
 
 COLUMNS = ("account_ref", "customer_name", "phones", "email", "address", "country", "region", "timezone", "currency",
            "credit_limit", "balance", "overdue", "minimum_due", "dpd", "card_number", "opened_on", "team", "agent")
@@ -47,6 +47,9 @@ EXTRA_COLUMNS = ("phone_kinds", "timezone_source")
 the first ``mobile``, the rest ``other``) and ``timezone_source`` (``customer`` when
 the customer confirmed ``timezone``; default ``record``)."""
 ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS
+MULTI_LINE_COLUMNS = ("address",)
+"""Cells that may hold line breaks and tabs (a quoted cell: an address is printed a line
+each on letters); every other cell is one line, as its field is in ``POST /accounts``."""
 
 IMPORT_ROLES = ("admin",)
 """Creating accounts is an admin's act (``POST /accounts``); imports are audited as one."""
@@ -105,6 +108,14 @@ def _message(error: dict) -> str:
         return _FRIENDLY_PATTERN[str(loc[0])]
     message = str(error.get("msg", "invalid"))
     return message.removeprefix("Value error, ")
+
+
+def cell_errors(line: int, raw: dict[str, str], multiline: tuple[str, ...] = ()) -> list[RowError]:
+    """Every cell holding a control character, as it is in the file (before it is
+    trimmed: a trailing U+0085 is refused, not trimmed away), named as ``POST`` names
+    the field (``backend_client.models.text_problem``: one rule for all text)."""
+    return [RowError(line, name, problem) for name, value in raw.items()
+            if value is not None and (problem := text_problem(value, multiline=name in multiline))]
 
 
 def _row_dict(raw: dict[str, str | None]) -> dict[str, object]:
@@ -194,10 +205,16 @@ def parse_accounts(text: str) -> tuple[list[tuple[int, AccountCreate]], list[Row
             errors.append(RowError(line, "account_ref", f"{ref} is also on line {seen[ref]}"))
         elif ref:
             seen[ref] = line
+        bad = cell_errors(line, raw, MULTI_LINE_COLUMNS)
+        errors.extend(bad)
+        checked = {name: value for name, value in raw.items() if name not in {e.field for e in bad}}
         try:
-            data = AccountCreate.model_validate(_row_dict(raw))
+            data = AccountCreate.model_validate(_row_dict(checked))
         except ValidationError as exc:
-            errors.extend(RowError(line, _field_name(e["loc"]), _message(e)) for e in exc.errors())
+            errors.extend(RowError(line, _field_name(e["loc"]), _message(e)) for e in exc.errors()
+                          if not (e["type"] == "missing" and any(b.field == e["loc"][0] for b in bad)))
+            continue
+        if bad:
             continue
         if not duplicate:
             rows.append((line, data))

@@ -311,6 +311,9 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(128))
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[Any] = mapped_column(JSON)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The SHA-256 of the request that was answered (``services.idempotency.fingerprint``);
+    None on rows kept before it was recorded."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.money import exponent, to_major, to_minor
-from backend.importer import ImportRefused, RowError, _field_name, _message, decode, read_csv
+from backend.importer import ImportRefused, RowError, _field_name, _message, cell_errors, decode, read_csv
 from backend.models import Account, Payment, Plan, PlanItem, User
 from backend.services.plans import record_payment, validate_payment
 from backend_client.models import PaymentCreate
@@ -53,7 +53,6 @@ IMPORT_ROLES = ("admin",)
 EXAMPLE_TIME = "2026-03-11T15:00:00+08:00"
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -144,10 +143,10 @@ def parse_payments(text: str) -> Parsed:
     seen: dict[str, tuple[int, PaymentCreate | None]] = {}
     for line, raw in raw_rows:
         values = _row(raw)
-        problems = [RowError(line, name, "must not contain control characters")
-                    for name, value in values.items() if _CONTROL.search(value)]
+        # Every cell is one line; judged as it is in the file, before it is trimmed.
+        problems = cell_errors(line, {name: raw[name] for name in COLUMNS if raw.get(name) is not None})
         for problem in problems:
-            values.pop(problem.field)
+            values.pop(problem.field, None)
         word = _paid_at_problem(values["paid_at"]) if "paid_at" in values else None
         if word:
             problems.append(RowError(line, "paid_at", word))

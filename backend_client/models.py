@@ -20,44 +20,153 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
 )
+from pydantic_core import PydanticCustomError
 
 # --------------------------------------------------------------------------
 # Scalars
 
 
-def _no_control(value: str) -> str:
-    # NUL and other C0 controls (but tab and newlines) are refused: PostgreSQL
-    # rejects NUL outright, and none belongs in a name, note or reference.
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        raise ValueError("must not contain control characters")
+# Text (issue 15): one rule for every string that comes in, body field, query
+# parameter, path string or import cell, checked as received (before any
+# trimming), so that PostgreSQL (which refuses NUL outright) never sees what
+# SQLite would have kept, and nothing unprintable reaches a screen, a letter or
+# an export. Two kinds of text:
+#
+# - one line (``Line``): names, references, e-mail, team, agent, zone, reason,
+#   search text, query parameters: no control character at all: C0 (U+0000 to
+#   U+001F, tab and line breaks included), DEL (U+007F) and C1 (U+0080 to U+009F);
+# - several lines (``Lines``): notes, and addresses (printed a line each on
+#   letters): the same, but tab, line feed and carriage return are taken.
+#
+# Neither takes a lone surrogate (U+D800 to U+DFFF: JSON may escape one, but it is
+# no character and no database can store it).
+
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` is not text of its kind (in words, naming the character), or None."""
+    found = (_NOT_LINES if multiline else _NOT_TEXT).search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if code in (0x09, 0x0A, 0x0D):
+        return f"must be a single line (no line breaks or tabs; found U+{code:04X})"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"must be Unicode text (found a lone surrogate U+{code:04X})"
+    return f"must not contain control characters (found U+{code:04X})"
+
+
+def _checker(multiline: bool):  # noqa: ANN202
+    def check(value: Any) -> Any:
+        # Before the type's own validation (and before ``strip_whitespace``, which
+        # would take a trailing U+0085 away unseen); a non-string is left to it.
+        if isinstance(value, str) and (problem := text_problem(value, multiline=multiline)):
+            raise PydanticCustomError("control_character", problem)
+        return value
+
+    return check
+
+
+ONE_LINE = BeforeValidator(_checker(False))
+"""One line of text: no control character (C0, DEL, C1) and no lone surrogate. Put it
+last in an ``Annotated`` (``Annotated[str, StringConstraints(...), ONE_LINE]``): it then
+sees the value as received, before the constraints strip or measure it."""
+MULTI_LINE = BeforeValidator(_checker(True))
+"""Text of several lines (notes, addresses): as :data:`ONE_LINE`, but tab, LF and CR are taken."""
+Line = Annotated[str, ONE_LINE]
+Lines = Annotated[str, MULTI_LINE]
+
+ShortText = Annotated[str, StringConstraints(max_length=200), ONE_LINE]
+NoteText = Annotated[str, StringConstraints(max_length=4000), MULTI_LINE]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+# --------------------------------------------------------------------------
+# Dates (issue 15): every date and instant that comes in lies in a sane range, so
+# that a payment dated year 1 (beyond what some code can add a day to) or 1900
+# (which would lower a balance for a time before the card existed) is refused 422
+# naming the field. The services add what depends on the record and the clock (a
+# payment not before the account opened nor in the future, a plan's first due
+# date not in the past, a contact not in the future...).
+
+EARLIEST_DAY = dt.date(2000, 1, 1)
+"""No event this system records (a contact, payment, plan, flag, report period,
+compliance question) is before 2000: the collections records start later."""
+LATEST_DAY = dt.date(2099, 12, 31)
+"""Nor after 2099: a plan of 130 fortnights from the latest first due date still ends
+long before dates run out, and nothing real is planned further ahead."""
+EARLIEST_OPENED_ON = dt.date(1950, 1, 1)
+"""An account may be older than the records of its collection: a card opened in the
+1970s is in the book; none before 1950 (the first charge cards)."""
+EARLIEST_INSTANT = dt.datetime.combine(EARLIEST_DAY, dt.time(), dt.UTC)
+LATEST_INSTANT = dt.datetime.combine(LATEST_DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def day_problem(value: dt.date, earliest: dt.date = EARLIEST_DAY, latest: dt.date = LATEST_DAY) -> str | None:
+    if not earliest <= value <= latest:
+        return f"must be from {earliest.isoformat()} to {latest.isoformat()}"
+    return None
+
+
+def instant_problem(value: dt.datetime) -> str | None:
+    """For a zone-aware instant (compared as instants: the offset counts)."""
+    if not EARLIEST_INSTANT <= value < LATEST_INSTANT:
+        return f"must be from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()} (UTC)"
+    return None
+
+
+def _day_in(earliest: dt.date):  # noqa: ANN202
+    def check(value: dt.date) -> dt.date:
+        if problem := day_problem(value, earliest):
+            raise PydanticCustomError("date_out_of_range", problem)
+        return value
+
+    return check
+
+
+def _instant_in_range(value: dt.datetime) -> dt.datetime:
+    if problem := instant_problem(value):
+        raise PydanticCustomError("datetime_out_of_range", problem)
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_control)]
-ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_control)]
-NoteText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_control)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Day = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_DAY))]
+"""A date from :data:`EARLIEST_DAY` to :data:`LATEST_DAY`."""
+OpenedOn = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_OPENED_ON))]
+"""The day an account was opened: from :data:`EARLIEST_OPENED_ON`."""
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+"""A zone-aware instant from :data:`EARLIEST_DAY` to :data:`LATEST_DAY` (UTC); naive ones are refused."""
 
-_DECIMAL_RE = re.compile(r"^-?\d{1,13}(\.\d{1,4})?$")
+
+# --------------------------------------------------------------------------
+# Amounts (issue 15): a decimal string in major units. Control characters are
+# refused first (as in any text); then spaces around it are trimmed (``" 12.50 "``
+# is 12.50, here as in ``backend.domain.money.to_minor`` and the import files);
+# what is left must be ASCII digits with an optional leading minus and point.
+
+_DECIMAL_RE = re.compile(r"^-?[0-9]{1,13}(\.[0-9]{1,4})?$")
 
 
 def _decimal_string(value: str) -> str:
     value = value.strip()
     if not _DECIMAL_RE.match(value):
-        raise ValueError("must be a decimal number in major units, like 1234.50")
+        raise PydanticCustomError("decimal_string", "must be a decimal number in major units, like 1234.50")
     return value
 
 
-DecimalStr = Annotated[str, AfterValidator(_decimal_string)]
+DecimalStr = Annotated[str, AfterValidator(_decimal_string), ONE_LINE]
 """An amount in major units as a string (``"1234.50"``): never a float."""
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
 class Wire(BaseModel):
@@ -206,7 +315,7 @@ class Problem(BaseModel):
 
 class LoginRequest(Wire):
     username: ShortText
-    password: Annotated[str, StringConstraints(max_length=1024)]
+    password: Annotated[str, StringConstraints(max_length=1024), ONE_LINE]
 
 
 class UserOut(Wire):
@@ -377,14 +486,14 @@ class AccountDetail(Wire):
 class AccountCreate(Wire):
     """One row of the account import file, as JSON (SPEC §5)."""
 
-    account_ref: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_control)]
-    customer_name: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+    account_ref: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
+    customer_name: Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
     phones: Annotated[list[E164], Field(max_length=10)] = []
-    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
-    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
+    email: Annotated[str, StringConstraints(max_length=254), ONE_LINE] | None = None
+    address: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] | None = None
     country: CountryCode | None = None
-    region: Annotated[str, StringConstraints(max_length=10), AfterValidator(_no_control)] | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    region: Annotated[str, StringConstraints(max_length=10), ONE_LINE] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
     timezone_source: TimezoneSource | None = None
     """``customer`` when the customer confirmed the zone (it then overrides phones and address)."""
     phone_kinds: Annotated[list[PhoneKind], Field(max_length=10)] = []
@@ -395,10 +504,10 @@ class AccountCreate(Wire):
     overdue: DecimalStr
     minimum_due: DecimalStr
     dpd: Annotated[int, Field(ge=0, le=36500)]
-    card_number: Annotated[str, StringConstraints(min_length=8, max_length=32)]
-    opened_on: dt.date | None = None
-    team: Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_control)]
-    agent: Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_control)] | None = None
+    card_number: Annotated[str, StringConstraints(min_length=8, max_length=32), ONE_LINE]
+    opened_on: OpenedOn | None = None
+    team: Annotated[str, StringConstraints(min_length=1, max_length=32), ONE_LINE]
+    agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
 
 
 class FlagsPatch(Wire):
@@ -423,17 +532,17 @@ class AccountPatch(Wire):
     """``PATCH /api/v1/accounts/{id}`` (with ``If-Match: <version>``)."""
 
     flags: FlagsPatch | None = None
-    flags_effective_at: AwareDatetime | None = None
+    flags_effective_at: Instant | None = None
     """When the flag changes took effect (a cease letter received yesterday); default now, never in the future."""
-    flags_note: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control)] = ""
+    flags_note: Annotated[str, StringConstraints(max_length=2000), MULTI_LINE] = ""
     """Why: required when a flag is lifted (and only those with the authority may: ``config/flags.toml``)."""
-    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
-    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_control)] | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    email: Annotated[str, StringConstraints(max_length=254), ONE_LINE] | None = None
+    address: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
     timezone_source: TimezoneSource | None = None
     phones: Annotated[list[PhonePatch], Field(max_length=10)] | None = None
-    agent: Annotated[str, StringConstraints(max_length=64)] | None = None
-    team: Annotated[str, StringConstraints(max_length=32)] | None = None
+    agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
+    team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
 
 
 # --------------------------------------------------------------------------
@@ -442,7 +551,7 @@ class AccountPatch(Wire):
 
 class PromiseIn(Wire):
     amount: DecimalStr
-    date: dt.date
+    date: Day
 
 
 class ContactCreate(Wire):
@@ -453,11 +562,11 @@ class ContactCreate(Wire):
     result: Result | None = None
     reason: Reason | None = None
     note: NoteText = ""
-    started_at: AwareDatetime | None = None
+    started_at: Instant | None = None
     duration_s: Annotated[int, Field(ge=0, le=86_400)] | None = None
     ptp: PromiseIn | None = None
-    callback_at: AwareDatetime | None = None
-    used: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_control)] | None = None
+    callback_at: Instant | None = None
+    used: Annotated[str, StringConstraints(max_length=254), ONE_LINE] | None = None
     """The number or address used."""
     identity_verified: bool = False
     disclosure_given: bool = False
@@ -506,7 +615,7 @@ class NoteVisibility(StrEnum):
 
 
 class NoteCreate(Wire):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_no_control)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
     visibility: NoteVisibility = NoteVisibility.team
 
 
@@ -665,9 +774,9 @@ class PlanCreate(Wire):
     amount: DecimalStr | None = None
     count: int = Field(default=1, ge=1, le=130)
     frequency: PlanFrequency = PlanFrequency.monthly
-    first_due: dt.date
+    first_due: Day
     discount_percent: DecimalStr | None = None
-    note: str = Field(default="", max_length=2000)
+    note: Annotated[str, StringConstraints(max_length=2000), MULTI_LINE] = ""
 
 
 class PlanItemOut(Wire):
@@ -722,17 +831,17 @@ class PlanPage(Wire):
 class PlanDecision(Wire):
     """Approve, reject or cancel, with a note (required to reject)."""
 
-    note: str = Field(default="", max_length=2000)
+    note: Annotated[str, StringConstraints(max_length=2000), MULTI_LINE] = ""
 
 
 class PaymentCreate(Wire):
     """A payment from the bank's feed (a payment-file row as JSON)."""
 
-    bank_ref: str = Field(min_length=1, max_length=64)
-    account_ref: str = Field(min_length=1, max_length=64)
+    bank_ref: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
+    account_ref: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
     amount: DecimalStr
-    currency: str = Field(min_length=3, max_length=3)
-    paid_at: AwareDatetime
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3), ONE_LINE]
+    paid_at: Instant
 
 
 class Allocation(Wire):
@@ -1065,7 +1174,7 @@ class EscalationCreate(Wire):
     are not met is refused ``409`` with ``missing``: what is missing, in words."""
 
     kind: EscalationKind
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
     note: NoteText = ""
     lang: DocumentLang | None = None
     """The legal pack's language (default: the customer's)."""
@@ -1191,18 +1300,18 @@ class AccountFilter(Wire):
     bucket: list[Bucket] | None = None
     min_balance: DecimalStr | None = None
     max_balance: DecimalStr | None = None
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3), ONE_LINE] | None = None
     """Balances are compared in this currency's units (required with a balance band)."""
     min_risk: float | None = Field(default=None, ge=0, le=1)
     max_risk: float | None = Field(default=None, ge=0, le=1)
-    team: str | None = Field(default=None, max_length=32)
-    agent: str | None = Field(default=None, max_length=64)
+    team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
+    agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
     """An agent's accounts; ``""`` for the team's unassigned pool."""
     min_priority: float | None = Field(default=None, ge=0, le=1e9)
     max_priority: float | None = Field(default=None, ge=0, le=1e9)
     min_dpd: int | None = Field(default=None, ge=0, le=36500)
     max_dpd: int | None = Field(default=None, ge=0, le=36500)
-    q: str | None = Field(default=None, max_length=100)
+    q: Annotated[str, StringConstraints(max_length=100), ONE_LINE] | None = None
     """Search text, as the worklist's: account reference or customer name, or a card's last four."""
 
 
@@ -1211,10 +1320,10 @@ class AssignRequest(Wire):
 
     ids: Annotated[list[Id], Field(max_length=10_000)] | None = None
     filter: AccountFilter | None = None
-    to_agent: str | None = Field(default=None, max_length=64)
+    to_agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
     """``""`` leaves them in the team's pool."""
-    to_team: str | None = Field(default=None, max_length=32)
-    note: str = Field(default="", max_length=500)
+    to_team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
+    note: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] = ""
 
 
 class AssignResult(Wire):
@@ -1257,8 +1366,7 @@ class EscalationCheck(Wire):
 # Segments (issue 6 item 4; SPEC §5 GET/POST /segments)
 
 
-SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True),
-                        AfterValidator(_no_control)]
+SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True), ONE_LINE]
 
 
 class SegmentFilter(Wire):
@@ -1280,7 +1388,7 @@ class SegmentFilter(Wire):
     max_priority: float | None = Field(default=None, ge=0, le=1e9)
     min_dpd: int | None = Field(default=None, ge=0, le=36500)
     max_dpd: int | None = Field(default=None, ge=0, le=36500)
-    team: str | None = Field(default=None, max_length=32)
+    team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
 
 
 class SegmentCreate(Wire):
@@ -1289,8 +1397,8 @@ class SegmentCreate(Wire):
 
     name: SegmentName
     filter: SegmentFilter = SegmentFilter()
-    to_agent: str | None = Field(default=None, max_length=64)
-    to_team: str | None = Field(default=None, max_length=32)
+    to_agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
+    to_team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
     note: NoteText = ""
 
 
@@ -1300,8 +1408,8 @@ class SegmentPatch(Wire):
 
     name: SegmentName | None = None
     filter: SegmentFilter | None = None
-    to_agent: str | None = Field(default=None, max_length=64)
-    to_team: str | None = Field(default=None, max_length=32)
+    to_agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
+    to_team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
     note: NoteText | None = None
 
 
@@ -1360,10 +1468,9 @@ class HandoffCreate(Wire):
     """``POST /api/v1/accounts/{id}/handoff``: to an agent (into the agent's team),
     to a team's pool, or to an agent of the team named; the note says why."""
 
-    to_agent: str | None = Field(default=None, max_length=64)
-    to_team: str | None = Field(default=None, max_length=32)
-    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
-                    AfterValidator(_no_control)]
+    to_agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
+    to_team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), MULTI_LINE]
 
 
 class HandoffOut(Wire):

@@ -3,17 +3,18 @@ bars and sparklines), CSV or Markdown (issue 5, item 5).
 
 Pure functions of the wire models, shared by ``collectdesk report`` and the
 desk's reports screen (which exports through them), so both write the same
-files. No output ranks agents by amount collected (2011 Measures Art. 66):
+files. What the data holds is written safe to open (:mod:`backend_client.exports`):
+no CSV cell starts a spreadsheet formula, no Markdown cell breaks its table, and
+a name or note is text in Markdown, never markup. No output ranks agents by amount collected (2011 Measures Art. 66):
 agents are listed by name, and collection always stands beside the quality figures.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Sequence
 
+from backend_client.exports import csv_text, md_cell, one_line
 from backend_client.money import exponent, to_major
 
 KINDS = ("agent", "team", "portfolio", "cases")
@@ -86,26 +87,24 @@ def _grid(titles: list[str], rows: list[list[str]], right: set[int]) -> list[str
 
 
 def _md(titles: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    def esc(cell: str) -> str:
-        return cell.replace("|", "\\|").replace("\n", " ")
-
-    return ["| " + " | ".join(titles) + " |",
-            "|" + "|".join(" ---: |" if i in right else " --- |" for i in range(len(titles))),
-            *("| " + " | ".join(esc(c) for c in r) + " |" for r in rows)]
+    return ["| " + " | ".join(md_cell(t) for t in titles) + " |",
+            "|" + "".join(" ---: |" if i in right else " --- |" for i in range(len(titles))),
+            *("| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows)]
 
 
 def _csv(titles: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(titles)
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(titles, rows)
 
 
-def _heading(what: str, period, team: str | None) -> str:  # noqa: ANN001
+def _text(value: object, fmt: str) -> str:
+    """Data (a name, a note) in running text: Markdown-escaped for ``md``, one line either way."""
+    return md_cell(value) if fmt == "md" else one_line(value)
+
+
+def _heading(what: str, period, team: str | None, fmt: str = "table") -> str:  # noqa: ANN001
     last = (period.until - dt.timedelta(microseconds=1)).date()
-    return (f"{what}{f', team {team}' if team else ''}: {period.since.date().isoformat()} to {last.isoformat()} "
-            f"({period.days} day{'s' if period.days != 1 else ''})")
+    return (f"{what}{f', team {_text(team, fmt)}' if team else ''}: {period.since.date().isoformat()} to "
+            f"{last.isoformat()} ({period.days} day{'s' if period.days != 1 else ''})")
 
 
 # --------------------------------------------------------------------------
@@ -153,7 +152,7 @@ def format_agents(report, fmt: str) -> str:  # noqa: ANN001
     if fmt == "csv":
         return _csv(["agent", "name", "team", *WORK_CSV],
                     [[a.agent, a.display_name, a.team or "", *_work_csv(a)] for a in report.agents])
-    heading = _heading("Agents", report.period, report.team)
+    heading = _heading("Agents", report.period, report.team, fmt)
     note = ("Listed by name, never ranked by amount collected (2011 Measures Art. 66). RPC rate: right-party "
             "contacts per attempt; kept rate: plans kept of those kept or broken; AHT: average handle time; "
             "esc.: escalations raised.")
@@ -205,7 +204,7 @@ def format_portfolio(report, fmt: str) -> str:  # noqa: ANN001
                      amounts(report.balance, fmt), str(report.roll.accounts), *("" for _ in order),
                      "", pct(report.cure_rate, fmt)])
         return _csv(titles, rows)
-    heading = _heading("Portfolio", report.period, report.team)
+    heading = _heading("Portfolio", report.period, report.team, fmt)
     bars = fmt == "table"
     lines = [f"**{heading}**" if fmt == "md" else heading, ""]
     titles = ["bucket", "accounts", "share", "balance"]
@@ -259,7 +258,7 @@ def format_cases(report, fmt: str) -> str:  # noqa: ANN001
                                         for k in c.contacts)])
         return _csv(["section", "kind", "at", "account_ref", "customer", "agent", "team", "bucket", "balance",
                      "attempts", "right_party_contacts", "what", "notes", "contacts"], rows)
-    heading = _heading("Cases", report.period, report.team)
+    heading = _heading("Cases", report.period, report.team, fmt)
     md = fmt == "md"
     lines = [f"**{heading}**" if md else heading]
     for name, found in sections:
@@ -268,18 +267,19 @@ def format_cases(report, fmt: str) -> str:  # noqa: ANN001
             lines.append("none in the period")
         for c in found:
             mark = "✔" if c.successful else "✘"
-            who = f"{c.agent or 'team pool'}{f', team {c.team}' if c.team else ''}"
-            title = (f"{mark} {CASE_WORDS[c.kind.value]}: {c.account_ref} {c.customer_name} ({who}; bucket "
+            who = f"{_text(c.agent or 'team pool', fmt)}{f', team {_text(c.team, fmt)}' if c.team else ''}"
+            title = (f"{mark} {CASE_WORDS[c.kind.value]}: {_text(c.account_ref, fmt)} {_text(c.customer_name, fmt)} "
+                     f"({who}; bucket "
                      f"{c.bucket.value}, balance {amounts([c.balance], fmt)}; {c.attempts} attempts, "
                      f"{c.right_party_contacts} RPC)")
             lines += ["", f"- **{title}**" if md else title]
             pad = "  " if md else "    "
-            lines.append(f"{pad}{c.at.date().isoformat()}: {c.what}")
+            lines.append(f"{pad}{c.at.date().isoformat()}: {_text(c.what, fmt)}")
             for note in c.notes:
-                lines.append(f"{pad}note: {note}")
+                lines.append(f"{pad}note: {_text(note, fmt)}")
             for k in c.contacts:
-                lines.append(f"{pad}{k.at.strftime('%Y-%m-%d %H:%M')} {k.agent}: {k.summary}"
-                             + (f" — {k.note}" if k.note else ""))
+                lines.append(f"{pad}{k.at.strftime('%Y-%m-%d %H:%M')} {_text(k.agent, fmt)}: {_text(k.summary, fmt)}"
+                             + (f" — {_text(k.note, fmt)}" if k.note else ""))
     return "\n".join(lines) + "\n"
 
 

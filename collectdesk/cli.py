@@ -86,12 +86,18 @@ def _days(value: str) -> int:
 
 
 def _date(value: str):  # noqa: ANN202
+    """A date from the command line, in the range the API takes (2000 to 2099, issue 15)."""
     import datetime as dt
 
+    from backend_client.models import day_problem
+
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if problem := day_problem(day):
+        raise argparse.ArgumentTypeError(f"{value}: {problem}")
+    return day
 
 
 # --------------------------------------------------------------------------
@@ -868,16 +874,11 @@ def _strategy_cells(figures, fmt: str) -> list[str]:  # noqa: ANN001
 def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
     """The report as text: a table (one strategy a column), CSV (one strategy a row,
     plain numbers, rates from 0 to 1) or a Markdown table."""
+    from backend_client.exports import csv_text, md_cell
+
     rows = [_strategy_cells(f, fmt) for f in report.strategies]
     if fmt == "csv":
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([field for field, _title in STRATEGY_COLUMNS])
-        writer.writerows(rows)
-        return out.getvalue()
+        return csv_text([field for field, _title in STRATEGY_COLUMNS], rows)
     titles = [title for _field, title in STRATEGY_COLUMNS]
     heading = (f"Champion against challenger, last {report.days} days ({report.since.date().isoformat()} to "
                f"{report.until.date().isoformat()}): per strategy, never per agent")
@@ -886,7 +887,7 @@ def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
     if fmt == "md":
         lines = [f"**{heading}**", "", "| " + " | ".join(titles) + " |",
                  "| --- |" + " ---: |" * (len(titles) - 1)]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(md_cell(cell) for cell in row) + " |" for row in rows]
         return "\n".join(lines) + "\n"
     # A table with one strategy a column (fourteen figures across would not fit in
     # 80 columns), an amount in each currency on a line of its own.

@@ -35,7 +35,7 @@ def shared_notes(account_id: IdPath, user: CurrentUser, session: SessionDep) -> 
 @router.get("/shared-notes", response_model=SharedNotes)
 def shared_notes_by_ref(
     user: CurrentUser, session: SessionDep,
-    account_ref: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")],
+    account_ref: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> SharedNotes:
     """As ``/accounts/{id}/shared-notes``, by the bank's account reference (what a
     customer quotes to a service rep)."""
@@ -50,4 +50,4 @@ def hand_off(account_id: IdPath, body: HandoffCreate, user: CurrentUser, session
     """Hand the account to another agent or team with a note (the account's agent,
     a supervisor of its team, or an admin); its lease is let go; on the timeline."""
     return _idempotent(session, user, f"POST /accounts/{account_id}/handoff", idempotency_key, 201,
-                       lambda: svc.handoff_out(svc.hand_off(session, user, account_id, body)))
+                       lambda: svc.handoff_out(svc.hand_off(session, user, account_id, body)), request=body)

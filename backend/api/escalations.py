@@ -59,7 +59,7 @@ def escalate(
     return _idempotent(
         session, user, f"POST /accounts/{account_id}/escalations", idempotency_key, 201,
         lambda: svc.escalation_out(session, svc.create(session, user, account_id, body, settings.bank_name,
-                                                       settings.bank_contact)),
+                                                       settings.bank_contact)), request=body,
     )
 
 
@@ -135,7 +135,7 @@ def make_document(
     return _idempotent(
         session, user, f"POST /accounts/{account_id}/documents", idempotency_key, 201,
         lambda: svc.document_out(svc.generate(session, user, account_id, body, settings.bank_name,
-                                              settings.bank_contact)),
+                                              settings.bank_contact)), request=body,
     )
 
 
@@ -169,7 +169,8 @@ def send_letter(
         contact = letters_svc.send(session, user, account_id, body, settings.bank_name, settings.bank_contact)
         return contacts_svc.contact_out(contact, contact_currency(session, contact))
 
-    return _idempotent(session, user, f"POST /accounts/{account_id}/letters", idempotency_key, 201, create)
+    return _idempotent(session, user, f"POST /accounts/{account_id}/letters", idempotency_key, 201, create,
+                       request=body)
 
 
 def contact_currency(session: SessionDep, contact: Contact) -> str:
@@ -189,7 +190,7 @@ def send_segment_letters(
     return _idempotent(
         session, user, f"POST /segments/{segment_id}/letters", idempotency_key, 201,
         lambda: letters_svc.run_out(letters_svc.run_for_segment(session, user, segment_id, body, settings.bank_name,
-                                                                settings.bank_contact)),
+                                                                settings.bank_contact)), request=body,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,18 +14,29 @@ from backend.models import User
 from backend.services import idempotency
 
 
+def _replay(stored: idempotency.Stored, request_hash: str) -> JSONResponse:
+    if not stored.answers(request_hash):
+        raise idempotency.reused()
+    return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+
+
 def answer_once(
-    session: Session, user: User, route: str, key: str | None, status: int, create: Any
+    session: Session, user: User, route: str, key: str | None, status: int, create: Any, *,
+    request: BaseModel | None,
 ) -> JSONResponse:
-    """Run ``create()`` (which returns a pydantic model) at most once per key."""
+    """Run ``create()`` (which returns a pydantic model) at most once per key. ``request``
+    is the body the route read: the key is kept with its fingerprint, so a retry with
+    the same body answers the first response again, and the same key with another body
+    is refused 422 naming the header."""
     key = idempotency.check_key(key)
+    request_hash = idempotency.fingerprint(request)
     if key is not None:
         stored = idempotency.lookup(session, user.id, route, key)
         if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+            return _replay(stored, request_hash)
     body = jsonable_encoder(create())
     if key is not None:
-        idempotency.remember(session, user.id, route, key, status, body)
+        idempotency.remember(session, user.id, route, key, status, body, request_hash)
     try:
         session.commit()
     except IntegrityError:
@@ -33,5 +45,5 @@ def answer_once(
         stored = idempotency.lookup(session, user.id, route, key) if key else None
         if stored is None:
             raise
-        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+        return _replay(stored, request_hash)
     return JSONResponse(body, status_code=status)

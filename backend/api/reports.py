@@ -22,17 +22,14 @@ from backend.api.routes import PROBLEMS
 from backend.services import audit
 from backend.services import reports as reports_svc
 from backend.services import overview as overview_svc
-from backend_client.models import AgentReport, CasesReport, PortfolioReport, TeamOverview, TeamReport
+from backend_client.models import (AgentReport, CasesReport, Day, PortfolioReport, TeamOverview, TeamReport,
+                                   instant_problem)
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses={**PROBLEMS, 403: PROBLEMS[401]})
 
 Days = Annotated[int, Query(ge=1, le=366, description="the last N days to now (default 30)")]
 TeamName = Annotated[str | None, Query(max_length=32, description="one team (legal officers and admins)")]
 Bound = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (midnight UTC) or an ISO 8601 instant")]
-
-
-EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
-LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def _instant(name: str, value: str | None, end: bool) -> dt.datetime | None:
@@ -51,8 +48,9 @@ def _instant(name: str, value: str | None, end: bool) -> dt.datetime | None:
     except (ValueError, OverflowError):
         raise ProblemError(422, "Invalid request", f"{name}: not a date (YYYY-MM-DD) or an ISO 8601 instant",
                            errors=[(name, "not a date or an instant")]) from None
-    if not EARLIEST <= at <= LATEST:
-        raise ProblemError(422, "Invalid request", f"{name}: out of range", errors=[(name, "out of range")])
+    # ``to`` names the last day included: its end may be the first instant after the range.
+    if problem := instant_problem(at - dt.timedelta(microseconds=1) if end and len(value) == 10 else at):
+        raise ProblemError(422, "Invalid request", f"{name}: {problem}", errors=[(name, problem)])
     return at
 
 
@@ -116,7 +114,7 @@ def report_cases(user: CurrentUser, session: SessionDep, days: Days = 30, team: 
 
 @router.get("/reports/overview", response_model=TeamOverview)
 def report_overview(user: CurrentUser, session: SessionDep, team: TeamName = None,
-                    day: Annotated[dt.date | None, Query(description="today, as the caller's calendar says "
+                    day: Annotated[Day | None, Query(description="today, as the caller's calendar says "
                                                                      "(default the UTC date)")] = None,
                     ) -> TeamOverview:
     """The supervisor's team overview, as it is now: per agent (by name) and the team's pool,

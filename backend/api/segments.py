@@ -39,7 +39,7 @@ def create_segment(body: SegmentCreate, user: CurrentUser, session: SessionDep,
     """Save a segment: a name, a filter (bucket, balance band in minor units, risk or
     priority band, DPD range, team) and where its accounts go (``to_agent`` or ``to_team``)."""
     return _idempotent(session, user, "POST /segments", idempotency_key, 201,
-                       lambda: svc.segment_out(session, user, svc.create(session, user, body)))
+                       lambda: svc.segment_out(session, user, svc.create(session, user, body)), request=body)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentOut)

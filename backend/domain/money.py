@@ -18,6 +18,7 @@ def exponent(currency: str) -> int:
 
 
 _PLAIN = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_MAJOR_DIGITS = 15
 """No amount reaches 10**15 major units; beyond that the input is a mistake."""
 
@@ -25,13 +26,18 @@ MAX_MAJOR_DIGITS = 15
 def to_minor(amount: str | Decimal | int, currency: str) -> int:
     """``"1234.50", "USD"`` → ``123450``. Exact: refuses more decimals than the
     currency has, exponents, separators and amounts of 10**15 major units or more,
-    with ``ValueError``."""
+    with ``ValueError``. Spaces around a text amount are trimmed (``" 12.50 "``), as
+    the wire's ``DecimalStr`` and the import files do; a control character anywhere
+    (a tab, U+0085, which ``str.strip`` would take away unseen) is refused."""
     if isinstance(amount, Decimal):
         value = amount
     elif isinstance(amount, int) and not isinstance(amount, bool):
         value = Decimal(amount)
     else:
-        text = str(amount).strip()
+        text = str(amount)
+        if _CONTROL.search(text):
+            raise ValueError(f"not a decimal amount: {amount!r}")
+        text = text.strip()
         if not _PLAIN.match(text):
             raise ValueError(f"not a decimal amount: {amount!r}")
         value = Decimal(text)  # exact: constructing a Decimal never rounds

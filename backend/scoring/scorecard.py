@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from backend.domain.priority import Why
+from backend_client.exports import csv_cell
 from backend.scoring.features import (
     BILL_COLUMNS,
     LIMIT_COLUMN,
@@ -336,6 +337,7 @@ def score_csv(in_stream: TextIO, out_stream: TextIO) -> int:
         except _Bad as bad:
             errors.append((line, bad.column, bad.problem))
             continue
+        row_id = csv_cell(row_id)  # echoed back: never a spreadsheet formula
         if any(ch in row_id for ch in ',"\r\n'):
             row_id = '"' + row_id.replace('"', '""') + '"'
         lines.append(f"{row_id},{risk:.6f}\n")

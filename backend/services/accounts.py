@@ -40,6 +40,7 @@ from backend_client.models import (
     AddressOut,
     Bucket,
     CustomerOut,
+    EARLIEST_OPENED_ON,
     Flags,
     Money,
     PhoneOut,
@@ -50,7 +51,7 @@ from backend_client.models import (
 
 ALL_SEEING = ("admin", "legal")
 FLAG_NAMES = ("dispute", "bankruptcy", "deceased", "attorney", "complaint", "fraud", "hardship")
-EARLIEST_OPENING = dt.date(1950, 1, 1)
+EARLIEST_OPENING = EARLIEST_OPENED_ON  # the wire's floor (backend_client.models)
 
 
 # --------------------------------------------------------------------------

@@ -395,6 +395,9 @@ def validate_payment(session: Session, data: PaymentCreate) -> tuple[Account | N
         errors.append(("amount", str(exc)))
     if data.paid_at > utcnow() + dt.timedelta(minutes=5):
         errors.append(("paid_at", "is in the future"))
+    elif account is not None and account.opened_on is not None and data.paid_at.date() < account.opened_on:
+        # The payment's own calendar day (its offset's): a bank's midnight is not moved to the day before.
+        errors.append(("paid_at", f"is before the account was opened ({account.opened_on.isoformat()})"))
     return account, amount, errors
 
 

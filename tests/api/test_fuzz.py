@@ -499,3 +499,273 @@ def test_every_header_and_parameter_with_junk(method: str, path: str, app, sessi
             _check(method, str(request.url)[:200] + " " + repr(request.headers.raw)[:300], runner.run(send(request)))
     finally:
         runner.close()
+
+
+# --------------------------------------------------------------------------
+# Hostile input (issue 15 item 4): a corpus replayed against every field of every
+# body, every query parameter and every path string. Beyond "never a 500", each
+# value must be refused 422 naming the field at fault (or, where the contract
+# takes it, accepted): control characters in any text, line breaks in one-line
+# text, dates before 2000 or from 2100 on, amounts that are not plain decimals.
+# Every request is sent with the clock held (``clock``): nothing here depends on
+# the hour the tests run.
+
+CONTROL = ["\x00", "a\x00b", "a\x01b", "\x1b[31m", "a\x7fb", "a\x85b", "\x9f", "a" + SURROGATE + "b"]
+"""Refused in every text field: NUL, other C0 controls, DEL, C1 controls, a lone surrogate."""
+LINE_BREAKS = ["a\nb", "a\r\nb", "a\tb"]
+"""Taken by multi-line text (notes, addresses), refused in one-line text (names, references)."""
+MULTI_LINE = {"note", "text", "address"}
+"""The fields that take line breaks and tabs, by name (SPEC §5)."""
+OUT_OF_RANGE_DAYS = ["0001-01-01", "1900-01-01", "1999-12-31", "2100-01-01", "9999-12-31"]
+OUT_OF_RANGE_OPENED_ON = ["0001-01-01", "1900-01-01", "1949-12-31", "2100-01-01", "9999-12-31"]
+"""An account may have been opened before 2000 (from 1950), not in the future."""
+AMOUNT_FIELDS = {"amount", "discount_percent", "credit_limit", "balance", "overdue", "minimum_due",
+                 "min_balance", "max_balance"}
+BAD_AMOUNTS: list[Any] = ["1 000.00", "١٠٠.٠٠", "100.00\x00", "\x00100", "1e3", "0x10", "100,00", "", " ", "+-1",
+                          100, 12.5, True, [], "9" * 40]
+ANY_JUNK: list[Any] = ["x" * 5000, "é" * 300, "9" * 40, "-1", "1e309", "null", "", None, 2**63, 1e308, [], {},
+                      "\u202e", "🦄" * 3]
+"""Sent to every leaf too, asserting only an answer below 500 (a problem when refused)."""
+SPACED_AMOUNTS = [" 100.00", "100.00 ", "  100.00  "]
+"""Surrounding spaces are trimmed (SPEC §5): these are the amount 100.00."""
+
+# Who sends each route's requests: one who may, so that the body is what is judged.
+ROUTE_USER = {
+    ("POST", "/api/v1/accounts"): "admin", ("PATCH", "/api/v1/accounts/{account_id}"): "admin",
+    ("POST", "/api/v1/payments"): "admin", ("POST", "/api/v1/accounts/assign"): "super1",
+    ("POST", "/api/v1/accounts/assign/preview"): "super1", ("POST", "/api/v1/segments"): "super1",
+    ("PATCH", "/api/v1/segments/{segment_id}"): "super1", ("POST", "/api/v1/segments/{segment_id}/letters"): "super1",
+    ("POST", "/api/v1/plans/{plan_id}/approve"): "super1", ("POST", "/api/v1/plans/{plan_id}/reject"): "super1",
+    ("POST", "/api/v1/escalations/{escalation_id}/review"): "super1",
+    ("POST", "/api/v1/escalations/{escalation_id}/accept"): "super1",
+    ("POST", "/api/v1/escalations/{escalation_id}/return"): "super1",
+    ("POST", "/api/v1/escalations/{escalation_id}/close"): "super1",
+}
+
+
+def _hostile_baseline(method: str, path: str, account_ref: str, n: int) -> dict[str, Any] | None:
+    """A valid body for every route that takes one (``clock`` time), or None for a route without."""
+    from tests.api.conftest import PLAN_NOW
+
+    now, today = PLAN_NOW, PLAN_NOW.date()
+    if method == "POST" and path == "/api/v1/accounts":
+        body = _baseline(method, path, 0, n)
+        body["opened_on"] = "2020-01-15"
+        return body
+    if (method, path) == ("PATCH", "/api/v1/accounts/{account_id}"):
+        return {**_baseline(method, path, 0, n), "flags_effective_at": (now - dt.timedelta(days=1)).isoformat()}
+    if path.endswith("/contacts"):
+        body = _baseline(method, path, 0, n)
+        body.update(started_at=(now - dt.timedelta(minutes=30)).isoformat(),
+                    ptp={"amount": "100.00", "date": (today + dt.timedelta(days=3)).isoformat()},
+                    callback_at=(now + dt.timedelta(days=1)).isoformat())
+        return body
+    if path.endswith("/notes"):
+        return {"text": "a note", "visibility": "team"}
+    if path.endswith("/auth/login"):
+        return {"username": "agent1", "password": "agent1"}
+    if path.endswith("/plans") or path.endswith("/plans/preview"):
+        return {"kind": "instalment", "amount": "300.00", "count": 3, "frequency": "monthly",
+                "first_due": (today + dt.timedelta(days=5)).isoformat(), "note": "three months"}
+    if path == "/api/v1/payments":
+        return {"bank_ref": f"HOSTILE{n:08d}", "account_ref": account_ref, "amount": "10.00", "currency": "USD",
+                "paid_at": (now - dt.timedelta(hours=1)).isoformat()}
+    if path.endswith("/escalations"):
+        return {"kind": "supervisor", "reason": "asks for a supervisor", "note": "called twice", "lang": "en"}
+    if re.search(r"/escalations/\{escalation_id\}/\w+$", path) or re.search(r"/plans/\{plan_id\}/\w+$", path):
+        return {"note": "as agreed"}
+    if path.endswith("/documents"):
+        return {"kind": "statement", "format": "md", "lang": "en"}
+    if path.endswith("/letters"):
+        return {"kind": "demand_letter", "lang": "en"}
+    if path.endswith("/handoff"):
+        return {"to_agent": "agent2", "note": "over to you"}
+    if path == "/api/v1/accounts/assign":
+        return {"filter": {"bucket": ["30"], "min_balance": "0.00", "max_balance": "99999.00", "currency": "USD",
+                           "team": "A", "agent": "agent1", "q": "Customer"}, "to_agent": "agent2", "to_team": "A",
+                "note": "rebalance"}
+    if path == "/api/v1/accounts/assign/preview":
+        return {"bucket": ["30"], "min_balance": "0.00", "currency": "USD", "team": "A", "agent": "agent1",
+                "q": "Customer"}
+    if path in ("/api/v1/segments", "/api/v1/segments/{segment_id}"):
+        return {"name": f"Segment {n}", "filter": {"bucket": ["30"], "currency": "USD", "team": "A"},
+                "to_agent": "agent2", "to_team": "A", "note": "early buckets"}
+    return None
+
+
+HOSTILE_ROUTES = [(m, p) for m, p in ROUTES if m in ("POST", "PATCH") and _hostile_baseline(m, p, "X", 0)]
+
+
+@pytest.fixture
+def world(app, session, make_account, clock):  # noqa: ANN001, ANN201
+    """An account, a drafted plan, an escalation and a segment on it: ids for every path."""
+    from backend.services import escalations as esc_svc
+    from backend.services import plans as plans_svc
+    from backend.services import segments as seg_svc
+    from backend.models import User
+    from backend_client.models import EscalationCreate, PlanCreate, SegmentCreate
+    from sqlalchemy import select
+
+    account = make_account(agent="agent1", opened_on="2015-06-01")
+    agent1 = session.scalar(select(User).where(User.username == "agent1"))
+    super1 = session.scalar(select(User).where(User.username == "super1"))
+    plan = plans_svc.draft(session, agent1, account.id, PlanCreate.model_validate(
+        _hostile_baseline("POST", "/api/v1/accounts/{account_id}/plans", "", 0)))
+    esc = esc_svc.create(session, agent1, account.id, EscalationCreate(kind="supervisor", reason="why"), "Bank", "")
+    seg = seg_svc.create(session, super1, SegmentCreate(name="All of A", filter={"team": "A"}))
+    session.commit()
+    return {"account": account, "ids": {"account_id": account.id, "plan_id": plan.id, "escalation_id": esc.id,
+                                          "segment_id": seg.id, "document_id": 1, "run_id": 1}}
+
+
+class _Sender:
+    def __init__(self, app, session) -> None:  # noqa: ANN001
+        self.transport = httpx.ASGITransport(app=app)
+        self.runner = asyncio.Runner()
+        self.tokens: dict[str, str] = {}
+        self.session = session
+
+    def token(self, user: str) -> str:
+        if user not in self.tokens:
+            self.tokens[user] = users_svc.login(self.session, user, user, 1.0)[0]
+        return self.tokens[user]
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        async def go() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self.transport, base_url="http://backend") as client:
+                return await client.send(request)
+
+        return self.runner.run(go())
+
+
+@pytest.fixture
+def sender(app, session):  # noqa: ANN001, ANN201
+    s = _Sender(app, session)
+    yield s
+    s.runner.close()
+
+
+def _fields_blamed(response: httpx.Response) -> set[str]:
+    try:
+        return {e["field"] for e in response.json().get("errors") or []}
+    except ValueError:
+        return set()
+
+
+def _leaf_name(position: tuple[Any, ...]) -> str:
+    return next(str(p) for p in reversed(position) if isinstance(p, str))
+
+
+@pytest.mark.parametrize(("method", "path"), HOSTILE_ROUTES, ids=[f"{m} {p}" for m, p in HOSTILE_ROUTES])
+def test_hostile_corpus_in_every_body_field(method: str, path: str, world, sender, session) -> None:  # noqa: ANN001
+    """Every text leaf of every body refuses control characters 422 naming it; line
+    breaks only where the field is multi-line; every date leaf refuses year 1,
+    1900, 1999 and 2100 on; every amount refuses what is not a plain decimal and
+    takes one with spaces around it. Sent raw (ASCII escapes) and as UTF-8."""
+    from sqlalchemy import select
+
+    from backend.models import Account
+
+    account = world["account"]
+    user = ROUTE_USER.get((method, path), "agent1")
+    url = path
+    for name, value in world["ids"].items():
+        url = url.replace("{" + name + "}", str(value))
+    failures: list[str] = []
+    n = 0
+
+    def send(body: Any, style: str = "ascii") -> httpx.Response:
+        nonlocal n
+        n += 1
+        version = session.scalar(select(Account.version).where(Account.id == account.id))
+        request = httpx.Request(method, "http://backend" + url, content=_encode(body, style), headers={
+            "authorization": f"Bearer {sender.token(user)}", "if-match": str(version),
+            "content-type": "application/json", "idempotency-key": f"hostile-{n}"})
+        response = sender.send(request)
+        _check(method, f"{url} {json.dumps(body)[:300]}", response)
+        return response
+
+    base = _hostile_baseline(method, path, account.account_ref, 0)
+    assert base is not None
+
+    def with_(position: tuple[Any, ...], value: Any) -> Any:
+        """A fresh valid body (its own references) with ``value`` at ``position``."""
+        return _replaced(_hostile_baseline(method, path, account.account_ref, 10**6 + n), position, value)
+
+    for position, kind in _leaves(base):
+        name, where = _leaf_name(position), ".".join(map(str, position))
+        if kind == "str" and name not in AMOUNT_FIELDS:
+            expected_bad = CONTROL + ([] if name in MULTI_LINE else LINE_BREAKS)
+            for bad in expected_bad:
+                for style in ("ascii", "utf8"):
+                    response = send(with_(position, bad), style)
+                    if response.status_code != 422 or where not in _fields_blamed(response):
+                        failures.append(f"{where}={bad!r} ({style}): {response.status_code} {response.text[:200]}")
+            if name in MULTI_LINE:
+                for good in LINE_BREAKS:
+                    response = send(with_(position, good))
+                    if where in _fields_blamed(response):
+                        failures.append(f"{where}={good!r} refused: {response.text[:200]}")
+        elif kind == "date":
+            for day in (OUT_OF_RANGE_OPENED_ON if name == "opened_on" else OUT_OF_RANGE_DAYS):
+                value = day if len(base_value := _get(base, position)) == 10 else day + base_value[10:]
+                response = send(with_(position, value))
+                if response.status_code != 422 or where not in _fields_blamed(response):
+                    failures.append(f"{where}={value!r}: {response.status_code} {response.text[:200]}")
+        elif kind == "str" and name in AMOUNT_FIELDS:
+            for bad in BAD_AMOUNTS + CONTROL:
+                response = send(with_(position, bad))
+                if response.status_code != 422 or where not in _fields_blamed(response):
+                    failures.append(f"{where}={bad!r}: {response.status_code} {response.text[:200]}")
+            for spaced in SPACED_AMOUNTS:
+                response = send(with_(position, spaced))
+                if where in _fields_blamed(response):
+                    failures.append(f"{where}={spaced!r} refused: {response.text[:200]}")
+        # Whatever else the field gets (huge strings, numbers as strings, wrong types):
+        # an answer below 500, a problem if refused (``send`` checks).
+        for junk in ANY_JUNK + (TABLE_VALUES[kind] if kind in ("int", "bool", "list", "dict") else []):
+            send(with_(position, junk))
+    assert not failures, f"{len(failures)} answers not as the contract says:\n" + "\n".join(failures[:40])
+
+
+def _get(value: Any, position: tuple[Any, ...]) -> Any:
+    for p in position:
+        value = value[p]
+    return value
+
+
+QUERY_CONTROL = ["\x00", "a\x00b", "a\x01b", "a\x1fb", "a\x7fb", "a\x85b", "\x9f", "a\nb", "a\tb"]
+QUERY_DAYS = {"at": "T12:00:00+00:00", "from": "", "to": "", "day": ""}
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES[:-2], ids=[f"{m} {p}" for m, p in ROUTES[:-2]])
+def test_hostile_corpus_in_every_query_parameter_and_path(method: str, path: str, world, sender) -> None:  # noqa
+    """Every query parameter (and one the route does not know) refuses control characters
+    422 naming it; every date parameter refuses dates out of range; so does a path string."""
+    user = ROUTE_USER.get((method, path), "agent1")
+    url = path
+    for name, value in world["ids"].items():
+        url = url.replace("{" + name + "}", str(value))
+    url = url.replace("{name}", "statement.md")
+    base = _hostile_baseline(method, path, world["account"].account_ref, 0)
+    content = _encode(base, "ascii") if base is not None else None
+    headers = {"authorization": f"Bearer {sender.token(user)}", "content-type": "application/json", "if-match": "1"}
+    failures: list[str] = []
+    for name in [*QUERY_PARAMS.get((method, path), []), "unknown"]:
+        values = list(QUERY_CONTROL)
+        if name in QUERY_DAYS:
+            values += [day + QUERY_DAYS[name] for day in OUT_OF_RANGE_DAYS]
+        for bad in values:
+            response = sender.send(httpx.Request(method, httpx.URL("http://backend" + url, params={name: bad}),
+                                                 headers=headers, content=content))
+            _check(method, f"{url}?{name}={bad!r}", response)
+            if response.status_code != 422 or name not in _fields_blamed(response):
+                failures.append(f"?{name}={bad!r}: {response.status_code} {response.text[:200]}")
+    if "{name}" in path:
+        for bad in ["a%00b.md", "%C2%85.md", "statement.md%00"]:
+            response = sender.send(httpx.Request(method, "http://backend" + url.replace("statement.md", bad),
+                                                 headers=headers))
+            _check(method, bad, response)
+            if response.status_code != 422 or "name" not in _fields_blamed(response):
+                failures.append(f"name={bad!r}: {response.status_code} {response.text[:200]}")
+    assert not failures, f"{len(failures)} answers not as the contract says:\n" + "\n".join(failures[:40])

@@ -257,7 +257,8 @@ def test_optional_columns_may_be_left_out_and_a_bom_is_fine() -> None:
 
 
 def test_line_numbers_count_physical_lines() -> None:
-    note_row = GOOD[2].replace("IMP-003,Joe Doe", 'IMP-004,"Joe\nDoe"')
+    # A quoted cell spanning two lines: an address (a customer's name is one line: issue 15).
+    note_row = GOOD[2].replace("IMP-003,Joe Doe,+16175550100,,", 'IMP-004,Joe Doe,+16175550100,,"1 Main St\nBoston"')
     text = csv_bytes(note_row, "IMP-005,Kim,+1212,,,US,,,USD,1,1,0,0,0,4111111111111111,,A,").decode()
     rows, errors, count = parse_accounts(text)
     assert count == 2 and rows[0][0] == 2

@@ -432,3 +432,16 @@ def test_documented_options_are_accepted() -> None:
     sweep = parser.parse_args(["sweep", "--as-of", "2026-03-11", "--db", "sqlite:///x.db"])
     assert (sweep.as_of, sweep.db) == (dt.date(2026, 3, 11), "sqlite:///x.db")
     assert parser.parse_args(["sweep"]).as_of is None
+
+
+@pytest.mark.parametrize("args", [("sweep", "--as-of", "0001-01-01"), ("report", "team", "--to", "9999-12-31"),
+                                  ("report", "agent", "--from", "1999-12-31")])
+def test_dates_out_of_range_are_refused_by_the_parser(args: tuple[str, ...], capsys) -> None:  # noqa: ANN001
+    """The API's range (2000 to 2099, issue 15): a usage error naming it, never a traceback
+    (``--to 9999-12-31`` overflowed a day later)."""
+    from collectdesk.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(list(args))
+    assert exit_info.value.code == 2
+    assert "must be from 2000-01-01 to 2099-12-31" in capsys.readouterr().err

@@ -46,6 +46,33 @@ async def test_a_shared_note_is_marked_and_customer_service_reads_it(make_desk, 
     assert shared.account.customer_name == "Alice Moreno" and shared.account.agent == "agent1"
 
 
+async def test_a_note_with_a_pasted_control_character_is_said_and_kept_unsent(make_desk, accounts, login) -> None:  # noqa: ANN001
+    """A TextArea keeps a pasted BEL or C1 character; the wire refuses it (issue 15): the
+    note form says so and keeps the text, and nothing is queued to jam the outbox."""
+    from textual.widgets import TextArea
+
+    alice, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_first_account(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        desk.screen.query_one("#note-text", TextArea).text = "Paid\x07 in full\x9f"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "NoteScreen"
+        assert any("Cannot save: check text" in n.message for n in desk._notifications)
+        assert desk.screen.query_one("#note-text", TextArea).text == "Paid\x07 in full\x9f"
+        assert desk.outbox.pending(desk.server, "agent1") == []
+        desk.screen.query_one("#note-text", TextArea).text = "Paid in full"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+
+    timeline = await (await login("agent1")).timeline(alice.id)
+    assert [e.note.text for e in timeline.items if e.kind == "note"] == ["Paid in full"]
+
+
 async def test_the_agent_hands_an_account_to_team_b_with_h(make_desk, accounts, login) -> None:  # noqa: ANN001
     alice, *_ = accounts()
     desk = make_desk()
@@ -70,6 +97,29 @@ async def test_the_agent_hands_an_account_to_team_b_with_h(make_desk, accounts, 
     timeline = await (await login("agent3")).timeline(alice.id)
     entry = next(e for e in timeline.items if e.kind == "handoff")
     assert entry.actor == "agent1" and entry.data["note"] == "Moved to Taipei; team B speaks Mandarin"
+
+
+async def test_a_pasted_control_character_is_said_and_the_handoff_form_kept(make_desk, accounts, login) -> None:  # noqa: ANN001
+    """An Input takes a pasted line as it is, ESC and all; the wire refuses it (issue 15):
+    the form says which field, keeps what was typed, and nothing is sent."""
+    from textual.widgets import Input
+
+    alice, *_ = accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_first_account(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        desk.screen.query_one("#handoff-team", Input).value = "B\x1b[2J"
+        desk.screen.query_one("#handoff-note", Input).value = "Moved to Taipei"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "HandoffScreen"
+        assert "Cannot save: check to_team" in screen_text(desk)
+        assert desk.screen.query_one("#handoff-note", Input).value == "Moved to Taipei"
+
+    timeline = await (await login("agent1")).timeline(alice.id)
+    assert not [e for e in timeline.items if e.kind == "handoff"]
 
 
 async def test_service1_looks_up_what_collections_shares(make_desk, accounts, login) -> None:  # noqa: ANN001

@@ -95,6 +95,30 @@ async def test_marked_rows_move_and_the_rest_stay(make_desk, accounts, login) ->
     assert sorted(a.id for a in moved.items) == sorted([first.id, third.id])
 
 
+async def test_a_pasted_control_character_in_the_assign_form_is_said(make_desk, accounts) -> None:  # noqa: ANN001
+    """The wire refuses control characters (issue 15): the search and the note say so, and the form stays."""
+    from textual.widgets import Input
+
+    accounts()
+    desk = make_desk("super1")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert "3 accounts match (agent1 3)" in screen_text(desk)
+        desk.screen.query_one("#assign-q", Input).value = "Alice\x1b[2J"
+        await settle(pilot)
+        assert "Cannot save: check q" in screen_text(desk)
+        desk.screen.query_one("#assign-q", Input).value = ""
+        desk.screen.query_one("#assign-note", Input).value = "rebalance\x07"
+        await settle(pilot)
+        await pilot.press("ctrl+t", "enter", "down", "down", "enter", "ctrl+s")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AssignScreen"
+        assert "Cannot save: check note" in screen_text(desk)
+        assert desk.screen.query_one("#assign-note", Input).value == "rebalance\x07"
+
+
 async def test_breaches_list_a_back_dated_contact(make_desk, accounts, login) -> None:  # noqa: ANN001
     """A call logged after the fact at 03:00 in New York is kept, and listed as a breach."""
     first, *_ = accounts()

@@ -51,6 +51,8 @@ def test_to_minor_refuses_extra_decimals(amount: str, currency: str) -> None:
 @pytest.mark.parametrize("amount", [
     "", "abc", "1,000.00", "1_000", "1e3", "1E+5", "1e999999", "NaN", "Infinity", "-inf", "12.", ".5", "--1", "0x10",
     "١٢٣", "1 000", Decimal("NaN"), Decimal("Infinity"),
+    # Control characters are refused, not trimmed (issue 15): str.strip would take these away.
+    "12.50\t", "\n12.50", "12.50\x85", "\x1f12.50", "12.50\x00",
 ])
 def test_to_minor_refuses_what_is_not_a_plain_amount(amount: object) -> None:
     with pytest.raises(ValueError):

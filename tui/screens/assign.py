@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +28,11 @@ from tui.screens.supervisor import BUCKETS, fit
 
 POOL = "-"
 """The Select value of the team's unassigned pool (the API's ``""``)."""
+
+
+def _fields(exc: ValidationError) -> str:
+    """The fields a wire model refused, as the call screen names them: ``filter.q, note``."""
+    return ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
 
 
 class ConfirmAssign(DeskModal):
@@ -167,8 +173,12 @@ class AssignScreen(DeskScreen):
             self._say(_("DPD: the first number is the lowest"))
             return None
         agent = None if chosen is Select.NULL else ("" if chosen == POOL else str(chosen))
-        return AccountFilter(agent=agent, bucket=None if bucket is Select.NULL else [bucket], min_dpd=min_dpd,
-                             max_dpd=max_dpd, q=q or None)
+        try:
+            return AccountFilter(agent=agent, bucket=None if bucket is Select.NULL else [bucket], min_dpd=min_dpd,
+                                 max_dpd=max_dpd, q=q or None)
+        except ValidationError as exc:  # a pasted control character in the search, say
+            self._say(_("Cannot save: check {fields}").format(fields=_fields(exc)))
+            return None
 
     @on(Select.Changed, "#assign-from, #assign-bucket")
     @on(Input.Changed, "#assign-min-dpd, #assign-max-dpd, #assign-q")
@@ -300,8 +310,12 @@ class AssignScreen(DeskScreen):
         who = to_agent or _("the unassigned pool")
         question = _("Move {count} accounts to {who}?").format(count=f"{count:,}", who=who)
         note = self.query_one("#assign-note", Input).value.strip()
-        request = AssignRequest(ids=sorted(self.marked), to_agent=to_agent, note=note) if self.marked else \
-            AssignRequest(filter=found, to_agent=to_agent, note=note)
+        try:
+            request = AssignRequest(ids=sorted(self.marked), to_agent=to_agent, note=note) if self.marked else \
+                AssignRequest(filter=found, to_agent=to_agent, note=note)
+        except ValidationError as exc:  # a pasted control character in the note, say: the form is kept
+            self._say(_("Cannot save: check {fields}").format(fields=_fields(exc)))
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:

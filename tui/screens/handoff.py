@@ -6,6 +6,7 @@ timeline with the move. ``ctrl+s`` hands off, ``escape`` goes back."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -74,8 +75,14 @@ class HandoffScreen(DeskModal):
         if problem:
             self._error(problem)
             return
+        try:
+            body = HandoffCreate(to_agent=agent or None, to_team=team or None, note=note)
+        except ValidationError as exc:  # a pasted control character, say: said, and the form kept
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            self._error(_("Cannot save: check {fields}").format(fields=fields))
+            return
         self._saving = True
-        self.save(HandoffCreate(to_agent=agent or None, to_team=team or None, note=note))
+        self.save(body)
 
     def _error(self, text: str) -> None:
         self.query_one("#handoff-error", Static).update(text)

@@ -4,6 +4,7 @@ with other teams (customer service, sales), who read only shared notes."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea
 
 from backend_client.client import BackendUnavailable, BadResponse, ProblemResponse, Unauthorized
-from backend_client.models import AccountDetail
+from backend_client.models import AccountDetail, NoteCreate
 from tui.i18n import N_, _
 from tui.screens.base import DeskModal
 
@@ -112,6 +113,12 @@ class NoteScreen(DeskModal):
             problem = _("The note is empty.")
         elif len(text) > MAX_NOTE:
             problem = _("The note is too long (4,000 characters at most).")
+        else:
+            try:  # the wire's rule (a pasted control character, say): said here, never queued
+                NoteCreate(text=text, visibility="shared" if self.shared else "team")
+            except ValidationError as exc:
+                problem = _("Cannot save: check {fields}").format(
+                    fields=", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()))
         if problem:
             self._saving = False
             self.desk.release_keys()
