@@ -128,6 +128,8 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     hash_pool = HashPool(settings.hash_workers, settings.hash_queue, settings.hash_nice)
     app.state.hash_pool = hash_pool
     """Where passwords are checked: a few threads of their own, never the event loop's or the requests'."""
+    app.state.login_turns = asyncio.Semaphore(settings.login_db_concurrency)
+    """How many sign-ins may be at the database at once (the others wait on the event loop)."""
     app.state.login_limits = signin.configure(settings)
     app.state.trusted_proxies = signin.trusted_networks(settings.trusted_proxies)
     errors.install(app)

@@ -91,6 +91,10 @@ class BackendSettings(BaseSettings):
     flood of sign-ins takes at most this many CPUs from the requests of those signed in."""
     hash_queue: int = Field(default=64, ge=0)
     """Sign-ins that may wait for a hashing thread; more at once are answered 503 with Retry-After."""
+    login_db_concurrency: int = Field(default=1, ge=1)
+    """Sign-ins that may be at the database at once (each of their steps is a short transaction);
+    the others wait on the event loop, so a flood of them, refused 429 or not, leaves the server's
+    threads and SQLite's one write lock to the requests of those signed in."""
     hash_nice: int = Field(default=10, ge=0, le=19)
     """How many steps below the server's the hashing threads' CPU priority is (Linux ``nice``;
     0: the same): on a busy CPU the requests of those signed in go first."""

@@ -73,7 +73,8 @@ async def login(body: LoginRequest, request: Request, session: SessionDep, setti
     """A token for the user. Failed sign-ins of a user name or from an address slow the next
     ones down and then lock them for a while (``429`` with ``Retry-After``); the password is
     checked off the event loop, in a pool of its own (``503`` with ``Retry-After`` when full)."""
-    token, row = await signin_svc.sign_in(session, request.app.state.hash_pool, request.app.state.login_limits,
+    state = request.app.state
+    token, row = await signin_svc.sign_in(session, state.hash_pool, state.login_turns, state.login_limits,
                                           body.username, body.password, address, settings.token_ttl_hours)
     return TokenResponse(access_token=token, expires_at=row.expires_at, user=users_svc.user_out(row.user))
 

@@ -10,7 +10,9 @@ of them has failed. (2) Out of any transaction, the password is checked in the
 ``HashPool``. (3) In another short transaction: a success clears the name's
 count (and takes back the address's) and makes the token; a failure starts its
 wait again from now, and is audited with the user name tried, the client
-address and why (never the password).
+address and why (never the password). Steps (1) and (3) of at most
+``login_db_concurrency`` sign-ins run at once: a flood of them, even one answered
+429, waits on the event loop, not in the server's threads or for SQLite's lock.
 
 The counts are rows of the database, so that every backend process behind a
 load balancer shares them; an address is the client's own, or the one a trusted
@@ -19,11 +21,13 @@ proxy names (``trusted_proxies``); an IPv6 client is counted by its /64.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import ipaddress
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,6 +40,7 @@ from backend.models import ApiToken, LoginThrottle, User, utcnow
 from backend.security import HashPool, PoolFull, new_token, token_digest
 from backend.services import audit
 
+T = TypeVar("T")
 NAME, ADDRESS = "name", "address"
 KEY_MAX = 200
 """A throttle key's length in the database (the API takes user names up to 200 characters)."""
@@ -284,14 +289,20 @@ def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
     raise ProblemError(401, "Not authenticated", "Wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
 
 
-async def sign_in(session: Session, pool: HashPool, limits: Limits, username: str, password: str, address: str,
-                  ttl_hours: float) -> tuple[str, ApiToken]:
-    """The three steps, the database's on the server's thread pool, the hash in ``pool``."""
+async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, limits: Limits, username: str,
+                  password: str, address: str, ttl_hours: float) -> tuple[str, ApiToken]:
+    """The three steps: the database's on the server's thread pool, as many sign-ins at a time as
+    ``turns`` lets in (``login_db_concurrency``); the hash in ``pool``."""
+
+    async def at_database(step: Callable[..., T], *args: object) -> T:
+        async with turns:
+            return await run_in_threadpool(step, *args)
+
     try:
         with pool.slot():
-            attempt = await run_in_threadpool(open_attempt, session, username, address, limits)
+            attempt = await at_database(open_attempt, session, username, address, limits)
             ok = await pool.verify(attempt.password_hash, password)
-            return await run_in_threadpool(close_attempt, session, attempt, ok, limits, ttl_hours)
+            return await at_database(close_attempt, session, attempt, ok, limits, ttl_hours)
     except PoolFull:
         raise ProblemError(503, "Busy", "Too many sign-ins at once; try again",
                            headers={"Retry-After": "1"}) from None

@@ -331,7 +331,11 @@ async def test_idle_expiry_is_a_setting(app, http, clock) -> None:  # noqa: ANN0
 
 
 def test_every_number_is_a_setting(monkeypatch) -> None:  # noqa: ANN001
-    defaults = Limits.of(BackendSettings(db="sqlite://"))
+    base = BackendSettings(db="sqlite://")
+    assert (base.token_ttl_hours, base.session_idle_minutes, base.session_touch_seconds, base.hash_workers,
+            base.hash_queue, base.hash_nice, base.login_db_concurrency, base.trusted_proxies) == (
+        12, 30, 60, 1, 64, 10, 1, [])
+    defaults = Limits.of(base)
     assert defaults == Limits()
     assert (defaults.name_backoff_after, defaults.name_lock_after, defaults.address_backoff_after,
             defaults.address_lock_after) == (3, 10, 20, 100)
@@ -341,14 +345,17 @@ def test_every_number_is_a_setting(monkeypatch) -> None:  # noqa: ANN001
                         "LOGIN_ADDRESS_BACKOFF_AFTER": "50", "LOGIN_ADDRESS_LOCK_AFTER": "0",
                         "LOGIN_BACKOFF_SECONDS": "2", "LOGIN_BACKOFF_MAX_SECONDS": "30", "LOGIN_LOCK_MINUTES": "5",
                         "LOGIN_FORGET_MINUTES": "10", "SESSION_IDLE_MINUTES": "15", "HASH_WORKERS": "2",
-                        "HASH_QUEUE": "8", "TRUSTED_PROXIES": '["10.0.0.0/8"]'}.items():
+                        "HASH_QUEUE": "8", "HASH_NICE": "0", "LOGIN_DB_CONCURRENCY": "3",
+                        "SESSION_TOUCH_SECONDS": "5", "TRUSTED_PROXIES": '["10.0.0.0/8"]'}.items():
         monkeypatch.setenv(f"COLLECTDESK_{name}", value)
     settings = BackendSettings(db="sqlite://")
     limits = Limits.of(settings)
     assert limits == Limits(5, 7, 50, 0, dt.timedelta(seconds=2), dt.timedelta(seconds=30), dt.timedelta(minutes=5),
                             dt.timedelta(minutes=10))
     assert limits.wait_after("address", 10_000) == dt.timedelta(seconds=30)  # no lock for addresses: 0 is off
-    assert (settings.session_idle_minutes, settings.hash_workers, settings.hash_queue) == (15, 2, 8)
+    assert (settings.session_idle_minutes, settings.session_touch_seconds, settings.hash_workers, settings.hash_queue,
+            settings.hash_nice, settings.login_db_concurrency, settings.trusted_proxies) == (
+        15, 5, 2, 8, 0, 3, ["10.0.0.0/8"])
     monkeypatch.setenv("COLLECTDESK_TRUSTED_PROXIES", '["not an address"]')
     with pytest.raises(ValueError, match="not an address"):
         BackendSettings(db="sqlite://")
