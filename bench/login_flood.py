@@ -3,8 +3,8 @@
     python bench/login_flood.py [--logins 200] [--concurrency 40] [--accounts 2000] [--from many|one]
 
 Seeds a scratch SQLite database through the CLI (``collectdesk db upgrade``,
-``collectdesk seed``), starts ``collectdesk serve`` (one worker) on a free
-loopback port, signs agent1 in, and then:
+``collectdesk seed``), starts ``collectdesk serve`` (one worker; the desk's
+embedded backend) on a free loopback port, signs agent1 in, and then:
 
 1. **quiet**: agent1 reads the first worklist page (``GET /api/v1/worklist``,
    50 rows) one request after another for a few seconds: the baseline;
@@ -19,7 +19,7 @@ took, and what the logins were answered (401 wrong password, 429 throttled,
 ``--from many`` (the default) is the worst case for the backend: every wrong
 login names another user and comes from another address (an ``X-Forwarded-For``
 header, which the backend believes because it is started with
-``COLLECTDESK_TRUSTED_PROXIES=127.0.0.1``), so no per-name or per-address
+``COLLECTDESK_TRUSTED_PROXIES='["127.0.0.1"]'``), so no per-name or per-address
 throttle ever holds one back and every one of them is a password hash.
 ``--from one``: every login is ``agent2`` from one address, so the throttle
 answers most of them ``429`` without hashing anything. A backend that does not
@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectdesk.embedded import free_port  # noqa: E402
+from collectdesk.embedded import EmbeddedBackend  # noqa: E402
 
 QUIET_S = 5.0
 """How long the worklist is read before the flood (the baseline)."""
@@ -129,22 +129,11 @@ def main() -> None:
         subprocess.run([*cli, "db", "upgrade", "--db", db], check=True, stdout=subprocess.DEVNULL)
         subprocess.run([*cli, "seed", "--accounts", str(args.accounts), "--seed", "1", "--db", db], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = free_port()
-        env = dict(os.environ, COLLECTDESK_TRUSTED_PROXIES="127.0.0.1")
-        log = Path(tmp) / "serve.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen([*cli, "serve", "--db", db, "--port", str(port), "--log-level", "warning"],
-                                      stdout=log_file, stderr=subprocess.STDOUT, env=env)
-        url = f"http://127.0.0.1:{port}"
+        # Believe X-Forwarded-For from the loopback (the flood's "many addresses"); the child reads it.
+        os.environ["COLLECTDESK_TRUSTED_PROXIES"] = '["127.0.0.1"]'
+        backend = EmbeddedBackend(db, migrate=False, log_path=Path(tmp) / "serve.log")
+        url = backend.start()
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            else:
-                raise SystemExit(f"the backend never answered:\n{log.read_text()[-2000:]}")
             with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:
                 token = client.post("/api/v1/auth/login", json={"username": "agent1", "password": "agent1"})
                 token.raise_for_status()
@@ -167,8 +156,7 @@ def main() -> None:
                 statuses, login_times, flood_start, flood_end = out.get(timeout=TIMEOUT_S)
                 flood.join(10)
         finally:
-            server.terminate()
-            server.wait(10)
+            backend.stop()
     during = [took for t0, took, _status in reads if flood_start <= t0 < flood_end]
     refused = collections.Counter(status for _t0, _took, status in reads if status != 200)
     print(f"backend: collectdesk serve, one worker, SQLite, {args.accounts} accounts; "
