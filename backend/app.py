@@ -19,6 +19,8 @@ from backend.api.escalations import router as escalations_router
 from backend.api.collab import router as collab_router
 from backend.api.segments import router as segments_router
 from backend.db import Database
+from backend.security import HashPool
+from backend.services import signin
 from backend_client.models import Health, SweepResult
 from config.settings import BackendSettings
 
@@ -69,6 +71,8 @@ def _sweep(db: Database) -> SweepResult | None:
                 return None
         result = sweep(session, utcnow().date())
         session.commit()
+        signin.forget_stale(session)
+        session.commit()
         return result
 
 
@@ -76,7 +80,8 @@ async def sweep_loop(db: Database, every: float, *,
                      sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
     """Run the sweep at start-up and then every ``every`` seconds (a day by default),
     so that an instalment unpaid by its date plus the grace days is marked broken
-    and its account rises in the worklist, even on a day with no payments."""
+    and its account rises in the worklist, even on a day with no payments. It also forgets
+    the failed sign-ins that hold nobody back any more (``signin.forget_stale``)."""
     while True:
         try:
             result = await run_in_threadpool(_sweep, db)
@@ -113,12 +118,20 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            hash_pool.close()
 
     app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
                   lifespan=lifespan, dependencies=[Depends(refuse_hostile_url)])
     app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.db = db
+    hash_pool = HashPool(settings.hash_workers, settings.hash_queue, settings.hash_nice)
+    app.state.hash_pool = hash_pool
+    """Where passwords are checked: a few threads of their own, never the event loop's or the requests'."""
+    app.state.login_turns = asyncio.Semaphore(settings.login_db_concurrency)
+    """How many sign-ins may be at the database at once (the others wait on the event loop)."""
+    app.state.login_limits = signin.configure(settings)
+    app.state.trusted_proxies = signin.trusted_networks(settings.trusted_proxies)
     errors.install(app)
     app.include_router(router)
     app.include_router(escalations_router)

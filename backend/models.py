@@ -125,9 +125,28 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    """The absolute end (``token_ttl_hours`` after the sign-in)."""
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """Signed out, or the user's password was changed."""
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """The last request it signed (to ``session_touch_seconds``): idle past ``session_idle_minutes``, it is refused."""
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one user name (``kind`` ``name``, as typed) or one client address
+    (``address``; an IPv6 client's /64), and until when the next attempt must wait."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_login_throttle_kind_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(MaskedText(200))  # a user name as typed: masked like any free text
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Failures since the count was last cleared, attempts still being checked included."""
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Customer(Base):

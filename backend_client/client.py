@@ -90,6 +90,16 @@ class Forbidden(ProblemResponse):
     """403."""
 
 
+class TooManyRequests(ProblemResponse):
+    """429: too many failed sign-ins of this user name or from this address; ``retry_after``
+    says in how many seconds the next attempt is let in."""
+
+    @property
+    def retry_after(self) -> int:
+        value = (self.problem.model_extra or {}).get("retry_after")
+        return value if isinstance(value, int) and value > 0 else 1
+
+
 class NotFound(ProblemResponse):
     """404: unknown, or another team's."""
 
@@ -108,6 +118,7 @@ class Invalid(ProblemResponse):
 
 _BY_STATUS: dict[int, type[ProblemResponse]] = {
     401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 412: PreconditionFailed, 422: Invalid,
+    429: TooManyRequests,
 }
 
 
@@ -181,6 +192,15 @@ class BackendClient:
         token = _parse(await self._request("POST", "/api/v1/auth/login", json=body), TokenResponse)
         self.token = token.access_token
         return token
+
+    async def logout(self) -> None:
+        """End this session on the backend (its token is refused from then on) and forget the token,
+        even when the backend could not be told (the token then ends when it has been idle long enough)."""
+        try:
+            if self.token:
+                await self._request("POST", "/api/v1/auth/logout")
+        finally:
+            self.token = None
 
     async def me(self) -> UserOut:
         return await self._get("/api/v1/me", UserOut)

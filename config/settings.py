@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).parent
@@ -34,6 +34,12 @@ class BackendSettings(BaseSettings):
 
     db: str = Field(default_factory=default_db_url)
     token_ttl_hours: float = 12.0
+    """A token is refused (401) this long after the sign-in that made it, however busy."""
+    session_idle_minutes: float = 30.0
+    """A token with no request for this long is refused (401): the session ended while its desk sat
+    idle. 0 turns idle expiry off (the absolute ``token_ttl_hours`` still holds)."""
+    session_touch_seconds: float = 60.0
+    """A token's last use is written again at most this often (each request would be a write)."""
     lease_minutes: int = 15
     idempotency_hours: int = 24
     default_country: str = "US"
@@ -48,6 +54,50 @@ class BackendSettings(BaseSettings):
     sweep_hours: float = 24.0
     """How often the backend runs the sweep (plan items and plans kept or broken, SPEC §2), the
     first time at start-up; 0 turns it off (``collectdesk sweep`` and each payment still run it)."""
+
+    # -- the front door: signing in (SPEC §5) --------------------------------------------
+    # Failed sign-ins are counted per user name (as typed, whether or not it exists) and per
+    # client address; after ``*_backoff_after`` failures each further one makes the next attempt
+    # wait ``login_backoff_seconds``, doubled each time up to ``login_backoff_max_seconds``;
+    # after ``*_lock_after`` the name or address is locked for ``login_lock_minutes``. An attempt
+    # that must wait is answered 429 with Retry-After, and its password is never checked. A
+    # success clears the name's count; failures older than ``login_forget_minutes`` are
+    # forgotten. 0 for an ``*_after`` turns that step off.
+    login_name_backoff_after: int = Field(default=3, ge=0)
+    login_name_lock_after: int = Field(default=10, ge=0)
+    login_address_backoff_after: int = Field(default=20, ge=0)
+    """Higher than a name's: many agents may share one address (an office behind NAT)."""
+    login_address_lock_after: int = Field(default=100, ge=0)
+    login_backoff_seconds: float = Field(default=1.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    login_lock_minutes: float = Field(default=15.0, gt=0)
+    login_forget_minutes: float = Field(default=60.0, gt=0)
+    """Longer than the lock: a name that was locked is locked again at its next failure."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks of reverse proxies and load balancers in front of the backend
+    (``["127.0.0.1", "10.0.0.0/8"]``): a request from one of them is throttled by the client
+    address its ``X-Forwarded-For`` names. Empty: the connection's own address, always."""
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError: "… does not appear to be an IPv4 or IPv6 network"
+        return value
+
+    hash_workers: int = Field(default=1, ge=1)
+    """Threads that check passwords (argon2id, about 0.1 s of CPU each), off the event loop: a
+    flood of sign-ins takes at most this many CPUs from the requests of those signed in."""
+    hash_queue: int = Field(default=64, ge=0)
+    """Sign-ins that may wait for a hashing thread; more at once are answered 503 with Retry-After."""
+    login_db_concurrency: int = Field(default=1, ge=1)
+    """Sign-ins that may be at the database at once (each of their steps is a short transaction);
+    the others wait on the event loop, so a flood of them, refused 429 or not, leaves the server's
+    threads and SQLite's one write lock to the requests of those signed in."""
+    hash_nice: int = Field(default=10, ge=0, le=19)
+    """How many steps below the server's the hashing threads' CPU priority is (Linux ``nice``;
+    0: the same): on a busy CPU the requests of those signed in go first."""
 
 
 class DeskSettings(BaseSettings):

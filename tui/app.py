@@ -308,7 +308,9 @@ class CollectDesk(App[int]):
         except Unauthorized:
             self._answered()
             if not signing_in and self.user is not None:
-                self.session_lapsed()
+                # Once the caller has handled it: a form that closes on it (a save kept in the
+                # outbox) must close before the sign-in is pushed, not pop the sign-in instead.
+                self.call_later(self.session_lapsed)
             raise
         except ProblemResponse:
             self._answered()
@@ -340,10 +342,15 @@ class CollectDesk(App[int]):
             if self.user is not None:
                 self.notify(_("The backend is back."), title=_("Online"))
                 self.send_unsent()
-                for screen in self.screen_stack:
-                    back = getattr(screen, "backend_back", None)
-                    if back is not None:
-                        back()
+                self.load_what_is_missing()
+
+    def load_what_is_missing(self) -> None:
+        """The screens load what they could not while the backend was away or the session had
+        ended (an account opened then stays empty otherwise)."""
+        for screen in self.screen_stack:
+            back = getattr(screen, "backend_back", None)
+            if back is not None:
+                back()
 
     def _went_down(self) -> None:
         if self._status.connection != "down":
@@ -398,6 +405,16 @@ class CollectDesk(App[int]):
             message, severity = _("Something went wrong: {error}").format(error=type(exc).__name__), "error"
         self.notify(message, title=title, severity=severity, markup=False)
 
+    def say_kept(self, screen: Screen, exc: BackendError, *, lapsed: str, offline: str) -> None:
+        """On ``screen``, that what it saved is kept on this machine (the outbox) and why: the
+        session ended (``lapsed``: sent once the agent signs in again) or the backend did not
+        answer (``offline``: sent when it is back)."""
+        if isinstance(exc, Unauthorized):
+            screen.notify(lapsed, title=_("Kept"), severity="warning")
+        else:
+            self.offline_said()
+            screen.notify(offline, title=_("Kept"), severity="warning")
+
     def offline_said(self) -> None:
         """The agent has just been told the backend is not answering: no second toast."""
         self._told_down = True
@@ -450,15 +467,25 @@ class CollectDesk(App[int]):
     def session_lapsed(self) -> None:
         from tui.screens.login import LoginScreen
 
-        if any(isinstance(s, LoginScreen) for s in self.screen_stack):
+        if self.user is None or any(isinstance(s, LoginScreen) for s in self.screen_stack):
             return
         self.notify(_("Your session has ended; sign in again. Nothing typed is lost."), severity="warning")
-        assert self.user is not None
         self.push_screen(LoginScreen(username=self.user.username, again=True))
 
     def action_sign_out(self) -> None:
+        """``Session: sign out``: the backend ends the session, and the sign-in screen is shown.
+        Drafts and what waits to be sent stay on this machine for the user's next sign-in."""
+        self.sign_out()
+
+    @work(name="sign-out", group="session", exclusive=True, exit_on_error=False)
+    async def sign_out(self) -> None:
         from tui.screens.login import LoginScreen
 
+        try:
+            # signing_in: a session that has ended already is no reason to ask for a sign-in.
+            await self.call(self.api.logout(), signing_in=True)
+        except BackendError:
+            pass  # forgotten here all the same: the backend ends it once it has been idle long enough
         self.api.token = None
         self.user = None
         self._set_status(connection="unknown", who="")
@@ -672,7 +699,7 @@ class CollectDesk(App[int]):
                 yield SystemCommand(title, binding.tooltip or binding.description,
                                     partial(self.run_action, binding.action, node))
         if self.user is not None:
-            yield SystemCommand(f"{_('Desk')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
+            yield SystemCommand(f"{_('Session')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
                                 self.action_sign_out)
             from tui.screens.worklist import WorklistScreen
 

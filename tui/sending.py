@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from backend_client.client import BackendClient, BackendUnavailable, BadResponse, ProblemResponse, Unauthorized
+from backend_client.client import (
+    BackendClient,
+    BackendUnavailable,
+    BadResponse,
+    ProblemResponse,
+    TooManyRequests,
+    Unauthorized,
+)
 from tui.store import Outbox, OutboxEntry
 
-NOT_ANSWERED = (BackendUnavailable, Unauthorized, BadResponse)
-"""Not answered (or not by this contract): the entry stays, and goes again with the same key."""
+NOT_ANSWERED = (BackendUnavailable, Unauthorized, TooManyRequests, BadResponse)
+"""Not answered (or not by this contract, or not now): the entry stays, and goes again with the same key."""
 
 Call = Callable[[Awaitable[Any]], Awaitable[Any]]
 

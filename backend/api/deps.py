@@ -1,7 +1,9 @@
-"""``Annotated`` dependencies: ``SessionDep``, ``CurrentUser``, ``SettingsDep``."""
+"""``Annotated`` dependencies: ``SessionDep``, ``CurrentUser``, ``CurrentToken``, ``SettingsDep``,
+``ClientAddress``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -10,8 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
-from backend.models import User
-from backend.services.users import user_for_token
+from backend.models import ApiToken, User
+from backend.services.users import token_in_use
 from backend_client.models import text_problem
 from config.settings import BackendSettings
 
@@ -47,21 +49,44 @@ SettingsDep = Annotated[BackendSettings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_current_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+def get_current_token(
+    session: SessionDep, settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiToken:
+    """The token that signs the request, in use: else 401 (missing, unknown, revoked, past
+    its absolute expiry, idle longer than ``session_idle_minutes``, or its user inactive)."""
     unauthorized = ProblemError(
         401, "Not authenticated", "A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
     )
     if credentials is None or credentials.scheme.lower() != "bearer" or len(credentials.credentials) > 512:
         raise unauthorized
-    user = user_for_token(session, credentials.credentials)
-    if user is None:
+    idle = dt.timedelta(minutes=settings.session_idle_minutes) if settings.session_idle_minutes > 0 else None
+    row = token_in_use(session, credentials.credentials, idle=idle,
+                       touch=dt.timedelta(seconds=settings.session_touch_seconds))
+    if row is None:
         raise unauthorized
-    return user
+    return row
+
+
+CurrentToken = Annotated[ApiToken, Depends(get_current_token)]
+
+
+async def get_current_user(token: CurrentToken) -> User:
+    return token.user  # loaded with the token: on the event loop, no thread hop
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_client_address(request: Request) -> str:
+    """Who is calling: the connection's address, or the client a trusted proxy names."""
+    from backend.services.signin import client_address
+
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 def require_role(*roles: str):  # noqa: ANN201

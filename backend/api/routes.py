@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from backend.api.deps import CurrentUser, SessionDep, SettingsDep, require_role
+from backend.api.deps import ClientAddress, CurrentToken, CurrentUser, SessionDep, SettingsDep, require_role
 from backend.api.errors import ProblemError
 from backend.api.idempotent import answer_once as _idempotent
 from backend.models import utcnow
 from backend.services import accounts as accounts_svc
 from backend.services import contacts as contacts_svc
+from backend.services import signin as signin_svc
 from backend.services import users as users_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
@@ -66,10 +67,24 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 
-@router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
-    token, row = users_svc.login(session, body.username, body.password, settings.token_ttl_hours)
+@router.post("/auth/login", response_model=TokenResponse, tags=["auth"],
+             responses={code: PROBLEMS[401] for code in (429, 503)})
+async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep,
+                address: ClientAddress) -> TokenResponse:
+    """A token for the user. Failed sign-ins of a user name or from an address slow the next
+    ones down and then lock them for a while (``429`` with ``Retry-After``); the password is
+    checked off the event loop, in a pool of its own (``503`` with ``Retry-After`` when full)."""
+    state = request.app.state
+    token, row = await signin_svc.sign_in(session, state.hash_pool, state.login_turns, state.login_limits,
+                                          body.username, body.password, address, settings.token_ttl_hours)
     return TokenResponse(access_token=token, expires_at=row.expires_at, user=users_svc.user_out(row.user))
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(token: CurrentToken, session: SessionDep) -> Response:
+    """End this session: the token that signs the request is refused from now on."""
+    users_svc.logout(session, token)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserOut, tags=["auth"])

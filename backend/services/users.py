@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.models import ApiToken, Team, User, utcnow
-from backend.security import hash_password, new_token, token_digest, verify_password
+from backend.security import hash_password, token_digest, verify_password
 from backend.services import audit
 from backend_client.models import Role, UserOut
 
@@ -35,7 +35,8 @@ def get_or_create_team(session: Session, name: str) -> Team:
 def add_user(
     session: Session, username: str, password: str, role: str, team: str | None = None, display_name: str | None = None
 ) -> User:
-    """Create a user, or update the role, team and password of an existing one."""
+    """Create a user, or update the role, team and password of an existing one (which ends
+    every session they have: ``revoke_tokens``)."""
     if role not in ROLES:
         raise ProblemError(422, "Invalid request", f"role must be one of {', '.join(sorted(ROLES))}", errors=[("role", "unknown role")])
     if not username or len(username) > 64:
@@ -50,25 +51,55 @@ def add_user(
         user.password_hash = hash_password(password)
         if display_name:
             user.display_name = display_name
+        # A password set again (changed, or reset by an admin) ends every session of the user.
+        revoked = revoke_tokens(session, user.id)
+        audit.record(session, None, "password", "user", user.id, sessions_ended=revoked)
     user.team = team_row
     session.flush()
     return user
 
 
-def login(session: Session, username: str, password: str, ttl_hours: float) -> tuple[str, ApiToken]:
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        raise ProblemError(401, "Not authenticated", "Wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
-    token = new_token()
-    row = ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=utcnow() + dt.timedelta(hours=ttl_hours))
-    session.add(row)
-    audit.record(session, user.id, "login", "user", user.id)
+def login(session: Session, username: str, password: str, ttl_hours: float, *,
+          address: str = "local") -> tuple[str, ApiToken]:
+    """Sign in from this process (tools, tests), the password checked here and now: the same
+    throttle and audit as the API's ``signin.sign_in``, which checks it in the hashing pool."""
+    from backend.services import signin
+
+    limits = signin.configured()
+    attempt = signin.open_attempt(session, username, address, limits)
+    return signin.close_attempt(session, attempt, verify_password(attempt.password_hash, password), limits,
+                                ttl_hours)
+
+
+def revoke_tokens(session: Session, user_id: int, now: dt.datetime | None = None) -> int:
+    """End every session of the user (their password was set again): how many tokens it revoked."""
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now or utcnow()))
+    return result.rowcount or 0
+
+
+def logout(session: Session, token: ApiToken) -> None:
+    """End the session ``token`` signs (it is refused from now on)."""
+    token.revoked_at = utcnow()
+    audit.record(session, token.user_id, "logout", "user", token.user_id)
     session.commit()
-    return token, row
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+def token_in_use(session: Session, token: str, *, idle: dt.timedelta | None,
+                 touch: dt.timedelta = dt.timedelta(minutes=1)) -> ApiToken | None:
+    """The token's row if it may sign a request now: not revoked, not past its absolute
+    expiry, its user active, and (``idle``) used within that long. Its last use is
+    written again when older than ``touch`` (so not at every request)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+                         .execution_options(populate_existing=True))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
-    return row.user
+    last = row.last_used_at
+    if idle is not None and last is not None and now - last >= idle:
+        return None
+    if last is None or now - last >= touch:
+        # A token made before last uses were kept counts as used now.
+        row.last_used_at = now
+        session.commit()
+    return row

@@ -153,4 +153,8 @@ def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         def to(self, when: dt.datetime) -> None:
             state["now"] = when
 
+        @property
+        def now(self) -> dt.datetime:
+            return state["now"]
+
     return Clock()

@@ -165,7 +165,8 @@ def test_concurrent_writes_all_succeed(engine: Engine, db_url: str, race: dict) 
                     statuses.append(("note", r.status_code))
                     r = await http.get(f"/api/v1/accounts/{target}", headers=headers)
                     statuses.append(("get", r.status_code))
-                    r = await http.patch(f"/api/v1/accounts/{target}", json={"flags": {"hardship": i % 2 == 0}},
+                    body = {"flags": {"hardship": i % 2 == 0}, "flags_note": "race"}  # a lift says why
+                    r = await http.patch(f"/api/v1/accounts/{target}", json=body,
                                          headers={**headers, "If-Match": str(r.json()["version"])})
                     statuses.append(("patch", r.status_code))
                     await http.get("/api/v1/worklist", headers=headers)

@@ -51,7 +51,7 @@ def _request_models() -> set[type[BaseModel]]:
 
 REQUEST_MODELS = sorted(_request_models(), key=lambda m: m.__name__)
 SAMPLES = ["abc", "Abc Def", "ABC", "1.00", "+12125550100", "America/New_York", "agent1"]
-MULTI_LINE_FIELDS = {("AccountCreate", "address"), ("AccountPatch", "address"), ("AssignRequest", "note"),
+MULTI_LINE_FIELDS = {("AccountCreate", "address"), ("AccountPatch", "address"), ("AccountPatch", "flags_note"), ("AssignRequest", "note"),
                      ("ContactCreate", "note"), ("EscalationCreate", "note"), ("EscalationDecision", "note"),
                      ("HandoffCreate", "note"), ("NoteCreate", "text"), ("PlanCreate", "note"),
                      ("PlanDecision", "note"), ("SegmentCreate", "note"), ("SegmentPatch", "note")}

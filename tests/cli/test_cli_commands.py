@@ -174,6 +174,33 @@ def test_user_add_reads_the_password_from_stdin(cli, migrated_url: str, monkeypa
     assert verify_password(password_hash, "battery staple")
 
 
+def test_user_add_over_an_existing_user_ends_their_sessions(cli, migrated_url: str, monkeypatch) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from backend.db import make_engine
+    from backend.models import ApiToken, User
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse\n"))
+    assert cli("user", "add", "bea", "--role", "admin", "--password-stdin", "--db", migrated_url).code == 0
+    engine = make_engine(migrated_url)
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session:
+        bea = session.scalar(select(User.id).where(User.username == "bea"))
+        session.add_all([ApiToken(user_id=bea, token_hash=f"{n:064x}", expires_at=now + dt.timedelta(hours=1))
+                         for n in range(2)])
+        session.commit()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("battery staple\n"))
+    run = cli("user", "add", "bea", "--role", "admin", "--password-stdin", "--db", migrated_url)
+    assert run.code == 0, run.err
+    with Session(engine) as session:
+        revoked = list(session.scalars(select(ApiToken.revoked_at).where(ApiToken.user_id == bea)))
+    engine.dispose()
+    assert len(revoked) == 2 and all(at is not None and at >= now for at in revoked)
+
+
 def test_user_add_as_a_child_process_with_a_pipe(migrated_url: str) -> None:
     run = run_child("user", "add", "root", "--role", "admin", "--password-stdin", "--db", migrated_url,
                     input="a long passphrase\n")

@@ -51,6 +51,27 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
     return NOW
 
 
+class BackendClock:
+    """The backend's clock, standing at ``NOW`` until the test moves it on (``later(minutes=31)``)."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def later(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def backend_clock(frozen: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> BackendClock:
+    """``frozen``, but the test may move the backend's clock on (the desk's stays at ``NOW``)."""
+    from collectdesk.train import install_sandbox_clock
+
+    clock = BackendClock()
+    install_sandbox_clock(lambda: clock.now, setattr=monkeypatch.setattr)  # where ``frozen`` put its clock
+    return clock
+
+
 @pytest.fixture
 def app(engine: Engine, db_url: str, session: Session, frozen: dt.datetime):  # noqa: ANN201
     """The backend, each request ending as in production: what it did not commit is rolled back."""

@@ -133,7 +133,7 @@ async def test_the_palette_has_every_action_as_noun_verb(make_desk, accounts) ->
         await settle(pilot)
         titles = [c.title for c in desk.get_system_commands(desk.screen)]
         for title in ("Account: Log call", "Account: Note", "Account: Plan", "Account: Escalate", "Account: Back",
-                      "Desk: Quit", "Desk: Keys", "Desk: Send unsent", "Desk: sign out", "Worklist: show"):
+                      "Desk: Quit", "Desk: Keys", "Desk: Send unsent", "Session: sign out", "Worklist: show"):
             assert title in titles, title
         assert all(": " in t for t in titles)
         await pilot.press("ctrl+p")

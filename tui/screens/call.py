@@ -532,12 +532,13 @@ class CallScreen(DeskScreen):
                            body=contact.model_dump(mode="json", exclude_none=True), draft=draft)
         try:
             saved = await desk.deliver(entry)
-        except (BackendUnavailable, Unauthorized, BadResponse):
-            # Kept in the outbox with its key; sent when the backend is back.
+        except (BackendUnavailable, Unauthorized, BadResponse) as exc:
+            # Kept in the outbox with its key; sent when the backend is back (or the agent signed in again).
             desk.drafts.drop(self.draft_key)
-            desk.offline_said()
-            self.notify(_("The backend is not answering: the contact is kept on this machine and will be sent when "
-                          "it is back."), title=_("Kept"), severity="warning")
+            desk.say_kept(self, exc, lapsed=_("Your session has ended: the contact is kept on this machine and will "
+                                              "be sent when you sign in again."),
+                          offline=_("The backend is not answering: the contact is kept on this machine and will be "
+                                    "sent when it is back."))
             self._saving = False
             self.desk.release_keys()
             self.dismiss(True)

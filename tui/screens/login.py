@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from backend_client.client import BackendError, BackendUnavailable, Unauthorized
+from backend_client.client import BackendError, BackendUnavailable, TooManyRequests, Unauthorized
 from tui.i18n import N_, _
 from tui.screens.base import DeskScreen
 
@@ -93,6 +93,11 @@ class LoginScreen(DeskScreen):
             self.set_focus(self.query_one("#password", Input))
             self.desk.release_keys()
             return
+        except TooManyRequests as exc:
+            self._error(_("Too many failed sign-ins: try again in {seconds} s.").format(seconds=exc.retry_after))
+            self.set_focus(self.query_one("#password", Input))
+            self.desk.release_keys()
+            return
         except BackendUnavailable:
             self._error(_("The backend cannot be reached at {url}. Try again when it is up.").format(url=self.desk.server))
             self.desk.release_keys()
@@ -103,6 +108,7 @@ class LoginScreen(DeskScreen):
             return
         if self.again and self._username == username:
             self.dismiss()  # back to where the agent was, drafts and all
+            self.desk.load_what_is_missing()
         else:
             # Someone else signed in over a lapsed session: their own worklist, nothing of the other's.
             self.desk.start_over()

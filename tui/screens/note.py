@@ -134,11 +134,12 @@ class NoteScreen(DeskModal):
                            body={"text": text, "visibility": visibility}, draft={"text": text, "shared": self.shared})
         try:
             await desk.deliver(entry)
-        except (BackendUnavailable, Unauthorized, BadResponse):
+        except (BackendUnavailable, Unauthorized, BadResponse) as exc:
             desk.drafts.drop(self.draft_key)
-            desk.offline_said()
-            self.notify(_("The backend is not answering: the note is kept on this machine and will be sent when it "
-                          "is back."), title=_("Kept"), severity="warning")
+            desk.say_kept(self, exc, lapsed=_("Your session has ended: the note is kept on this machine and will be "
+                                              "sent when you sign in again."),
+                          offline=_("The backend is not answering: the note is kept on this machine and will be sent "
+                                    "when it is back."))
             self.dismiss(True)
             return
         except ProblemResponse as exc:
