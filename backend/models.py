@@ -63,20 +63,12 @@ class UTCDateTime(TypeDecorator):
 class MaskedText(TypeDecorator):
     """Free text that may hold what a person typed or pasted: any card number in it is cut
     to its BIN and last four digits before it is stored (SPEC §4, issue 15), whichever
-    service, import or script writes it. ``MaskedText(200)`` is a ``VARCHAR(200)``,
-    ``MaskedText()`` a ``TEXT``; comparisons mask their value alike, so a lookup by what
-    was typed finds what was stored."""
+    service, import or script writes it. A ``TEXT``; ``MaskedString(200)`` is the
+    ``VARCHAR(200)`` kind. Comparisons mask their value alike, so a lookup by what was
+    typed finds what was stored."""
 
     impl = Text
     cache_ok = True
-
-    def __init__(self, length: int | None = None) -> None:
-        super().__init__()
-        if length is not None:
-            self.impl = String(length)  # type: ignore[assignment]
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         if isinstance(value, str):
@@ -84,6 +76,11 @@ class MaskedText(TypeDecorator):
 
             return mask_card_numbers(value)
         return value
+
+
+class MaskedString(MaskedText):
+    impl = String
+    cache_ok = True
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -142,7 +139,7 @@ class LoginThrottle(Base):
     __table_args__ = (UniqueConstraint("kind", "key", name="uq_login_throttle_kind_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
-    key: Mapped[str] = mapped_column(MaskedText(200))  # a user name as typed: masked like any free text
+    key: Mapped[str] = mapped_column(MaskedString(200))  # a user name as typed: masked like any free text
     failures: Mapped[int] = mapped_column(Integer, default=0)
     """Failures since the count was last cleared, attempts still being checked included."""
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -153,8 +150,8 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (CheckConstraint("timezone_source IN ('record', 'customer')", name="timezone_source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(MaskedText(200))
-    email: Mapped[str | None] = mapped_column(MaskedText(254))
+    name: Mapped[str] = mapped_column(MaskedString(200))
+    email: Mapped[str | None] = mapped_column(MaskedString(254))
     timezone: Mapped[str | None] = mapped_column(String(64))
     timezone_source: Mapped[str] = mapped_column(String(16), default="record", server_default="record")
     """``record`` (the bank's zone, one place among the phones' and the address's) or
@@ -191,7 +188,7 @@ class Address(Base):
     __tablename__ = "addresses"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(MaskedText(500))
+    text: Mapped[str] = mapped_column(MaskedString(500))
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(10))
 
@@ -213,7 +210,7 @@ class Account(Base):
         # indexes on PostgreSQL, the FTS5 table account_search on SQLite.
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_ref: Mapped[str] = mapped_column(MaskedText(64), unique=True)
+    account_ref: Mapped[str] = mapped_column(MaskedString(64), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     card_bin: Mapped[str] = mapped_column(String(6), default="")
@@ -275,7 +272,7 @@ class Contact(Base):
     ptp_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     ptp_date: Mapped[dt.date | None] = mapped_column(Date)
     callback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    used: Mapped[str | None] = mapped_column(MaskedText(254))
+    used: Mapped[str | None] = mapped_column(MaskedString(254))
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     disclosure_given: Mapped[bool] = mapped_column(Boolean, default=False)
     after_the_fact: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -416,7 +413,7 @@ class Payment(Base):
 
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bank_ref: Mapped[str] = mapped_column(MaskedText(64), unique=True)
+    bank_ref: Mapped[str] = mapped_column(MaskedString(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -455,7 +452,7 @@ class Escalation(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="open")
     queue: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(MaskedText(200))
+    reason: Mapped[str] = mapped_column(MaskedString(200))
     note: Mapped[str] = mapped_column(MaskedText(), default="")
     decision_note: Mapped[str] = mapped_column(MaskedText(), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -515,7 +512,7 @@ class LetterRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     segment_id: Mapped[int] = mapped_column(Integer, index=True)
     """The segment as it was run (a record: the segment may change or go later, so no reference)."""
-    segment_name: Mapped[str] = mapped_column(MaskedText(80))
+    segment_name: Mapped[str] = mapped_column(MaskedString(80))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     kind: Mapped[str] = mapped_column(String(24))
     sent: Mapped[int] = mapped_column(Integer)
@@ -554,7 +551,7 @@ class Segment(Base):
         CheckConstraint("min_dpd IS NULL OR max_dpd IS NULL OR min_dpd <= max_dpd", name="dpd_band"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(MaskedText(80))
+    name: Mapped[str] = mapped_column(MaskedString(80))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     buckets: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str | None] = mapped_column(String(3))
