@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from backend_client.client import BackendClient, BackendUnavailable, ProblemResponse
+from backend_client.client import BackendClient, BackendUnavailable, ProblemResponse, TooManyRequests
 from tui import sending
 from tui.store import Drafts, Outbox, OutboxEntry, Store
 
@@ -53,6 +53,10 @@ async def run(args: argparse.Namespace) -> dict:
                 signed_in = True
             except BackendUnavailable:
                 pass
+            except TooManyRequests:
+                # Sign-ins cut off by a killed backend (or ten at once) count until one
+                # succeeds: wait as told, as the desk does, and try again.
+                await asyncio.sleep(1.0)
         return signed_in
 
     async def call(request: Awaitable[Any]) -> Any:
