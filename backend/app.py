@@ -131,6 +131,8 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.state.login_turns = asyncio.Semaphore(settings.login_db_concurrency)
     """How many sign-ins may be at the database at once (the others wait on the event loop)."""
     app.state.login_limits = signin.configure(settings)
+    app.state.login_bell = signin.TurnBell()
+    """Rung when a sign-in gives its turn back: the ones waiting for a turn look again."""
     app.state.trusted_proxies = signin.trusted_networks(settings.trusted_proxies)
     errors.install(app)
     app.include_router(router)

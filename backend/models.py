@@ -141,9 +141,16 @@ class LoginThrottle(Base):
     kind: Mapped[str] = mapped_column(String(8))
     key: Mapped[str] = mapped_column(MaskedString(200))  # a user name as typed: masked like any free text
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    """Failures since the count was last cleared, attempts still being checked included."""
+    """Passwords known to be wrong since the count was last cleared (an attempt still being
+    checked, or cut off before its answer, is not one)."""
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    checking: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts whose password is being checked now (migration 0017): no more are let in at
+    once than failures the count may still take before its back-off."""
+    checking_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When the latest of them began: a count older than ``login_checking_stale_seconds`` is
+    of attempts cut off (a backend killed, a client gone) and is dropped."""
 
 
 class Customer(Base):

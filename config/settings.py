@@ -73,6 +73,14 @@ class BackendSettings(BaseSettings):
     login_lock_minutes: float = Field(default=15.0, gt=0)
     login_forget_minutes: float = Field(default=60.0, gt=0)
     """Longer than the lock: a name that was locked is locked again at its next failure."""
+    # Only a password known to be wrong counts. So that attempts made at the same moment
+    # cannot all slip in before the first has failed, no more are checked at once than the
+    # failures a name or address may still take before its back-off (one at least); the others
+    # wait their turn on the event loop, up to ``login_turn_wait_seconds`` (then 429).
+    login_turn_wait_seconds: float = Field(default=5.0, gt=0)
+    login_checking_stale_seconds: float = Field(default=30.0, gt=0)
+    """An attempt still counted as being checked after this long was cut off (a backend
+    killed, a client gone): it holds no turn any more and never counts as a failure."""
     trusted_proxies: list[str] = []
     """Addresses or networks of reverse proxies and load balancers in front of the backend
     (``["127.0.0.1", "10.0.0.0/8"]``): a request from one of them is throttled by the client

@@ -76,7 +76,8 @@ async def login(body: LoginRequest, request: Request, session: SessionDep, setti
     checked off the event loop, in a pool of its own (``503`` with ``Retry-After`` when full)."""
     state = request.app.state
     token, row = await signin_svc.sign_in(session, state.hash_pool, state.login_turns, state.login_limits,
-                                          body.username, body.password, address, settings.token_ttl_hours)
+                                          body.username, body.password, address, settings.token_ttl_hours,
+                                          state.login_bell)
     return TokenResponse(access_token=token, expires_at=row.expires_at, user=users_svc.user_out(row.user))
 
 

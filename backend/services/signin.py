@@ -4,13 +4,20 @@ failure audited, the password checked in the bounded hashing pool.
 A sign-in is three steps. (1) In one short transaction, with the user name's and
 the client address's throttle rows locked: an attempt that must still wait is
 answered 429 with Retry-After (and audited) without its password ever being
-checked; any other counts as a failure at once, with the wait a failure earns,
-so that attempts made at the same moment cannot all slip in before the first
-of them has failed. (2) Out of any transaction, the password is checked in the
-``HashPool``. (3) In another short transaction: a success clears the name's
-count (and takes back the address's) and makes the token; a failure starts its
-wait again from now, and is audited with the user name tried, the client
-address and why (never the password). Steps (1) and (3) of at most
+checked; any other takes a turn to be checked (``checking``). No more turns are
+given at once than the failures a name or an address may still take before its
+back-off (one at least), so that attempts made at the same moment cannot all
+slip in before the first has failed; the others wait on the event loop until a
+turn is free (then step 1 again: if the ones before them failed, they are
+answered 429), or ``login_turn_wait_seconds`` at most. (2) Out of any
+transaction, the password is checked in the ``HashPool``. (3) In another short
+transaction: the turn is given back; a success clears the name's count and makes
+the token; a wrong password counts as a failure, sets the wait it earns, and is
+audited with the user name tried, the client address and why (never the
+password). Only a password known to be wrong counts: ten desks of one user
+signing in at once all get in, and an attempt cut off before its answer (a
+backend killed, a client gone) counts as nothing and holds its turn no longer
+than ``login_checking_stale_seconds``. Steps (1) and (3) of at most
 ``login_db_concurrency`` sign-ins run at once: a flood of them, even one answered
 429, waits on the event loop, not in the server's threads or for SQLite's lock.
 
@@ -22,6 +29,7 @@ proxy names (``trusted_proxies``); an IPv6 client is counted by its /64.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import ipaddress
@@ -60,6 +68,8 @@ class Limits:
     backoff_max: dt.timedelta = dt.timedelta(seconds=60)
     lock: dt.timedelta = dt.timedelta(minutes=15)
     forget: dt.timedelta = dt.timedelta(minutes=60)
+    turn_wait: dt.timedelta = dt.timedelta(seconds=5)
+    checking_stale: dt.timedelta = dt.timedelta(seconds=30)
 
     @classmethod
     def of(cls, settings) -> Limits:  # noqa: ANN001 - BackendSettings
@@ -71,6 +81,8 @@ class Limits:
             backoff_max=dt.timedelta(seconds=settings.login_backoff_max_seconds),
             lock=dt.timedelta(minutes=settings.login_lock_minutes),
             forget=dt.timedelta(minutes=settings.login_forget_minutes),
+            turn_wait=dt.timedelta(seconds=settings.login_turn_wait_seconds),
+            checking_stale=dt.timedelta(seconds=settings.login_checking_stale_seconds),
         )
 
     def steps(self, kind: str) -> tuple[int, int]:
@@ -82,6 +94,15 @@ class Limits:
     def locks(self, kind: str, failures: int) -> bool:
         lock_after = self.steps(kind)[1]
         return bool(lock_after) and failures >= lock_after
+
+    def turns(self, kind: str, failures: int) -> int | None:
+        """How many attempts may be checked at once after ``failures`` failures: the failures
+        still free of any wait (one at least); ``None`` when that step is off (no limit)."""
+        backoff_after, lock_after = self.steps(kind)
+        free_until = backoff_after or lock_after
+        if not free_until:
+            return None
+        return max(1, free_until - failures)
 
     def wait_after(self, kind: str, failures: int) -> dt.timedelta | None:
         """How long the next attempt waits after ``failures`` failures in a row: nothing
@@ -200,8 +221,10 @@ class Attempt:
     """``None`` for a user that does not exist or is inactive: checked against a dummy hash."""
     reason: str
     """Why it fails if the password is wrong (``wrong password``, ``no such user``, ``inactive user``)."""
-    waits: dict[tuple[str, str], tuple[dt.datetime | None, dt.datetime | None]]
-    """Per key, its wait before this attempt and the one this attempt set, to take back on a success."""
+
+
+class NotYourTurn(Exception):
+    """Step 1: as many attempts of this name or address are being checked as may be at once."""
 
 
 def _refused(session: Session, attempt_name: str, address: str, user_id: int | None, reason: str,
@@ -214,8 +237,10 @@ def _refused(session: Session, attempt_name: str, address: str, user_id: int | N
                         headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
-def open_attempt(session: Session, username: str, address: str, limits: Limits) -> Attempt:
-    """Step 1: refuse (429) an attempt that must wait, or count it as a failure already."""
+def open_attempt(session: Session, username: str, address: str, limits: Limits, *,
+                 last_try: bool = False) -> Attempt:
+    """Step 1: refuse (429) an attempt that must wait; let one in whose turn it is (it is
+    counted as being checked); else ``NotYourTurn`` (429 on the ``last_try``)."""
     now = utcnow()
     keys = sorted({(NAME, username[:KEY_MAX]), (ADDRESS, address_key(address))})
     rows = _locked_rows(session, keys)
@@ -226,6 +251,8 @@ def open_attempt(session: Session, username: str, address: str, limits: Limits) 
         if row.last_failure_at is not None and now - row.last_failure_at > limits.forget and (
                 row.blocked_until is None or row.blocked_until <= now):
             row.failures, row.blocked_until = 0, None
+        if row.checking and (row.checking_since is None or now - row.checking_since > limits.checking_stale):
+            row.checking = 0  # attempts cut off: nobody is checking them any more
         if row.blocked_until is not None and row.blocked_until > now:
             until = max(until or row.blocked_until, row.blocked_until)
             locked = locked or limits.locks(kind, row.failures)
@@ -233,15 +260,16 @@ def open_attempt(session: Session, username: str, address: str, limits: Limits) 
         retry_after = max(1, math.ceil((until - now).total_seconds()))
         raise _refused(session, username, address, user.id if user else None, "locked" if locked else "back-off",
                        retry_after)
-    waits = {}
-    for (kind, key), row in rows.items():
-        row.failures += 1
-        row.last_failure_at = now
-        before = row.blocked_until
-        wait = limits.wait_after(kind, row.failures)
-        if wait is not None:
-            row.blocked_until = now + wait
-        waits[(kind, key)] = (before, row.blocked_until)
+    full = any((turns := limits.turns(kind, row.failures)) is not None and row.checking >= turns
+               for (kind, _key), row in rows.items())
+    if full:
+        if last_try:
+            raise _refused(session, username, address, user.id if user else None, "attempts being checked", 1)
+        session.commit()
+        raise NotYourTurn
+    for row in rows.values():
+        row.checking += 1
+        row.checking_since = now
     if user is None:
         reason, password_hash = "no such user", None
     elif not user.active:
@@ -249,26 +277,23 @@ def open_attempt(session: Session, username: str, address: str, limits: Limits) 
     else:
         reason, password_hash = "wrong password", user.password_hash
     attempt = Attempt(username=username, address=address, keys=keys, user_id=user.id if user else None,
-                      password_hash=password_hash, reason=reason, waits=waits)
+                      password_hash=password_hash, reason=reason)
     session.commit()
     return attempt
 
 
 def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
                   ttl_hours: float) -> tuple[str, ApiToken]:
-    """Step 3: a success clears the name's count, takes back the address's, and makes a
-    token; a failure starts its wait again from now and is answered 401."""
+    """Step 3: the turn given back; a success clears the name's count and makes a token; a
+    wrong password counts as a failure, sets the wait it earns, and is answered 401."""
     now = utcnow()
     rows = _locked_rows(session, attempt.keys)
+    for row in rows.values():
+        row.checking = max(0, row.checking - 1)
     if ok and attempt.user_id is not None:
-        for (kind, key), row in rows.items():
-            before, ours = attempt.waits[(kind, key)]
+        for (kind, _key), row in rows.items():
             if kind == NAME:
                 row.failures, row.blocked_until, row.last_failure_at = 0, None, None
-            else:
-                row.failures = max(0, row.failures - 1)
-                if row.blocked_until == ours:
-                    row.blocked_until = before
         user = session.get(User, attempt.user_id)
         assert user is not None
         token = new_token()
@@ -279,30 +304,69 @@ def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
         session.commit()
         return token, token_row
     for (kind, _key), row in rows.items():
+        row.failures += 1
+        row.last_failure_at = now
         wait = limits.wait_after(kind, row.failures)
         if wait is not None:
             row.blocked_until = max(row.blocked_until or now, now + wait)
-        row.last_failure_at = now
     audit.record(session, None, "login_failed", "user", attempt.user_id, username=attempt.username,
                  address=attempt.address, reason=attempt.reason)
     session.commit()
     raise ProblemError(401, "Not authenticated", "Wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
 
 
-async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, limits: Limits, username: str,
-                  password: str, address: str, ttl_hours: float) -> tuple[str, ApiToken]:
-    """The three steps: the database's on the server's thread pool, as many sign-ins at a time as
-    ``turns`` lets in (``login_db_concurrency``); the hash in ``pool``."""
+class TurnBell:
+    """Rings when a sign-in of this backend process gives its turn back, so that the ones
+    waiting for a turn look again at once; they also look every ``poll`` seconds (turns
+    given back by other processes)."""
 
-    async def at_database(step: Callable[..., T], *args: object) -> T:
+    def __init__(self, poll: float = 0.2) -> None:
+        self.poll = poll
+        self._changed: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _event(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._loop is not loop:  # one app may serve several loops (tests)
+            self._changed, self._loop = asyncio.Event(), loop
+        return self._changed
+
+    def ring(self) -> None:
+        self._event().set()
+        self._changed = None
+
+    async def wait(self, at_most: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event().wait(), timeout=max(0.0, min(self.poll, at_most)))
+
+
+async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, limits: Limits, username: str,
+                  password: str, address: str, ttl_hours: float, bell: TurnBell | None = None) -> tuple[str, ApiToken]:
+    """The three steps: the database's on the server's thread pool, as many sign-ins at a time as
+    ``turns`` lets in (``login_db_concurrency``); the hash in ``pool``; an attempt whose turn has
+    not come waits for ``bell`` (``login_turn_wait_seconds`` at most)."""
+    bell = bell or TurnBell()
+    loop = asyncio.get_running_loop()
+
+    async def at_database(step: Callable[..., T], *args: object, **kwargs: object) -> T:
         async with turns:
-            return await run_in_threadpool(step, *args)
+            return await run_in_threadpool(step, *args, **kwargs)
 
     try:
         with pool.slot():
-            attempt = await at_database(open_attempt, session, username, address, limits)
-            ok = await pool.verify(attempt.password_hash, password)
-            return await at_database(close_attempt, session, attempt, ok, limits, ttl_hours)
+            deadline = loop.time() + limits.turn_wait.total_seconds()
+            while True:
+                try:
+                    attempt = await at_database(open_attempt, session, username, address, limits,
+                                                last_try=loop.time() >= deadline)
+                    break
+                except NotYourTurn:
+                    await bell.wait(deadline - loop.time())
+            try:
+                ok = await pool.verify(attempt.password_hash, password)
+                return await at_database(close_attempt, session, attempt, ok, limits, ttl_hours)
+            finally:
+                bell.ring()
     except PoolFull:
         raise ProblemError(503, "Busy", "Too many sign-ins at once; try again",
                            headers={"Retry-After": "1"}) from None

@@ -206,6 +206,57 @@ async def test_attempts_at_the_same_moment_do_not_all_slip_in(clock, engine, db_
         assert AuditEntry  # the audit log is append-only: its rows stay (they name a user that does not exist)
 
 
+async def test_a_user_signing_in_on_ten_desks_at_once_gets_in_on_all(clock, engine, db_url) -> None:  # noqa: ANN001
+    """Only a password known to be wrong counts: ten right ones at the same moment are let in
+    three at a time (the turns a fresh name has) and all get their token; none counts."""
+    from backend.app import create_app
+    from backend.db import Database
+
+    real = create_app(BackendSettings(db=db_url, hash_workers=2), Database(db_url, engine=engine))
+    transport = httpx.ASGITransport(app=real, client=("198.51.100.78", 1))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://backend") as http:
+            answers = await asyncio.gather(*(_login(http, "agent3", "agent3") for _ in range(10)))
+            assert [r.status_code for r in answers] == [200] * 10, [r.text for r in answers if r.status_code != 200]
+            # Nothing counted: three wrong ones still cost nothing, the fourth waits.
+            for _ in range(3):
+                assert (await _login(http, "agent3", "wrong")).status_code == 401
+            assert _retry_after(await _login(http, "agent3", "agent3")) == 1
+    finally:
+        from sqlalchemy import delete
+        from sqlalchemy.orm import Session
+
+        with Session(engine) as own:  # this test's rows are committed for real: take the throttle's back
+            own.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(["agent3", "198.51.100.78"])))
+            own.commit()
+
+
+async def test_a_sign_in_cut_off_before_its_answer_counts_as_nothing(door, clock, session) -> None:  # noqa: ANN001
+    """A backend killed (or a client gone) between the check's start and its answer leaves the
+    attempt counted as being checked: it is no failure, and after ``login_checking_stale_seconds``
+    it holds no turn either."""
+    from backend.api.errors import ProblemError
+    from backend.services.signin import NotYourTurn, open_attempt
+
+    limits = Limits()
+    for _ in range(3):  # three attempts begun and never finished: the name's three turns are taken
+        open_attempt(session, "trainer1", "192.0.2.9", limits)
+    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(["trainer1", "192.0.2.9"]))).all()
+    assert [(r.failures, r.checking) for r in rows] == [(0, 3), (0, 3)]
+    # While they may still be in flight, the next waits its turn; at the end of its wait, 429.
+    with pytest.raises(NotYourTurn):
+        open_attempt(session, "trainer1", "192.0.2.10", limits)
+    with pytest.raises(ProblemError) as refused:
+        open_attempt(session, "trainer1", "192.0.2.10", limits, last_try=True)
+    assert refused.value.status == 429
+    clock.to(_later(31))  # past login_checking_stale_seconds: the three were cut off
+    async with door("192.0.2.10") as http:
+        assert (await _login(http, "trainer1", "trainer1")).status_code == 200
+    session.expire_all()
+    name = session.scalar(select(LoginThrottle).where(LoginThrottle.key == "trainer1"))
+    assert name is not None and (name.failures, name.checking) == (0, 0)
+
+
 # -- the audit --------------------------------------------------------------------------
 
 
@@ -341,18 +392,22 @@ def test_every_number_is_a_setting(monkeypatch) -> None:  # noqa: ANN001
             defaults.address_lock_after) == (3, 10, 20, 100)
     assert (defaults.backoff, defaults.backoff_max, defaults.lock, defaults.forget) == (
         dt.timedelta(seconds=1), dt.timedelta(minutes=1), dt.timedelta(minutes=15), dt.timedelta(hours=1))
+    assert (defaults.turn_wait, defaults.checking_stale) == (dt.timedelta(seconds=5), dt.timedelta(seconds=30))
+    assert [defaults.turns("name", n) for n in (0, 2, 3, 9)] == [3, 1, 1, 1]
     for name, value in {"LOGIN_NAME_BACKOFF_AFTER": "5", "LOGIN_NAME_LOCK_AFTER": "7",
                         "LOGIN_ADDRESS_BACKOFF_AFTER": "50", "LOGIN_ADDRESS_LOCK_AFTER": "0",
                         "LOGIN_BACKOFF_SECONDS": "2", "LOGIN_BACKOFF_MAX_SECONDS": "30", "LOGIN_LOCK_MINUTES": "5",
                         "LOGIN_FORGET_MINUTES": "10", "SESSION_IDLE_MINUTES": "15", "HASH_WORKERS": "2",
                         "HASH_QUEUE": "8", "HASH_NICE": "0", "LOGIN_DB_CONCURRENCY": "3",
-                        "SESSION_TOUCH_SECONDS": "5", "TRUSTED_PROXIES": '["10.0.0.0/8"]'}.items():
+                        "SESSION_TOUCH_SECONDS": "5", "TRUSTED_PROXIES": '["10.0.0.0/8"]',
+                        "LOGIN_TURN_WAIT_SECONDS": "2", "LOGIN_CHECKING_STALE_SECONDS": "12"}.items():
         monkeypatch.setenv(f"COLLECTDESK_{name}", value)
     settings = BackendSettings(db="sqlite://")
     limits = Limits.of(settings)
     assert limits == Limits(5, 7, 50, 0, dt.timedelta(seconds=2), dt.timedelta(seconds=30), dt.timedelta(minutes=5),
-                            dt.timedelta(minutes=10))
+                            dt.timedelta(minutes=10), dt.timedelta(seconds=2), dt.timedelta(seconds=12))
     assert limits.wait_after("address", 10_000) == dt.timedelta(seconds=30)  # no lock for addresses: 0 is off
+    assert limits.turns("address", 10_000) == 1
     assert (settings.session_idle_minutes, settings.session_touch_seconds, settings.hash_workers, settings.hash_queue,
             settings.hash_nice, settings.login_db_concurrency, settings.trusted_proxies) == (
         15, 5, 2, 8, 0, 3, ["10.0.0.0/8"])
