@@ -56,7 +56,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
 def fake_desk(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     """Replace the desk by a stand-in that records how it was launched and signs
     in to the backend it was given (as the real desk would)."""
-    import collectdesk.cli as cli_module
+    import collectdesk.cli.runtime as cli_module
 
     calls: list[dict] = []
 
@@ -75,5 +75,5 @@ def fake_desk(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
         calls.append(record)
         return 0
 
-    monkeypatch.setattr(cli_module, "_desk_runner", lambda: run_desk)
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: run_desk)
     yield calls

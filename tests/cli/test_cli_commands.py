@@ -55,7 +55,7 @@ def test_documented_options_are_accepted() -> None:
 
 
 def test_bare_command_and_bare_options_mean_desk() -> None:
-    from collectdesk.cli import _normalize_argv
+    from collectdesk.cli.entry import normalize_argv as _normalize_argv
 
     assert _normalize_argv([]) == ["desk"]
     assert _normalize_argv(["--lang", "zh_CN"]) == ["desk", "--lang", "zh_CN"]
@@ -252,9 +252,9 @@ def test_the_desk_command_never_imports_the_backend(tmp_path) -> None:
     backend, SQLAlchemy, FastAPI or uvicorn (a desk host may run hundreds)."""
     script = textwrap.dedent("""
         import sys, types
-        import collectdesk.cli as cli
+        import collectdesk.cli as cli, collectdesk.cli.runtime as runtime
         calls = []
-        cli._desk_runner = lambda: (lambda settings, **kw: calls.append((settings.server, settings.lang)) or 0)
+        runtime.desk_runner = lambda: (lambda settings, **kw: calls.append((settings.server, settings.lang)) or 0)
         code = cli.main(["desk", "--server", "http://127.0.0.1:9", "--lang", "zh_CN"])
         heavy = sorted({m.split(".")[0] for m in sys.modules} & {"backend", "sqlalchemy", "fastapi", "uvicorn", "alembic"})
         print(code, calls, heavy)
@@ -275,15 +275,15 @@ def test_importing_the_cli_is_cheap() -> None:
 
 def test_desk_uses_the_configured_server(cli, tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """A server in the config file: no embedded backend is started."""
-    import collectdesk.cli as cli_module
+    import collectdesk.cli.runtime as cli_module
 
     config = tmp_path / "xdg-config" / "collectdesk"
     config.mkdir(parents=True)
     (config / "config.toml").write_text('server = "http://127.0.0.1:1"\nlow_bandwidth = true\n')
     started = []
-    monkeypatch.setattr(cli_module, "_start_backend", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(cli_module, "start_backend", lambda *a, **k: started.append(a))
     seen = []
-    monkeypatch.setattr(cli_module, "_desk_runner", lambda: (lambda settings, **kw: seen.append(settings) or 0))
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: (lambda settings, **kw: seen.append(settings) or 0))
     assert cli("desk").code == 0
     assert started == []
     assert seen[0].server == "http://127.0.0.1:1" and seen[0].low_bandwidth is True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collectdesk.reports_cli import bar, sparkline
+from backend_client.report_format import bar, sparkline
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def test_desk_without_a_server_runs_on_an_embedded_backend(cli, fake_desk, tmp_p
 
 
 def test_desk_stops_the_embedded_backend_when_the_desk_fails(cli, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import collectdesk.cli as cli_module
+    import collectdesk.cli.runtime as cli_module
 
     seen = []
 
@@ -174,7 +174,7 @@ def test_desk_stops_the_embedded_backend_when_the_desk_fails(cli, tmp_path: Path
         raise RuntimeError("the desk fell over on 4539 8273 6150 4820")
 
     monkeypatch.setenv("COLLECTDESK_DB", f"sqlite:///{tmp_path / 'local.db'}")
-    monkeypatch.setattr(cli_module, "_desk_runner", lambda: broken_desk)
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: broken_desk)
     run = cli("desk")
     assert run.code == 1
     assert "RuntimeError: the desk fell over on 453982******4820" in run.err and "Traceback" not in run.err

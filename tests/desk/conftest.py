@@ -65,7 +65,7 @@ class BackendClock:
 @pytest.fixture
 def backend_clock(frozen: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> BackendClock:
     """``frozen``, but the test may move the backend's clock on (the desk's stays at ``NOW``)."""
-    from collectdesk.train import install_sandbox_clock
+    from collectdesk.cli.sandbox import install_sandbox_clock
 
     clock = BackendClock()
     install_sandbox_clock(lambda: clock.now, setattr=monkeypatch.setattr)  # where ``frozen`` put its clock

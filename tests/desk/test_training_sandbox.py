@@ -126,7 +126,7 @@ async def test_the_chinese_scenarios_are_scored_at_their_pinned_instant_whatever
     UTC on the wall the model call is within the lawful hours and scored alike, and
     the backend judges it at the scenario's instant (10:30 in Shanghai)."""
     import tui.training.clock as clock_module
-    from collectdesk.train import install_sandbox_clock
+    from collectdesk.cli.sandbox import install_sandbox_clock
     from tui.training.clock import SandboxClock
 
     monkeypatch.setattr(clock_module, "wall_time", _wall_at(wall_hour))

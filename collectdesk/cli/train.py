@@ -24,6 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from collectdesk.cli import runtime
+from collectdesk.cli import options
+from collectdesk.cli.runtime import CliError, say
 from collectdesk.embedded import EmbeddedBackend, EmbeddedBackendError, free_port
 
 TRAINEE = "trainee"
@@ -116,25 +119,9 @@ def build_sandbox(db_url: str, scenarios: list[Any]) -> dict[str, int]:
     return accounts
 
 
-def install_sandbox_clock(clock: Any, *, setattr: Any = setattr) -> None:  # noqa: A002 - monkeypatch's in tests
-    """The backend in this process reads the sandbox's clock: ``utcnow`` replaced where
-    its modules imported it (only ever in a sandbox's own process, or a test's)."""
-    import backend.app  # noqa: F401 - every module that imports utcnow, before replacing it
-    import backend.models
-
-    current = backend.models.utcnow
-
-    def sandbox_now() -> Any:
-        return clock()
-
-    for name, module in list(sys.modules.items()):
-        if (name == "backend" or name.startswith("backend.")) and getattr(module, "utcnow", None) is current:
-            setattr(module, "utcnow", sandbox_now)
-
-
 class SandboxBackend(EmbeddedBackend):
-    """The embedded backend, run by ``python -m collectdesk.train --serve-sandbox`` so that
-    its clock is the sandbox's (``clock_file``)."""
+    """The embedded backend, run by ``python -m collectdesk.cli.sandbox`` so that its
+    clock is the sandbox's (``clock_file``)."""
 
     def __init__(self, db_url: str, *, clock_file: Path, log_path: Path) -> None:
         super().__init__(db_url, migrate=False, log_path=log_path)
@@ -142,17 +129,7 @@ class SandboxBackend(EmbeddedBackend):
 
     def command(self, port: int) -> list[str]:
         serve = super().command(port)[3:]  # after "python -m collectdesk"
-        return [self.python, "-m", "collectdesk.train", "--serve-sandbox", str(self.clock_file), *serve]
-
-
-def serve_sandbox(argv: list[str]) -> int:
-    """``python -m collectdesk.train --serve-sandbox CLOCK_FILE serve ...``: ``collectdesk serve``
-    with the backend's clock read from the sandbox's clock file."""
-    from collectdesk.cli import main
-    from tui.training.clock import SandboxClock
-
-    install_sandbox_clock(SandboxClock(Path(argv[0])))
-    return main(argv[1:])
+        return [self.python, "-m", "collectdesk.cli.sandbox", str(self.clock_file), *serve]
 
 
 def start_sandbox_backend(db_url: str, directory: Path) -> Any:
@@ -176,7 +153,7 @@ def served_command(args: argparse.Namespace, directory: Path, language: str) -> 
     return shlex.join(cmd)
 
 
-def serve_web(args: argparse.Namespace, *, say: Any, language: str) -> int:
+def serve_web(args: argparse.Namespace, *, language: str) -> int:
     """The classroom view: the trainer desk in a browser, through textual-serve."""
     host = args.host
     if not is_loopback(host) and not args.allow_remote:
@@ -199,8 +176,15 @@ def serve_web(args: argparse.Namespace, *, say: Any, language: str) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_backend: Any = None) -> int:
-    """``start_backend`` is not used: the sandbox starts its own (``SandboxBackend``), with its clock."""
+def cmd_train(args: argparse.Namespace) -> int:
+    """The sandbox starts a backend of its own (``SandboxBackend``), with its clock."""
+    try:
+        return _train(args)
+    except TrainError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _train(args: argparse.Namespace) -> int:
     from tui.i18n import detect_language
     from tui.training.scenario import ScenarioError, find, load_all
 
@@ -217,12 +201,12 @@ def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_b
         if all(s.id != chosen.id for s in scenarios):
             scenarios.append(chosen)
     if args.web:
-        return serve_web(args, say=say, language=language)
+        return serve_web(args, language=language)
     mode = "practice" if args.practice else "demo"
     directory = training_dir(args.data_dir)
     sandbox = private_sandbox(directory) if args.private_sandbox else directory
     try:
-        return _run(args, say=say, desk_settings=desk_settings, language=language, scenarios=scenarios,
+        return _run(args, language=language, scenarios=scenarios,
                     chosen=chosen if args.scenario else None, mode=mode, directory=directory, sandbox=sandbox)
     finally:
         if args.private_sandbox:
@@ -231,7 +215,7 @@ def cmd_train(args: argparse.Namespace, *, say: Any, desk_settings: Any, start_b
             shutil.rmtree(sandbox, ignore_errors=True)
 
 
-def _run(args: argparse.Namespace, *, say: Any, desk_settings: Any, language: str, scenarios: list[Any],
+def _run(args: argparse.Namespace, *, language: str, scenarios: list[Any],
          chosen: Any, mode: str, directory: Path, sandbox: Path) -> int:
     from tui.training.clock import SANDBOX_EPOCH, SandboxClock
 
@@ -244,7 +228,7 @@ def _run(args: argparse.Namespace, *, say: Any, desk_settings: Any, language: st
     try:
         from tui.training.desk import run_training
 
-        settings = desk_settings(lang=language, low_bandwidth=True if args.low_bandwidth else None,
+        settings = runtime.desk_settings(lang=language, low_bandwidth=True if args.low_bandwidth else None,
                                  server=backend.url, drafts_dir=sandbox / "drafts")
         user = TRAINEE if mode == "practice" and chosen else "trainer1"
         return int(run_training(settings, username=user, password=user, scenario=chosen.id if chosen else None,
@@ -254,7 +238,7 @@ def _run(args: argparse.Namespace, *, say: Any, desk_settings: Any, language: st
         backend.stop()
 
 
-def add_parser(sub: Any, desk_options: Any) -> argparse.ArgumentParser:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="trainer mode: a sandbox database and scripted collection calls",
                            description="Trainer mode: a sandbox database made afresh, an embedded backend, and the "
                                        "desk with the training scenarios (config/scenarios). With a SCENARIO, it "
@@ -265,7 +249,7 @@ def add_parser(sub: Any, desk_options: Any) -> argparse.ArgumentParser:
     group = train.add_mutually_exclusive_group()
     group.add_argument("--demo", action="store_true", help="autoplay the model call (space pauses, n steps)")
     group.add_argument("--practice", action="store_true", help="the trainee chooses; scored at the end")
-    desk_options(train)
+    options.desk_options(train)
     train.add_argument("--data-dir", type=Path, metavar="DIR",
                        help="where the sandbox and the saved scorecards live (default: the user's data dir)")
     web = train.add_argument_group("classroom view")
@@ -278,10 +262,4 @@ def add_parser(sub: Any, desk_options: Any) -> argparse.ArgumentParser:
     web.add_argument("--allow-remote", action="store_true",
                      help="allow a non-loopback --host (the served desk has no sign-in of its own)")
     train.add_argument("--private-sandbox", action="store_true", help=argparse.SUPPRESS)
-    return train
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--serve-sandbox"]:
-        sys.exit(serve_sandbox(sys.argv[2:]))
-    sys.exit("usage: python -m collectdesk.train --serve-sandbox CLOCK_FILE serve ...")
+    train.set_defaults(func=cmd_train)
