@@ -2,6 +2,6 @@
 
 import sys
 
-from collectdesk.cli import main
+from collectdesk.cli.entry import main
 
 sys.exit(main())

@@ -11,11 +11,5 @@
 Every module imports only the standard library at import time; each command imports
 what it needs when it runs, so ``collectdesk desk`` never imports the backend and
 ``--help`` is instant. Nothing here imports ``entry`` but this package and
-``sandbox``: no import circle.
+``sandbox``, and this package imports nothing: no import circle.
 """
-
-from __future__ import annotations
-
-from collectdesk.cli.entry import build_parser, main
-
-__all__ = ["build_parser", "main"]

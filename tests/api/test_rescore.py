@@ -224,7 +224,7 @@ def test_a_changed_strategy_reaches_every_account(url: str) -> None:
 
 
 def test_cli_rescore(tmp_path: Path) -> None:
-    from collectdesk.cli import main
+    from collectdesk.cli.entry import main
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade(url)

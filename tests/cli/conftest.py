@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cli_helpers import ENV_KEYS, Run
 
-from collectdesk.cli import main
+from collectdesk.cli.entry import main
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def test_every_subcommand_has_help(cli, args: tuple[str, ...]) -> None:  # noqa:
 
 
 def test_documented_options_are_accepted() -> None:
-    from collectdesk.cli import build_parser
+    from collectdesk.cli.entry import build_parser
 
     parser = build_parser()
     demo = parser.parse_args(["demo", "--lang", "zh_CN", "--low-bandwidth", "--accounts", "50", "--data-dir", "d"])
@@ -252,7 +252,7 @@ def test_the_desk_command_never_imports_the_backend(tmp_path) -> None:
     backend, SQLAlchemy, FastAPI or uvicorn (a desk host may run hundreds)."""
     script = textwrap.dedent("""
         import sys, types
-        import collectdesk.cli as cli, collectdesk.cli.runtime as runtime
+        import collectdesk.cli.entry as cli, collectdesk.cli.runtime as runtime
         calls = []
         runtime.desk_runner = lambda: (lambda settings, **kw: calls.append((settings.server, settings.lang)) or 0)
         code = cli.main(["desk", "--server", "http://127.0.0.1:9", "--lang", "zh_CN"])
@@ -266,7 +266,7 @@ def test_the_desk_command_never_imports_the_backend(tmp_path) -> None:
 
 
 def test_importing_the_cli_is_cheap() -> None:
-    script = ("import sys, collectdesk.cli; "
+    script = ("import sys, collectdesk.cli.entry; "
               "print(sorted({m.split('.')[0] for m in sys.modules} & "
               "{'backend', 'sqlalchemy', 'fastapi', 'uvicorn', 'textual', 'httpx', 'pydantic', 'tui'}))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

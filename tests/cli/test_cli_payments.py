@@ -423,7 +423,7 @@ def test_the_new_commands_have_help(cli, args: tuple[str, ...]) -> None:  # noqa
 
 
 def test_documented_options_are_accepted() -> None:
-    from collectdesk.cli import build_parser
+    from collectdesk.cli.entry import build_parser
 
     parser = build_parser()
     imp = parser.parse_args(["import", "payments", "f.csv", "--as", "root", "--db", "sqlite:///x.db"])
@@ -439,7 +439,7 @@ def test_documented_options_are_accepted() -> None:
 def test_dates_out_of_range_are_refused_by_the_parser(args: tuple[str, ...], capsys) -> None:  # noqa: ANN001
     """The API's range (2000 to 2099, issue 15): a usage error naming it, never a traceback
     (``--to 9999-12-31`` overflowed a day later)."""
-    from collectdesk.cli import build_parser
+    from collectdesk.cli.entry import build_parser
 
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(list(args))
