@@ -36,7 +36,7 @@ SWEEP_LOCK_KEY = 0x5CD_5EE9
 
 
 def _recheck(db: Database) -> int:
-    from backend.services.compliance import refresh_all_due
+    from backend.services.ranking import refresh_all_due
 
     with db.sessionmaker() as session:
         return refresh_all_due(session)

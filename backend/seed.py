@@ -509,7 +509,8 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     from backend.domain.money import to_minor
     from backend.domain.zones import phone_zones
     from backend.models import Account, Address, Customer, Phone
-    from backend.services.accounts import phone_kinds, refresh_priority
+    from backend.services.accounts import phone_kinds
+    from backend.services.ranking import refresh_priority
 
     primary_region = _region(data.phones[0]) if data.phones else None
     country = data.country or primary_region or "US"
@@ -637,7 +638,54 @@ def seed_portfolio(
         insert_rows(session, batch, actor_user.id if actor_user else None, teams, agents, now)
         created += len(batch)
     session.flush()
-    from backend.services.escalations import seed_legal_demo
-
     seed_legal_demo(session, ref_prefix(seed), now)  # accounts ready for a legal referral, and some not yet
     return SeedReport(created=created, existing=skipped, source=source or "", users_created=users_created)
+
+
+def seed_legal_demo(session, ref_prefix: str, now: dt.datetime, *, ready: int = 3, lacking: int = 2) -> int:  # noqa: ANN001
+    """Give the demo portfolio legal referrals to try (issue 5): among the accounts
+    of agent1's team 90 or more days past due with no contacts yet (agent1's own
+    first, Chinese names first), ``ready`` get
+    six outbound attempts and a demand letter sent 20 days ago (a referral is
+    accepted), and ``lacking`` get three attempts and no letter (the desk names what
+    is missing). Idempotent: accounts with contacts are passed over. Answers how many."""
+    from sqlalchemy import case, select
+
+    from backend.models import Account, Contact, Customer, Document, User
+    from backend.services.letters import send as send_letter
+    from backend.services.ranking import refresh_priority
+    from backend_client.models import LetterSend
+    from config.settings import BackendSettings
+
+    agent = session.scalar(select(User).where(User.username == "agent1"))
+    if agent is None:
+        return 0
+    done = session.scalar(select(Document.id).join(Account, Account.id == Document.account_id)
+                          .where(Account.account_ref.like(f"{ref_prefix}%"), Document.kind == "demand_letter").limit(1))
+    if done is not None:
+        return 0  # seeded already
+    has_contacts = select(Contact.id).where(Contact.account_id == Account.id).exists()
+    # agent1's own first, then the rest of the team; Chinese names first.
+    candidates = session.scalars(
+        select(Account).join(Customer, Customer.id == Account.customer_id)
+        .where(Account.account_ref.like(f"{ref_prefix}%"), Account.team_id == agent.team_id, Account.dpd >= 90,
+               ~has_contacts)
+        .order_by(case((Account.agent_id == agent.id, 0), else_=1),
+                  case((Customer.country.in_(("CN", "TW")), 0), else_=1), Account.account_ref)
+        .limit(ready + lacking)
+    ).unique().all()
+    settings = BackendSettings()
+    for n, account in enumerate(candidates):
+        attempts = 6 if n < ready else 3
+        for i in range(attempts):
+            session.add(Contact(account_id=account.id, agent_id=agent.id, channel="phone", direction="outbound",
+                                party="debtor", outcome=("NA", "VM", "LM")[i % 3],
+                                started_at=now - dt.timedelta(days=40 - 4 * i, hours=-2), logged_at=now, note=""))
+        if n < ready:
+            send_letter(session, agent, account.id, LetterSend(), settings.bank_name, settings.bank_contact,
+                        now=now - dt.timedelta(days=20))
+    session.flush()
+
+    for account in candidates:  # their contacts move them in the worklist, as logging them would
+        refresh_priority(session, account, now)
+    return len(candidates)

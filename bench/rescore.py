@@ -42,7 +42,7 @@ from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
 from backend.scoring.bench import histories  # noqa: E402
 from backend.scoring.features import features_from_history  # noqa: E402
 from backend.scoring.scorecard import load_scorecard  # noqa: E402
-from backend.services.accounts import risk_of  # noqa: E402
+from backend.services.ranking import risk_of  # noqa: E402
 
 PAUSING = ("complaint", "dispute", "bankruptcy", "deceased")
 #: No history: SQL NULL, or the JSON null SQLAlchemy's JSON type writes for None.
@@ -137,7 +137,7 @@ def check_against_service(engine, sample: int) -> None:  # noqa: ANN001
     from sqlalchemy.orm import Session
 
     from backend.models import Account
-    from backend.services.accounts import plan_rows, refresh_priority
+    from backend.services.ranking import plan_rows, refresh_priority
     from backend.services.compliance import histories_of
 
     with Session(engine) as session:

@@ -50,12 +50,12 @@ from backend.domain.money import exponent  # noqa: E402
 from backend.compliance.engine import Subject, contact_state  # noqa: E402
 from backend.compliance.policy import applicable, default_policies  # noqa: E402
 from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
-from backend.services import compliance as compliance_svc  # noqa: E402
 from backend.services.compliance import block_dicts  # noqa: E402
 from backend.services.contactability import zones_from  # noqa: E402
 from backend.domain.zones import phone_region, phone_zones  # noqa: E402
 from backend.models import EPOCH, Account, Address, Customer, Phone, Team, User  # noqa: E402
 from backend.services import accounts as accounts_svc  # noqa: E402
+from backend.services import ranking as ranking_svc  # noqa: E402
 from backend.services.users import add_user  # noqa: E402
 from backend.scoring.bench import histories  # noqa: E402
 
@@ -117,7 +117,7 @@ def build(engine: Engine, n: int, seed: int = 7) -> None:
     # Every account gets one of the real statement histories (cycled), scored as the
     # service scores it; the risk of each history is worked out once (not what is measured).
     real, _ = histories()
-    risks = [accounts_svc.risk_of(h) for h in real]
+    risks = [ranking_svc.risk_of(h) for h in real]
     batch = 5000
     states: dict[tuple, Any] = {}
     started = time.perf_counter()
@@ -330,7 +330,7 @@ def main() -> None:
         session.execute(update(Account).where(Account.id.in_(own_ids[:lapsed])).values(recheck_at=EPOCH))
         session.commit()
         t0 = time.perf_counter()
-        done = compliance_svc.refresh_all_due(session)
+        done = ranking_svc.refresh_all_due(session)
         took = time.perf_counter() - t0
     print(f"\nre-evaluating lapsed answers (the background loop): {done:,} accounts in {took:.1f} s, "
           f"{done / took:,.0f} per second")

@@ -15,6 +15,7 @@ from backend.api.idempotent import answer_once as _idempotent
 from backend.models import utcnow
 from backend.services import accounts as accounts_svc
 from backend.services import contacts as contacts_svc
+from backend.services import timeline as timeline_svc
 from backend.services import signin as signin_svc
 from backend.services import users as users_svc
 from backend.services import audit
@@ -140,7 +141,7 @@ def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, r
 def get_timeline(
     account_id: AccountId, user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
 ) -> Timeline:
-    return contacts_svc.timeline(session, user, account_id, limit)
+    return timeline_svc.timeline(session, user, account_id, limit)
 
 
 @router.post("/accounts", status_code=201, response_model=AccountDetail, tags=["accounts"],

@@ -7,27 +7,21 @@ import datetime as dt
 import math
 import re
 import weakref
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, case, func, inspect, literal_column, or_, select, text, tuple_, union_all, update
+from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, text, tuple_, union_all, update
 from sqlalchemy import ColumnElement
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, object_session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
-from backend.domain.money import exponent, to_minor
-from backend.compliance.engine import PastContact
-from backend.domain import priority
-from backend.domain.strategy import RankInputs, broken_why, load_split, rank
+from backend.domain.money import to_minor
 from backend.domain.zones import phone_region, phone_zones, valid_zone
-from backend.models import Account, Address, Customer, FlagPeriod, Phone, Plan, PlanItem, Team, User, utcnow
-from backend.scoring import score_history
+from backend.models import Account, Address, Customer, FlagPeriod, Phone, Team, User, utcnow
 from backend.services import audit, compliance
-from backend.services.authority import load_authority
+from backend.services.ranking import refresh_due, refresh_priority
 from backend.services.flags import load_authority as flag_authority
 from backend.services.flags import set_flags
 from backend.services.users import get_or_create_team
@@ -155,138 +149,6 @@ def detail(account: Account) -> AccountDetail:
 
 # --------------------------------------------------------------------------
 # Priority
-
-
-def risk_of(history: dict | None) -> tuple[float | None, list]:
-    """The scorecard's probability of default and its top reasons, from the account's
-    own statement history; (None, []) where it has none (the strategy then uses its
-    bucket's default)."""
-    if not history:
-        return None, []
-    try:
-        scored = score_history(history)
-    except ValueError:
-        return None, []
-    return round(scored.probability, 6), list(scored.reasons)
-
-
-class PlanRow(NamedTuple):
-    """What the priority needs of one active or broken plan."""
-
-    status: str
-    updated_at: dt.datetime
-    next_due: dt.date | None
-    """The earliest item still due (active plans)."""
-    kind: str
-    total_minor: int
-    currency: str
-    broken_on: dt.date | None
-    """The first day its earliest broken item was late: its date plus the grace days, plus one."""
-
-
-def plan_rows_query(where: ColumnElement[bool]) -> Select:
-    """Active and broken plans matching ``where``, one row per plan, for ``plan_row``."""
-    return (
-        select(Plan.account_id, Plan.status, Plan.updated_at, Plan.kind, Plan.total_minor, Plan.currency,
-               func.min(case((PlanItem.status == "due", PlanItem.due))),
-               func.min(case((PlanItem.status == "broken", PlanItem.due))))
-        .outerjoin(PlanItem, PlanItem.plan_id == Plan.id)
-        .where(where, Plan.status.in_(("active", "broken")))
-        .group_by(Plan.id, Plan.account_id, Plan.status, Plan.updated_at, Plan.kind, Plan.total_minor, Plan.currency)
-    )
-
-
-def plan_row(status: str, updated_at: dt.datetime, kind: str, total_minor: int, currency: str,
-             next_due: dt.date | None, broken_due: dt.date | None) -> PlanRow:
-    broken_on = (broken_due + dt.timedelta(days=load_authority().grace_for(kind) + 1)) if broken_due else None
-    return PlanRow(status, updated_at, next_due, kind, total_minor, currency, broken_on)
-
-
-def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRow]]:
-    """Per account: its active and broken plans."""
-    found: dict[int, list[PlanRow]] = {i: [] for i in account_ids}
-    for account_id, *row in session.execute(plan_rows_query(Plan.account_id.in_(account_ids))):
-        found[account_id].append(plan_row(*row[:5], *row[5:]))
-    return found
-
-
-PAUSING = ("complaint", "dispute", "bankruptcy", "deceased")
-"""Flags that pause collection: the strategy ranks such an account last."""
-
-
-def paused_by(flags: dict | None) -> bool:
-    return any((flags or {}).get(name) for name in PAUSING)
-
-
-def work_due(last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...], now: dt.datetime
-             ) -> tuple[bool, priority.Why | None, bool, float | None]:
-    """What the work done says of an account at ``now``, from its last contact and its
-    active and broken plans: (promise due, the reason of a plan broken in the last 30
-    days or None, call-back due, hours since the last contact or None). A promise made
-    on a call is a plan (issue 14), kept or broken by the sweep like any other. Pure;
-    ``refresh_priority`` and the portfolio rescore both rank with it."""
-    if last is None and not plans:
-        return False, None, False, None  # never contacted, no plan (most of a portfolio)
-    today = now.date()
-    promise_due = False
-    broken: priority.Why | None = None
-    # An item due today or yesterday is a promise due; a plan broken in the last
-    # 30 days raises the account, the latest first.
-    for row in plans:
-        if row.status == "broken" and row.updated_at >= now - dt.timedelta(days=30):
-            on = row.broken_on or row.updated_at.date()
-            if broken is None or on.isoformat() > str(broken.params["date"]):
-                broken = broken_why(row.kind, row.total_minor, row.currency, exponent(row.currency), on)
-        if row.status == "active" and row.next_due is not None and today - dt.timedelta(days=1) <= row.next_due <= today:
-            promise_due = True
-    callback_due = bool(last and last.result == "CB" and last.callback_at
-                        and last.callback_at <= now + dt.timedelta(hours=1))
-    return promise_due, broken, callback_due, (now - last.at).total_seconds() / 3600 if last else None
-
-
-def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
-                     history: list[PastContact] | None = None, plans: list[PlanRow] | None = None,
-                     write: bool = True) -> dict:
-    """Recompute the stored priority (DPD, the overdue amount, actions due) and the
-    compliance engine's phone answer, which it folds in: an account that may be
-    phoned now ranks above every account that may not (SPEC §5)."""
-    now = now or utcnow()
-    if history is None:
-        history = compliance.history_of(session, account.id, now) if account.id is not None else []
-    last = history[-1] if history else None
-    if plans is None:
-        plans = plan_rows(session, [account.id])[account.id] if account.id is not None else []
-    promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
-    state = compliance.phone_state(account, history, now)
-    p_default, risk_reasons = risk_of(account.history)
-    split = load_split()
-    strategy = split.for_account(account.account_ref or "")
-    p = rank(strategy, RankInputs(
-        dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
-        currency=account.currency, exponent=exponent(account.currency), p_default=p_default,
-        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken is not None,
-        callback_due=callback_due, paused=paused_by(account.flags), contactable=state.allowed,
-        hours_since_contact=hours_since, broken_reason=broken,
-    ))
-    value, reasons = p.value, list(p.reasons)
-    values = {
-        "priority": value, "reasons": [r.as_dict() for r in reasons], "contactable": state.allowed,
-        "risk": p_default, "strategy": strategy.id,
-        "next_contact_at": state.next_at if not state.allowed else None,
-        "contact_blocks": compliance.block_dicts(state.blocks), "recheck_at": state.recheck_at,
-    }
-    if inspect(account).persistent:
-        # Priority is derived, not edited: store it without a new version, so
-        # that logging a contact does not make the desk's If-Match stale.
-        if write:
-            session.execute(update(Account).where(Account.id == account.id).values(**values),
-                            execution_options={"synchronize_session": False})
-        for key, v in values.items():
-            set_committed_value(account, key, v)
-    else:
-        for key, v in values.items():
-            setattr(account, key, v)
-    return values
 
 
 # --------------------------------------------------------------------------
@@ -615,7 +477,7 @@ def worklist(
     # Accounts whose phone answer has lapsed (a window opened or closed) are
     # evaluated again first, so that the order is right; the background loop does
     # the same for everyone (a few hundred here at most, to keep the page quick).
-    compliance.refresh_due(session, utcnow(), limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
+    refresh_due(session, utcnow(), limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
     index, matches = search_plan(session, q)
     rows = session.execute(worklist_statement(user, limit=limit, cursor=cursor, bucket=bucket, q=q, index=index,
                                               matches=matches)).all()
@@ -670,7 +532,7 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
     # from its start (BEGIN IMMEDIATE, backend.db), so leases take turns.
     postgresql = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
-    compliance.refresh_due(session, now, limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
+    refresh_due(session, now, limit=REFRESH_ON_READ, agent=user if user.role == "agent" else None)
     expires = now + dt.timedelta(minutes=lease_minutes)
     # Never an account on legal hold, whoever asks (legal officers and admins see them on their worklist).
     candidate = worklist_query(user, workable_only=True).with_only_columns(Account.id).where(_unheld(now))

@@ -10,8 +10,8 @@ from typing import Any
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.compliance.engine import (
@@ -173,55 +173,6 @@ def disclosure_required(account: Account) -> frozenset[str]:
 
 # --------------------------------------------------------------------------
 # Keeping the stored answers fresh
-
-
-def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
-                agent: User | None = None) -> int:
-    """Evaluate again up to ``limit`` accounts whose stored phone answer has lapsed
-    (``recheck_at`` passed), of one agent or of all, and commit. Returns how many.
-
-    On PostgreSQL the rows are locked and rows another transaction holds are
-    passed over, so several backends (or a worklist request and the background
-    loop) never wait on each other; on SQLite the one write lock serialises them."""
-    from backend.services.accounts import plan_rows, refresh_priority  # the priority folds the answer in
-
-    now = now or utcnow()
-    stmt = select(Account.id).where(Account.recheck_at <= now, Account.status != "closed")
-    if agent is not None:
-        stmt = stmt.where(Account.agent_id == agent.id)
-    stmt = stmt.order_by(Account.recheck_at, Account.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=Account)
-    ids = list(session.scalars(stmt))
-    if not ids:
-        session.rollback()  # let go of the (SQLite) write lock at once
-        return 0
-    accounts = session.scalars(
-        select(Account).where(Account.id.in_(ids))
-        .options(selectinload(Account.customer).selectinload(Customer.phones),
-                 selectinload(Account.customer).selectinload(Customer.addresses))
-    ).unique().all()
-    histories = histories_of(session, ids, now)
-    plans = plan_rows(session, ids)
-    rows = [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
-                                                    plans=plans[account.id], write=False)}
-            for account in accounts]
-    # One statement for the batch (executemany), not one per account.
-    table = Account.__table__
-    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-        {name: bindparam(name) for name in rows[0] if name != "b_id"}), rows)
-    session.commit()
-    return len(ids)
-
-
-def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 500) -> int:
-    """Refresh every lapsed account, a batch per transaction (short write locks)."""
-    total = 0
-    while True:
-        done = refresh_due(session, now, limit=batch)
-        total += done
-        if done < batch:
-            return total
 
 
 # --------------------------------------------------------------------------

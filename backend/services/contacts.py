@@ -1,20 +1,20 @@
-"""Contacts (one row per attempt), notes and the timeline."""
+"""Contacts (one row per attempt) and notes."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.accounts import mask_card_numbers
 from backend.domain.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
-from backend.models import Account, Contact, Note, Payment, Plan, PlanEvent, User, utcnow
+from backend.models import Contact, Note, User, utcnow
 from backend.services import audit
-from backend.services import compliance, flags, plans
-from backend.services.accounts import get_visible, refresh_priority, release_leases
+from backend.services import compliance, plans
+from backend.services.accounts import get_visible, release_leases
+from backend.services.ranking import refresh_priority
 from backend_client.models import (
     ContactCreate,
     ContactOut,
@@ -22,9 +22,6 @@ from backend_client.models import (
     NoteCreate,
     NoteOut,
     OutcomeCounts,
-    Timeline,
-    TimelineEntry,
-    TimelineKind,
     TrackedPromise,
 )
 
@@ -157,62 +154,3 @@ def add_note(session: Session, user: User, account_id: int, data: NoteCreate) ->
     return note
 
 
-def _contact_summary(c: Contact) -> str:
-    parts = [c.channel, c.direction, c.outcome]
-    if c.result:
-        parts.append(c.result)
-    return " ".join(parts)
-
-
-def timeline(session: Session, user: User, account_id: int, limit: int = 200) -> Timeline:
-    account: Account = get_visible(session, user, account_id)
-    contacts = session.scalars(
-        select(Contact).where(Contact.account_id == account.id).order_by(Contact.started_at.desc(), Contact.id.desc()).limit(limit)
-    ).all()
-    notes = session.scalars(
-        select(Note).where(Note.account_id == account.id).order_by(Note.created_at.desc(), Note.id.desc()).limit(limit)
-    ).all()
-    entries = [
-        TimelineEntry(kind=TimelineKind.contact, id=c.id, at=c.started_at, actor=c.agent.username, summary=_contact_summary(c),
-                      contact=contact_out(c, account.currency))
-        for c in contacts
-    ] + [
-        TimelineEntry(kind=TimelineKind.note, id=n.id, at=n.created_at, actor=n.author.username, summary=n.text[:80], note=note_out(n))
-        for n in notes
-    ]
-    events = session.scalars(
-        select(PlanEvent).where(PlanEvent.account_id == account.id).order_by(PlanEvent.at.desc(), PlanEvent.id.desc())
-        .limit(limit)
-    ).all()
-    plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_({e.plan_id for e in events})))} if events else {}
-    for e in events:
-        plan = plans[e.plan_id]
-        entries.append(TimelineEntry(
-            kind=TimelineKind.plan, id=e.id, at=e.at, actor=e.actor.username if e.actor else None,
-            summary=f"{plan.kind} plan {plan.id} {e.status}" + (f": {e.note[:60]}" if e.note else ""),
-            data={"plan_id": plan.id, "status": e.status, "kind": plan.kind, "note": e.note,
-                  "contact_id": plan.contact_id,
-                  "total": {"amount_minor": plan.total_minor, "currency": plan.currency}, "items": len(plan.items)},
-        ))
-    payments = session.scalars(
-        select(Payment).where(Payment.account_id == account.id).order_by(Payment.paid_at.desc(), Payment.id.desc())
-        .limit(limit)
-    ).all()
-    for pay in payments:
-        entries.append(TimelineEntry(
-            kind=TimelineKind.payment, id=pay.id, at=pay.paid_at, actor=None,
-            summary=f"payment {pay.bank_ref}",
-            data={"bank_ref": pay.bank_ref, "amount": {"amount_minor": pay.amount_minor, "currency": pay.currency},
-                  "allocations": pay.allocations, "unallocated_minor": pay.unallocated_minor},
-        ))
-    from backend.services.escalations import timeline_entries
-
-    entries += [TimelineEntry(kind=TimelineKind.escalation, **e) for e in timeline_entries(session, account.id, limit)]
-    from backend.services.collab import timeline_entries as handoff_entries
-
-    entries += [TimelineEntry(kind=TimelineKind.handoff, **e) for e in handoff_entries(session, account.id, limit)]
-    entries += [TimelineEntry(kind=TimelineKind.flag, **e) for e in flags.timeline_entries(session, account.id, limit)]
-    entries.sort(key=lambda e: (e.at, e.id), reverse=True)
-    audit.record(session, user.id, "view", "timeline", account.id)
-    session.commit()
-    return Timeline(items=entries[:limit])

@@ -33,7 +33,8 @@ from backend.models import (
 )
 from backend.services import audit
 from backend.services.flags import set_flags, set_legal_hold
-from backend.services.accounts import get_visible, refresh_priority
+from backend.services.accounts import get_visible
+from backend.services.ranking import refresh_priority
 from backend_client.models import (
     DocumentCreate,
     DocumentOut,
@@ -530,57 +531,3 @@ def timeline_entries(session: Session, account_id: int, limit: int) -> list[dict
                      "name": doc.name, "escalation_id": doc.escalation_id, "url": document_url(doc)},
         })
     return out
-
-
-# --------------------------------------------------------------------------- demo
-
-
-def seed_legal_demo(session: Session, ref_prefix: str, now: dt.datetime, *, ready: int = 3, lacking: int = 2) -> int:
-    """Give the demo portfolio legal referrals to try (issue 5): among the accounts
-    of agent1's team 90 or more days past due with no contacts yet (agent1's own
-    first, Chinese names first), ``ready`` get
-    six outbound attempts and a demand letter sent 20 days ago (a referral is
-    accepted), and ``lacking`` get three attempts and no letter (the desk names what
-    is missing). Idempotent: accounts with contacts are passed over. Answers how many."""
-    from config.settings import BackendSettings
-
-    agent = session.scalar(select(User).where(User.username == "agent1"))
-    if agent is None:
-        return 0
-    from backend.models import Customer
-
-    done = session.scalar(select(Document.id).join(Account, Account.id == Document.account_id)
-                          .where(Account.account_ref.like(f"{ref_prefix}%"), Document.kind == "demand_letter").limit(1))
-    if done is not None:
-        return 0  # seeded already
-    has_contacts = select(Contact.id).where(Contact.account_id == Account.id).exists()
-    from sqlalchemy import case
-
-    # agent1's own first, then the rest of the team; Chinese names first.
-    candidates = session.scalars(
-        select(Account).join(Customer, Customer.id == Account.customer_id)
-        .where(Account.account_ref.like(f"{ref_prefix}%"), Account.team_id == agent.team_id, Account.dpd >= 90,
-               ~has_contacts)
-        .order_by(case((Account.agent_id == agent.id, 0), else_=1),
-                  case((Customer.country.in_(("CN", "TW")), 0), else_=1), Account.account_ref)
-        .limit(ready + lacking)
-    ).unique().all()
-    settings = BackendSettings()
-    for n, account in enumerate(candidates):
-        attempts = 6 if n < ready else 3
-        for i in range(attempts):
-            session.add(Contact(account_id=account.id, agent_id=agent.id, channel="phone", direction="outbound",
-                                party="debtor", outcome=("NA", "VM", "LM")[i % 3],
-                                started_at=now - dt.timedelta(days=40 - 4 * i, hours=-2), logged_at=now, note=""))
-        if n < ready:
-            from backend.services.letters import send as send_letter
-            from backend_client.models import LetterSend
-
-            send_letter(session, agent, account.id, LetterSend(), settings.bank_name, settings.bank_contact,
-                        now=now - dt.timedelta(days=20))
-    session.flush()
-    from backend.services.accounts import refresh_priority
-
-    for account in candidates:  # their contacts move them in the worklist, as logging them would
-        refresh_priority(session, account, now)
-    return len(candidates)

@@ -22,7 +22,8 @@ from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import mask_card_numbers
 from backend.models import Account, Contact, Document, LetterRun, User, utcnow
 from backend.services import audit, compliance
-from backend.services.accounts import get_visible, refresh_priority
+from backend.services.accounts import get_visible
+from backend.services.ranking import refresh_priority
 from backend.services.assign import where
 from backend.services.escalations import make_document
 from backend_client.models import DocumentKind, LetterRunItem, LetterRunOut, LetterSend

@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from backend.models import Account, Plan, PlanEvent, PlanItem, User, utcnow
-from backend.services import compliance
+from backend.services import ranking
 from backend.services.accounts import NOT_WORKABLE
 from backend.services.reports import BUCKETS, _in_team, _scope
 from backend_client.models import OverviewRow, TeamOverview
@@ -34,7 +34,7 @@ def overview(session: Session, user: User, *, team: str | None = None, day: dt.d
     now = now or utcnow()
     day = day or now.date()
     broken_since = now - dt.timedelta(days=broken_days)
-    compliance.refresh_due(session, now, limit=REFRESH_ON_READ)
+    ranking.refresh_due(session, now, limit=REFRESH_ON_READ)
     # The work in each book: neither closed accounts nor those on legal hold (legal's, not the agent's).
     open_accounts = (Account.status.not_in(NOT_WORKABLE), *_in_team(Account.team_id, team_id))
     rows: dict[int | None, dict] = defaultdict(lambda: {"accounts": 0, "buckets": defaultdict(int),

@@ -18,7 +18,8 @@ from backend.domain.history import with_payment
 from backend.domain.money import exponent, to_minor
 from backend.models import OPEN_PLAN_STATUSES, Account, Contact, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
-from backend.services.accounts import get_visible, refresh_priority, visible
+from backend.services.accounts import get_visible, visible
+from backend.services.ranking import refresh_priority
 from backend.services.authority import Authority, load_authority, percent_bp
 from backend_client.models import (
     Allocation,

@@ -3,7 +3,7 @@ statement history, and its priority, reasons and strategy, exactly as
 ``refresh_priority`` computes them, for a million accounts in about a minute.
 
 ``refresh_priority`` does one account (after a payment, a contact, a plan) and
-``compliance.refresh_due`` the accounts whose phone answer lapsed. This is the
+``ranking.refresh_due`` the accounts whose phone answer lapsed. This is the
 pass over every account: after the scorecard or a strategy changes, or nightly
 (``collectdesk rescore``). What makes it fast without changing the answer:
 
@@ -37,7 +37,7 @@ from backend.domain.accounts import bucket_for
 from backend.domain.money import exponent
 from backend.domain.strategy import RankInputs, Split, load_split, rank
 from backend.models import Account, Contact, Plan, utcnow
-from backend.services.accounts import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
+from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
 from backend.services.compliance import HISTORY_DAYS
 
 BATCH = 5000
@@ -288,7 +288,7 @@ def rescore_portfolio(url: str, now: dt.datetime | None = None, *, workers: int 
     from sqlalchemy.orm import Session
 
     from backend.db import make_engine
-    from backend.services.compliance import refresh_all_due
+    from backend.services.ranking import refresh_all_due
 
     now = now or utcnow()
     started = time.perf_counter()

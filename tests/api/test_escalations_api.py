@@ -269,7 +269,7 @@ async def test_a_flag_set_by_hand_outlives_other_escalations(http, auth, make_ac
 
 async def test_the_demo_portfolio_has_referrals_ready_and_not_yet(http, auth, make_account, session) -> None:  # noqa: ANN001
     from backend.models import utcnow
-    from backend.services.escalations import seed_legal_demo
+    from backend.seed import seed_legal_demo
 
     accounts = [make_account(account_ref=f"LD-{n}", dpd=120, **CHINESE) for n in range(4)]
     assert seed_legal_demo(session, "LD-", utcnow(), ready=2, lacking=1) == 3

@@ -17,7 +17,7 @@ GOOD = {"limit": 50000, "status": [-1, -1, -1, -1, -1, -1], "bill": [9000, 8000,
 
 
 def _with_history(session, make_account, history: dict, **row):  # noqa: ANN001, ANN003, ANN202
-    from backend.services.accounts import refresh_priority
+    from backend.services.ranking import refresh_priority
 
     account = make_account(**row)
     account.history = history

@@ -31,7 +31,8 @@ from backend.seed import (
     read_histories,
     seed_portfolio,
 )
-from backend.services.accounts import create_account, refresh_priority
+from backend.services.accounts import create_account
+from backend.services.ranking import refresh_priority
 from backend.services.users import get_or_create_team
 
 PROTECTED = ("X2", "X3", "X4", "X5")
@@ -414,7 +415,7 @@ def test_every_seeded_account_is_ranked_as_the_service_ranks_it(cli, migrated_ur
     """The seed's demo contacts (legal referrals ready and not) count in their accounts'
     rank, as logging them would: no account says "never contacted" beside its calls."""
     from backend.db import make_engine
-    from backend.services.accounts import plan_rows, refresh_priority
+    from backend.services.ranking import plan_rows, refresh_priority
     from backend.services.compliance import histories_of
 
     assert cli("seed", "--accounts", "600", "--db", migrated_url).code == 0

@@ -240,7 +240,7 @@ def referrals(make_account, session):  # noqa: ANN001, ANN201
     """Two of agent1's accounts 120 days past due with Chinese names, worked as the
     demo seed works them: the first ready for a legal referral (six attempts, a
     demand letter 20 days old), the second not (three attempts, no letter)."""
-    from backend.services.escalations import seed_legal_demo
+    from backend.seed import seed_legal_demo
 
     def _make() -> list:
         chinese = {"currency": "CNY", "country": "CN", "region": None, "timezone": "Asia/Shanghai",
