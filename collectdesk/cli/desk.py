@@ -51,6 +51,11 @@ def cmd_desk(args: argparse.Namespace) -> int:
     run_desk = runtime.desk_runner()
     if settings.server:
         return int(run_desk(settings) or 0)
+    import importlib.util
+
+    if importlib.util.find_spec("fastapi") is None:
+        raise CliError("no server configured (--server, $COLLECTDESK_SERVER or the config file), and no backend "
+                       "installed here to start one: name the backend's URL, or pip install 'collectdesk[server]'")
     from config.settings import BackendSettings, data_dir
 
     db_url = BackendSettings().db

@@ -13,6 +13,11 @@ from collectdesk.cli import data, desk, reports, train
 from collectdesk.cli.runtime import PROG, CliError, error, reason
 
 
+SERVER_PACKAGES = frozenset({"fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2", "phonenumbers",
+                             "faker", "holidays", "jinja2", "reportlab", "pypdf", "starlette"})
+"""What ``collectdesk[server]`` brings: a desk-only install (``[desk]``) lacks them."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -58,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if os.environ.get("COLLECTDESK_DEBUG") or (exc.name or "").split(".")[0] not in SERVER_PACKAGES:
+            raise
+        error(f"'{PROG} {args.command}' needs the backend, which is not installed here ({exc.name} is missing): "
+              "pip install 'collectdesk[server]'")
+        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks for users
         if os.environ.get("COLLECTDESK_DEBUG"):
             raise
