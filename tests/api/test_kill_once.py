@@ -192,7 +192,7 @@ async def save_until_answered(save: Save, agent: Agent, figures: Figures, gate: 
                 raise AssertionError(f"save {save.n} refused {response.status_code}: {response.text}")
 
 
-async def crash_twice(backend: Backend, figures: Figures, saves: list[Save], gate: asyncio.Semaphore) -> None:
+async def crash_twice(backend: Backend, figures: Figures, gate: asyncio.Semaphore) -> None:
     """Kill the backend when KILL_AT saves are answered, each time while saves are in flight, and start it again."""
     for at in KILL_AT:
         while figures.answered < at:
@@ -259,7 +259,7 @@ async def scenario(backend: Backend) -> tuple[list[Save], list[Save], Figures, A
         sending = [x for n, s in enumerate(saves) for x in ([s, twins[n // TWIN_EVERY]] if n % TWIN_EVERY == 0 else [s])]
         gate = asyncio.Semaphore(IN_FLIGHT)
         started = time.monotonic()
-        crashing = asyncio.create_task(crash_twice(backend, figures, saves, gate))
+        crashing = asyncio.create_task(crash_twice(backend, figures, gate))
         results = await asyncio.gather(*(save_until_answered(s, agent, figures, gate) for s in sending),
                                        return_exceptions=True)
         elapsed = time.monotonic() - started
