@@ -144,6 +144,12 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(session: SessionDep) -> Health:
         session.execute(text("SELECT 1"))
+        # Ended here, in this thread: FastAPI checks the answer against ``Health`` in another
+        # turn of the thread pool, and a transaction open until then holds a pooled connection
+        # and, on SQLite, the one write lock (BEGIN IMMEDIATE). Under more requests than threads
+        # every thread can be waiting for that lock or a connection: nothing moves until the
+        # 30 s timeouts (tests/api/test_kill_once.py: probes while 64 saves were retried).
+        session.rollback()
         return Health(database=db.dialect, version=VERSION)
 
     return app

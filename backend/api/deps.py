@@ -61,8 +61,20 @@ def get_current_token(
     if credentials is None or credentials.scheme.lower() != "bearer" or len(credentials.credentials) > 512:
         raise unauthorized
     idle = dt.timedelta(minutes=settings.session_idle_minutes) if settings.session_idle_minutes > 0 else None
-    row = token_in_use(session, credentials.credentials, idle=idle,
-                       touch=dt.timedelta(seconds=settings.session_touch_seconds))
+    try:
+        row = token_in_use(session, credentials.credentials, idle=idle,
+                           touch=dt.timedelta(seconds=settings.session_touch_seconds))
+    except BaseException:
+        session.rollback()
+        raise
+    # End the lookup's transaction here, in this thread. The route runs after, in another
+    # turn of the server's thread pool; a transaction left open until then holds SQLite's
+    # one write lock (BEGIN IMMEDIATE) and a pooled connection while waiting for a free
+    # thread, and with more requests at once than threads, every thread can be waiting for
+    # that lock or a connection: nothing moves until the busy and pool timeouts (30 s) answer
+    # 503s (tests/api/test_kill_once.py, 64 saves at once). Nothing was written unless the
+    # last use was touched, which committed already; the row and its user stay loaded.
+    session.commit()
     if row is None:
         raise unauthorized
     return row

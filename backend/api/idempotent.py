@@ -33,6 +33,9 @@ def answer_once(
     if key is not None:
         stored = idempotency.lookup(session, user.id, route, key)
         if stored is not None:
+            # Nothing was written: let go of the transaction (on SQLite, the write lock) now,
+            # not when the request's session is closed after the answer is sent.
+            session.rollback()
             return _replay(stored, request_hash)
     body = jsonable_encoder(create())
     if key is not None:

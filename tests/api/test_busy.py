@@ -38,3 +38,55 @@ async def test_another_operational_error_is_still_an_internal_error(app) -> None
     async with httpx.AsyncClient(transport=transport, base_url="http://backend") as http:
         response = await http.get("/broken")
     assert response.status_code == 500 and response.json()["title"] == "Internal error"
+
+
+# A sync route's dependencies, the route itself and the check of its answer against its
+# response model each run in their own turn of the server's thread pool. A transaction
+# left open from one turn to the next holds a pooled connection and, on SQLite, the one
+# write lock while it waits for a thread; with more requests at once than threads, every
+# thread can be waiting for that lock or a connection, and nothing moves until the 30 s
+# timeouts (found by tests/api/test_kill_once.py: 64 saves at once, /healthz probed).
+
+def test_the_token_check_ends_its_transaction_before_the_route(session, auth) -> None:  # noqa: ANN001
+    import asyncio
+
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    from backend.api.deps import get_current_token
+    from backend.api.errors import ProblemError
+    from config.settings import BackendSettings
+
+    token = asyncio.run(auth("agent1"))["Authorization"].removeprefix("Bearer ")
+    settings = BackendSettings()
+    row = get_current_token(session, settings, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    assert row.user.username == "agent1"
+    assert not session.in_transaction()
+    with pytest.raises(ProblemError):
+        get_current_token(session, settings, HTTPAuthorizationCredentials(scheme="Bearer", credentials="no-such"))
+    assert not session.in_transaction()
+
+
+def test_healthz_ends_its_transaction_before_its_answer_is_checked(app, session) -> None:  # noqa: ANN001
+    healthz = next(route.endpoint for route in app.routes if getattr(route, "path", None) == "/healthz")
+    assert healthz(session).status == "ok"
+    assert not session.in_transaction()
+
+
+def test_a_replayed_key_ends_its_transaction(session) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from backend.api.idempotent import answer_once
+    from backend.models import User
+    from backend_client.models import Health
+
+    user = session.scalar(select(User).where(User.username == "agent1"))
+    made = []
+
+    def create() -> Health:
+        made.append(1)
+        return Health(database="x", version="1")
+
+    first = answer_once(session, user, "POST /test-busy", "key-1", 201, create, request=None)
+    again = answer_once(session, user, "POST /test-busy", "key-1", 201, create, request=None)
+    assert (first.body, again.headers["Idempotent-Replayed"], made) == (again.body, "true", [1])
+    assert not session.in_transaction()

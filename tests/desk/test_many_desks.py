@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from backend_client.client import BackendClient
-from collectdesk.embedded import free_port
-from tests.cli.cli_helpers import child_env, wait_healthy
+from tests.cli.cli_helpers import child_env
+from tests.procs import Backend, seed_database
 from tui.store import Drafts, Outbox, Store
 
 pytestmark = [pytest.mark.desk, pytest.mark.processes]
@@ -41,41 +39,10 @@ ADDING_S = 7.0
 """About how long the desks take to save their items: the two outages fall inside it."""
 
 
-class Backend:
-    """``collectdesk serve`` on a fixed loopback port, killed and started again at will."""
-
-    def __init__(self, db_url: str, log: Path) -> None:
-        self.db_url = db_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "collectdesk", "serve", "--port", str(self.port), "--log-level", "warning",
-                 "--exit-with-parent", str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                env=child_env(COLLECTDESK_DB=self.db_url))
-        wait_healthy(self.url, timeout=30, proc=self.proc)
-
-    def kill(self) -> None:
-        """As a crash would: no shutdown, requests in flight lose their answers."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def backend_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A temporary SQLite database, migrated and seeded (the demo users, agent1's accounts)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('many-desks') / 'backend.db'}"
-    for args in (["db", "upgrade"], ["seed", "--accounts", "24"]):
-        done = subprocess.run([sys.executable, "-m", "collectdesk", *args, "--db", url], capture_output=True,
-                              text=True, timeout=120, env=child_env())
-        assert done.returncode == 0, done.stderr
-    return url
+    return seed_database(f"sqlite:///{tmp_path_factory.mktemp('many-desks') / 'backend.db'}")
 
 
 @pytest.fixture
