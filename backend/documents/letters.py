@@ -154,8 +154,6 @@ class Md(str):
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
 _MD_LINE_START = re.compile(r"^(\s*)([#+-](?=\s|$)|>|[-=]+\s*$)")
 _MD_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
-_PUA = 0xE000  # escaped punctuation is carried through the PDF layout as U+E021..U+E07E
-_PUA_RANGE = re.compile("[\ue000-\ue07f]")
 
 
 def md_escape(value: object) -> str:
@@ -163,7 +161,7 @@ def md_escape(value: object) -> str:
     block starts are escaped with a backslash; line breaks become spaces."""
     if isinstance(value, Md):
         return value
-    text = _PUA_RANGE.sub("\ufffd", " ".join(str(value).splitlines()))
+    text = " ".join(str(value).splitlines())
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_NUMBERED.sub(r"\1\\\2", text)
     return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
@@ -294,10 +292,10 @@ def render_pdf(letter: PlanLetter, *, template_dir: Path | None = None) -> bytes
 
 # --------------------------------------------------------------------------- Markdown → PDF
 #
-# The letters use a small part of Markdown, and this lays out that part:
-# ATX headings, paragraphs (hard breaks by a trailing backslash or two spaces),
-# "-" and "1." lists, pipe tables with alignment, thematic breaks, **strong**,
-# *emphasis* and backslash escapes. Anything else is printed as text.
+# markdown-it-py (CommonMark, with pipe tables; raw HTML off) reads the letter; this
+# lays out what the letters use: headings, paragraphs with hard breaks, lists,
+# tables with alignment, thematic breaks, **strong** and *emphasis*. Anything else
+# (code, quotes, links) is laid out as its text.
 
 _LATIN_FONT = "Helvetica"
 _CJK_FONTS = {  # reportlab's built-in CID fonts: nothing to bundle
@@ -305,15 +303,9 @@ _CJK_FONTS = {  # reportlab's built-in CID fonts: nothing to bundle
     "zh_TW": "MSung-Light", "zh_HK": "MSung-Light", "zh_MO": "MSung-Light", "zh_Hant": "MSung-Light",
     "ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium",
 }
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_UNPROTECT = re.compile("[\ue021-\ue07e]")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
-_BULLET = re.compile(r"^ {0,3}[-*+]\s+(.*)$")
-_NUMBERED = re.compile(r"^ {0,3}(\d{1,9})[.)]\s+(.*)$")
-_TABLE_RULE = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
-_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_EM = re.compile(r"\*(?=[^\s*])(.+?)(?<=[^\s*])\*")
+
+Inline = list[Any]
+"""One line of a block: markdown-it inline tokens (``text``, ``strong_open``, ``em_open`` …)."""
 
 
 def _cjk_font(lang: str) -> str:
@@ -326,15 +318,6 @@ def _cjk_font(lang: str) -> str:
     return "STSong-Light"
 
 
-def _protect(text: str) -> str:
-    """Backslash-escaped punctuation becomes private-use characters, so it is no markup."""
-    return _ESCAPE.sub(lambda m: chr(_PUA + ord(m.group(1))), text)
-
-
-def _unprotect(text: str) -> str:
-    return _UNPROTECT.sub(lambda m: chr(ord(m.group()) - _PUA), text)
-
-
 def _latin(ch: str) -> bool:
     """Whether Helvetica (WinAnsi) shows ``ch``. (reportlab writes the bullet as code
     127, a bullet by PDF 1.7 Annex D note 6; pypdf extracts it as U+007F.)"""
@@ -345,111 +328,115 @@ def _latin(ch: str) -> bool:
     return True
 
 
-def _plain(text: str) -> str:
-    """Protected inline Markdown → the text it shows."""
-    return _unprotect(_STRONG.sub(r"\1", _EM.sub(r"\1", text)))
-
-
 def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-def _join_lines(lines: list[str]) -> str:
-    """Soft line breaks become a space, except between two wide (CJK) characters."""
-    out = ""
-    for line in lines:
-        line = line.strip()
-        if out and line and not (_wide(out[-1]) and _wide(line[0])):
-            out += " "
-        out += line
-    return out
+def _text_of(token: Any) -> str:
+    return token.content if token.type in ("text", "code_inline", "html_inline") else ""
 
 
-def _paragraph_lines(lines: list[str]) -> list[str]:
-    """A paragraph's lines, split at its hard breaks."""
-    broken: list[list[str]] = [[]]
-    for raw in lines:
-        hard = False
-        if raw.endswith("  "):
-            hard = True
+def _lines(children: list[Any]) -> list[Inline]:
+    """An inline run split at its hard breaks; a soft break is a space, except between two
+    wide (CJK) characters, where it is nothing."""
+    lines: list[Inline] = [[]]
+    for i, token in enumerate(children):
+        if token.type == "hardbreak":
+            lines.append([])
+        elif token.type == "softbreak":
+            before = next((_text_of(t) for t in reversed(children[:i]) if _text_of(t)), "")
+            after = next((_text_of(t) for t in children[i + 1:] if _text_of(t)), "")
+            if not (before and after and _wide(before[-1]) and _wide(after[0])):
+                lines[-1].append(_Text(" "))
         else:
-            stripped = raw.rstrip()
-            trailing = len(stripped) - len(stripped.rstrip("\\"))
-            if trailing % 2 == 1:
-                raw, hard = stripped[:-1], True
-        broken[-1].append(raw)
-        if hard:
-            broken.append([])
-    return [_join_lines(part) for part in broken if part]
+            lines[-1].append(token)
+    return [line for line in lines if line] or [[]]
 
 
-def _cells(line: str) -> list[str]:
-    text = line.strip()
-    text = text[1:] if text.startswith("|") else text
-    text = text[:-1] if text.endswith("|") else text
-    return [cell.strip() for cell in text.split("|")]
+class _Text:
+    """A ``text`` token of our own (the space a soft break becomes)."""
+
+    type = "text"
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+
+def _plain(line: Inline) -> str:
+    """The text an inline run shows."""
+    return "".join(_text_of(token) for token in line).strip()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def _blocks(markdown: str) -> list[tuple[Any, ...]]:
-    """``("h", level, text)``, ``("p", lines)``, ``("ul"|"ol", items)``,
-    ``("table", aligns, rows)`` and ``("hr",)``, with escapes protected."""
-    lines = [_protect(line) for line in markdown.splitlines()]
+    """``("h", level, line)``, ``("p", lines)``, ``("ul"|"ol", items)`` (an item's lines),
+    ``("table", aligns, rows)`` (a row's cells, each a line) and ``("hr",)``."""
+    tokens = _parser().parse(markdown)
     blocks: list[tuple[Any, ...]] = []
     i = 0
 
-    def starts_block(line: str) -> bool:
-        return bool(_HEADING.match(line) or _RULE.match(line) or _BULLET.match(line)
-                    or _NUMBERED.match(line) or line.lstrip().startswith("|"))
+    def inline_at(j: int) -> list[Any]:
+        return tokens[j].children or []
 
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        if m := _HEADING.match(line):
-            blocks.append(("h", len(m.group(1)), m.group(2)))
-            i += 1
-            continue
-        if _RULE.match(line):
+    while i < len(tokens):
+        token = tokens[i]
+        kind = token.type
+        if kind == "heading_open":
+            blocks.append(("h", int(token.tag[1]), _lines(inline_at(i + 1))[0]))
+            i += 3
+        elif kind == "hr":
             blocks.append(("hr",))
             i += 1
-            continue
-        if line.lstrip().startswith("|"):
-            j = i
-            while j < len(lines) and lines[j].lstrip().startswith("|"):
-                j += 1
-            if j - i >= 2 and _TABLE_RULE.match(lines[i + 1].strip()):
-                aligns = []
-                for spec in _cells(lines[i + 1]):
-                    aligns.append("center" if spec.startswith(":") and spec.endswith(":")
-                                  else "right" if spec.endswith(":") else "left")
-                rows = [_cells(lines[i])] + [_cells(row) for row in lines[i + 2:j]]
-                width = len(aligns)
-                rows = [(row + [""] * width)[:width] for row in rows]
-                blocks.append(("table", aligns, rows))
-                i = j
-                continue
-        for pattern, kind in ((_BULLET, "ul"), (_NUMBERED, "ol")):
-            if pattern.match(line):
-                items: list[list[str]] = []
-                while i < len(lines) and lines[i].strip():
-                    m = pattern.match(lines[i])
-                    if m:
-                        items.append([m.group(m.lastindex or 1)])
-                    elif lines[i].startswith("  ") and items:
-                        items[-1].append(lines[i])
-                    else:
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            close = kind.replace("_open", "_close")
+            depth, items, j = 0, [], i
+            while True:  # each item's text, nested lists flattened into it
+                t = tokens[j]
+                if t.type == kind:
+                    depth += 1
+                elif t.type == close:
+                    depth -= 1
+                    if depth == 0:
                         break
-                    i += 1
-                blocks.append((kind, [_paragraph_lines(item) for item in items]))
-                break
-        else:
-            para = [line]
+                elif t.type == "list_item_open" and depth == 1:
+                    items.append([])
+                elif t.type == "inline" and items:
+                    items[-1].extend(_lines(t.children or []))
+                j += 1
+            blocks.append(("ul" if kind == "bullet_list_open" else "ol", items))
+            i = j + 1
+        elif kind == "table_open":
+            aligns: list[str] = []
+            rows: list[list[Inline]] = []
+            j = i
+            while tokens[j].type != "table_close":
+                t = tokens[j]
+                if t.type == "tr_open":
+                    rows.append([])
+                elif t.type in ("th_open", "td_open"):
+                    style = str(t.attrGet("style") or "")
+                    if t.type == "th_open":
+                        aligns.append("center" if "center" in style else "right" if "right" in style else "left")
+                elif t.type == "inline":
+                    rows[-1].append([token for line in _lines(t.children or []) for token in line])
+                j += 1
+            width = len(aligns)
+            blocks.append(("table", aligns, [(row + [[]] * width)[:width] for row in rows]))
+            i = j + 1
+        elif kind == "inline":  # a paragraph's (or a quote's) text
+            blocks.append(("p", _lines(token.children or [])))
             i += 1
-            while i < len(lines) and lines[i].strip() and not starts_block(lines[i]):
-                para.append(lines[i])
-                i += 1
-            blocks.append(("p", _paragraph_lines(para)))
+        elif kind in ("fence", "code_block"):
+            blocks.append(("p", [[_Text(line)] for line in token.content.rstrip("\n").splitlines()]))
+            i += 1
+        else:
+            i += 1
     return blocks
 
 
@@ -503,21 +490,10 @@ class _Layout:
             out.append(run if latin else f'<font face="{self.cjk}">{run}</font>')
         return "".join(out)
 
-    def inline(self, text: str) -> str:
-        """Paragraph markup for protected inline Markdown."""
-
-        def emphasis(part: str) -> str:
-            out, pos = [], 0
-            for m in _EM.finditer(part):
-                out += [self.runs(_unprotect(part[pos:m.start()])), f"<i>{self.runs(_unprotect(m.group(1)))}</i>"]
-                pos = m.end()
-            return "".join([*out, self.runs(_unprotect(part[pos:]))])
-
-        out, pos = [], 0
-        for m in _STRONG.finditer(text):
-            out += [emphasis(text[pos:m.start()]), f"<b>{emphasis(m.group(1))}</b>"]
-            pos = m.end()
-        return "".join([*out, emphasis(text[pos:])])
+    def inline(self, line: Inline) -> str:
+        """Paragraph markup for an inline run: text in its fonts, strong and emphasis."""
+        tags = {"strong_open": "<b>", "strong_close": "</b>", "em_open": "<i>", "em_close": "</i>"}
+        return "".join(tags.get(token.type) or self.runs(_text_of(token)) for token in line)
 
     def width(self, text: str, bold: bool) -> float:
         from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -557,7 +533,7 @@ class _Layout:
         natural = [0.0] * len(aligns)
         for r, row in enumerate(rows):
             for c, cell in enumerate(row):
-                bold = r == 0 or bool(_STRONG.search(cell))
+                bold = r == 0 or any(token.type == "strong_open" for token in cell)
                 natural[c] = max(natural[c], self.width(_plain(cell), bold) + 2 * pad + 2)
         total = sum(natural)
         widths = natural if total <= frame_width else [w * frame_width / total for w in natural]
