@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.accounts import card_parts, mask_card_numbers
-from backend.domain.money import to_minor
+from backend_client.money import to_minor
 from backend.domain.zones import phone_region
 from backend.models import Account, User
 from backend.services.accounts import create_account, phone_kinds

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
-from backend.domain.money import exponent, to_major, to_minor
+from backend_client.money import exponent, to_major, to_minor
 from backend.importer import ImportRefused, RowError, _field_name, _message, cell_errors, decode, read_csv
 from backend.models import Account, Payment, Plan, PlanItem, User
 from backend.services.plans import record_payment, validate_payment

@@ -506,7 +506,7 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     """The customer, phones, addresses and account columns ``create_account`` writes
     for ``data`` (ids of the customer and account left out)."""
     from backend.domain.accounts import bucket_for, card_parts
-    from backend.domain.money import to_minor
+    from backend_client.money import to_minor
     from backend.domain.zones import phone_zones
     from backend.models import Account, Address, Customer, Phone
     from backend.services.accounts import phone_kinds

@@ -148,7 +148,7 @@ Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 # --------------------------------------------------------------------------
 # Amounts (issue 15): a decimal string in major units. Control characters are
 # refused first (as in any text); then spaces around it are trimmed (``" 12.50 "``
-# is 12.50, here as in ``backend.domain.money.to_minor`` and the import files);
+# is 12.50, here as in ``backend_client.money.to_minor`` and the import files);
 # what is left must be ASCII digits with an optional leading minus and point.
 
 _DECIMAL_RE = re.compile(r"^-?[0-9]{1,13}(\.[0-9]{1,4})?$")

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.domain.accounts import bucket_for  # noqa: E402
-from backend.domain.money import exponent  # noqa: E402
+from backend_client.money import exponent  # noqa: E402
 from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
 from backend.scoring.bench import histories  # noqa: E402
 from backend.scoring.features import features_from_history  # noqa: E402

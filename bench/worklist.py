@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from backend.db import Database, make_engine, normalize_url, upgrade  # noqa: E402
 from backend.domain.accounts import bucket_for  # noqa: E402
-from backend.domain.money import exponent  # noqa: E402
+from backend_client.money import exponent  # noqa: E402
 from backend.compliance.engine import Subject, contact_state  # noqa: E402
 from backend.compliance.policy import applicable, default_policies  # noqa: E402
 from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402

@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backend.domain.money import exponent, to_major
+from backend_client.money import exponent, to_major
 
 if TYPE_CHECKING:
     import jinja2

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from backend.domain.money import exponent
+from backend_client.money import exponent
 
 #: Whole units of the history's currency (NT$) per major unit of an account's
 #: currency: the fixed rates the demo portfolio was converted at.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased, object_session
 
 from backend.api.errors import ProblemError, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
-from backend.domain.money import to_minor
+from backend_client.money import to_minor
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Customer, FlagPeriod, Phone, Team, User, utcnow
 from backend.services import audit, compliance

@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
-from backend.domain.money import to_minor
+from backend_client.money import to_minor
 from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
 from backend.services.accounts import NOT_WORKABLE, money, search_filter, search_index, visible

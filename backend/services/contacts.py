@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from backend.api.errors import ProblemError
 from backend.domain.accounts import mask_card_numbers
-from backend.domain.money import to_minor
+from backend_client.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Contact, Note, User, utcnow
 from backend.services import audit

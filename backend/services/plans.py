@@ -15,7 +15,7 @@ from backend.api.errors import ProblemError, not_found
 from backend.domain import plans as calc
 from backend.domain.accounts import bucket_for
 from backend.domain.history import with_payment
-from backend.domain.money import exponent, to_minor
+from backend_client.money import exponent, to_minor
 from backend.models import OPEN_PLAN_STATUSES, Account, Contact, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
 from backend.services.accounts import get_visible, visible

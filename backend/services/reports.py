@@ -471,7 +471,7 @@ def portfolio(session: Session, user: User, days: int = 30, *, team: str | None 
 
 
 def _fmt_minor(amount: int, currency: str) -> str:
-    from backend.domain.money import exponent, to_major
+    from backend_client.money import exponent, to_major
 
     return f"{currency} {to_major(amount, currency):,.{exponent(currency)}f}"
 

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, String, func, select, type_coerce
 
 from backend.domain.accounts import bucket_for
-from backend.domain.money import exponent
+from backend_client.money import exponent
 from backend.domain.strategy import RankInputs, Split, load_split, rank
 from backend.models import Account, Contact, Plan, utcnow
 from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due

@@ -79,7 +79,7 @@ STRATEGY_COLUMNS = (
 
 
 def _amounts(amounts, fmt: str) -> str:  # noqa: ANN001
-    from backend.domain.money import exponent, to_major
+    from backend_client.money import exponent, to_major
 
     if fmt == "csv":  # plain numbers: "USD 1234.50 TWD 10"
         return " ".join(f"{m.currency} {to_major(m.amount_minor, m.currency):.{exponent(m.currency)}f}"

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from backend.documents import LetterError, PlanLetter, format_day, format_money, mask_card, render_markdown, render_pdf
 from backend.documents.letters import TEMPLATE_DIR, markdown_to_pdf
-from backend.domain.money import to_minor
+from backend_client.money import to_minor
 from tests.conftest import repo_root
 
 FULL_CARD = "4111 1111 1111 1234"
