@@ -33,10 +33,13 @@ from backend_client.models import (
     AssignResult,
     Breach,
     BreachPage,
+    Bucket,
     Channel,
     ComplianceVerdict,
     ContactCreate,
     ContactOut,
+    DocumentFormat,
+    DocumentLang,
     Lease,
     LoginRequest,
     NoteCreate,
@@ -100,7 +103,7 @@ def worklist(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    bucket: Annotated[str | None, Query(pattern=r"^(current|X|30|60|90|120|150|180\+)$")] = None,
+    bucket: Bucket | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> WorklistPage:
     return accounts_svc.worklist(session, user, limit=limit, cursor=cursor, bucket=bucket, q=q or None)
@@ -308,8 +311,8 @@ for _action in ("submit", "approve", "reject", "cancel"):
             responses={200: {"content": {"application/pdf": {}, "text/markdown": {}}}})
 def plan_letter(
     plan_id: PlanId, user: CurrentUser, session: SessionDep, settings: SettingsDep,
-    format: Annotated[str, Query(pattern="^(md|pdf)$")] = "md",  # noqa: A002
-    lang: Annotated[str | None, Query(pattern="^(en|zh_CN)$")] = None,
+    format: DocumentFormat = DocumentFormat.md,  # noqa: A002
+    lang: DocumentLang | None = None,
 ) -> Response:
     """The plan's confirmation letter with its schedule, in Markdown or PDF."""
     body, media = plans_svc.letter(session, user, plan_id, format, lang, settings.bank_name, settings.bank_contact)

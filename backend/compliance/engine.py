@@ -30,8 +30,9 @@ from zoneinfo import ZoneInfo
 
 from backend.compliance.policy import Frequency, Hours, Policy
 from backend.domain.regions import zone_label
+from backend_client.vocabulary import Channel
 
-ALL_CHANNELS = frozenset({"phone", "email", "sms", "letter", "visit"})
+ALL_CHANNELS = frozenset(c.value for c in Channel)
 PAUSES = ("complaint", "dispute", "bankruptcy", "deceased", "fraud", "hardship")
 LEGAL_ROLES = frozenset({"legal"})
 """Who still acts on an account accepted for legal proceedings."""
@@ -652,7 +653,6 @@ def counts(
     out: dict[tuple[int, int, frozenset[str], frozenset[str]], Count] = {}
     for leaf in leaves:
         for limit in _limits_for(leaf, subject, channel, used):
-            since = at - dt.timedelta(days=limit.days + 2)
             n, _until = facts.cap(limit, subject, leaf, at)
             key = (limit.max_attempts, limit.days, limit.kinds, limit.channels)
             if key in out:

@@ -15,11 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from backend_client.vocabulary import Channel, Outcome
+
 POLICY_DIR = Path(__file__).resolve().parents[2] / "config" / "policies"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNELS = ("phone", "email", "sms", "letter", "visit")
+CHANNELS = tuple(c.value for c in Channel)
 PHONE_KINDS = ("home", "mobile", "work", "other")
-OUTCOMES = ("NA", "BSY", "VM", "LM", "WN", "DISC", "TPC", "RPC")
+OUTCOMES = tuple(o.value for o in Outcome)
 PAUSE_FLAGS = ("complaint", "dispute", "bankruptcy", "deceased", "fraud", "hardship")
 
 

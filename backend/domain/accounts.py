@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
+from backend_client.vocabulary import Bucket
+
+BUCKETS = tuple(b.value for b in Bucket)
 CHARGE_OFF_DPD = 180
 
 

@@ -20,10 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from backend.domain.accounts import BUCKETS
 from backend.domain.priority import Priority, Why
 
 STRATEGY_DIR = Path(__file__).resolve().parents[2] / "config" / "strategies"
-BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
 
 
 class StrategyError(ValueError):

@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from backend.domain.accounts import BUCKETS
 from backend.api.errors import ProblemError
 from backend.domain.outcomes import counts_for
 from backend.models import (
@@ -124,7 +125,6 @@ def strategies(session: Session, user: User, days: int = 30, now: dt.datetime | 
 # agents are listed by name, and collection always sits beside the quality
 # figures (right-party rate, kept rate, handle time).
 
-BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
 NO_CONTACT_ATTEMPTS = 6
 """Outbound attempts in the period without a right-party contact that make a case difficult."""
 

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backend_client.vocabulary import Role
+
 PROG = "collectdesk"
 
 
-ROLES = ("agent", "supervisor", "legal", "trainer", "admin", "service")
+ROLES = tuple(r.value for r in Role)
 
 
 MIN_PASSWORD = 8

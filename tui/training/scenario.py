@@ -23,13 +23,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from backend_client.vocabulary import Outcome
+
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "config" / "scenarios"
 
 STEPS = ("identity", "disclosure", "ask_reason", "offer", "recap", "location_only", "cease_honoured")
 """Steps a scenario may expect of the agent."""
 ACTS = ("threat", "third_party_disclosure", "false_statement", "unlawful_hours", "beyond_authority")
 """Forbidden acts (``beyond_authority``: a plan outside the agent's limits)."""
-OUTCOMES = ("NA", "BSY", "VM", "LM", "WN", "DISC", "TPC", "RPC")
+OUTCOMES = tuple(o.value for o in Outcome)
 RESULTS = ("PTP", "PLAN", "PAID", "RTP", "DISP", "HARD", "CB", "CEASE", "ATTY", "BK", "COMP")
 REASONS = ("job_loss", "illness", "over_indebted", "forgot", "merchant_dispute", "fraud_claim", "business_failure",
            "family_emergency", "disaster", "unwilling", "other")
