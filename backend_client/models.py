@@ -646,6 +646,12 @@ class PlanCreate(Wire):
     first_due: Day
     discount_percent: DecimalStr | None = None
     note: Annotated[str, StringConstraints(max_length=2000), MULTI_LINE] = ""
+    replaces: Id | None = None
+    """The caller's own draft on this account that this plan replaces: it is cancelled in the
+    same transaction, so that the account never has neither (issue 16 item 4)."""
+    submit: bool = False
+    """Submit the plan at once (active within the agent's authority, else pending approval),
+    in the same transaction as the draft."""
 
 
 class PlanItemOut(Wire):

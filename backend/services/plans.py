@@ -192,8 +192,12 @@ def plan_out(plan: Plan) -> PlanOut:
 
 
 def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Plan:
+    """A new plan on the account, in one transaction with what comes with it: the caller's own
+    draft it ``replaces`` cancelled first, and the new one submitted if ``submit``."""
     account = get_visible(session, user, account_id, for_update=True)
     today = utcnow().date()
+    if data.replaces is not None:
+        _replace(session, user, account, data.replaces)
     c = check(session, user, account, data, today)
     conflict = [e for e in c.errors if e[1].startswith("plan ") and "still open" in e[1]]
     if conflict:
@@ -226,7 +230,22 @@ def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Pl
     audit.record(session, user.id, "create", "plan", plan.id, account_id=account.id, kind=p.kind,
                  total_minor=p.total_minor)
     session.flush()
+    if data.submit:
+        return act(session, user, plan.id, "submit")
     return plan
+
+
+def _replace(session: Session, user: User, account: Account, plan_id: int) -> None:
+    """Cancel the caller's own draft ``plan_id`` on ``account``, which a new plan replaces."""
+    old = session.scalar(select(Plan).where(Plan.id == plan_id).with_for_update())
+    if old is None or old.account_id != account.id:
+        raise ProblemError(422, "Invalid plan", f"replaces: plan {plan_id} is not a plan of this account",
+                           errors=[("replaces", f"plan {plan_id} is not a plan of this account")])
+    if old.status != "draft" or old.created_by_id != user.id:
+        raise ProblemError(409, "Not now", f"plan {plan_id} is {old.status}"
+                           + ("" if old.created_by_id == user.id else ", and another's")
+                           + ": only your own draft is replaced", reason="status", status_now=old.status)
+    act(session, user, old.id, "cancel", "replaced by a new plan")
 
 
 def promise_from_call(session: Session, user: User, account: Account, contact: Contact, today: dt.date) -> Plan | None:

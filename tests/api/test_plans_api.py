@@ -95,6 +95,46 @@ async def test_only_one_open_plan_per_account(http, auth, make_account, clock, p
     assert problem(await _act(http, headers, first["id"], "submit"), 409)["status_now"] == "cancelled"
 
 
+async def test_a_changed_plan_replaces_the_agents_draft_and_is_submitted_in_one_request(
+        http, auth, make_account, clock, problem) -> None:  # noqa: ANN001
+    """Issue 16 item 4: the old draft cancelled, the new plan drafted and submitted, in one
+    transaction: a new plan refused leaves the old draft as it was."""
+    account = make_account(balance="1200.00", overdue="300.00")
+    agent = await auth("agent1")
+    old = (await _draft(http, agent, account.id, _plan("promise", TODAY + dt.timedelta(days=3), amount="100.00"))).json()
+    # A replacement beyond every limit is refused whole: the old draft is still the open plan.
+    body = problem(await _draft(http, agent, account.id, _plan(
+        "settlement", TODAY + dt.timedelta(days=5), discount_percent="40", replaces=old["id"], submit=True)), 422)
+    assert body["fields"] == {"discount"}
+    assert (await http.get(f"/api/v1/plans/{old['id']}", headers=agent)).json()["status"] == "draft"
+    new = await _draft(http, agent, account.id, _plan("instalment", TODAY + dt.timedelta(days=7), amount="1000.00",
+                                                      count=3, replaces=old["id"], submit=True))
+    assert new.status_code == 201, new.text
+    assert new.json()["status"] == "active"
+    assert (await http.get(f"/api/v1/plans/{old['id']}", headers=agent)).json()["status"] == "cancelled"
+    timeline = (await http.get(f"/api/v1/accounts/{account.id}/timeline", headers=agent)).json()["items"]
+    assert [(e["data"]["plan_id"], e["data"]["status"]) for e in timeline if e["kind"] == "plan"] == [
+        (new.json()["id"], "active"), (new.json()["id"], "draft"), (old["id"], "cancelled"), (old["id"], "draft")]
+
+
+async def test_only_the_agents_own_draft_of_the_account_is_replaced(http, auth, make_account, clock, problem) -> None:  # noqa: ANN001
+    account, other = make_account(), make_account()
+    agent1, agent2 = await auth("agent1"), await auth("agent2")
+    theirs = (await _draft(http, agent2, account.id, _plan("promise", TODAY + dt.timedelta(days=3),
+                                                            amount="100.00"))).json()
+    body = problem(await _draft(http, agent1, account.id, _plan("promise", TODAY + dt.timedelta(days=4),
+                                                                amount="90.00", replaces=theirs["id"])), 409)
+    assert body["reason"] == "status" and "only your own draft" in body["detail"]
+    elsewhere = problem(await _draft(http, agent1, other.id, _plan("promise", TODAY + dt.timedelta(days=4),
+                                                                   amount="90.00", replaces=theirs["id"])), 422)
+    assert elsewhere["fields"] == {"replaces"}
+    submitted = (await _act(http, agent2, theirs["id"], "submit")).json()
+    assert submitted["status"] == "active"
+    body = problem(await _draft(http, agent2, account.id, _plan("promise", TODAY + dt.timedelta(days=4),
+                                                                amount="90.00", replaces=theirs["id"])), 409)
+    assert body["status_now"] == "active"
+
+
 async def test_payments_are_matched_oldest_first_partial_and_over(http, auth, make_account, clock, count) -> None:  # noqa: ANN001
     account = make_account(balance="1200.00", overdue="300.00", minimum_due="100.00", dpd=65)
     agent, admin = await auth("agent1"), await auth("admin")
