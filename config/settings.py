@@ -3,12 +3,13 @@ the desk's config file. The default policy files live beside this module."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-CONFIG_DIR = Path(__file__).parent
+from config import CONFIG_DIR  # noqa: F401 - one CONFIG_DIR, named here too
 
 
 def data_dir() -> Path:
@@ -108,8 +109,13 @@ class BackendSettings(BaseSettings):
     0: the same): on a busy CPU the requests of those signed in go first."""
 
 
+_DESK_FILE: ContextVar[Path | None] = ContextVar("desk_config_file", default=None)
+
+
 class DeskSettings(BaseSettings):
-    """The desk's settings: environment, then ``config.toml`` in the user's config dir.
+    """The desk's settings, each from the first of: what the command line says
+    (``load``'s overrides), the environment (``COLLECTDESK_*``), ``config.toml`` in the
+    user's config dir, the defaults. Read by pydantic-settings' own sources.
 
     ``[keymap]`` in the file maps binding ids to keys (Textual's ``set_keymap``).
     """
@@ -124,13 +130,22 @@ class DeskSettings(BaseSettings):
     drafts_dir: Path | None = None
 
     @classmethod
-    def load(cls, path: Path | None = None, **overrides: object) -> DeskSettings:
-        import tomllib
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _DESK_FILE.get()  # only ``load`` reads a file: DeskSettings(...) is what it is given
+        if path is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
 
-        path = path or (config_dir() / "config.toml")
-        values: dict[str, object] = {}
-        if path.is_file():
-            with path.open("rb") as fh:
-                values.update(tomllib.load(fh))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: object) -> DeskSettings:
+        """The settings with ``path`` as the config file (default: the user's); ``overrides``
+        that are not None come first."""
+        token = _DESK_FILE.set(path or config_dir() / "config.toml")
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        finally:
+            _DESK_FILE.reset(token)

@@ -15,9 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from config import CONFIG_DIR
 from backend_client.vocabulary import Channel, Outcome
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "config" / "policies"
+POLICY_DIR = CONFIG_DIR / "policies"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNELS = tuple(c.value for c in Channel)
 PHONE_KINDS = ("home", "mobile", "work", "other")

@@ -35,12 +35,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from config import CONFIG_DIR
 from backend_client.money import exponent, to_major
 
 if TYPE_CHECKING:
     import jinja2
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "config" / "templates"
+TEMPLATE_DIR = CONFIG_DIR / "templates"
 """Where the letter templates live: ``<letter>.<lang>.md.j2``."""
 
 KINDS = ("promise", "instalment", "minimum", "settlement")

@@ -20,10 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from config import CONFIG_DIR
 from backend.domain.accounts import BUCKETS
 from backend.domain.priority import Priority, Why
 
-STRATEGY_DIR = Path(__file__).resolve().parents[2] / "config" / "strategies"
+STRATEGY_DIR = CONFIG_DIR / "strategies"
 
 
 class StrategyError(ValueError):

@@ -11,9 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from config import CONFIG_DIR
 from backend.domain import plans as calc
 
-AUTHORITY_FILE = Path(__file__).resolve().parents[2] / "config" / "authority.toml"
+AUTHORITY_FILE = CONFIG_DIR / "authority.toml"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config import CONFIG_DIR
 from backend.api.errors import ProblemError, invalid, not_found
 from backend.models import (
     ACTIVE_ESCALATION_STATUSES,
@@ -43,7 +44,7 @@ from backend_client.models import (
     EscalationOut,
 )
 
-CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "escalation.toml"
+CONFIG_FILE = CONFIG_DIR / "escalation.toml"
 KINDS = ("legal", "supervisor", "complaint", "dispute", "hardship", "fraud", "agency")
 DOCUMENT_KINDS = ("demand_letter", "statement", "contact_history", "plan_history")
 LEGAL_PACK = DOCUMENT_KINDS

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config import CONFIG_DIR
 from backend.api.errors import ProblemError
 from backend.compliance.engine import FlagPeriod as Period
 from backend.models import EPOCH, Account, FlagPeriod, User, utcnow
@@ -31,7 +32,7 @@ LATEST = dt.timedelta(days=366)
 
 Pair = tuple[str, str | None]
 
-AUTHORITY_FILE = Path(__file__).resolve().parents[2] / "config" / "flags.toml"
+AUTHORITY_FILE = CONFIG_DIR / "flags.toml"
 ROLE_WORDS = {"agent": "an agent", "supervisor": "a supervisor", "legal": "a legal officer", "admin": "an admin"}
 
 

@@ -296,3 +296,24 @@ def test_a_broken_config_file_is_a_friendly_error(cli, tmp_path) -> None:  # noq
     run = cli("desk")
     assert run.code == 1
     assert run.err.startswith("collectdesk: error: cannot read the desk's config file")
+
+
+def test_desk_settings_come_from_the_command_line_then_the_environment_then_the_file(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """pydantic-settings' own sources, in that order (issue 16 item 6); a key the file does
+    not know is ignored, a [keymap] table is read as it is."""
+    from config.settings import DeskSettings
+
+    path = tmp_path / "config.toml"
+    path.write_text('server = "http://file:1"\nlang = "zh_CN"\ntimeout_s = 3.5\nunknown = 1\n'
+                    '[keymap]\n"call.identity" = "f9"\n')
+    for name in ("SERVER", "LANG", "TIMEOUT_S", "LOW_BANDWIDTH"):
+        monkeypatch.delenv(f"COLLECTDESK_{name}", raising=False)
+    from_file = DeskSettings.load(path)
+    assert (from_file.server, from_file.lang, from_file.timeout_s, from_file.keymap) == (
+        "http://file:1", "zh_CN", 3.5, {"call.identity": "f9"})
+    monkeypatch.setenv("COLLECTDESK_SERVER", "http://env:2")
+    assert DeskSettings.load(path).server == "http://env:2"
+    assert DeskSettings.load(path, server="http://cli:3", lang=None).server == "http://cli:3"
+    assert DeskSettings.load(path, lang=None).lang == "zh_CN"
+    assert DeskSettings.load(tmp_path / "none.toml").server == "http://env:2"
+    assert DeskSettings(server="http://given:4").timeout_s == 10.0  # no file unless loaded

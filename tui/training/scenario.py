@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config import CONFIG_DIR
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from backend_client.vocabulary import Outcome
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "config" / "scenarios"
+SCENARIOS_DIR = CONFIG_DIR / "scenarios"
 
 STEPS = ("identity", "disclosure", "ask_reason", "offer", "recap", "location_only", "cease_honoured")
 """Steps a scenario may expect of the agent."""
