@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import DomainError
 from backend.domain.accounts import card_parts, mask_card_numbers
 from backend_client.money import to_minor
 from backend.domain.zones import phone_region
@@ -342,7 +342,7 @@ def import_accounts(
             actor_user = session.get(User, actor_id)
             try:
                 create_account(session, data, actor_user)
-            except ProblemError as exc:
+            except DomainError as exc:
                 problems = exc.errors or [("row", exc.detail or exc.title)]
                 errors.extend(RowError(line, f, m) for f, m in problems)
             else:

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import DomainError
 from backend_client.money import exponent, to_major, to_minor
 from backend.importer import ImportRefused, RowError, _field_name, _message, cell_errors, decode, read_csv
 from backend.models import Account, Payment, Plan, PlanItem, User
@@ -325,7 +325,7 @@ def import_payments(
             user = session.get(User, actor_id)
             try:
                 payment, created = record_payment(session, user, data)
-            except ProblemError as exc:
+            except DomainError as exc:
                 problems = exc.errors or [("row", exc.detail or exc.title)]
                 errors.extend(RowError(line, f, m) for f, m in problems)
             else:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.domain import errors as domain
 from backend.domain.accounts import mask_card_numbers
 from backend_client.models import FieldError, Problem
 
@@ -23,7 +24,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemError(Exception):
-    """Raise from a service to answer a problem: ``ProblemError(409, "…", rule="…")``."""
+    """Raise in ``backend.api`` to answer a problem: ``ProblemError(409, "…", rule="…")``.
+    Services raise ``backend.domain.errors`` instead; ``from_domain`` maps them."""
 
     def __init__(
         self,
@@ -46,6 +48,26 @@ class ProblemError(Exception):
     def problem(self) -> Problem:
         errors = [FieldError(field=f, message=m) for f, m in self.errors] if self.errors else None
         return Problem(title=self.title, status=self.status, detail=self.detail, errors=errors, **self.extra)
+
+
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.Unauthenticated: 401, domain.Forbidden: 403, domain.NotFound: 404, domain.Conflict: 409,
+    domain.PreconditionFailed: 412, domain.Invalid: 422, domain.PreconditionRequired: 428,
+    domain.TooManyAttempts: 429, domain.Busy: 503,
+}
+"""The one place a refusal of the domain becomes an HTTP status."""
+
+
+def from_domain(exc: domain.DomainError) -> ProblemError:
+    """The problem details of a domain refusal: its status, and the headers it implies
+    (``Retry-After`` where the client is told to wait, ``WWW-Authenticate`` on 401)."""
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 409)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if (retry := exc.extra.get("retry_after")) is not None:
+        headers["Retry-After"] = str(retry)
+    return ProblemError(status, exc.title, exc.detail, errors=exc.errors, headers=headers or None, **exc.extra)
 
 
 def not_found(what: str = "account") -> ProblemError:
@@ -124,6 +146,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.problem(), exc.headers)
+
+    @app.exception_handler(domain.DomainError)
+    async def _refused(_request: Request, exc: domain.DomainError) -> JSONResponse:
+        problem = from_domain(exc)
+        return problem_response(problem.problem(), problem.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,7 +15,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, object_session
 
-from backend.api.errors import ProblemError, not_found
+from backend.domain.errors import Busy, Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
 from backend_client.money import to_minor
 from backend.domain.zones import phone_region, phone_zones, valid_zone
@@ -172,7 +172,7 @@ def phone_kinds(data: AccountCreate) -> list[str]:
 
 
 def create_account(session: Session, data: AccountCreate, actor: User | None, now: dt.datetime | None = None) -> Account:
-    """Create an account with its customer from one import row. Raises ProblemError
+    """Create an account with its customer from one import row. Raises DomainError
     (422 naming the field, 409 for a duplicate ``account_ref``)."""
     errors: list[tuple[str, str]] = []
 
@@ -221,9 +221,9 @@ def create_account(session: Session, data: AccountCreate, actor: User | None, no
         elif agent.team is not None and agent.team.name != data.team:
             errors.append(("agent", f"{data.agent} is not in team {data.team}"))
     if errors:
-        raise ProblemError(422, "Invalid account", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
+        raise Invalid("Invalid account", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
     if session.scalar(select(Account.id).where(Account.account_ref == data.account_ref)) is not None:
-        raise ProblemError(409, "Duplicate account", f"account_ref {data.account_ref} exists already",
+        raise Conflict("Duplicate account", f"account_ref {data.account_ref} exists already",
                            errors=[("account_ref", "exists already")])
 
     primary_region = phone_region(data.phones[0]) if data.phones else None
@@ -250,7 +250,7 @@ def create_account(session: Session, data: AccountCreate, actor: User | None, no
             session.flush()
     except IntegrityError:
         # Another request created the same account_ref between the check above and now.
-        raise ProblemError(409, "Duplicate account", f"account_ref {data.account_ref} exists already",
+        raise Conflict("Duplicate account", f"account_ref {data.account_ref} exists already",
                            errors=[("account_ref", "exists already")]) from None
     audit.record(session, actor.id if actor else None, "create", "account", account.id, account_ref=data.account_ref)
     session.flush()
@@ -270,7 +270,7 @@ def _encode_cursor(priority: float, account_id: int) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[float, int]:
-    bad = ProblemError(422, "Invalid request", "cursor: not a cursor from this server",
+    bad = Invalid("Invalid request", "cursor: not a cursor from this server",
                        errors=[("cursor", "not a cursor from this server")])
     if not cursor.isascii():
         raise bad
@@ -544,7 +544,7 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
     for _attempt in range(5):
         account_id = session.scalar(candidate)
         if account_id is None:
-            raise ProblemError(404, "Nothing to work", "No account is waiting in your worklist")
+            raise NotFound("Nothing to work", "No account is waiting in your worklist")
         # Compare and set: the lease is taken only if it is still free.
         taken = session.execute(
             update(Account).where(Account.id == account_id, _unheld(now)).values(lease_user_id=user.id, lease_expires_at=expires),
@@ -553,7 +553,7 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
         if taken == 1:
             break
     else:
-        raise ProblemError(503, "Busy", "Could not lease an account; try again", headers={"Retry-After": "1"})
+        raise Busy("Busy", "Could not lease an account; try again", retry_after=1)
     # Let go of what the caller is leaving: the account named by ``skip`` (a desk
     # passes the one on its screen, so the same user's other desk keeps its own
     # lease), or, from a caller that names none, every other lease it holds.
@@ -580,13 +580,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def _plain_name(field: str, value: str | None) -> None:
     """Refuse control characters in a name before it reaches a query (PostgreSQL refuses NUL outright)."""
     if value is not None and _CONTROL.search(value):
-        raise ProblemError(422, "Invalid request", f"{field}: must not contain control characters",
+        raise Invalid("Invalid request", f"{field}: must not contain control characters",
                            errors=[(field, "must not contain control characters")])
 
 
 def parse_if_match(value: str | None) -> int:
     if value is None:
-        raise ProblemError(428, "Precondition required", "PATCH needs If-Match: <version>",
+        raise PreconditionRequired("Precondition required", "PATCH needs If-Match: <version>",
                            errors=[("If-Match", "required")])
     raw = value.strip()
     if raw.startswith("W/"):
@@ -594,18 +594,18 @@ def parse_if_match(value: str | None) -> int:
     raw = raw.strip('"')
     # ASCII digits only: str.isdigit() also admits "²" and "١", which int() refuses or reads.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        raise ProblemError(422, "Invalid request", "If-Match must be the account's version number",
+        raise Invalid("Invalid request", "If-Match must be the account's version number",
                            errors=[("If-Match", "not a version number")])
     return int(raw)
 
 
 def patch_account(session: Session, user: User, account_id: int, data: AccountPatch, if_match: str | None) -> Account:
     if user.role not in flag_authority().patch:
-        raise ProblemError(403, "Forbidden", "Your role does not change accounts")
+        raise Forbidden("Forbidden", "Your role does not change accounts")
     account = get_visible(session, user, account_id, for_update=True)
     expected = parse_if_match(if_match)
     if expected != account.version:
-        raise ProblemError(412, "Precondition failed",
+        raise PreconditionFailed("Precondition failed",
                            f"The account changed since version {expected}; it is now version {account.version}",
                            current_version=account.version)
     changes: dict[str, object] = {}
@@ -619,21 +619,21 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
         # Each flag set or lifted is kept as a period (when, by whom): contacts are judged by the flags then.
         set_flags(session, account, flags, user, data.flags_effective_at, note=data.flags_note)
     elif data.flags_effective_at is not None:
-        raise ProblemError(422, "Invalid request", "flags_effective_at: goes with flags",
+        raise Invalid("Invalid request", "flags_effective_at: goes with flags",
                            errors=[("flags_effective_at", "goes with flags")])
     customer = account.customer
     if "email" in data.model_fields_set:
         if data.email and "@" not in data.email:
-            raise ProblemError(422, "Invalid request", "email: not an e-mail address", errors=[("email", "not an e-mail address")])
+            raise Invalid("Invalid request", "email: not an e-mail address", errors=[("email", "not an e-mail address")])
         customer.email = data.email or None
         changes["email"] = "changed"
     zone_given = "timezone" in data.model_fields_set
     if zone_given:
         if data.timezone and not valid_zone(data.timezone):
-            raise ProblemError(422, "Invalid request", f"timezone: unknown zone {data.timezone!r}",
+            raise Invalid("Invalid request", f"timezone: unknown zone {data.timezone!r}",
                                errors=[("timezone", "unknown IANA time zone")])
     if data.timezone_source == "customer" and not (data.timezone if zone_given else customer.timezone):
-        raise ProblemError(422, "Invalid request", "timezone_source: a confirmed zone needs the zone (timezone)",
+        raise Invalid("Invalid request", "timezone_source: a confirmed zone needs the zone (timezone)",
                            errors=[("timezone_source", "a confirmed zone needs the zone (timezone)")])
     if zone_given:
         customer.timezone = data.timezone or None
@@ -654,10 +654,10 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
     if data.phones is not None:
         numbers = [p.number for p in data.phones]
         if len(set(numbers)) != len(numbers):
-            raise ProblemError(422, "Invalid request", "phones: a number is listed twice", errors=[("phones", "duplicate number")])
+            raise Invalid("Invalid request", "phones: a number is listed twice", errors=[("phones", "duplicate number")])
         for i, number in enumerate(numbers):
             if phone_region(number) is None:
-                raise ProblemError(422, "Invalid request", f"phones.{i}: not a valid phone number",
+                raise Invalid("Invalid request", f"phones.{i}: not a valid phone number",
                                    errors=[(f"phones.{i}", "not a valid phone number")])
         existing = {p.number: p for p in customer.phones}
         kept = []
@@ -674,15 +674,15 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
                              for p in kept]
     if data.agent is not None or data.team is not None:
         if user.role not in ("supervisor", "admin"):
-            raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
+            raise Forbidden("Forbidden", "Only a supervisor or an admin assigns accounts")
         for field in ("agent", "team"):
             _plain_name(field, getattr(data, field))
         if data.team is not None:
             team = session.scalar(select(Team).where(Team.name == data.team))
             if team is None:
-                raise ProblemError(422, "Invalid request", f"team: no team {data.team!r}", errors=[("team", "no such team")])
+                raise Invalid("Invalid request", f"team: no team {data.team!r}", errors=[("team", "no such team")])
             if user.role == "supervisor" and team.id != user.team_id:
-                raise ProblemError(403, "Forbidden", "A supervisor assigns within their own team")
+                raise Forbidden("Forbidden", "A supervisor assigns within their own team")
             account.team = team
             changes["team"] = data.team
         if data.agent is not None:
@@ -691,9 +691,9 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
             else:
                 agent = _find_user(session, data.agent)
                 if agent is None or agent.role not in ("agent", "supervisor"):
-                    raise ProblemError(422, "Invalid request", f"agent: no agent {data.agent!r}", errors=[("agent", "no such agent")])
+                    raise Invalid("Invalid request", f"agent: no agent {data.agent!r}", errors=[("agent", "no such agent")])
                 if agent.team_id != account.team_id:
-                    raise ProblemError(422, "Invalid request", f"agent: {data.agent} is not in the account's team",
+                    raise Invalid("Invalid request", f"agent: {data.agent} is not in the account's team",
                                        errors=[("agent", "not in the account's team")])
                 account.agent = agent
             changes["agent"] = data.agent

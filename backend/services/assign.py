@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from backend_client.money import to_minor
 from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
@@ -52,8 +52,8 @@ class Criteria:
     """Search text, as the worklist's: account reference, customer name, a card's last four."""
 
 
-def invalid(errors: list[tuple[str, str]]) -> ProblemError:
-    return ProblemError(422, "Invalid request", "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)
+def invalid(errors: list[tuple[str, str]]) -> DomainError:
+    return Invalid("Invalid request", "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)
 
 
 def band_errors(prefix: str, c: Criteria) -> list[tuple[str, str]]:
@@ -141,7 +141,7 @@ def matching(session: Session, user: User, f: AccountFilter) -> Select:
 
 def must_move(user: User) -> None:
     if user.role not in MOVERS:
-        raise ProblemError(403, "Forbidden", "Only a supervisor or an admin assigns accounts")
+        raise Forbidden("Forbidden", "Only a supervisor or an admin assigns accounts")
 
 
 def resolve_target(session: Session, user: User, to_agent: str | None, to_team: str | None,
@@ -149,28 +149,28 @@ def resolve_target(session: Session, user: User, to_agent: str | None, to_team: 
     """The team and agent named as a destination, checked: they exist, the agent
     is in the team, and a supervisor names only their own team's."""
     if to_agent is None and to_team is None:
-        raise ProblemError(422, "Invalid request", f"{field}to_agent or {field}to_team: say where the accounts go",
+        raise Invalid("Invalid request", f"{field}to_agent or {field}to_team: say where the accounts go",
                            errors=[(f"{field}to_agent", "say where the accounts go")])
     team = None
     if to_team is not None:
         team = session.scalar(select(Team).where(Team.name == to_team))
         if team is None:
-            raise ProblemError(422, "Invalid request", f"{field}to_team: no team {to_team!r}",
+            raise Invalid("Invalid request", f"{field}to_team: no team {to_team!r}",
                                errors=[(f"{field}to_team", "no such team")])
         if user.role == "supervisor" and team.id != user.team_id:
-            raise ProblemError(403, "Forbidden", "A supervisor assigns within their own team")
+            raise Forbidden("Forbidden", "A supervisor assigns within their own team")
     agent = None
     if to_agent:
         agent = session.scalar(select(User).where(User.username == to_agent))
         if agent is None or agent.role not in ("agent", "supervisor") or not agent.active:
-            raise ProblemError(422, "Invalid request", f"{field}to_agent: no agent {to_agent!r}",
+            raise Invalid("Invalid request", f"{field}to_agent: no agent {to_agent!r}",
                                errors=[(f"{field}to_agent", "no such agent")])
         target_team = team.id if team is not None else agent.team_id
         if agent.team_id != target_team:
-            raise ProblemError(422, "Invalid request", f"{field}to_agent: {agent.username} is not in that team",
+            raise Invalid("Invalid request", f"{field}to_agent: {agent.username} is not in that team",
                                errors=[(f"{field}to_agent", "not in the team")])
         if user.role == "supervisor" and agent.team_id != user.team_id:
-            raise ProblemError(403, "Forbidden", "A supervisor assigns within their own team")
+            raise Forbidden("Forbidden", "A supervisor assigns within their own team")
     return team, agent
 
 
@@ -178,7 +178,7 @@ def ids_of(session: Session, stmt: Select) -> list[int]:
     """The ids ``stmt`` selects, refused when more than ``MAX_MOVED``."""
     ids = list(session.scalars(stmt.order_by(Account.id).limit(MAX_MOVED + 1)))
     if len(ids) > MAX_MOVED:
-        raise ProblemError(422, "Too many", f"the filter matches more than {MAX_MOVED:,} accounts: narrow it",
+        raise Invalid("Too many", f"the filter matches more than {MAX_MOVED:,} accounts: narrow it",
                            errors=[("filter", "matches too many accounts")])
     return ids
 
@@ -234,7 +234,7 @@ def preview(session: Session, user: User, f: AccountFilter, limit: int = PREVIEW
 def assign(session: Session, user: User, data: AssignRequest) -> AssignResult:
     must_move(user)
     if (data.ids is None) == (data.filter is None):
-        raise ProblemError(422, "Invalid request", "give the accounts as ids or as a filter, not both",
+        raise Invalid("Invalid request", "give the accounts as ids or as a filter, not both",
                            errors=[("ids", "give ids or a filter")])
     team, agent = resolve_target(session, user, data.to_agent, data.to_team)
     if data.ids is not None:
@@ -242,7 +242,7 @@ def assign(session: Session, user: User, data: AssignRequest) -> AssignResult:
         found = set(session.scalars(chosen))
         unknown = sorted(set(data.ids) - found)
         if unknown:
-            raise ProblemError(404, "Not found", f"No such account: {', '.join(map(str, unknown[:20]))}",
+            raise NotFound("Not found", f"No such account: {', '.join(map(str, unknown[:20]))}",
                                errors=[("ids", f"{len(unknown)} not found")])
         ids = sorted(found)
     else:

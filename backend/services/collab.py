@@ -23,7 +23,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError, invalid, not_found
+from backend.domain.errors import Forbidden, invalid, not_found
 from backend.domain.accounts import mask_card
 from backend.models import Account, Handoff, Note, Team, User, utcnow
 from backend.services import audit
@@ -94,7 +94,7 @@ def _may_hand_off(user: User, account: Account) -> None:
         return
     if user.role == "agent" and user.id in (account.agent_id, account.lease_user_id):
         return
-    raise ProblemError(403, "Forbidden", "The account's own agent or a supervisor of its team hands it off")
+    raise Forbidden("Forbidden", "The account's own agent or a supervisor of its team hands it off")
 
 
 def _target(session: Session, data: HandoffCreate) -> tuple[Team, User | None]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import Forbidden
 from backend.compliance.engine import (
     Block,
     ContactState,
@@ -183,7 +183,7 @@ def breaches(session: Session, user: User, *, limit: int = 100, before_id: int |
              team: str | None = None) -> list[tuple[Contact, Account]]:
     """Contacts flagged as breaches, newest first: a supervisor's own team, everyone's for admin and legal."""
     if user.role not in ("supervisor", "admin", "legal"):
-        raise ProblemError(403, "Forbidden", "Breaches are listed for supervisors")
+        raise Forbidden("Forbidden", "Breaches are listed for supervisors")
     stmt = (select(Contact, Account).join(Account, Account.id == Contact.account_id)
             .where(Contact.breach.is_(True)))
     if user.role == "supervisor":

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import Conflict, Invalid
 from backend.domain.accounts import mask_card_numbers
 from backend_client.money import to_minor
 from backend.domain.outcomes import counts_for, validate_contact
@@ -64,10 +64,10 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
     # Compare before converting: aware datetimes compare safely even where
     # astimezone() would overflow.
     if started > now + FUTURE_TOLERANCE:
-        raise ProblemError(422, "Invalid request", "started_at: a contact cannot start in the future",
+        raise Invalid("Invalid request", "started_at: a contact cannot start in the future",
                            errors=[("started_at", "in the future")])
     if started < now - LATEST_LOGGING:
-        raise ProblemError(422, "Invalid request", "started_at: a contact is logged within a year of it",
+        raise Invalid("Invalid request", "started_at: a contact is logged within a year of it",
                            errors=[("started_at", "more than a year ago")])
     started = started.astimezone(dt.UTC)
     problems = validate_contact(data.outcome, data.result, data.party, data.ptp is not None, data.callback_at is not None)
@@ -93,7 +93,7 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
         elif data.ptp.date > (started + FARTHEST_AHEAD).date():
             problems.append(("ptp.date", "a promise is dated within a year of the call; longer is a plan"))
     if problems:
-        raise ProblemError(422, "Invalid contact", "; ".join(f"{f}: {m}" for f, m in problems), errors=problems)
+        raise Invalid("Invalid contact", "; ".join(f"{f}: {m}" for f, m in problems), errors=problems)
 
     after_the_fact = started < now - NOW_TOLERANCE
     blocks: list[dict] = []
@@ -112,8 +112,7 @@ def log_contact(session: Session, user: User, account_id: int, data: ContactCrea
         until = None
     if blocks and not after_the_fact:
         # Now: refused, naming every rule (the first is the problem's ``rule``).
-        raise ProblemError(
-            409, "Contact not allowed now", "; ".join(b["detail"] for b in blocks), rule=blocks[0]["rule"],
+        raise Conflict("Contact not allowed now", "; ".join(b["detail"] for b in blocks), rule=blocks[0]["rule"],
             until=until.isoformat() if until else None, blocks=blocks,
         )
     # After the fact: kept, as records must be, and flagged for the supervisor.

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config import CONFIG_DIR
-from backend.api.errors import ProblemError, invalid, not_found
+from backend.domain.errors import Conflict, DomainError, Forbidden, Invalid, invalid, not_found
 from backend.models import (
     ACTIVE_ESCALATION_STATUSES,
     Account,
@@ -196,7 +196,7 @@ def _event(session: Session, esc: Escalation, status: str, actor: User | None, n
 def create(session: Session, user: User, account_id: int, data: EscalationCreate, bank_name: str,
            bank_contact: str) -> Escalation:
     if user.role not in ("agent", "supervisor", "legal", "admin"):
-        raise ProblemError(403, "Forbidden", "Your role does not escalate accounts")
+        raise Forbidden("Forbidden", "Your role does not escalate accounts")
     account = get_visible(session, user, account_id, for_update=True)
     policy = load_policy()
     now = utcnow()
@@ -204,11 +204,11 @@ def create(session: Session, user: User, account_id: int, data: EscalationCreate
     if kind == "legal":
         missing = legal_missing(session, account, now, policy)
         if missing:
-            raise ProblemError(409, "Legal referral not possible yet", "Missing: " + "; ".join(missing),
+            raise Conflict("Legal referral not possible yet", "Missing: " + "; ".join(missing),
                                rule="legal-preconditions", missing=missing)
     if session.scalar(select(Escalation.id).where(Escalation.account_id == account.id, Escalation.kind == kind,
                                                   Escalation.status.in_(ACTIVE_ESCALATION_STATUSES))):
-        raise ProblemError(409, "Already escalated", f"This account has a {kind} escalation awaiting a decision",
+        raise Conflict("Already escalated", f"This account has a {kind} escalation awaiting a decision",
                            rule="escalation-open")
     esc = Escalation(account_id=account.id, team_id=account.team_id, kind=kind, status="open",
                      queue=policy.queues[kind], reason=data.reason.strip(), note=data.note, created_by_id=user.id,
@@ -218,7 +218,7 @@ def create(session: Session, user: User, account_id: int, data: EscalationCreate
             session.add(esc)
             session.flush()
     except IntegrityError:
-        raise ProblemError(409, "Already escalated", f"This account has a {kind} escalation awaiting a decision",
+        raise Conflict("Already escalated", f"This account has a {kind} escalation awaiting a decision",
                            rule="escalation-open") from None
     _event(session, esc, "open", user, data.note)
     if kind == "legal":
@@ -258,7 +258,7 @@ def get_escalation(session: Session, user: User, escalation_id: int, *, for_upda
         raise not_found("escalation")
     try:
         get_visible(session, user, esc.account_id)
-    except ProblemError:
+    except DomainError:
         raise not_found("escalation") from None
     return esc
 
@@ -304,9 +304,9 @@ def act(session: Session, user: User, escalation_id: int, action: str, note: str
     decider = _may_decide(user, esc)
     raiser_closing = action == "close" and user.id == esc.created_by_id and esc.status in ("accepted", "returned")
     if not (decider or raiser_closing):
-        raise ProblemError(403, "Forbidden", f"A {esc.kind} escalation is decided in the {esc.queue} queue")
+        raise Forbidden("Forbidden", f"A {esc.kind} escalation is decided in the {esc.queue} queue")
     if esc.status not in allowed:
-        raise ProblemError(409, "Not possible now", f"A {esc.status.replace('_', ' ')} escalation cannot be "
+        raise Conflict("Not possible now", f"A {esc.status.replace('_', ' ')} escalation cannot be "
                            f"{'returned' if action == 'return' else action + 'ed'}", rule="escalation-status",
                            status_now=esc.status)
     note = (note or "").strip()
@@ -417,7 +417,7 @@ def render(session: Session, account: Account, kind: str, fmt: str, lang: str, t
             return markdown.encode("utf-8")
         return markdown_to_pdf(markdown, lang=lang, author=bank_name, footer=account.account_ref)
     except LetterError as exc:
-        raise ProblemError(422, "Document cannot be made", str(exc)) from None
+        raise Invalid("Document cannot be made", str(exc)) from None
 
 
 def make_document(session: Session, user: User, account: Account, kind: str, fmt: str, lang: str | None,
@@ -464,7 +464,7 @@ def copy_document(session: Session, user: User, doc: Document, escalation: Escal
 def generate(session: Session, user: User, account_id: int, data: DocumentCreate, bank_name: str,
              bank_contact: str) -> Document:
     if user.role not in ("agent", "supervisor", "legal", "admin"):
-        raise ProblemError(403, "Forbidden", "Your role does not make documents")
+        raise Forbidden("Forbidden", "Your role does not make documents")
     account = get_visible(session, user, account_id)
     return make_document(session, user, account, data.kind.value, data.format.value, data.lang, bank_name,
                          bank_contact)
@@ -481,7 +481,7 @@ def document_by_id(session: Session, user: User, document_id: int) -> Document:
         raise not_found("document")
     try:
         get_visible(session, user, doc.account_id)
-    except ProblemError:
+    except DomainError:
         raise not_found("document") from None
     audit.record(session, user.id, "view", "document", doc.id, account_id=doc.account_id)
     return doc

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import CONFIG_DIR
-from backend.api.errors import ProblemError
+from backend.domain.errors import Forbidden, Invalid
 from backend.compliance.engine import FlagPeriod as Period
 from backend.models import EPOCH, Account, FlagPeriod, User, utcnow
 from backend.services import audit
@@ -75,10 +75,10 @@ def check_authority(user: User, current: set[Pair], wanted: set[Pair], note: str
         for flag, channel in sorted(changed, key=str):
             if not authority.may(user.role, flag, change):
                 what = flag + (f" ({channel})" if channel else "")
-                raise ProblemError(403, "Forbidden", f"only {authority.who(flag, change)} may {change} {what}",
+                raise Forbidden("Forbidden", f"only {authority.who(flag, change)} may {change} {what}",
                                    rule="flag-authority", flag=flag, change=change)
     if current - wanted and not note.strip():
-        raise ProblemError(422, "Invalid request", "flags_note: say why a flag is lifted",
+        raise Invalid("Invalid request", "flags_note: say why a flag is lifted",
                            errors=[("flags_note", "say why a flag is lifted")])
 
 
@@ -106,10 +106,10 @@ def effective(at: dt.datetime | None, now: dt.datetime, field: str = "flags_effe
     if at is None:
         return now
     if at > now + FUTURE_TOLERANCE:
-        raise ProblemError(422, "Invalid request", f"{field}: a flag cannot take effect in the future",
+        raise Invalid("Invalid request", f"{field}: a flag cannot take effect in the future",
                            errors=[(field, "in the future")])
     if at < now - LATEST:
-        raise ProblemError(422, "Invalid request", f"{field}: a flag change is recorded within a year of it",
+        raise Invalid("Invalid request", f"{field}: a flag change is recorded within a year of it",
                            errors=[(field, "more than a year ago")])
     return min(at, now).astimezone(dt.UTC)
 
@@ -132,7 +132,7 @@ def change(session: Session, account: Account, wanted: set[Pair], user: User | N
                              set_recorded_at=now)
             session.add(row)
         if at < row.started_at:
-            raise ProblemError(422, "Invalid request",
+            raise Invalid("Invalid request",
                                f"flags_effective_at: {flag} was set at {row.started_at.isoformat()}, after {at.isoformat()}",
                                errors=[("flags_effective_at", "before the flag was set")])
         row.ended_at = at

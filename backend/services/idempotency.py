@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import DomainError, Invalid
 from backend.models import IdempotencyKey, utcnow
 
 
@@ -24,7 +24,7 @@ def check_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 128 or not key.isprintable():
-        raise ProblemError(422, "Invalid request", "Idempotency-Key must be 1 to 128 printable characters",
+        raise Invalid("Invalid request", "Idempotency-Key must be 1 to 128 printable characters",
                            errors=[("Idempotency-Key", "1 to 128 printable characters")])
     return key
 
@@ -54,8 +54,8 @@ class Stored(NamedTuple):
         return self.request_hash is None or self.request_hash == request_hash
 
 
-def reused() -> ProblemError:
-    return ProblemError(422, "Idempotency-Key reused",
+def reused() -> DomainError:
+    return Invalid("Idempotency-Key reused",
                         "This Idempotency-Key was used for another request (its body differs); "
                         "a new request needs a new key",
                         errors=[("Idempotency-Key", "already used for a request with another body")])

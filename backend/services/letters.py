@@ -18,7 +18,7 @@ import io
 
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError, not_found
+from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.domain.accounts import mask_card_numbers
 from backend.models import Account, Contact, Document, LetterRun, User, utcnow
 from backend.services import audit, compliance
@@ -74,16 +74,16 @@ def send(session: Session, user: User, account_id: int, data: LetterSend, bank_n
     """Send one letter on ``account_id`` now: refused 409 naming the rule where the law or the
     record forbids it (no address on record: 422 on ``address``)."""
     if user.role not in SENDERS:
-        raise ProblemError(403, "Forbidden", "Your role does not send letters")
+        raise Forbidden("Forbidden", "Your role does not send letters")
     now = now or utcnow()
     account = get_visible(session, user, account_id, for_update=True)
     try:
         contact = _send(session, user, account, data, bank_name, bank_contact, now)
     except NotSent as exc:
         if exc.rule == "no-address":
-            raise ProblemError(422, "Letter cannot be sent", f"address: {exc.detail}",
+            raise Invalid("Letter cannot be sent", f"address: {exc.detail}",
                                errors=[("address", exc.detail)]) from None
-        raise ProblemError(409, "Letter not allowed now", exc.detail, rule=exc.rule, blocks=exc.blocks) from None
+        raise Conflict("Letter not allowed now", exc.detail, rule=exc.rule, blocks=exc.blocks) from None
     session.flush()
     return contact
 
@@ -111,7 +111,7 @@ def run_for_segment(session: Session, user: User, segment_id: int, data: LetterS
     from backend.services.segments import criteria, get_segment
 
     if user.role not in BATCHERS:
-        raise ProblemError(403, "Forbidden", "Letters are sent in batches by a supervisor")
+        raise Forbidden("Forbidden", "Letters are sent in batches by a supervisor")
     now = now or utcnow()
     seg = get_segment(session, user, segment_id)
     ids = list(session.scalars(where(session, user, criteria(seg)).order_by(Account.id)))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError, not_found
+from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.domain import plans as calc
 from backend.domain.accounts import bucket_for
 from backend.domain.history import with_payment
@@ -201,12 +201,11 @@ def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Pl
     c = check(session, user, account, data, today)
     conflict = [e for e in c.errors if e[1].startswith("plan ") and "still open" in e[1]]
     if conflict:
-        raise ProblemError(409, "A plan is open", conflict[0][1], reason="open_plan")
+        raise Conflict("A plan is open", conflict[0][1], reason="open_plan")
     if c.errors:
-        raise ProblemError(422, "Invalid plan", "; ".join(f"{f}: {m}" for f, m in c.errors), errors=c.errors)
+        raise Invalid("Invalid plan", "; ".join(f"{f}: {m}" for f, m in c.errors), errors=c.errors)
     if c.refused:
-        raise ProblemError(
-            422, "Beyond every authority",
+        raise Invalid("Beyond every authority",
             "; ".join(f"{b.limit}: allowed {b.allowed}, asked {b.actual}" for b in c.refused),
             errors=[(b.limit, f"allowed {b.allowed}, asked {b.actual}") for b in c.refused],
             limits=[b.model_dump() for b in c.refused],
@@ -224,7 +223,7 @@ def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Pl
             session.add(plan)
             session.flush()
     except IntegrityError:
-        raise ProblemError(409, "A plan is open", "another plan was opened on this account just now",
+        raise Conflict("A plan is open", "another plan was opened on this account just now",
                            reason="open_plan") from None
     _event(session, plan, "draft", user, data.note)
     audit.record(session, user.id, "create", "plan", plan.id, account_id=account.id, kind=p.kind,
@@ -239,10 +238,10 @@ def _replace(session: Session, user: User, account: Account, plan_id: int) -> No
     """Cancel the caller's own draft ``plan_id`` on ``account``, which a new plan replaces."""
     old = session.scalar(select(Plan).where(Plan.id == plan_id).with_for_update())
     if old is None or old.account_id != account.id:
-        raise ProblemError(422, "Invalid plan", f"replaces: plan {plan_id} is not a plan of this account",
+        raise Invalid("Invalid plan", f"replaces: plan {plan_id} is not a plan of this account",
                            errors=[("replaces", f"plan {plan_id} is not a plan of this account")])
     if old.status != "draft" or old.created_by_id != user.id:
-        raise ProblemError(409, "Not now", f"plan {plan_id} is {old.status}"
+        raise Conflict("Not now", f"plan {plan_id} is {old.status}"
                            + ("" if old.created_by_id == user.id else ", and another's")
                            + ": only your own draft is replaced", reason="status", status_now=old.status)
     act(session, user, old.id, "cancel", "replaced by a new plan")
@@ -319,7 +318,7 @@ def list_plans(session: Session, user: User, *, status: str | None = None, accou
 
 def _refuse(plan: Plan, action: str, allowed: tuple[str, ...]) -> None:
     if plan.status not in allowed:
-        raise ProblemError(409, "Not now", f"a {plan.status} plan cannot be {action}", reason="status",
+        raise Conflict("Not now", f"a {plan.status} plan cannot be {action}", reason="status",
                            status_now=plan.status)
 
 
@@ -331,7 +330,7 @@ def act(session: Session, user: User, plan_id: int, action: str, note: str = "")
     if action == "submit":
         _refuse(plan, "submitted", ("draft",))
         if plan.created_by_id != user.id and user.role not in APPROVERS:
-            raise ProblemError(403, "Forbidden", "only the agent who drafted it submits a plan")
+            raise Forbidden("Forbidden", "only the agent who drafted it submits a plan")
         mine = authority.limits_for(user.role) or authority.limits_for("agent")
         assert mine is not None
         breaches = _limit_breaches(_as_calc(plan), mine, plan.account, authority, today)
@@ -340,19 +339,19 @@ def act(session: Session, user: User, plan_id: int, action: str, note: str = "")
     elif action in ("approve", "reject"):
         _refuse(plan, f"{action}d" if action == "approve" else "rejected", ("pending",))
         if user.role not in APPROVERS:
-            raise ProblemError(403, "Forbidden", "plans are approved by a supervisor")
+            raise Forbidden("Forbidden", "plans are approved by a supervisor")
         if action == "approve":
             limits = authority.limits_for(user.role)
             assert limits is not None
             beyond = _limit_breaches(_as_calc(plan), limits, plan.account, authority, today)
             if beyond:
-                raise ProblemError(409, "Beyond your authority",
+                raise Conflict("Beyond your authority",
                                    "; ".join(f"{b.limit}: allowed {b.allowed}, asked {b.actual}" for b in beyond),
                                    reason="authority", limits=[b.model_dump() for b in beyond])
             plan.status = "active"
         else:
             if not note.strip():
-                raise ProblemError(422, "Invalid request", "note: say why the plan is rejected",
+                raise Invalid("Invalid request", "note: say why the plan is rejected",
                                    errors=[("note", "say why the plan is rejected")])
             plan.status = "rejected"
         plan.decided_by = user
@@ -430,11 +429,11 @@ def record_payment(session: Session, actor: User | None, data: PaymentCreate) ->
     if existing is not None:
         if not errors and _same(existing, data, account, amount):
             return existing, False
-        raise ProblemError(409, "Duplicate bank reference",
+        raise Conflict("Duplicate bank reference",
                            f"bank_ref {data.bank_ref} was recorded already with other details",
                            errors=[("bank_ref", "recorded already with other details")])
     if errors:
-        raise ProblemError(422, "Invalid payment", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
+        raise Invalid("Invalid payment", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
     assert account is not None
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
@@ -466,7 +465,7 @@ def record_payment(session: Session, actor: User | None, data: PaymentCreate) ->
             session.add(payment)
             session.flush()
     except IntegrityError:
-        raise ProblemError(409, "Duplicate bank reference", f"bank_ref {data.bank_ref} was recorded just now",
+        raise Conflict("Duplicate bank reference", f"bank_ref {data.bank_ref} was recorded just now",
                            errors=[("bank_ref", "recorded already")]) from None
     audit.record(session, actor.id if actor else None, "create", "payment", payment.id, account_id=account.id,
                  amount_minor=amount, bank_ref=data.bank_ref, bucket_before=bucket_before, bucket=account.bucket,
@@ -566,7 +565,7 @@ def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | Non
     try:
         body = render_pdf(data) if fmt == "pdf" else render_markdown(data).encode("utf-8")
     except LetterError as exc:
-        raise ProblemError(422, "Letter cannot be made", str(exc)) from None
+        raise Invalid("Letter cannot be made", str(exc)) from None
     audit.record(session, user.id, "view", "plan_letter", plan.id, format=fmt, lang=lang)
     session.commit()
     return body, "application/pdf" if fmt == "pdf" else "text/markdown; charset=utf-8"

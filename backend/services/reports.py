@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from backend.domain.accounts import BUCKETS
-from backend.api.errors import ProblemError
+from backend.domain.errors import Forbidden, Invalid, NotFound
 from backend.domain.outcomes import counts_for
 from backend.models import (
     Account,
@@ -51,7 +51,7 @@ def strategies(session: Session, user: User, days: int = 30, now: dt.datetime | 
     attempts, right-party contacts, promises, plans kept and broken, money collected.
     Never a ranking of agents (2011 Measures Art. 66): the unit is the strategy."""
     if user.role not in REPORT_ROLES:
-        raise ProblemError(403, "Forbidden", "Reports are for supervisors")
+        raise Forbidden("Forbidden", "Reports are for supervisors")
     now = now or utcnow()
     since = now - dt.timedelta(days=days)
     strategy = func.coalesce(Account.strategy, "unranked")
@@ -143,9 +143,9 @@ def period(days: int = 30, since: dt.datetime | None = None, until: dt.datetime 
     until = (until or now or utcnow()).astimezone(dt.UTC)
     since = (since.astimezone(dt.UTC) if since else until - dt.timedelta(days=days))
     if since >= until:
-        raise ProblemError(422, "Invalid request", "from: must be before to", errors=[("from", "must be before to")])
+        raise Invalid("Invalid request", "from: must be before to", errors=[("from", "must be before to")])
     if until - since > dt.timedelta(days=366):
-        raise ProblemError(422, "Invalid request", "a report covers at most 366 days",
+        raise Invalid("Invalid request", "a report covers at most 366 days",
                            errors=[("from", "at most 366 days before to")])
     span = until - since
     return ReportPeriod(since=since, until=until, days=max(1, -(-int(span.total_seconds()) // 86400)))
@@ -154,19 +154,19 @@ def period(days: int = 30, since: dt.datetime | None = None, until: dt.datetime 
 def _scope(session: Session, user: User, team: str | None) -> tuple[int | None, str | None]:
     """The team a report is restricted to (``None``: every team), as (id, name)."""
     if user.role not in REPORT_ROLES:
-        raise ProblemError(403, "Forbidden", "Reports are for supervisors, legal officers and admins")
+        raise Forbidden("Forbidden", "Reports are for supervisors, legal officers and admins")
     if user.role == "supervisor":
         if user.team_id is None:
-            raise ProblemError(403, "Forbidden", "A supervisor without a team has no team to report on")
+            raise Forbidden("Forbidden", "A supervisor without a team has no team to report on")
         own = session.get(Team, user.team_id)
         if team is not None and own is not None and team != own.name:
-            raise ProblemError(403, "Forbidden", f"A supervisor reports on their own team ({own.name})")
+            raise Forbidden("Forbidden", f"A supervisor reports on their own team ({own.name})")
         return user.team_id, own.name if own else None
     if team is None:
         return None, None
     found = session.scalar(select(Team).where(Team.name == team))
     if found is None:
-        raise ProblemError(404, "Not found", f"No such team: {team}")
+        raise NotFound("Not found", f"No such team: {team}")
     return found.id, found.name
 
 
@@ -292,7 +292,7 @@ def agents(session: Session, user: User, days: int = 30, *, team: str | None = N
     own = user.role == "agent"
     if own:
         if user.team_id is None or team is not None:
-            raise ProblemError(403, "Forbidden", "An agent sees their own figures only")
+            raise Forbidden("Forbidden", "An agent sees their own figures only")
         own_team = session.get(Team, user.team_id)
         team_id, team_name = user.team_id, own_team.name if own_team else None
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError, not_found
+from backend.domain.errors import Conflict, Forbidden, not_found
 from backend.models import Segment, Team, User, utcnow
 from backend.services import audit
 from backend.services.assign import Criteria, band_errors, ids_of, invalid, move, must_move, resolve_target, where
@@ -82,10 +82,10 @@ def _apply_filter(session: Session, user: User, seg: Segment, f: SegmentFilter) 
         if team is None:
             raise invalid([("filter.team", "no such team")])
         if user.role != "admin" and team.id != user.team_id:
-            raise ProblemError(403, "Forbidden", "A supervisor keeps segments of their own team")
+            raise Forbidden("Forbidden", "A supervisor keeps segments of their own team")
         team_id = team.id
     if user.role != "admin" and team_id is None:
-        raise ProblemError(403, "Forbidden", "A supervisor without a team keeps no segments")
+        raise Forbidden("Forbidden", "A supervisor without a team keeps no segments")
     c = Criteria(buckets=tuple(b.value for b in f.bucket or ()), currency=f.currency,
                  min_balance_minor=f.min_balance_minor, max_balance_minor=f.max_balance_minor,
                  min_risk=f.min_risk, max_risk=f.max_risk, min_priority=f.min_priority, max_priority=f.max_priority,
@@ -120,7 +120,7 @@ def _unique_name(session: Session, seg: Segment) -> None:
         Segment.name == seg.name, Segment.id != (seg.id or -1),
         Segment.team_id.is_(None) if seg.team_id is None else Segment.team_id == seg.team_id))
     if clash is not None:
-        raise ProblemError(409, "Conflict", f"name: the team has a segment {seg.name!r} already",
+        raise Conflict("Conflict", f"name: the team has a segment {seg.name!r} already",
                            errors=[("name", "taken")])
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
 from backend.models import ApiToken, LoginThrottle, User, utcnow
 from backend.security import HashPool, PoolFull, new_token, token_digest
 from backend.services import audit
@@ -228,13 +228,13 @@ class NotYourTurn(Exception):
 
 
 def _refused(session: Session, attempt_name: str, address: str, user_id: int | None, reason: str,
-             retry_after: int) -> ProblemError:
+             retry_after: int) -> DomainError:
     audit.record(session, None, "login_failed", "user", user_id, username=attempt_name, address=address,
                  reason=reason, retry_after=retry_after)
     session.commit()
-    return ProblemError(429, "Too many attempts",
+    return TooManyAttempts("Too many attempts",
                         f"Too many failed sign-ins; try again in {retry_after} s",
-                        headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
+                        retry_after=retry_after)
 
 
 def open_attempt(session: Session, username: str, address: str, limits: Limits, *,
@@ -312,7 +312,7 @@ def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
     audit.record(session, None, "login_failed", "user", attempt.user_id, username=attempt.username,
                  address=attempt.address, reason=attempt.reason)
     session.commit()
-    raise ProblemError(401, "Not authenticated", "Wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
+    raise Unauthenticated("Not authenticated", "Wrong user name or password")
 
 
 class TurnBell:
@@ -368,5 +368,5 @@ async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, li
             finally:
                 bell.ring()
     except PoolFull:
-        raise ProblemError(503, "Busy", "Too many sign-ins at once; try again",
-                           headers={"Retry-After": "1"}) from None
+        raise Busy("Busy", "Too many sign-ins at once; try again",
+                           retry_after=1) from None

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.domain.errors import Invalid
 from backend.models import ApiToken, Team, User, utcnow
 from backend.security import hash_password, token_digest, verify_password
 from backend.services import audit
@@ -38,9 +38,9 @@ def add_user(
     """Create a user, or update the role, team and password of an existing one (which ends
     every session they have: ``revoke_tokens``)."""
     if role not in ROLES:
-        raise ProblemError(422, "Invalid request", f"role must be one of {', '.join(sorted(ROLES))}", errors=[("role", "unknown role")])
+        raise Invalid("Invalid request", f"role must be one of {', '.join(sorted(ROLES))}", errors=[("role", "unknown role")])
     if not username or len(username) > 64:
-        raise ProblemError(422, "Invalid request", "user name must be 1 to 64 characters", errors=[("username", "bad length")])
+        raise Invalid("Invalid request", "user name must be 1 to 64 characters", errors=[("username", "bad length")])
     team_row = get_or_create_team(session, team) if team else None
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

@@ -170,7 +170,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = _read_password(args.name, args.password_stdin)
     from sqlalchemy import select
 
-    from backend.api.errors import ProblemError
+    from backend.domain.errors import DomainError
     from backend.models import User
     from backend.services.users import add_user
 
@@ -180,7 +180,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             existed = session.scalar(select(User.id).where(User.username == args.name)) is not None
             try:
                 add_user(session, args.name, password, args.role, args.team, args.display_name)
-            except ProblemError as exc:
+            except DomainError as exc:
                 raise CliError(exc.detail or exc.title) from None
             session.commit()
     finally:

@@ -141,7 +141,7 @@ def format_strategy_report(report, fmt: str) -> str:  # noqa: ANN001
 
 
 def cmd_report_strategies(args: argparse.Namespace) -> int:
-    from backend.api.errors import ProblemError
+    from backend.domain.errors import DomainError
     from backend.services import audit
     from backend.services.reports import REPORT_ROLES, strategies
 
@@ -151,7 +151,7 @@ def cmd_report_strategies(args: argparse.Namespace) -> int:
             user = actor(session, args.as_user, REPORT_ROLES, "reports are for supervisors, legal officers and admins")
             try:
                 report = strategies(session, user, args.days)
-            except ProblemError as exc:
+            except DomainError as exc:
                 raise CliError(exc.detail or exc.title) from None
             audit.record(session, user.id, "view", "report", None, report="strategies", days=args.days, via="cli")
             session.commit()
@@ -164,7 +164,7 @@ def cmd_report_strategies(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """``report agent|team|portfolio|cases``."""
-    from backend.api.errors import ProblemError
+    from backend.domain.errors import DomainError
     from backend.services import audit
     from backend.services import reports as reports_svc
 
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
                           "reports are for supervisors, legal officers and admins")
             try:
                 report = build(session, user, args.days, team=args.team, since=since, until=until, **extra)
-            except ProblemError as exc:
+            except DomainError as exc:
                 raise CliError(exc.detail or exc.title) from None
             detail = {}
             if kind == "cases":

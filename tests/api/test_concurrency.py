@@ -26,7 +26,8 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.api.errors import from_domain
+from backend.domain.errors import DomainError
 from backend.app import create_app
 from backend.db import Database
 from backend.models import (Account, Address, AuditEntry, Contact, Customer, FlagPeriod, IdempotencyKey, Note, Phone,
@@ -125,8 +126,8 @@ def test_concurrent_workers_never_hold_the_same_account(engine: Engine, race: di
                     user = session.scalar(select(User).where(User.username == name))
                     try:
                         account, _expires = next_account(session, user, 15)
-                    except ProblemError as exc:
-                        raise AssertionError(f"{name}: {exc.status} {exc}") from None
+                    except DomainError as exc:
+                        raise AssertionError(f"{name}: {from_domain(exc).status} {exc}") from None
                     mine, user_id = account.id, user.id
                 with lock:
                     holders[name] = mine

@@ -235,7 +235,8 @@ async def test_a_sign_in_cut_off_before_its_answer_counts_as_nothing(door, clock
     """A backend killed (or a client gone) between the check's start and its answer leaves the
     attempt counted as being checked: it is no failure, and after ``login_checking_stale_seconds``
     it holds no turn either."""
-    from backend.api.errors import ProblemError
+    from backend.api.errors import from_domain
+    from backend.domain.errors import TooManyAttempts
     from backend.services.signin import NotYourTurn, open_attempt
 
     limits = Limits()
@@ -246,9 +247,9 @@ async def test_a_sign_in_cut_off_before_its_answer_counts_as_nothing(door, clock
     # While they may still be in flight, the next waits its turn; at the end of its wait, 429.
     with pytest.raises(NotYourTurn):
         open_attempt(session, "trainer1", "192.0.2.10", limits)
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(TooManyAttempts) as refused:
         open_attempt(session, "trainer1", "192.0.2.10", limits, last_try=True)
-    assert refused.value.status == 429
+    assert from_domain(refused.value).status == 429
     clock.to(_later(31))  # past login_checking_stale_seconds: the three were cut off
     async with door("192.0.2.10") as http:
         assert (await _login(http, "trainer1", "trainer1")).status_code == 200
