@@ -54,6 +54,7 @@ from backend_client.models import (
     TokenResponse,
     UserOut,
     WorklistPage,
+    IsoDateTime,
     instant_problem,
 )
 
@@ -208,7 +209,7 @@ def get_compliance(
     user: CurrentUser,
     session: SessionDep,
     channel: Channel = Channel.phone,
-    at: Annotated[dt.datetime | None, Query(description="ISO 8601 with an offset; default now")] = None,
+    at: Annotated[IsoDateTime | None, Query(description="ISO 8601 with an offset; default now")] = None,
     party: Party = Party.debtor,
     used: Annotated[str | None, Query(max_length=40, description="the number or address to be used")] = None,
 ) -> ComplianceVerdict:
