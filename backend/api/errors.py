@@ -197,6 +197,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # A body that is not UTF-8 text (FastAPI answers 400 "error parsing the body"):
+            # malformed JSON like any other, 422 naming the body (schemathesis found it).
+            message = "not JSON text (invalid UTF-8)"
+            return problem_response(Problem(title="Invalid request", status=422, detail=f"body: {message}",
+                                            errors=[FieldError(field="body", message=message)]))
         titles = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
                   405: "Method not allowed", 413: "Content too large"}
         title = titles.get(exc.status_code, "Error")
