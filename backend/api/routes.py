@@ -67,6 +67,10 @@ and 503 (a busy database, ``errors.install``)."""
 
 router = APIRouter(prefix="/api/v1", responses=ROUTER_PROBLEMS)
 
+WITH_ETAG = {200: {"headers": {"ETag": {
+    "description": "the account's version, quoted: send it back as If-Match to change the account",
+    "required": True, "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}}}
+
 
 @router.post("/auth/login", response_model=TokenResponse, tags=["auth"], responses=problems(413, 429))
 async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep,
@@ -126,7 +130,8 @@ def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Re
     return Response(status_code=204)
 
 
-@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"], responses=problems(404))
+@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"],
+            responses={**WITH_ETAG, **problems(404)})
 def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, response: Response) -> AccountDetail:
     account = accounts_svc.fresh(session, accounts_svc.get_visible(session, user, account_id))
     audit.record(session, user.id, "view", "account", account.id)
@@ -154,7 +159,7 @@ def create_account(
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"],
-              responses=problems(403, 404, 412, 413, 428))
+              responses={**WITH_ETAG, **problems(403, 404, 412, 413, 428)})
 def patch_account(
     account_id: AccountId,
     body: AccountPatch,
