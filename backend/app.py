@@ -141,7 +141,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.include_router(segments_router)
     app.include_router(collab_router)
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
+    @app.get("/healthz", response_model=Health, tags=["health"], responses=errors.problems(422, 503))
     def healthz(session: SessionDep) -> Health:
         session.execute(text("SELECT 1"))
         # Ended here, in this thread: FastAPI checks the answer against ``Health`` in another

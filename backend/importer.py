@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,10 @@ def _row_dict(raw: dict[str, str | None]) -> dict[str, object]:
             # Aligned with ``phones`` by position: a blank between two kinds stays (and is
             # refused as no kind) rather than moving the kinds after it to another number.
             out["phone_kinds"] = [k.strip() for k in value.removesuffix(";").split(";")]
+        elif name == "dpd" and re.fullmatch(r"-?[0-9]{1,18}", value):
+            # A number in the JSON body (whose wire model takes no string for it); a cell
+            # that is no whole number stays text, and is refused naming ``dpd``.
+            out["dpd"] = int(value)
         elif value != "":
             out[name] = value
     return out

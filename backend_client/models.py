@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
 )
 from pydantic_core import PydanticCustomError
@@ -109,7 +110,18 @@ Lines = Annotated[str, MULTI_LINE]
 
 ShortText = Annotated[str, StringConstraints(max_length=200), ONE_LINE]
 NoteText = Annotated[str, StringConstraints(max_length=4000), MULTI_LINE]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
+
+# Strict scalars (issue 15 item 6): what comes in is the JSON type the schema says.
+# Pydantic's lax mode would take ``"12"`` or ``12.0`` for an integer, ``"yes"`` or
+# ``1`` for a boolean, ``"0.5"`` for a number: request bodies use these instead, so
+# that such a body is refused 422 naming the field. (A whole model in strict mode
+# would refuse more: FastAPI validates the parsed JSON as Python data, where strict
+# mode takes an enum only as its member and a date only as a ``date``.)
+StrictInt = Annotated[int, Strict()]
+StrictBool = Annotated[bool, Strict()]
+StrictFloat = Annotated[float, Strict()]
+"""A JSON number (an integer is a number too); never a string or a boolean."""
 
 
 # --------------------------------------------------------------------------
@@ -161,12 +173,35 @@ def _instant_in_range(value: dt.datetime) -> dt.datetime:
     return value
 
 
-Day = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_DAY))]
+# Dates and instants come as ISO 8601 text (issue 15 item 6): pydantic alone would
+# read an integer (or a string of digits) as seconds since 1970, so that
+# ``"at": 1700000000`` were an instant and ``"date": 0`` a day. A ``date`` or
+# ``datetime`` object (Python callers: the desk, the importer) is taken as it is.
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_INSTANT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_text(pattern: re.Pattern[str], kind: str, message: str):  # noqa: ANN202
+    def check(value: Any) -> Any:
+        if isinstance(value, dt.date) or (isinstance(value, str) and pattern.match(value)):
+            return value
+        raise PydanticCustomError(kind, message)
+
+    return check
+
+
+ISO_DAY = BeforeValidator(_iso_text(_ISO_DAY, "iso_date", "must be an ISO 8601 date (YYYY-MM-DD)"))
+ISO_INSTANT = BeforeValidator(_iso_text(
+    _ISO_INSTANT, "iso_datetime", "must be an ISO 8601 date and time with an offset (2026-12-01T09:00:00-05:00)"))
+
+Day = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_DAY)), ISO_DAY]
 """A date from :data:`EARLIEST_DAY` to :data:`LATEST_DAY`."""
-OpenedOn = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_OPENED_ON))]
+OpenedOn = Annotated[dt.date, AfterValidator(_day_in(EARLIEST_OPENED_ON)), ISO_DAY]
 """The day an account was opened: from :data:`EARLIEST_OPENED_ON`."""
-Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range), ISO_INSTANT]
 """A zone-aware instant from :data:`EARLIEST_DAY` to :data:`LATEST_DAY` (UTC); naive ones are refused."""
+IsoDateTime = Annotated[dt.datetime, ISO_INSTANT]
+"""A date and time as ISO 8601 text (a query parameter whose offset the route checks itself)."""
 
 
 # --------------------------------------------------------------------------
@@ -422,7 +457,7 @@ class AccountCreate(Wire):
     balance: DecimalStr
     overdue: DecimalStr
     minimum_due: DecimalStr
-    dpd: Annotated[int, Field(ge=0, le=36500)]
+    dpd: Annotated[StrictInt, Field(ge=0, le=36500)]
     card_number: Annotated[str, StringConstraints(min_length=8, max_length=32), ONE_LINE]
     opened_on: OpenedOn | None = None
     team: Annotated[str, StringConstraints(min_length=1, max_length=32), ONE_LINE]
@@ -431,18 +466,18 @@ class AccountCreate(Wire):
 
 class FlagsPatch(Wire):
     cease: list[Channel] | None = None
-    dispute: bool | None = None
-    bankruptcy: bool | None = None
-    deceased: bool | None = None
-    attorney: bool | None = None
-    complaint: bool | None = None
-    fraud: bool | None = None
-    hardship: bool | None = None
+    dispute: StrictBool | None = None
+    bankruptcy: StrictBool | None = None
+    deceased: StrictBool | None = None
+    attorney: StrictBool | None = None
+    complaint: StrictBool | None = None
+    fraud: StrictBool | None = None
+    hardship: StrictBool | None = None
 
 
 class PhonePatch(Wire):
     number: E164
-    do_not_call: bool = False
+    do_not_call: StrictBool = False
     kind: PhoneKind | None = None
     """None keeps a listed number's kind (a new number: ``other``)."""
 
@@ -482,13 +517,13 @@ class ContactCreate(Wire):
     reason: Reason | None = None
     note: NoteText = ""
     started_at: Instant | None = None
-    duration_s: Annotated[int, Field(ge=0, le=86_400)] | None = None
+    duration_s: Annotated[StrictInt, Field(ge=0, le=86_400)] | None = None
     ptp: PromiseIn | None = None
     callback_at: Instant | None = None
     used: Annotated[str, StringConstraints(max_length=254), ONE_LINE] | None = None
     """The number or address used."""
-    identity_verified: bool = False
-    disclosure_given: bool = False
+    identity_verified: StrictBool = False
+    disclosure_given: StrictBool = False
 
 
 class OutcomeCounts(Wire):
@@ -641,7 +676,7 @@ class PlanCreate(Wire):
 
     kind: PlanKind
     amount: DecimalStr | None = None
-    count: int = Field(default=1, ge=1, le=130)
+    count: StrictInt = Field(default=1, ge=1, le=130)
     frequency: PlanFrequency = PlanFrequency.monthly
     first_due: Day
     discount_percent: DecimalStr | None = None
@@ -649,7 +684,7 @@ class PlanCreate(Wire):
     replaces: Id | None = None
     """The caller's own draft on this account that this plan replaces: it is cancelled in the
     same transaction, so that the account never has neither (issue 16 item 4)."""
-    submit: bool = False
+    submit: StrictBool = False
     """Submit the plan at once (active within the agent's authority, else pending approval),
     in the same transaction as the draft."""
 
@@ -1138,15 +1173,15 @@ class AccountFilter(Wire):
     max_balance: DecimalStr | None = None
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3), ONE_LINE] | None = None
     """Balances are compared in this currency's units (required with a balance band)."""
-    min_risk: float | None = Field(default=None, ge=0, le=1)
-    max_risk: float | None = Field(default=None, ge=0, le=1)
+    min_risk: StrictFloat | None = Field(default=None, ge=0, le=1)
+    max_risk: StrictFloat | None = Field(default=None, ge=0, le=1)
     team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
     agent: Annotated[str, StringConstraints(max_length=64), ONE_LINE] | None = None
     """An agent's accounts; ``""`` for the team's unassigned pool."""
-    min_priority: float | None = Field(default=None, ge=0, le=1e9)
-    max_priority: float | None = Field(default=None, ge=0, le=1e9)
-    min_dpd: int | None = Field(default=None, ge=0, le=36500)
-    max_dpd: int | None = Field(default=None, ge=0, le=36500)
+    min_priority: StrictFloat | None = Field(default=None, ge=0, le=1e9)
+    max_priority: StrictFloat | None = Field(default=None, ge=0, le=1e9)
+    min_dpd: StrictInt | None = Field(default=None, ge=0, le=36500)
+    max_dpd: StrictInt | None = Field(default=None, ge=0, le=36500)
     q: Annotated[str, StringConstraints(max_length=100), ONE_LINE] | None = None
     """Search text, as the worklist's: account reference or customer name, or a card's last four."""
 
@@ -1216,14 +1251,14 @@ class SegmentFilter(Wire):
 
     bucket: Annotated[list[Bucket], Field(max_length=8)] | None = None
     currency: CurrencyCode | None = None
-    min_balance_minor: Annotated[int, Field(ge=0, le=10**15)] | None = None
-    max_balance_minor: Annotated[int, Field(ge=0, le=10**15)] | None = None
-    min_risk: float | None = Field(default=None, ge=0, le=1)
-    max_risk: float | None = Field(default=None, ge=0, le=1)
-    min_priority: float | None = Field(default=None, ge=0, le=1e9)
-    max_priority: float | None = Field(default=None, ge=0, le=1e9)
-    min_dpd: int | None = Field(default=None, ge=0, le=36500)
-    max_dpd: int | None = Field(default=None, ge=0, le=36500)
+    min_balance_minor: Annotated[StrictInt, Field(ge=0, le=10**15)] | None = None
+    max_balance_minor: Annotated[StrictInt, Field(ge=0, le=10**15)] | None = None
+    min_risk: StrictFloat | None = Field(default=None, ge=0, le=1)
+    max_risk: StrictFloat | None = Field(default=None, ge=0, le=1)
+    min_priority: StrictFloat | None = Field(default=None, ge=0, le=1e9)
+    max_priority: StrictFloat | None = Field(default=None, ge=0, le=1e9)
+    min_dpd: StrictInt | None = Field(default=None, ge=0, le=36500)
+    max_dpd: StrictInt | None = Field(default=None, ge=0, le=36500)
     team: Annotated[str, StringConstraints(max_length=32), ONE_LINE] | None = None
 
 

@@ -22,6 +22,51 @@ log = logging.getLogger("collectdesk.backend")
 
 PROBLEM_JSON = "application/problem+json"
 
+# --------------------------------------------------------------------------
+# The problem answers in the OpenAPI schema (issue 15 item 6): one definition for
+# every router. Each route declares exactly the statuses it can answer, as
+# ``responses=problems(404, 409)``; the statuses every route of a router answers
+# go on the router. Each is ``application/problem+json`` with the ``Problem``
+# schema (the app's ``openapi()`` puts that schema into the components, see
+# ``install``), and the headers it always carries.
+
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+PROBLEM_STATUSES: dict[int, str] = {
+    400: "Bad request",
+    401: "Not authenticated: no bearer token, or one that is unknown, revoked, expired or idle too long "
+         "(on sign-in: a wrong user name or password)",
+    403: "Forbidden: the caller's role may not do this",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict with the record's state (the rule or what is missing is named)",
+    412: "Precondition failed: If-Match names an older version of the record",
+    413: "Content too large: the request body is over the limit",
+    422: "Invalid request: the fields, parameters or headers at fault are named in errors",
+    428: "Precondition required: the If-Match header is missing",
+    429: "Too many attempts: wait Retry-After seconds",
+    503: "Busy: the database (or the sign-in pool) is saturated; try again after Retry-After seconds",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "the scheme to sign with (Bearer)", "required": True,
+                               "schema": {"type": "string"}}},
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=problems(403, 404)``: the problem answers a route (or router) declares."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        response: dict[str, Any] = {"description": PROBLEM_STATUSES[status],
+                                    "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}}
+        if status in PROBLEM_HEADERS:
+            response["headers"] = PROBLEM_HEADERS[status]
+        out[status] = response
+    return out
+
 
 class ProblemError(Exception):
     """Raise in ``backend.api`` to answer a problem: ``ProblemError(409, "…", rule="…")``.
@@ -142,7 +187,26 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _openapi_with_problems(app: FastAPI) -> Any:
+    """``app.openapi`` with the ``Problem`` schema (and what it refers to) among the
+    components, as the problem answers refer to it."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            found = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(found.pop("$defs", {}))
+            components["Problem"] = found
+        return app.openapi_schema
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
+    app.openapi = _openapi_with_problems(app)  # type: ignore[method-assign]
+
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.problem(), exc.headers)
@@ -160,6 +224,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # A body that is not UTF-8 text (FastAPI answers 400 "error parsing the body"):
+            # malformed JSON like any other, 422 naming the body (schemathesis found it).
+            message = "not JSON text (invalid UTF-8)"
+            return problem_response(Problem(title="Invalid request", status=422, detail=f"body: {message}",
+                                            errors=[FieldError(field="body", message=message)]))
         titles = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
                   405: "Method not allowed", 413: "Content too large"}
         title = titles.get(exc.status_code, "Error")

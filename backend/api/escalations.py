@@ -3,14 +3,14 @@ backend.services.escalations."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
 from backend.api.idempotent import answer_once as _idempotent
-from backend.api.errors import not_found
+from backend.api.errors import not_found, problems
 from backend.models import Account, Contact, Document
 from backend.services import audit
 from backend.services import escalations as svc
@@ -29,17 +29,14 @@ from backend_client.models import (
     EscalationStatus,
     LetterRunOut,
     LetterSend,
-    Problem,
 )
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
-}
 FILE = {200: {"content": {"application/pdf": {}, "text/markdown": {}}}}
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+# Every route: a bearer token (401), the URL checked (422), a busy database (503).
+router = APIRouter(prefix="/api/v1", responses=problems(401, 422, 503))
 
 
 def _file(doc: Document) -> Response:
@@ -48,7 +45,7 @@ def _file(doc: Document) -> Response:
 
 
 @router.post("/accounts/{account_id}/escalations", status_code=201, response_model=EscalationOut,
-             tags=["escalations"])
+             tags=["escalations"], responses=problems(403, 404, 409, 413))
 def escalate(
     account_id: IdPath, body: EscalationCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -63,7 +60,8 @@ def escalate(
     )
 
 
-@router.get("/accounts/{account_id}/escalations/check", response_model=EscalationCheck, tags=["escalations"])
+@router.get("/accounts/{account_id}/escalations/check", response_model=EscalationCheck, tags=["escalations"],
+            responses=problems(404))
 def check_escalation(
     account_id: IdPath, user: CurrentUser, session: SessionDep, kind: EscalationKind = EscalationKind.legal,
 ) -> EscalationCheck:
@@ -74,7 +72,7 @@ def check_escalation(
     return EscalationCheck(kind=kind, ready=not missing, missing=missing)
 
 
-@router.get("/escalations", response_model=EscalationPage, tags=["escalations"])
+@router.get("/escalations", response_model=EscalationPage, tags=["escalations"], responses=problems(404))
 def list_escalations(
     user: CurrentUser, session: SessionDep, status: EscalationStatus | None = None, kind: EscalationKind | None = None,
     account_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -89,7 +87,8 @@ def list_escalations(
     return EscalationPage(items=[svc.escalation_out(session, e, full=False) for e in found])
 
 
-@router.get("/escalations/{escalation_id}", response_model=EscalationOut, tags=["escalations"])
+@router.get("/escalations/{escalation_id}", response_model=EscalationOut, tags=["escalations"],
+            responses=problems(404))
 def get_escalation(escalation_id: IdPath, user: CurrentUser, session: SessionDep) -> EscalationOut:
     esc = svc.get_escalation(session, user, escalation_id)
     audit.record(session, user.id, "view", "escalation", esc.id)
@@ -110,11 +109,12 @@ def _action(action: str):  # noqa: ANN202
 
 for _name in svc.ACTIONS:
     router.add_api_route(f"/escalations/{{escalation_id}}/{_name}", _action(_name), methods=["POST"],
-                         response_model=EscalationOut, tags=["escalations"], name=f"{_name}_escalation")
+                         response_model=EscalationOut, tags=["escalations"], name=f"{_name}_escalation",
+                         responses=problems(403, 404, 409, 413))
 
 
 @router.get("/escalations/{escalation_id}/documents/{name}", tags=["escalations"], response_class=Response,
-            responses=FILE)
+            responses={**FILE, **problems(404)})
 def escalation_document(
     escalation_id: IdPath, name: Annotated[str, Path(pattern=r"^[a-z_]{1,40}\.(md|pdf)$")], user: CurrentUser,
     session: SessionDep,
@@ -125,7 +125,8 @@ def escalation_document(
     return _file(doc)
 
 
-@router.post("/accounts/{account_id}/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
+@router.post("/accounts/{account_id}/documents", status_code=201, response_model=DocumentOut, tags=["documents"],
+             responses=problems(403, 404, 413))
 def make_document(
     account_id: IdPath, body: DocumentCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -139,7 +140,8 @@ def make_document(
     )
 
 
-@router.get("/accounts/{account_id}/documents", response_model=DocumentPage, tags=["documents"])
+@router.get("/accounts/{account_id}/documents", response_model=DocumentPage, tags=["documents"],
+            responses=problems(404))
 def list_documents(account_id: IdPath, user: CurrentUser, session: SessionDep) -> DocumentPage:
     found = svc.documents(session, user, account_id)
     audit.record(session, user.id, "view", "documents", account_id)
@@ -147,14 +149,16 @@ def list_documents(account_id: IdPath, user: CurrentUser, session: SessionDep) -
     return DocumentPage(items=[svc.document_out(d) for d in found])
 
 
-@router.get("/documents/{document_id}", tags=["documents"], response_class=Response, responses=FILE)
+@router.get("/documents/{document_id}", tags=["documents"], response_class=Response,
+            responses={**FILE, **problems(404)})
 def get_document(document_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
     doc = svc.document_by_id(session, user, document_id)
     session.commit()
     return _file(doc)
 
 
-@router.post("/accounts/{account_id}/letters", status_code=201, response_model=ContactOut, tags=["documents"])
+@router.post("/accounts/{account_id}/letters", status_code=201, response_model=ContactOut, tags=["documents"],
+             responses=problems(403, 404, 409, 413))
 def send_letter(
     account_id: IdPath, body: LetterSend, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -179,7 +183,8 @@ def contact_currency(session: SessionDep, contact: Contact) -> str:
     return account.currency
 
 
-@router.post("/segments/{segment_id}/letters", status_code=201, response_model=LetterRunOut, tags=["documents"])
+@router.post("/segments/{segment_id}/letters", status_code=201, response_model=LetterRunOut, tags=["documents"],
+             responses=problems(403, 404, 413))
 def send_segment_letters(
     segment_id: IdPath, body: LetterSend, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -194,12 +199,13 @@ def send_segment_letters(
     )
 
 
-@router.get("/letter-runs/{run_id}", response_model=LetterRunOut, tags=["documents"])
+@router.get("/letter-runs/{run_id}", response_model=LetterRunOut, tags=["documents"], responses=problems(404))
 def letter_run(run_id: IdPath, user: CurrentUser, session: SessionDep) -> LetterRunOut:
     return letters_svc.run_out(letters_svc.get_run(session, user, run_id))
 
 
-@router.get("/letter-runs/{run_id}/print.pdf", tags=["documents"], response_class=Response, responses=FILE)
+@router.get("/letter-runs/{run_id}/print.pdf", tags=["documents"], response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}, **problems(404)})
 def letter_run_print_file(run_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
     """The run's print file: every letter sent, in order, each from a fresh sheet."""
     run = letters_svc.get_run(session, user, run_id)

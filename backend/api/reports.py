@@ -17,15 +17,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.api.deps import CurrentUser, SessionDep
-from backend.api.errors import ProblemError
-from backend.api.routes import PROBLEMS
+from backend.api.errors import ProblemError, problems
 from backend.services import audit
 from backend.services import reports as reports_svc
 from backend.services import overview as overview_svc
 from backend_client.models import (AgentReport, CasesReport, Day, PortfolioReport, TeamOverview, TeamReport,
                                    instant_problem)
 
-router = APIRouter(prefix="/api/v1", tags=["reports"], responses={**PROBLEMS, 403: PROBLEMS[401]})
+# Every report: a bearer token (401), a role that may see it (403), a team by that name
+# (404), the period and URL checked (422), a busy database (503).
+router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problems(401, 403, 404, 422, 503))
 
 Days = Annotated[int, Query(ge=1, le=366, description="the last N days to now (default 30)")]
 TeamName = Annotated[str | None, Query(max_length=32, description="one team (legal officers and admins)")]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import ClientAddress, CurrentToken, CurrentUser, SessionDep, SettingsDep, require_role
-from backend.api.errors import ProblemError
+from backend.api.errors import ProblemError, problems
 from backend.api.idempotent import answer_once as _idempotent
 from backend.models import utcnow
 from backend.services import accounts as accounts_svc
@@ -53,26 +53,30 @@ from backend_client.models import (
     PlanPage,
     PlanPreview,
     PlanStatus,
-    Problem,
     StrategyReport,
     Timeline,
     TokenResponse,
     UserOut,
     WorklistPage,
+    IsoDateTime,
     instant_problem,
 )
 
 AccountId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 404, 409, 412, 422, 428)
-}
+ROUTER_PROBLEMS = problems(401, 422, 503)
+"""Every route here answers 401 (each needs a bearer token; signing in answers 401 for a
+wrong password), 422 (the URL is checked for every route, ``deps.refuse_hostile_url``)
+and 503 (a busy database, ``errors.install``)."""
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", responses=ROUTER_PROBLEMS)
+
+WITH_ETAG = {200: {"headers": {"ETag": {
+    "description": "the account's version, quoted: send it back as If-Match to change the account",
+    "required": True, "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}}}
 
 
-@router.post("/auth/login", response_model=TokenResponse, tags=["auth"],
-             responses={code: PROBLEMS[401] for code in (429, 503)})
+@router.post("/auth/login", response_model=TokenResponse, tags=["auth"], responses=problems(413, 429))
 async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep,
                 address: ClientAddress) -> TokenResponse:
     """A token for the user. Failed sign-ins of a user name or from an address slow the next
@@ -109,7 +113,7 @@ def worklist(
     return accounts_svc.worklist(session, user, limit=limit, cursor=cursor, bucket=bucket, q=q or None)
 
 
-@router.post("/worklist/next", response_model=Lease, tags=["worklist"])
+@router.post("/worklist/next", response_model=Lease, tags=["worklist"], responses=problems(404))
 def worklist_next(
     user: CurrentUser,
     session: SessionDep,
@@ -123,7 +127,7 @@ def worklist_next(
     return Lease(account=accounts_svc.detail(account), lease_expires_at=expires)
 
 
-@router.post("/accounts/{account_id}/release", status_code=204, tags=["worklist"])
+@router.post("/accounts/{account_id}/release", status_code=204, tags=["worklist"], responses=problems(404))
 def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Response:
     accounts_svc.get_visible(session, user, account_id)
     accounts_svc.release_leases(session, user, account_id)
@@ -131,7 +135,8 @@ def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Re
     return Response(status_code=204)
 
 
-@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"])
+@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"],
+            responses={**WITH_ETAG, **problems(404)})
 def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, response: Response) -> AccountDetail:
     account = accounts_svc.fresh(session, accounts_svc.get_visible(session, user, account_id))
     audit.record(session, user.id, "view", "account", account.id)
@@ -140,7 +145,7 @@ def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, r
     return accounts_svc.detail(account)
 
 
-@router.get("/accounts/{account_id}/timeline", response_model=Timeline, tags=["accounts"])
+@router.get("/accounts/{account_id}/timeline", response_model=Timeline, tags=["accounts"], responses=problems(404))
 def get_timeline(
     account_id: AccountId, user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
 ) -> Timeline:
@@ -148,7 +153,7 @@ def get_timeline(
 
 
 @router.post("/accounts", status_code=201, response_model=AccountDetail, tags=["accounts"],
-             dependencies=[require_role("admin")])
+             dependencies=[require_role("admin")], responses=problems(403, 409, 413))
 def create_account(
     body: AccountCreate, user: CurrentUser, session: SessionDep, idempotency_key: IdempotencyKeyHeader = None
 ) -> JSONResponse:
@@ -158,7 +163,8 @@ def create_account(
     )
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"])
+@router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=["accounts"],
+              responses={**WITH_ETAG, **problems(403, 404, 412, 413, 428)})
 def patch_account(
     account_id: AccountId,
     body: AccountPatch,
@@ -172,7 +178,8 @@ def patch_account(
     return accounts_svc.detail(account)
 
 
-@router.post("/accounts/{account_id}/contacts", status_code=201, response_model=ContactOut, tags=["contacts"])
+@router.post("/accounts/{account_id}/contacts", status_code=201, response_model=ContactOut, tags=["contacts"],
+             responses=problems(403, 404, 409, 413))
 def log_contact(
     account_id: AccountId,
     body: ContactCreate,
@@ -188,7 +195,8 @@ def log_contact(
                        request=body)
 
 
-@router.post("/accounts/{account_id}/notes", status_code=201, response_model=NoteOut, tags=["contacts"])
+@router.post("/accounts/{account_id}/notes", status_code=201, response_model=NoteOut, tags=["contacts"],
+             responses=problems(404, 413))
 def add_note(
     account_id: AccountId,
     body: NoteCreate,
@@ -204,13 +212,14 @@ def add_note(
 
 
 
-@router.get("/accounts/{account_id}/compliance", response_model=ComplianceVerdict, tags=["compliance"])
+@router.get("/accounts/{account_id}/compliance", response_model=ComplianceVerdict, tags=["compliance"],
+            responses=problems(404))
 def get_compliance(
     account_id: AccountId,
     user: CurrentUser,
     session: SessionDep,
     channel: Channel = Channel.phone,
-    at: Annotated[dt.datetime | None, Query(description="ISO 8601 with an offset; default now")] = None,
+    at: Annotated[IsoDateTime | None, Query(description="ISO 8601 with an offset; default now")] = None,
     party: Party = Party.debtor,
     used: Annotated[str | None, Query(max_length=40, description="the number or address to be used")] = None,
 ) -> ComplianceVerdict:
@@ -230,7 +239,7 @@ def get_compliance(
                                   role=user.role)
 
 
-@router.get("/breaches", response_model=BreachPage, tags=["compliance"])
+@router.get("/breaches", response_model=BreachPage, tags=["compliance"], responses=problems(403))
 def get_breaches(
     user: CurrentUser,
     session: SessionDep,
@@ -253,7 +262,8 @@ def get_breaches(
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.post("/accounts/{account_id}/plans/preview", response_model=PlanPreview, tags=["plans"])
+@router.post("/accounts/{account_id}/plans/preview", response_model=PlanPreview, tags=["plans"],
+             responses=problems(403, 404, 413))
 def preview_plan(account_id: AccountId, body: PlanCreate, user: CurrentUser, session: SessionDep) -> PlanPreview:
     """What the draft would be (schedule, the limits it breaks), without saving it."""
     answer = plans_svc.preview(session, user, account_id, body)
@@ -261,7 +271,8 @@ def preview_plan(account_id: AccountId, body: PlanCreate, user: CurrentUser, ses
     return answer
 
 
-@router.post("/accounts/{account_id}/plans", status_code=201, response_model=PlanOut, tags=["plans"])
+@router.post("/accounts/{account_id}/plans", status_code=201, response_model=PlanOut, tags=["plans"],
+             responses=problems(403, 404, 409, 413))
 def draft_plan(
     account_id: AccountId, body: PlanCreate, user: CurrentUser, session: SessionDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -284,7 +295,7 @@ def list_plans(
     return PlanPage(items=[plans_svc.plan_out(p) for p in found])
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
+@router.get("/plans/{plan_id}", response_model=PlanOut, tags=["plans"], responses=problems(404))
 def get_plan(plan_id: PlanId, user: CurrentUser, session: SessionDep) -> PlanOut:
     plan = plans_svc.get_plan(session, user, plan_id)
     audit.record(session, user.id, "view", "plan", plan.id)
@@ -304,11 +315,12 @@ def _plan_action(action: str):  # noqa: ANN202
 
 for _action in ("submit", "approve", "reject", "cancel"):
     router.add_api_route(f"/plans/{{plan_id}}/{_action}", _plan_action(_action), methods=["POST"],
-                         response_model=PlanOut, tags=["plans"], name=f"{_action}_plan")
+                         response_model=PlanOut, tags=["plans"], name=f"{_action}_plan",
+                         responses=problems(403, 404, 409, 413))
 
 
 @router.get("/plans/{plan_id}/letter", tags=["plans"], response_class=Response,
-            responses={200: {"content": {"application/pdf": {}, "text/markdown": {}}}})
+            responses={200: {"content": {"application/pdf": {}, "text/markdown": {}}}, **problems(404)})
 def plan_letter(
     plan_id: PlanId, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     format: DocumentFormat = DocumentFormat.md,  # noqa: A002
@@ -322,7 +334,8 @@ def plan_letter(
 
 @router.post("/payments", status_code=201, response_model=PaymentOut, tags=["payments"],
              dependencies=[require_role("admin")],
-             responses={200: {"model": PaymentOut, "description": "this bank_ref was recorded already"}})
+             responses={200: {"model": PaymentOut, "description": "this bank_ref was recorded already"},
+                        **problems(403, 409, 413)})
 def post_payment(body: PaymentCreate, user: CurrentUser, session: SessionDep) -> JSONResponse:
     """A payment from the bank's feed, idempotent on ``bank_ref``: the same payment
     again answers 200 with the first record and writes nothing."""
@@ -331,7 +344,7 @@ def post_payment(body: PaymentCreate, user: CurrentUser, session: SessionDep) ->
     return JSONResponse(jsonable_encoder(plans_svc.payment_out(payment)), status_code=201 if created else 200)
 
 
-@router.get("/reports/strategies", response_model=StrategyReport, tags=["reports"])
+@router.get("/reports/strategies", response_model=StrategyReport, tags=["reports"], responses=problems(403))
 def report_strategies(
     user: CurrentUser, session: SessionDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> StrategyReport:
@@ -343,7 +356,7 @@ def report_strategies(
     return report
 
 
-@router.post("/accounts/assign", response_model=AssignResult, tags=["accounts"])
+@router.post("/accounts/assign", response_model=AssignResult, tags=["accounts"], responses=problems(403, 404, 413))
 def assign_accounts(body: AssignRequest, user: CurrentUser, session: SessionDep) -> AssignResult:
     """Move a set of accounts (ids, or a filter: bucket, balance band, score band,
     team, agent) to an agent or a team in one action (supervisor within their team, admin)."""
@@ -352,7 +365,8 @@ def assign_accounts(body: AssignRequest, user: CurrentUser, session: SessionDep)
     return result
 
 
-@router.post("/accounts/assign/preview", response_model=AssignPreview, tags=["accounts"])
+@router.post("/accounts/assign/preview", response_model=AssignPreview, tags=["accounts"],
+             responses=problems(403, 413))
 def preview_assign(body: AccountFilter, user: CurrentUser, session: SessionDep) -> AssignPreview:
     """What a filter matches before it is moved: the count, per current agent, and the
     first accounts (highest DPD first), for a supervisor (their team) or an admin."""

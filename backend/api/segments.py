@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, SessionDep
+from backend.api.errors import problems
 from backend.api.idempotent import answer_once as _idempotent
 from backend.services import audit
 from backend.services import segments as svc
-from backend_client.models import AssignResult, Problem, SegmentCreate, SegmentOut, SegmentPage, SegmentPatch
+from backend_client.models import AssignResult, SegmentCreate, SegmentOut, SegmentPage, SegmentPatch
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
-}
-
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS, tags=["segments"])
+# Every route: a bearer token (401), a supervisor or an admin (403), the URL checked
+# (422), a busy database (503).
+router = APIRouter(prefix="/api/v1", responses=problems(401, 403, 422, 503), tags=["segments"])
 
 
 @router.get("/segments", response_model=SegmentPage)
@@ -33,7 +32,7 @@ def list_segments(user: CurrentUser, session: SessionDep) -> SegmentPage:
     return page
 
 
-@router.post("/segments", status_code=201, response_model=SegmentOut)
+@router.post("/segments", status_code=201, response_model=SegmentOut, responses=problems(409, 413))
 def create_segment(body: SegmentCreate, user: CurrentUser, session: SessionDep,
                    idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Save a segment: a name, a filter (bucket, balance band in minor units, risk or
@@ -42,7 +41,7 @@ def create_segment(body: SegmentCreate, user: CurrentUser, session: SessionDep,
                        lambda: svc.segment_out(session, user, svc.create(session, user, body)), request=body)
 
 
-@router.get("/segments/{segment_id}", response_model=SegmentOut)
+@router.get("/segments/{segment_id}", response_model=SegmentOut, responses=problems(404))
 def get_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> SegmentOut:
     seg = svc.get_segment(session, user, segment_id)
     out = svc.segment_out(session, user, seg)
@@ -51,7 +50,7 @@ def get_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> S
     return out
 
 
-@router.patch("/segments/{segment_id}", response_model=SegmentOut)
+@router.patch("/segments/{segment_id}", response_model=SegmentOut, responses=problems(404, 409, 413))
 def patch_segment(segment_id: IdPath, body: SegmentPatch, user: CurrentUser, session: SessionDep) -> SegmentOut:
     seg = svc.patch(session, user, segment_id, body)
     out = svc.segment_out(session, user, seg)
@@ -59,14 +58,14 @@ def patch_segment(segment_id: IdPath, body: SegmentPatch, user: CurrentUser, ses
     return out
 
 
-@router.delete("/segments/{segment_id}", status_code=204)
+@router.delete("/segments/{segment_id}", status_code=204, responses=problems(404))
 def delete_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
     svc.delete(session, user, segment_id)
     session.commit()
     return Response(status_code=204)
 
 
-@router.post("/segments/{segment_id}/assign", response_model=AssignResult)
+@router.post("/segments/{segment_id}/assign", response_model=AssignResult, responses=problems(404))
 def assign_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> AssignResult:
     """Move every account the segment matches now to its agent or team (the team's
     pool), in one action; their leases are let go."""
