@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from backend_client.vocabulary import NoteVisibility
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
@@ -24,8 +25,19 @@ from backend_client.models import (
     ComplianceVerdict,
     ContactCreate,
     ContactOut,
+    DocumentCreate,
+    DocumentOut,
+    DocumentPage,
+    EscalationCheck,
+    EscalationCreate,
+    EscalationOut,
+    EscalationPage,
+    HandoffCreate,
+    HandoffOut,
     Health,
     Lease,
+    LetterRunOut,
+    LetterSend,
     LoginRequest,
     NoteCreate,
     NoteOut,
@@ -37,6 +49,11 @@ from backend_client.models import (
     PlanPreview,
     PortfolioReport,
     Problem,
+    SegmentCreate,
+    SegmentOut,
+    SegmentPage,
+    SegmentPatch,
+    SharedNotes,
     TeamOverview,
     TeamReport,
     Timeline,
@@ -47,7 +64,7 @@ from backend_client.models import (
 
 M = TypeVar("M", bound=BaseModel)
 
-REPORT_MODELS: dict[str, type[BaseModel]] = {"agent": AgentReport, "team": TeamReport, "portfolio": PortfolioReport,
+REPORT_MODELS: dict[str, type[AgentReport | TeamReport | PortfolioReport | CasesReport]] = {"agent": AgentReport, "team": TeamReport, "portfolio": PortfolioReport,
                                              "cases": CasesReport}
 
 
@@ -230,11 +247,11 @@ class BackendClient:
         return _parse(response, ContactOut)
 
     async def add_note(self, account_id: int, text: str, idempotency_key: str | None = None, *,
-                       visibility: str = "team") -> NoteOut:
+                       visibility: NoteVisibility | str = "team") -> NoteOut:
         """``visibility="shared"``: other teams (customer service, sales) may read it."""
         response = await self._request(
             "POST", f"/api/v1/accounts/{account_id}/notes",
-            json=NoteCreate(text=text, visibility=visibility).model_dump(mode="json"),
+            json=NoteCreate(text=text, visibility=NoteVisibility(visibility)).model_dump(mode="json"),
             headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
         )
         return _parse(response, NoteOut)
@@ -430,28 +447,4 @@ def _parse(response: httpx.Response, model: type[M]) -> M:
         raise BadResponse(f"unexpected answer from {response.request.url.path}: {exc.error_count()} problems") from exc
 
 
-# The escalation shapes, imported here (names are looked up when a method runs)
-# so that this block stays apart from the import list above.
-from backend_client.models import (  # noqa: E402
-    DocumentCreate,
-    DocumentOut,
-    DocumentPage,
-    EscalationCheck,
-    EscalationCreate,
-    EscalationOut,
-    EscalationPage,
-    LetterRunOut,
-    LetterSend,
-)
 
-# Segments and collaboration (issues 6 and 5), likewise kept apart.
-from backend_client.models import (  # noqa: E402
-    AssignResult,
-    HandoffCreate,
-    HandoffOut,
-    SegmentCreate,
-    SegmentOut,
-    SegmentPage,
-    SegmentPatch,
-    SharedNotes,
-)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -88,7 +89,7 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     return f"must not contain control characters (found U+{code:04X})"
 
 
-def _checker(multiline: bool):  # noqa: ANN202
+def _checker(multiline: bool) -> Callable[[str], str]:
     def check(value: Any) -> Any:
         # Before the type's own validation (and before ``strip_whitespace``, which
         # would take a trailing U+0085 away unseen); a non-string is left to it.
@@ -158,7 +159,7 @@ def instant_problem(value: dt.datetime) -> str | None:
     return None
 
 
-def _day_in(earliest: dt.date):  # noqa: ANN202
+def _day_in(earliest: dt.date) -> Callable[[dt.date], dt.date]:
     def check(value: dt.date) -> dt.date:
         if problem := day_problem(value, earliest):
             raise PydanticCustomError("date_out_of_range", problem)
@@ -181,7 +182,7 @@ _ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _ISO_INSTANT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
-def _iso_text(pattern: re.Pattern[str], kind: str, message: str):  # noqa: ANN202
+def _iso_text(pattern: re.Pattern[str], kind: str, message: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if isinstance(value, dt.date) or (isinstance(value, str) and pattern.match(value)):
             return value

@@ -68,7 +68,8 @@ def to_minor(amount: str | Decimal | int, currency: str) -> int:
             raise ValueError(f"{currency} has {exp} decimal places at most")
     else:
         number *= 10**shift
-    return -number if sign else number
+    result: int = -number if sign else number
+    return result
 
 
 def to_major(amount_minor: int, currency: str) -> Decimal:

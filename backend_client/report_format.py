@@ -14,8 +14,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from backend_client.exports import csv_text, md_cell, one_line
 from backend_client.money import exponent, to_major
+
+if TYPE_CHECKING:  # the wire models are only annotations here: formatting loads no pydantic
+    from backend_client.models import (
+        AgentReport, CasesReport, Money, PortfolioReport, ReportPeriod, TeamReport, WorkFigures,
+    )
 
 KINDS = ("agent", "team", "portfolio", "cases")
 BARS = " ▏▎▍▌▋▊▉█"
@@ -52,7 +59,7 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(out)
 
 
-def amounts(items, fmt: str) -> str:  # noqa: ANN001
+def amounts(items: Sequence[Money], fmt: str) -> str:
     """Money in each currency: ``USD 1,234.50; TWD 10`` (CSV: ``USD 1234.50 TWD 10``)."""
     if fmt == "csv":
         return " ".join(f"{m.currency} {to_major(m.amount_minor, m.currency):.{exponent(m.currency)}f}"
@@ -101,7 +108,7 @@ def _text(value: object, fmt: str) -> str:
     return md_cell(value) if fmt == "md" else one_line(value)
 
 
-def _heading(what: str, period, team: str | None, fmt: str = "table") -> str:  # noqa: ANN001
+def _heading(what: str, period: ReportPeriod, team: str | None, fmt: str = "table") -> str:
     last = (period.until - dt.timedelta(microseconds=1)).date()
     return (f"{what}{f', team {_text(team, fmt)}' if team else ''}: {period.since.date().isoformat()} to "
             f"{last.isoformat()} ({period.days} day{'s' if period.days != 1 else ''})")
@@ -116,7 +123,7 @@ WORK_CSV = ("accounts", "attempts", "contacts", "right_party_contacts", "rpc_rat
             "average_handle_s", "attempts_by_day")
 
 
-def _work_csv(f) -> list[str]:  # noqa: ANN001
+def _work_csv(f: WorkFigures) -> list[str]:
     cells = []
     for name in WORK_CSV:
         value = getattr(f, name)
@@ -133,7 +140,7 @@ def _work_csv(f) -> list[str]:  # noqa: ANN001
     return cells
 
 
-def _work_cells(f, fmt: str, bars: bool) -> list[str]:  # noqa: ANN001
+def _work_cells(f: WorkFigures, fmt: str, bars: bool) -> list[str]:
     def rate(value: float | None) -> str:
         return (bar(value, 6) + " " if bars else "") + pct(value, fmt)
 
@@ -148,7 +155,7 @@ WORK_TITLES = ["accounts", "attempts", "contacts", "RPC rate", "PTP", "promised"
 WORK_RIGHT = set(range(1, 12)) - {6}
 
 
-def format_agents(report, fmt: str) -> str:  # noqa: ANN001
+def format_agents(report: AgentReport, fmt: str) -> str:
     if fmt == "csv":
         return _csv(["agent", "name", "team", *WORK_CSV],
                     [[a.agent, a.display_name, a.team or "", *_work_csv(a)] for a in report.agents])
@@ -169,7 +176,7 @@ def format_agents(report, fmt: str) -> str:  # noqa: ANN001
     return "\n".join([heading, note, "", *_grid(titles, rows, right)]) + "\n"
 
 
-def format_teams(report, fmt: str) -> str:  # noqa: ANN001
+def format_teams(report: TeamReport, fmt: str) -> str:
     if fmt == "csv":
         return _csv(["team", "agents", *WORK_CSV], [[t.team, str(t.agents), *_work_csv(t)] for t in report.teams])
     heading = _heading("Teams", report.period, None)
@@ -190,7 +197,7 @@ def format_teams(report, fmt: str) -> str:  # noqa: ANN001
 # Portfolio
 
 
-def format_portfolio(report, fmt: str) -> str:  # noqa: ANN001
+def format_portfolio(report: PortfolioReport, fmt: str) -> str:
     roll = {r.bucket.value: r for r in report.roll.rows}
     order = [b.bucket.value for b in report.buckets]
     if fmt == "csv":
@@ -245,7 +252,7 @@ CASE_WORDS = {"plan_kept": "plan kept", "cured": "cured", "plan_broken": "plan b
               "dispute": "dispute", "no_contact": "never reached"}
 
 
-def format_cases(report, fmt: str) -> str:  # noqa: ANN001
+def format_cases(report: CasesReport, fmt: str) -> str:
     sections = (("successful", report.successful), ("difficult", report.difficult))
     if fmt == "csv":
         rows = []

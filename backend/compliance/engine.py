@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -145,7 +146,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=64)
-def _holiday_calendar(country: str | None, region: str | None):  # noqa: ANN202
+def _holiday_calendar(country: str | None, region: str | None) -> Any:  # a holidays.HolidayBase, or None
     if not country:
         return None
     import holidays

@@ -92,7 +92,8 @@ def _groups(text: str) -> list[list[tuple[int, int, str]]]:
             digits.append(chr(48 + d))
             i += 1
         gap_from = run[-1][1] if run else None
-        if run and (start - gap_from > MAX_GAP or any(c not in SEPARATORS for c in text[gap_from:start])):
+        if run and gap_from is not None and (start - gap_from > MAX_GAP
+                                             or any(c not in SEPARATORS for c in text[gap_from:start])):
             runs.append(run)
             run = []
         run.append((start, i, "".join(digits)))

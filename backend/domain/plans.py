@@ -191,7 +191,8 @@ class FirstPaymentRule:
 
     def minimum_minor(self, balance_minor: int, exponent: int) -> int:
         share = (balance_minor * self.min_share_bp + 9_999) // 10_000  # rounded up
-        return max(share, self.min_fixed_major * 10**exponent)
+        fixed: int = self.min_fixed_major * 10**exponent
+        return max(share, fixed)
 
 
 @dataclass(frozen=True)
