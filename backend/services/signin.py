@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import dataclasses
 import datetime as dt
 import ipaddress
@@ -37,11 +38,11 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+import anyio.to_thread
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from backend.domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
 from backend.models import ApiToken, LoginThrottle, User, utcnow
@@ -350,7 +351,8 @@ async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, li
 
     async def at_database(step: Callable[..., T], *args: object, **kwargs: object) -> T:
         async with turns:
-            return await run_in_threadpool(step, *args, **kwargs)
+            # the server's worker threads (anyio's, as Starlette's routes use)
+            return await anyio.to_thread.run_sync(functools.partial(step, *args, **kwargs))
 
     try:
         with pool.slot():
