@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from backend.domain.priority import WhyData
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -234,7 +236,8 @@ class Account(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))  # indexed by ix_accounts_team_priority (0009)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     priority: Mapped[float] = mapped_column(Float, default=0.0)
-    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[WhyData]] = mapped_column(JSON, default=list)
+    """The priority's reasons, strongest first (``backend.domain.priority.Why.as_dict``)."""
     contactable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The compliance engine's answer for a phone call, as of the last evaluation (migration 0003)."""
     next_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

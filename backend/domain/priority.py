@@ -7,7 +7,15 @@ accounts that cannot be contacted now.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
+
+
+class WhyData(TypedDict):
+    """A reason as stored on the account (``Account.reasons``) and sent (the wire's ``Why``)."""
+
+    code: str
+    text: str
+    params: dict[str, str | int | float]
 
 
 class Why(NamedTuple):
@@ -17,7 +25,7 @@ class Why(NamedTuple):
     text: str
     params: dict[str, str | int | float]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> WhyData:
         return {"code": self.code, "text": self.text, "params": dict(self.params)}
 
 
