@@ -11,7 +11,17 @@ from backend.models import Account, Contact, Note, Payment, Plan, PlanEvent, Use
 from backend.services import audit, collab, escalations, flags
 from backend.services.accounts import get_visible
 from backend.services.contacts import contact_out, note_out
-from backend_client.models import Timeline, TimelineEntry, TimelineKind
+from backend_client.models import (
+    ContactEntry,
+    EscalationEntry,
+    FlagEntry,
+    HandoffEntry,
+    NoteEntry,
+    PaymentEntry,
+    PlanEntry,
+    Timeline,
+    TimelineEntry,
+)
 
 
 def _contact_summary(c: Contact) -> str:
@@ -29,12 +39,12 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     notes = session.scalars(
         select(Note).where(Note.account_id == account.id).order_by(Note.created_at.desc(), Note.id.desc()).limit(limit)
     ).all()
-    entries = [
-        TimelineEntry(kind=TimelineKind.contact, id=c.id, at=c.started_at, actor=c.agent.username, summary=_contact_summary(c),
+    entries: list[TimelineEntry] = [
+        ContactEntry(id=c.id, at=c.started_at, actor=c.agent.username, summary=_contact_summary(c),
                       contact=contact_out(c, account.currency))
         for c in contacts
     ] + [
-        TimelineEntry(kind=TimelineKind.note, id=n.id, at=n.created_at, actor=n.author.username, summary=n.text[:80], note=note_out(n))
+        NoteEntry(id=n.id, at=n.created_at, actor=n.author.username, summary=n.text[:80], note=note_out(n))
         for n in notes
     ]
     events = session.scalars(
@@ -44,8 +54,8 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_({e.plan_id for e in events})))} if events else {}
     for e in events:
         plan = plans[e.plan_id]
-        entries.append(TimelineEntry(
-            kind=TimelineKind.plan, id=e.id, at=e.at, actor=e.actor.username if e.actor else None,
+        entries.append(PlanEntry(
+            id=e.id, at=e.at, actor=e.actor.username if e.actor else None,
             summary=f"{plan.kind} plan {plan.id} {e.status}" + (f": {e.note[:60]}" if e.note else ""),
             data={"plan_id": plan.id, "status": e.status, "kind": plan.kind, "note": e.note,
                   "contact_id": plan.contact_id,
@@ -56,16 +66,16 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
         .limit(limit)
     ).all()
     for pay in payments:
-        entries.append(TimelineEntry(
-            kind=TimelineKind.payment, id=pay.id, at=pay.paid_at, actor=None,
+        entries.append(PaymentEntry(
+            id=pay.id, at=pay.paid_at, actor=None,
             summary=f"payment {pay.bank_ref}",
             data={"bank_ref": pay.bank_ref, "amount": {"amount_minor": pay.amount_minor, "currency": pay.currency},
                   "allocations": pay.allocations, "unallocated_minor": pay.unallocated_minor},
         ))
-    entries += [TimelineEntry(kind=TimelineKind.escalation, **e)
+    entries += [EscalationEntry(**e)
                 for e in escalations.timeline_entries(session, account.id, limit)]
-    entries += [TimelineEntry(kind=TimelineKind.handoff, **e) for e in collab.timeline_entries(session, account.id, limit)]
-    entries += [TimelineEntry(kind=TimelineKind.flag, **e) for e in flags.timeline_entries(session, account.id, limit)]
+    entries += [HandoffEntry(**e) for e in collab.timeline_entries(session, account.id, limit)]
+    entries += [FlagEntry(**e) for e in flags.timeline_entries(session, account.id, limit)]
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()

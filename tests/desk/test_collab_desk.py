@@ -96,7 +96,7 @@ async def test_the_agent_hands_an_account_to_team_b_with_h(make_desk, accounts, 
 
     timeline = await (await login("agent3")).timeline(alice.id)
     entry = next(e for e in timeline.items if e.kind == "handoff")
-    assert entry.actor == "agent1" and entry.data["note"] == "Moved to Taipei; team B speaks Mandarin"
+    assert entry.actor == "agent1" and entry.data.note == "Moved to Taipei; team B speaks Mandarin"
 
 
 async def test_a_pasted_control_character_is_said_and_the_handoff_form_kept(make_desk, accounts, login) -> None:  # noqa: ANN001

@@ -57,7 +57,7 @@ async def test_the_account_and_call_screens_say_why_not_and_a_call_now_is_refuse
         assert type(desk.screen).__name__ == "CallScreen" and desk.screen.outcome == "NA"
         assert any("calling hours" in n.message for n in desk._notifications)
     api = await login("agent1")
-    assert not [e for e in (await api.timeline(shanghai.id)).items if e.contact]
+    assert not [e for e in (await api.timeline(shanghai.id)).items if e.kind == "contact"]
 
 
 async def test_third_party_mode_hides_the_debt_and_shows_the_location_script(make_desk, accounts) -> None:

@@ -152,7 +152,7 @@ async def test_the_checklist_ticks_after_the_promise_took_the_focus(make_desk, a
         keys = len(counter.keys) - typed
         assert keys == 8, [k.key for k in counter.keys]  # enter c p f3 f4 tab tab ctrl+n
     api = await login("agent1")
-    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.contact)
+    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact")
     assert (contact.outcome, contact.result, contact.ptp_amount.amount_minor, contact.ptp_date, contact.note) == (
         "RPC", "PTP", 15000, dt.date(2026, 3, 20), "Will pay Friday")
 
@@ -225,7 +225,7 @@ async def test_every_key_the_call_form_shows_works_from_each_of_its_fields(make_
         await settle(pilot)
         assert desk.screen.detail.account_ref == "A-0002"
     api = await login("agent1")
-    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.contact)
+    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact")
     assert (contact.result, contact.ptp_amount.amount_minor, contact.ptp_date, contact.note) == (
         "PTP", 15000, dt.date(2026, 3, 18), "Will pay Friday")
 
@@ -350,6 +350,6 @@ async def test_the_form_keys_arrive_whole_from_a_terminal_in_one_packet(make_des
         assert type(desk.screen).__name__ == "AccountScreen" and desk.screen.detail.account_ref == "A-0002"
     # Saved (the desk records a promise only with both ticks), the note whole, nothing in the amount but it.
     api = await login("agent1")
-    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.contact)
+    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact")
     assert (contact.outcome, contact.result, contact.ptp_amount.amount_minor, contact.ptp_date, contact.note) == (
         "RPC", "PTP", 15000, dt.date(2026, 3, 20), "Will pay Friday from salary")

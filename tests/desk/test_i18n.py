@@ -208,5 +208,5 @@ async def test_the_desk_in_chinese_lines_up_wide_names(make_desk, accounts, logi
         assert desk.screen.detail.account_ref == "A-0001"
         assert "电话 · 无人接听 · 无人接听 稍后再打" in text
     api = await login("agent1")
-    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.contact]
+    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact"]
     assert [(c.outcome, c.note) for c in contacts] == [("NA", "无人接听 稍后再打")]

@@ -109,7 +109,7 @@ async def test_whole_loop_within_the_keystroke_budget(make_desk, accounts, login
 
     api = await login("agent1")
     timeline = await api.timeline(first.id)
-    contacts = [e.contact for e in timeline.items if e.contact is not None]
+    contacts = [e.contact for e in timeline.items if e.kind == "contact"]
     assert len(contacts) == 1
     contact = contacts[0]
     assert (contact.outcome, contact.result, contact.channel, contact.party) == ("RPC", "PTP", "phone", "debtor")
@@ -146,7 +146,7 @@ async def test_outcome_keys_never_swallow_the_note(make_desk, accounts, login) -
         # The timeline now shows the contact (reloaded after saving).
         assert "no answer" in screen_text(desk)
     api = await login("agent1")
-    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.contact]
+    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact"]
     assert [(c.outcome, c.result, c.note) for c in contacts] == [("NA", None, text)]
 
 
@@ -171,7 +171,7 @@ async def test_promise_needs_identity_and_disclosure(make_desk, accounts, login)
         assert type(desk.screen).__name__ == "AccountScreen"
         assert any("is tracked: a payment keeps it" in n.message for n in desk._notifications)
     api = await login("agent1")
-    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.contact)
+    contact = next(e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact")
     assert contact.ptp_date == dt.date(2026, 3, 18) and contact.ptp_amount.amount_minor == 10000
 
 
@@ -217,8 +217,8 @@ async def test_keys_in_one_burst_land_where_they_were_typed(make_desk, accounts,
         assert type(desk.screen).__name__ == "AccountScreen"
         assert desk.screen.detail is not None and desk.screen.detail.account_ref == "A-0002"
     api = await login("agent1")
-    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.contact is not None]
+    contacts = [e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact"]
     assert [(c.outcome, c.result, c.ptp_amount and c.ptp_amount.amount_minor, c.ptp_date, c.note)
             for c in contacts] == [("RPC", "PTP", 15000, dt.date(2026, 3, 20), NOTE)]
-    contacts = [e.contact for e in (await api.timeline(second.id)).items if e.contact is not None]
+    contacts = [e.contact for e in (await api.timeline(second.id)).items if e.kind == "contact"]
     assert [(c.outcome, c.note) for c in contacts] == [("NA", "rang out")]

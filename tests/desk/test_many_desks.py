@@ -67,7 +67,7 @@ async def saved_on_server(url: str, accounts: list[int], run: str) -> collection
         await api.login("agent1", "agent1")
         for account in accounts:
             for item in (await api.timeline(account)).items:
-                text = item.contact.note if item.contact else item.note.text if item.note else ""
+                text = item.contact.note if item.kind == "contact" else item.note.text if item.kind == "note" else ""
                 if text.startswith(f"{run}:"):
                     seen[text] += 1
     return seen

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.desk
 
 
 async def contacts_of(api, account_id: int) -> list:  # noqa: ANN001
-    return [e.contact for e in (await api.timeline(account_id)).items if e.contact is not None]
+    return [e.contact for e in (await api.timeline(account_id)).items if e.kind == "contact"]
 
 
 def outbox_file(drafts) -> list[dict]:  # noqa: ANN001
@@ -116,7 +116,7 @@ async def test_kept_work_survives_a_killed_desk(make_desk, accounts, switch, dra
         await settle(pilot)
         assert outbox_file(drafts) == []
     api = await login("agent1")
-    notes = [e.note.text for e in (await api.timeline(first.id)).items if e.note]
+    notes = [e.note.text for e in (await api.timeline(first.id)).items if e.kind == "note"]
     assert notes == ["customer moved to Boston"]
 
 
@@ -301,7 +301,7 @@ async def test_another_desk_of_the_user_on_this_machine(make_desk, accounts, dra
     finally:
         other.close()
     api = await login("agent1")
-    assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["from the other terminal"]
+    assert [e.note.text for e in (await api.timeline(second.id)).items if e.kind == "note"] == ["from the other terminal"]
 
 
 async def test_what_a_killed_desk_left_is_sent_from_here_by_itself(make_desk, accounts, drafts, login) -> None:
@@ -327,7 +327,7 @@ async def test_what_a_killed_desk_left_is_sent_from_here_by_itself(make_desk, ac
     finally:
         killed.close()
     api = await login("agent1")
-    assert [e.note.text for e in (await api.timeline(second.id)).items if e.note] == ["left by a killed desk"]
+    assert [e.note.text for e in (await api.timeline(second.id)).items if e.kind == "note"] == ["left by a killed desk"]
 
 
 async def test_an_account_opened_while_the_backend_was_away_loads_when_it_is_back(make_desk, accounts,

@@ -11,7 +11,22 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from backend_client.models import ContactOut, Money, TimelineEntry
+from backend_client.models import (
+    ContactEntry,
+    ContactOut,
+    DocumentData,
+    EscalationEntry,
+    EscalationEventData,
+    FlagChangeData,
+    FlagEntry,
+    HandoffEntry,
+    HandoffOut,
+    NoteEntry,
+    PaymentEntry,
+    PlanEntry,
+    PlanEventData,
+    TimelineEntry,
+)
 from tui import fmt
 from tui.i18n import _
 from tui.labels import CHANNELS, OUTCOMES, RESULTS, TIMELINE_KINDS, label
@@ -48,115 +63,88 @@ def contact_text(contact: ContactOut, tz: dt.tzinfo) -> str:
     return " · ".join(parts)
 
 
-def plan_event_text(data: dict) -> str:
+def plan_event_text(data: PlanEventData) -> str:
     """``Plan #3 settlement $3,360.00: pending approval · note``."""
     from tui.labels import PLAN_KINDS, PLAN_STATUSES
 
-    total = data.get("total")
-    try:
-        amount = fmt.money(Money.model_validate(total)) if isinstance(total, dict) else ""
-    except ValueError:
-        amount = ""
     text = _("Plan #{id} {kind} {total}: {status}").format(
-        id=data.get("plan_id", "?"), kind=label(PLAN_KINDS, data.get("kind")), total=amount,
-        status=label(PLAN_STATUSES, data.get("status")))
-    if data.get("contact_id") and data.get("status") in ("active", "pending"):
+        id=data.plan_id, kind=label(PLAN_KINDS, data.kind), total=fmt.money(data.total),
+        status=label(PLAN_STATUSES, data.status))
+    if data.contact_id and data.status in ("active", "pending"):
         text += " · " + _("promised on a call")
-    note = str(data.get("note") or "").replace("\n", " ")
+    note = data.note.replace("\n", " ")
     return f"{text} · {note}" if note else text
 
 
-def handoff_text(data: dict) -> str:
+def handoff_text(data: HandoffOut) -> str:
     """``Handed off from agent1 to team B · customer moved to Taipei``."""
 
-    def place(agent: object, team: object) -> str:
-        return str(agent) if agent else _("team {team}").format(team=team)
+    def place(agent: str | None, team: str) -> str:
+        return agent if agent else _("team {team}").format(team=team)
 
     text = _("Handed off from {source} to {target}").format(
-        source=place(data.get("from_agent"), data.get("from_team")), target=place(data.get("to_agent"), data.get("to_team")))
-    note = str(data.get("note") or "").replace("\n", " ")
+        source=place(data.from_agent, data.from_team), target=place(data.to_agent, data.to_team))
+    note = data.note.replace("\n", " ")
     return f"{text} · {note}" if note else text
 
 
-def escalation_text(data: dict) -> str | None:
+def escalation_text(data: EscalationEventData | DocumentData) -> str:
     """``Escalation #3 legal: accepted · proceedings to be filed`` or
-    ``Document: demand letter (PDF, zh_CN), escalation #3``; None for a shape not known."""
+    ``Document: demand letter (PDF, zh_CN), escalation #3``."""
     from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES
 
-    if data.get("document_kind"):
+    if isinstance(data, DocumentData):
         text = _("Document: {kind} ({format}, {lang})").format(
-            kind=label(DOCUMENT_KINDS, data.get("document_kind")), format=str(data.get("format") or "").upper(),
-            lang=data.get("lang") or "—")
-        if data.get("escalation_id"):
-            text += ", " + _("escalation #{id}").format(id=data["escalation_id"])
+            kind=label(DOCUMENT_KINDS, data.document_kind), format=data.format.upper(), lang=data.lang or "—")
+        if data.escalation_id:
+            text += ", " + _("escalation #{id}").format(id=data.escalation_id)
         return text
-    if not data.get("status") or not data.get("escalation_id"):
-        return None
     text = _("Escalation #{id} {kind}: {status}").format(
-        id=data["escalation_id"], kind=label(ESCALATION_KINDS, data.get("kind")),
-        status=label(ESCALATION_STATUSES, data.get("status")))
-    words = [str(data.get(k) or "").replace("\n", " ") for k in ("reason", "note")]
-    if data.get("status") != "open":
+        id=data.escalation_id, kind=label(ESCALATION_KINDS, data.kind),
+        status=label(ESCALATION_STATUSES, data.status))
+    words = [(w or "").replace("\n", " ") for w in (data.reason, data.note)]
+    if data.status != "open":
         words = words[1:]  # the reason was said when it was opened
     words = [w for w in words if w]
     return " · ".join([text, *dict.fromkeys(words)])
 
 
-def flag_text(data: dict, tz: dt.tzinfo) -> str | None:
+def flag_text(data: FlagChangeData, tz: dt.tzinfo) -> str:
     """``cease (phone) set`` / ``dispute lifted``, with when it was recorded if that was
-    later than it took effect (a cease letter entered the day after it arrived); None
-    for a shape not known."""
+    later than it took effect (a cease letter entered the day after it arrived)."""
     from tui.labels import FLAGS, STATUSES
 
-    flag, change = data.get("flag"), data.get("change")
-    if not flag or change not in ("set", "lifted"):
-        return None
-    name = label(FLAGS, flag) if flag in FLAGS else label(STATUSES, flag)
-    channel = data.get("channel")
-    if channel:
-        name = _("{flag} ({channel})").format(flag=name, channel=label(CHANNELS, channel))
-    text = (_("{flag} set") if change == "set" else _("{flag} lifted")).format(flag=name)
-    note = str(data.get("note") or "").replace("\n", " ")
+    name = label(FLAGS, data.flag) if data.flag in FLAGS else label(STATUSES, data.flag)
+    if data.channel:
+        name = _("{flag} ({channel})").format(flag=name, channel=label(CHANNELS, data.channel))
+    text = (_("{flag} set") if data.change == "set" else _("{flag} lifted")).format(flag=name)
+    note = data.note.replace("\n", " ")
     if note:
         text += " · " + note
-    try:
-        effective = dt.datetime.fromisoformat(str(data.get("effective_at")))
-        recorded = dt.datetime.fromisoformat(str(data.get("recorded_at")))
-        late = recorded - effective > dt.timedelta(minutes=5)
-    except (ValueError, TypeError):
-        return text
-    if late:
-        text += " · " + _("recorded {when}").format(when=fmt.when(recorded, tz))
+    if data.recorded_at is not None and data.recorded_at - data.effective_at > dt.timedelta(minutes=5):
+        text += " · " + _("recorded {when}").format(when=fmt.when(data.recorded_at, tz))
     return text
 
 
 def entry_text(entry: TimelineEntry, tz: dt.tzinfo) -> str:
-    if entry.contact is not None:
+    if isinstance(entry, ContactEntry):
         return contact_text(entry.contact, tz)
-    if entry.note is not None:
+    if isinstance(entry, NoteEntry):
         text = entry.note.text.replace("\n", " ")
         if entry.note.visibility == "shared":
             return _("Shared note: {text}").format(text=text)
         return _("Note: {text}").format(text=text)
-    if entry.kind == "handoff" and entry.data.get("to_team"):
+    if isinstance(entry, HandoffEntry):
         return handoff_text(entry.data)
-    amount = entry.data.get("amount")
-    if entry.kind == "payment" and isinstance(amount, dict):
-        try:
-            return _("Payment {amount}").format(amount=fmt.money(Money.model_validate(amount)))
-        except ValueError:
-            pass
-    if entry.kind == "plan" and entry.data.get("status"):
+    if isinstance(entry, PaymentEntry):
+        return _("Payment {amount}").format(amount=fmt.money(entry.data.amount))
+    if isinstance(entry, PlanEntry):
         return plan_event_text(entry.data)
-    if entry.kind == "escalation":
-        text = escalation_text(entry.data)
-        if text is not None:
-            return text
-    if entry.kind == "flag":
-        text = flag_text(entry.data, tz)
-        if text is not None:
-            return text
-    # Kinds this desk does not know yet: the backend's own words, under a translated kind.
+    if isinstance(entry, EscalationEntry):
+        return escalation_text(entry.data)
+    if isinstance(entry, FlagEntry):
+        return flag_text(entry.data, tz)
+    # A kind this desk does not know: the backend's own words, under a translated kind.
     return f"{label(TIMELINE_KINDS, entry.kind)}: {entry.summary}"
 
 
@@ -190,7 +178,7 @@ class TimelineTable(DataTable[Text]):
         used = max((cell_len(r[0].plain) for r in rows), default=4) + max((cell_len(r[1].plain) for r in rows), default=3)
         room = max(16, (self.size.width or 80) - used - 6 - 1)
         for when, who, entry in rows:
-            what = Text(entry_text(entry, tz), style="bold" if entry.contact and entry.contact.breach else "")
+            what = Text(entry_text(entry, tz), style="bold" if isinstance(entry, ContactEntry) and entry.contact.breach else "")
             what.truncate(room, overflow="ellipsis")
             self.add_row(when, who, what, key=f"{entry.kind}-{entry.id}")
         if not rows:
