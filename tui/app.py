@@ -41,7 +41,8 @@ from backend_client.client import (
 from config.settings import DeskSettings
 from tui import labels, sending
 from tui.i18n import N_, _, set_language
-from tui.keys import describe, localize_bindings, node_bindings
+from tui.keys import class_bindings, describe, localize_bindings, node_bindings
+from tui.navigation import Navigation
 from tui.store import Drafts, Outbox, OutboxEntry, Store, Waiting, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
@@ -163,6 +164,8 @@ class CollectDesk(App[int]):
         self._hold_timer: Timer | None = None
         self._hold_number = 0
         self._replaying = False
+        self.nav = Navigation(self)
+        """Where the desk goes: every screen opened by the app or by another feature's screen."""
 
     # -- keys typed ahead ----------------------------------------------------------
     #
@@ -242,12 +245,10 @@ class CollectDesk(App[int]):
     # -- start and stop --------------------------------------------------------
 
     def on_mount(self) -> None:
-        from tui.screens.login import LoginScreen
-
         self.set_interval(15.0, self._tick, name="status-clock")
         self._tick()
         self.set_interval(self.reread_store_every_s, self.reread_store, name="store-reread")
-        self.push_screen(LoginScreen(username=self._prefill_user, auto=self._auto_login))
+        self.nav.sign_in_screen(username=self._prefill_user, auto=self._auto_login)
 
     async def on_unmount(self) -> None:
         await self.api.aclose()
@@ -445,32 +446,11 @@ class CollectDesk(App[int]):
         return token.user
 
     def show_worklist(self) -> None:
-        """The signed-in user's first screen: legal officers land on their referrals inbox."""
-        from tui.screens.worklist import WorklistScreen
-
-        if self.user is not None and self.user.role == "legal":
-            from tui.screens.escalations import EscalationsScreen
-
-            self.switch_screen(EscalationsScreen())
-            return
-        self.switch_screen(WorklistScreen())
-
-    def start_over(self) -> None:
-        """The signed-in user's worklist, and nothing left of any screen before it."""
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.show_worklist()
-        if self.approver:
-            # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
-            self.action_team()
+        """The signed-in user's first screen (trainer mode shows its own)."""
+        self.nav.show_worklist()
 
     def session_lapsed(self) -> None:
-        from tui.screens.login import LoginScreen
-
-        if self.user is None or any(isinstance(s, LoginScreen) for s in self.screen_stack):
-            return
-        self.notify(_("Your session has ended; sign in again. Nothing typed is lost."), severity="warning")
-        self.push_screen(LoginScreen(username=self.user.username, again=True))
+        self.nav.session_lapsed()
 
     def action_sign_out(self) -> None:
         """``Session: sign out``: the backend ends the session, and the sign-in screen is shown.
@@ -479,8 +459,6 @@ class CollectDesk(App[int]):
 
     @work(name="sign-out", group="session", exclusive=True, exit_on_error=False)
     async def sign_out(self) -> None:
-        from tui.screens.login import LoginScreen
-
         try:
             # signing_in: a session that has ended already is no reason to ask for a sign-in.
             await self.call(self.api.logout(), signing_in=True)
@@ -490,9 +468,7 @@ class CollectDesk(App[int]):
         self.user = None
         self._set_status(connection="unknown", who="")
         self.reread_store()
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.nav.signed_out()
 
     def action_help_quit(self) -> None:
         self.notify(_("Press {key} to quit.").format(key="ctrl+q"), markup=False)
@@ -598,30 +574,15 @@ class CollectDesk(App[int]):
         return self.user is not None and self.user.role in APPROVER_ROLES
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "approvals":
-            from tui.screens.worklist import WorklistScreen
-
+        if action in ("approvals", "team"):
             # A key of the worklist (elsewhere ``a`` is the screen's own), for those who approve.
-            return self.approver and isinstance(self.screen, WorklistScreen)
+            return self.approver and self.nav.on_worklist()
         if action == "escalations":
-            from tui.screens.worklist import WorklistScreen
-
-            return self.decider and isinstance(self.screen, WorklistScreen)
-        if action == "team":
-            from tui.screens.worklist import WorklistScreen
-
-            return self.approver and isinstance(self.screen, WorklistScreen)
+            return self.decider and self.nav.on_worklist()
         return True
 
     def action_approvals(self) -> None:
-        from tui.screens.approvals import ApprovalsScreen
-
-        if not self.approver:
-            self.notify(_("Plans are approved by a supervisor."), title=_("Approvals"))
-            return
-        if isinstance(self.screen, ApprovalsScreen):
-            return
-        self.push_screen(ApprovalsScreen())
+        self.nav.approvals()
 
     # -- the escalations inbox ----------------------------------------------------------
 
@@ -630,43 +591,22 @@ class CollectDesk(App[int]):
         return self.user is not None and self.user.role in DECIDER_ROLES
 
     def action_escalations(self) -> None:
-        from tui.screens.escalations import EscalationsScreen
-
-        if not self.decider:
-            self.notify(_("Escalations are decided by supervisors and legal officers."), title=_("Escalations"))
-            return
-        if isinstance(self.screen, EscalationsScreen):
-            return
-        self.push_screen(EscalationsScreen())
+        self.nav.escalations()
 
     # -- the supervisor's desk -----------------------------------------------------------
 
     def action_team(self) -> None:
-        from tui.screens.supervisor import SupervisorScreen
-
-        if not self.approver:
-            self.notify(_("The team overview is a supervisor's."), title=_("Team"))
-            return
-        if any(isinstance(s, SupervisorScreen) for s in self.screen_stack):
-            while not isinstance(self.screen, SupervisorScreen):
-                self.pop_screen()
-            return
-        self.push_screen(SupervisorScreen())
-
-    def show_reports(self) -> None:
-        from tui.screens.reports import ReportsScreen
-
-        self.push_screen(ReportsScreen())
+        self.nav.team()
 
     # -- help and the command palette -------------------------------------------------
 
-    def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+    @staticmethod
+    def help_bindings() -> list[Binding]:
+        """The desk's own keys, for the help's "Every screen" section."""
+        return class_bindings(CollectDesk)
 
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss()
-        else:
-            self.push_screen(HelpScreen())
+    def action_help(self) -> None:
+        self.nav.help()
 
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
@@ -698,67 +638,7 @@ class CollectDesk(App[int]):
                 title = f"{_(titled[0])}: {_(titled[1])}" if titled else f"{_(noun)}: {describe(binding)}"
                 yield SystemCommand(title, binding.tooltip or binding.description,
                                     partial(self.run_action, binding.action, node))
-        if self.user is not None:
-            yield SystemCommand(f"{_('Session')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
-                                self.action_sign_out)
-            from tui.screens.worklist import WorklistScreen
-
-            if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in self.screen_stack):
-                yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
-                                    self.back_to_worklist)
-            from tui.screens.approvals import ApprovalsScreen
-
-            if self.approver and not isinstance(screen, ApprovalsScreen):
-                yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
-                                    _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
-            from tui.screens import segments, shared
-
-            yield from segments.palette_commands(self, screen)
-            yield from shared.palette_commands(self, screen)
-            from tui.screens.escalations import EscalationsScreen
-
-            if self.decider and not isinstance(screen, EscalationsScreen):
-                yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
-                                    _("The escalations waiting for your decision"), self.action_escalations)
-            from tui.screens.reports import ReportsScreen
-            from tui.screens.supervisor import SupervisorScreen
-
-            if self.approver and not isinstance(screen, SupervisorScreen):
-                yield SystemCommand(f"{_('Team')}: {_('overview')}",
-                                    _("The team overview: each agent's accounts, what is due, what broke"),
-                                    self.action_team)
-            if self.user.role != "trainer" and not isinstance(screen, ReportsScreen):
-                yield SystemCommand(f"{_('Reports')}: {_('show')}",
-                                    _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
-                                    self.show_reports)
-
-    @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
-    async def open_next(self, skip: int | None = None) -> None:
-        """Lease the next account to work (``POST /worklist/next``) and open it with
-        its timeline already loaded, in place of the account (and call) just worked."""
-        from tui.screens.account import AccountScreen
-
-        try:
-            lease = await self.call(self.api.next_account(skip=skip))
-        except NotFound:
-            self.notify(_("Nothing left to work in your worklist."), title=_("Next account"))
-            self._close_call_form()
-            self.release_keys()
-            return
-        except BackendError as exc:
-            self.report(exc, _("Next account"))
-            self._close_call_form()
-            self.release_keys()
-            return
-        try:
-            timeline = await self.call(self.api.timeline(lease.account.id))
-        except BackendError:
-            timeline = None  # the account screen asks again
-        self.worklist_stale = True
-        self.back_to_worklist()
-        account = lease.account
-        await self.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
-                                             detail=account, timeline=timeline, leased=True))
+        yield from self.nav.palette_commands(screen)
 
     @work(name="release-lease", group="release", exit_on_error=False)
     async def release_lease(self, account_id: int) -> None:
@@ -769,18 +649,6 @@ class CollectDesk(App[int]):
             await self.call(self.api.release(account_id))
         except BackendError:
             pass
-
-    def _close_call_form(self) -> None:
-        from tui.screens.call import CallScreen
-
-        if isinstance(self.screen, CallScreen):
-            self.screen.dismiss(True)
-
-    def back_to_worklist(self) -> None:
-        from tui.screens.worklist import WorklistScreen
-
-        while not isinstance(self.screen, WorklistScreen) and len(self.screen_stack) > 2:
-            self.pop_screen()
 
 
 def run_options(settings: DeskSettings) -> dict[str, Any]:

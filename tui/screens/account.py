@@ -439,25 +439,22 @@ class AccountScreen(DeskScreen):
         return True
 
     def action_contact(self, result: str | None = None) -> None:
-        from tui.screens.call import CallScreen
-
         if not self._loaded("contact", result):
             return
-        self.app.push_screen(CallScreen(self.detail, result=result), self._after_form)
+        assert self.detail is not None
+        self.desk.nav.contact_form(self.detail, result=result, done=self._after_form)
 
     def action_plan(self, prefill: dict[str, str] | None = None) -> None:
-        from tui.screens.plan import PlanScreen
-
         if not self._loaded("plan"):
             return
-        self.app.push_screen(PlanScreen(self.detail, prefill=prefill), self._after_form)
+        assert self.detail is not None
+        self.desk.nav.plan_form(self.detail, prefill=prefill, done=self._after_form)
 
     def action_escalate(self) -> None:
-        from tui.screens.escalate import EscalateScreen
-
         if not self._loaded("escalate"):
             return
-        self.app.push_screen(EscalateScreen(self.detail), self._after_form)
+        assert self.detail is not None
+        self.desk.nav.escalate_form(self.detail, done=self._after_form)
 
     def action_note(self) -> None:
         from tui.screens.note import NoteScreen

@@ -330,14 +330,12 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
         self.load()
 
     def action_open_account(self) -> None:
-        from tui.screens.account import AccountScreen
-
         plan = self.current
         if plan is None:
             return
         account = self.accounts.get(plan.account_id)
-        self.app.push_screen(AccountScreen(plan.account_id, ref=plan.account_ref,
-                                           name=account.customer.name if account else "", detail=account))
+        self.desk.nav.account(plan.account_id, ref=plan.account_ref,
+                              name=account.customer.name if account else "", detail=account)
 
     def action_back(self) -> None:
         if self.decision_row.deciding is not None:

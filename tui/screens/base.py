@@ -16,7 +16,7 @@ from tui.keys import localize_bindings
 from tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
-    from tui.app import CollectDesk
+    from tui.desk import Desk
 
 
 class DeskMixin:
@@ -27,13 +27,14 @@ class DeskMixin:
     ``NOUN: description`` (an account screen's action on the customer: ``Customer: confirm time zone``)."""
 
     @property
-    def desk(self) -> CollectDesk:
-        return cast("CollectDesk", self.app)  # type: ignore[attr-defined]
+    def desk(self) -> Desk:
+        """The app, as a screen may use it (``tui.desk.Desk``)."""
+        return cast("Desk", self.app)  # type: ignore[attr-defined]
 
     def ready_for_keys(self) -> bool:
         """Whether keys typed while this screen opened can be handled now (a screen
         that loads what its keys act on says no until it has; the desk then waits
-        as long as its requests may take, ``CollectDesk.network_hold_s``, and keys are
+        as long as its requests may take, ``Desk.network_hold_s``, and keys are
         let go sooner if a request fails)."""
         return True
 

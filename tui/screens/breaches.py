@@ -154,11 +154,9 @@ class BreachesScreen(DeskScreen):
         return True
 
     def action_open_account(self) -> None:
-        from tui.screens.account import AccountScreen
-
         b = self.current
         if b is not None:
-            self.app.push_screen(AccountScreen(b.contact.account_id, ref=b.account_ref, name=b.customer_name))
+            self.desk.nav.account(b.contact.account_id, ref=b.account_ref, name=b.customer_name)
 
     def action_back(self) -> None:
         self.app.pop_screen()

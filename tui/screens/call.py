@@ -554,7 +554,7 @@ class CallScreen(DeskScreen):
             self._say_promise(saved)
         if then_next:
             # The desk leases the next account and opens it, loaded; this screen goes with the old one.
-            desk.open_next(skip=self.account.id)
+            desk.nav.next_account(skip=self.account.id)
             return
         self._saving = False
         self.dismiss(self._plan_prefill(contact) or True)

@@ -332,8 +332,6 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
     async def fetch_pack(self, esc: EscalationOut) -> None:
         import asyncio
 
-        from tui.screens.legal_pack import LegalPackScreen
-
         desk = self.desk
         try:
             full = await desk.call(desk.api.escalation(esc.id))
@@ -361,9 +359,9 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
             return
         self.full[full.id] = full
         self.notify(_("Legal pack saved in {folder}").format(folder=folder), title=_("Legal pack"), markup=False)
-        await self.app.push_screen(LegalPackScreen(full, folder, {
+        await desk.nav.legal_pack(full, folder, {
             doc.kind.value: content.decode("utf-8", errors="replace")
-            for doc, content in documents.values() if doc.format.value == "md"}))
+            for doc, content in documents.values() if doc.format.value == "md"})
 
     # -- moving and leaving ---------------------------------------------------------------
 
@@ -381,12 +379,10 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
         self.load()
 
     def action_open_account(self) -> None:
-        from tui.screens.account import AccountScreen
-
         esc = self.current
         if esc is None:
             return
-        self.app.push_screen(AccountScreen(esc.account_id, ref=esc.account_ref, name=esc.customer_name))
+        self.desk.nav.account(esc.account_id, ref=esc.account_ref, name=esc.customer_name)
 
     def action_back(self) -> None:
         if self.decision_row.deciding is not None:

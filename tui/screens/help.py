@@ -15,8 +15,7 @@ from tui.keys import class_bindings, describe, key_for
 from tui.screens.base import DeskModal
 
 
-def _sections() -> list[tuple[str, list[Binding]]]:
-    from tui.app import CollectDesk
+def _sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]]:
     from tui.screens.account import AccountScreen
     from tui.screens.approvals import ApprovalsScreen
     from tui.screens.call import CallScreen
@@ -34,7 +33,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from tui.screens.worklist import WorklistScreen
 
     return [
-        (_("Every screen"), class_bindings(CollectDesk)),
+        (_("Every screen"), app_bindings),
         (_("Sign-in"), class_bindings(LoginScreen)),
         (_("Worklist"), class_bindings(WorklistScreen)),
         (_("Account"), class_bindings(AccountScreen)),
@@ -62,15 +61,17 @@ class HelpScreen(DeskModal):
         Binding("escape,question_mark", "close", N_("Close"), tooltip=N_("Close the list of keys"), id="help.close", priority=True),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, app_bindings: list[Binding] | None = None) -> None:
         super().__init__()
+        self.app_bindings = app_bindings or []
+        """The desk's own keys (the app's, which it hands in): the "Every screen" section."""
         self.rows: list[tuple[str, list[tuple[str, str, str]]]] = []
         """(screen, [(key as mapped, what it does, more)]) for every screen: what the help shows."""
 
     def compose(self) -> ComposeResult:
         self.rows = [
             (title, [(key_for(self.app, b, self.desk.keymap), describe(b), b.tooltip) for b in bindings])
-            for title, bindings in _sections()
+            for title, bindings in _sections(self.app_bindings)
         ]
         with VerticalScroll(id="help-body"):
             yield Static(_("Keys of every screen (remap them in config.toml under [keymap])"), classes="title-bar",

@@ -111,4 +111,4 @@ class LoginScreen(DeskScreen):
             self.desk.load_what_is_missing()
         else:
             # Someone else signed in over a lapsed session: their own worklist, nothing of the other's.
-            self.desk.start_over()
+            self.desk.nav.start_over()

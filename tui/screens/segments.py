@@ -5,14 +5,13 @@ a new one, and the move of a segment's accounts in one action (``a``, then
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
@@ -24,11 +23,6 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import rule
 from tui.screens.base import DeskModal, DeskScreen
-
-if TYPE_CHECKING:
-    from textual.screen import Screen
-
-    from tui.app import CollectDesk
 
 BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
 
@@ -72,14 +66,6 @@ def target_text(seg: SegmentOut) -> str:
     if seg.to_team:
         return _("team {team}").format(team=seg.to_team)
     return "—"
-
-
-def palette_commands(desk: CollectDesk, screen: Screen) -> Iterable[SystemCommand]:
-    """"Segments: open", for those who keep segments (supervisors, admins)."""
-    if desk.approver and not isinstance(screen, SegmentsScreen):
-        yield SystemCommand(f"{_('Segments')}: {_('open')}",
-                            _("Saved filters of the portfolio, their counts, and moving their accounts"),
-                            lambda: desk.push_screen(SegmentsScreen()))
 
 
 class SegmentsScreen(DeskScreen):

@@ -5,11 +5,8 @@ from the command palette: "Shared notes: look up"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
 from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
@@ -20,20 +17,6 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import STATUSES, label
 from tui.screens.base import DeskModal
-
-if TYPE_CHECKING:
-    from textual.screen import Screen
-
-    from tui.app import CollectDesk
-
-
-def palette_commands(desk: CollectDesk, screen: Screen) -> Iterable[SystemCommand]:
-    """"Shared notes: look up", for every signed-in user."""
-    if desk.user is not None and not isinstance(screen, SharedNotesScreen):
-        yield SystemCommand(f"{_('Shared notes')}: {_('look up')}",
-                            _("The notes collections shares with other teams, by account reference"),
-                            lambda: desk.push_screen(SharedNotesScreen()))
-
 
 class SharedNotesScreen(DeskModal):
     NOUN = N_("Shared notes")

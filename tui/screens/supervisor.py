@@ -236,43 +236,29 @@ class SupervisorScreen(DeskScreen):
         self.load()
 
     def action_assign_agent(self) -> None:
-        from tui.screens.assign import AssignScreen
-
         row = self.current
-        self.app.push_screen(AssignScreen(agent=(row.agent or "") if row is not None else None,
-                                          overview=self.overview))
+        self.desk.nav.assign(agent=(row.agent or "") if row is not None else None, overview=self.overview)
 
     def action_assign(self) -> None:
-        from tui.screens.assign import AssignScreen
-
-        self.app.push_screen(AssignScreen(overview=self.overview))
+        self.desk.nav.assign(overview=self.overview)
 
     def action_approvals(self) -> None:
-        self.desk.action_approvals()
+        self.desk.nav.approvals()
 
     def action_breaches(self) -> None:
-        from tui.screens.breaches import BreachesScreen
-
-        self.app.push_screen(BreachesScreen())
+        self.desk.nav.breaches()
 
     def action_reports(self) -> None:
-        from tui.screens.reports import ReportsScreen
-
-        self.app.push_screen(ReportsScreen())
+        self.desk.nav.reports()
 
     def action_escalations(self) -> None:
-        """The escalations inbox, when the desk has one (``CollectDesk.action_escalations``,
-        tui/screens/escalations.py); until then, say so."""
-        opener = getattr(self.desk, "action_escalations", None)
+        """The escalations inbox, when the desk has one (``Navigator.escalations``);
+        until then, say so."""
+        opener = getattr(self.desk.nav, "escalations", None)
         if opener is None:
             self.notify(_("The escalations inbox is not on this desk yet."), title=_("Escalations"))
             return
         opener()
 
     def action_worklist(self) -> None:
-        from tui.screens.worklist import WorklistScreen
-
-        if len(self.app.screen_stack) > 1 and isinstance(self.app.screen_stack[-2], WorklistScreen):
-            self.app.pop_screen()
-        else:
-            self.app.switch_screen(WorklistScreen())
+        self.desk.nav.worklist_from_team()

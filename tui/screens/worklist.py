@@ -169,9 +169,7 @@ class WorklistScreen(DeskScreen):
             self.open_account(item)
 
     def open_account(self, item: WorklistItem) -> None:
-        from tui.screens.account import AccountScreen
-
-        self.app.push_screen(AccountScreen(item.id, ref=item.account_ref, name=item.customer_name))
+        self.desk.nav.account(item.id, ref=item.account_ref, name=item.customer_name)
 
     def action_cursor_down(self) -> None:
         self.table.action_cursor_down()
@@ -209,4 +207,4 @@ class WorklistScreen(DeskScreen):
         self.load_page(replace=True)
 
     def action_work_next(self) -> None:
-        self.desk.open_next()
+        self.desk.nav.next_account()
