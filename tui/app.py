@@ -4,22 +4,24 @@
 The app owns the backend client, the drafts and the outbox, and the state the
 status line shows; screens do their network work in named workers through
 ``CollectDesk.call``, which keeps the status line honest (slow, down, back).
+
+The app wires three parts kept beside it: holding keys typed while a screen opens
+(``tui.holding``), sending the outbox (``tui.sending``) and opening screens
+(``tui.navigation``). Screens see it as a ``tui.desk.Desk`` and never import it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import events, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -39,11 +41,13 @@ from backend_client.client import (
     Unauthorized,
 )
 from config.settings import DeskSettings
-from tui import labels, sending
+from tui import labels
+from tui.holding import KeyHolding
 from tui.i18n import N_, _, set_language
 from tui.keys import class_bindings, describe, localize_bindings, node_bindings
 from tui.navigation import Navigation
-from tui.store import Drafts, Outbox, OutboxEntry, Store, Waiting, default_dir
+from tui.sending import OutboxSending
+from tui.store import Drafts, Outbox, Store, Waiting, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
 if TYPE_CHECKING:
@@ -55,8 +59,6 @@ APPROVER_ROLES = ("supervisor", "admin")
 """Roles that decide on plans beyond an agent's authority (the approvals queue)."""
 DECIDER_ROLES = ("supervisor", "legal", "admin")
 """Roles that decide on escalations (the escalations inbox)."""
-HOLD_KEYS_MAX_S = 1.0
-"""Longest that keys typed while a screen opens wait for it (should it never say it is ready)."""
 SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
@@ -73,7 +75,7 @@ def _local_tz() -> dt.tzinfo:
     return dt.datetime.now().astimezone().tzinfo or dt.UTC
 
 
-class CollectDesk(App[int]):
+class CollectDesk(KeyHolding, OutboxSending, App[int]):
     """The collector's desk. ``client`` may be a ready ``BackendClient`` (tests pass one
     over an in-process transport); ``username``/``password`` sign in at once."""
 
@@ -159,88 +161,9 @@ class CollectDesk(App[int]):
         self.reread_store_every_s = REREAD_STORE_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
-        self._held_keys: deque[events.Key] = deque()
-        self._holding = False
-        self._hold_timer: Timer | None = None
-        self._hold_number = 0
-        self._replaying = False
+        self._init_key_holding()
         self.nav = Navigation(self)
         """Where the desk goes: every screen opened by the app or by another feature's screen."""
-
-    # -- keys typed ahead ----------------------------------------------------------
-    #
-    # Over SSH keys often arrive in bursts ("enter c 2" in one packet). Textual
-    # routes each key to the widget focused when the app reads it, so keys read
-    # while a new screen is still opening would go to the old one. The desk holds
-    # them until the new screen is ready (``release_keys``), then replays them in
-    # order. Bindings that move the focus or open screens are priority bindings,
-    # so they act before the next key is read (and a text field still gets every
-    # printable key: Textual leaves out the bindings a focused field consumes).
-
-    class KeysReleased(Message):
-        """Held keys may go to the screen now on top."""
-
-    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
-        from tui.screens.base import DeskMixin
-
-        if isinstance(screen, DeskMixin):
-            self.hold_keys(self._hold_for(screen))
-        return super().push_screen(screen, *args, **kwargs)
-
-    def switch_screen(self, screen: Any) -> Any:
-        from tui.screens.base import DeskMixin
-
-        if isinstance(screen, DeskMixin):
-            self.hold_keys(self._hold_for(screen))
-        return super().switch_screen(screen)
-
-    def _hold_for(self, screen: Any) -> float:
-        """A screen that still loads what its keys act on (from the backend) may keep
-        keys as long as its requests may take; one that is ready, a moment."""
-        return HOLD_KEYS_MAX_S if screen.ready_for_keys() else self.network_hold_s
-
-    def hold_keys(self, at_most: float = HOLD_KEYS_MAX_S) -> None:
-        """Hold keys until ``release_keys``, or ``at_most`` seconds as a safety net."""
-        self._holding = True
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-        # A stopped timer may have fired already (its event queued behind the keys
-        # being replayed): each hold has its number, and only its own timer ends it.
-        self._hold_number += 1
-        self._hold_timer = self.set_timer(at_most, partial(self._hold_ran_out, self._hold_number), name="hold-keys")
-
-    def _hold_ran_out(self, number: int) -> None:
-        if number == self._hold_number and self._holding:
-            self.release_keys()
-
-    @property
-    def network_hold_s(self) -> float:
-        """How long keys may wait for a save and the next account: its requests'
-        time-outs, so a slow backend never sends them to the screen being left."""
-        return max(HOLD_KEYS_MAX_S, 3 * self.settings.timeout_s)
-
-    def release_keys(self) -> None:
-        self._holding = False
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-            self._hold_timer = None
-        if self._held_keys:
-            self.post_message(self.KeysReleased())
-
-    async def on_event(self, event: events.Event) -> None:
-        if (isinstance(event, events.Key) and not event.is_forwarded
-                and (self._holding or self._held_keys) and not self._replaying):
-            self._held_keys.append(event)
-            return
-        await super().on_event(event)
-
-    async def on_collect_desk_keys_released(self, _message: KeysReleased) -> None:
-        self._replaying = True
-        try:
-            while self._held_keys and not self._holding:
-                await super().on_event(self._held_keys.popleft())
-        finally:
-            self._replaying = False
 
     # -- start and stop --------------------------------------------------------
 
@@ -472,93 +395,6 @@ class CollectDesk(App[int]):
 
     def action_help_quit(self) -> None:
         self.notify(_("Press {key} to quit.").format(key="ctrl+q"), markup=False)
-
-    # -- the outbox ------------------------------------------------------------------
-
-    def queue(self, kind: str, *, account_id: int, account_ref: str, body: dict[str, Any],
-              draft: dict[str, Any]) -> OutboxEntry:
-        """Keep a contact or note on disk, with its idempotency key, before it is sent."""
-        assert self.user is not None
-        entry = self.outbox.add(kind, server=self.server, user=self.user.username, account_id=account_id,  # type: ignore[arg-type]
-                                account_ref=account_ref, body=body, draft=draft, now=self.clock())
-        self.reread_store()
-        return entry
-
-    async def deliver(self, entry: OutboxEntry) -> Any:
-        """Send an entry just saved on a form, with its own idempotency key; it leaves
-        the outbox when the backend has answered it, or refused it (the form, still
-        open, says why). Raises what the backend raised (``sending.deliver``)."""
-        try:
-            result = await sending.deliver(self.api, self.outbox, entry, call=self.call)
-        except sending.Taken:
-            return None  # another desk of this user is sending it: it is not lost
-        except sending.NOT_ANSWERED:
-            raise  # it stays, and is sent again with the same key
-        except ProblemResponse:
-            self.outbox.remove(entry.key)
-            raise
-        finally:
-            self.reread_store()
-        self.worklist_stale = True
-        return result
-
-    def action_send_unsent(self) -> None:
-        if self.user is None:
-            return
-        if not self.outbox.pending(self.server, self.user.username):
-            self.notify(_("Nothing is waiting to be sent."))
-            return
-        self.send_unsent()
-
-    @work(name="send-outbox", group="outbox", exclusive=False, exit_on_error=False)
-    async def send_unsent(self) -> None:
-        """Send what the outbox holds for this user, oldest first, until the backend
-        fails; what another desk of theirs is sending is left to it."""
-        if self.user is None:
-            return
-        sent = await sending.send_pending(self.api, self.outbox, self.server, self.user.username,
-                                          refused=self._refused, sent=self._sent, call=self.call)
-        if sent:
-            self.notify(_("Sent {count} kept on this machine.").format(count=sent), title=_("Outbox"))
-
-    def _sent(self, entry: OutboxEntry) -> None:
-        self.worklist_stale = True
-        self.reread_store()
-        self._outbox_changed(entry.account_id)
-
-    def _outbox_changed(self, account_id: int) -> None:
-        """Tell the screens showing ``account_id`` that what was kept for it has gone."""
-        for screen in self.screen_stack:
-            changed = getattr(screen, "outbox_changed", None)
-            if changed is not None:
-                changed(account_id)
-
-    def _refused(self, entry: OutboxEntry, exc: ProblemResponse) -> None:
-        """The backend will never take this entry as it is: put it back in its form
-        (or, when a newer draft is being typed there, keep it as refused in the outbox:
-        the form takes it back once that draft is saved or dropped)."""
-        reason = self.describe_conflict(exc) if isinstance(exc, Conflict) else (exc.problem.detail or exc.problem.title)
-        form = "call" if entry.kind == "contact" else "note"
-        self.outbox.refuse_into_draft(entry.key, reason, self.draft_key(entry.account_id, form))
-        self.reread_store()
-        self._outbox_changed(entry.account_id)
-        self.notify(_("{ref}: the backend refused what was saved offline ({reason}); it is back in its form.").format(
-            ref=entry.account_ref, reason=reason), title=_("Outbox"), severity="error", markup=False)
-
-    def draft_key(self, account_id: int, form: str) -> str:
-        return Drafts.key(self.server, self.user.username if self.user else "", account_id, form)
-
-    def take_refused(self, account_id: int, kind: str) -> dict[str, Any] | None:
-        """A refused outbox entry's form for ``account_id``, taken out of the outbox."""
-        if self.user is None:
-            return None
-        for entry in self.outbox.refused(self.server, self.user.username):
-            if entry.account_id == account_id and entry.kind == kind:
-                taken = self.outbox.take(entry.key)  # None: another desk's form took it first
-                if taken is not None:
-                    self.reread_store()
-                    return {**taken.draft, "refused": taken.error}
-        return None
 
     # -- workers that fail -----------------------------------------------------------
 
