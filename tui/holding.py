@@ -41,14 +41,14 @@ class KeyHolding:
         """Held keys may go to the screen now on top."""
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
-        from tui.screens.base import DeskMixin
+        from tui.screens.common.base import DeskMixin
 
         if isinstance(screen, DeskMixin):
             self.hold_keys(self._hold_for(screen))
         return super().push_screen(screen, *args, **kwargs)
 
     def switch_screen(self, screen: Any) -> Any:
-        from tui.screens.base import DeskMixin
+        from tui.screens.common.base import DeskMixin
 
         if isinstance(screen, DeskMixin):
             self.hold_keys(self._hold_for(screen))

@@ -33,17 +33,17 @@ class Navigation:
 
     def sign_in_screen(self, *, username: str = "", auto: tuple[str, str] | None = None) -> None:
         """The desk's first screen."""
-        from tui.screens.login import LoginScreen
+        from tui.screens.common.login import LoginScreen
 
         self.app.push_screen(LoginScreen(username=username, auto=auto))
 
     def show_worklist(self) -> None:
         """The signed-in user's first screen: legal officers land on their referrals inbox."""
-        from tui.screens.worklist import WorklistScreen
+        from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app
         if app.user is not None and app.user.role == "legal":
-            from tui.screens.escalations import EscalationsScreen
+            from tui.screens.escalation.escalations import EscalationsScreen
 
             app.switch_screen(EscalationsScreen())
             return
@@ -60,7 +60,7 @@ class Navigation:
             self.team()
 
     def session_lapsed(self) -> None:
-        from tui.screens.login import LoginScreen
+        from tui.screens.common.login import LoginScreen
 
         app = self.app
         if app.user is None or any(isinstance(s, LoginScreen) for s in app.screen_stack):
@@ -70,7 +70,7 @@ class Navigation:
 
     def signed_out(self) -> None:
         """Nothing left of the session's screens: the sign-in screen."""
-        from tui.screens.login import LoginScreen
+        from tui.screens.common.login import LoginScreen
 
         app = self.app
         while len(app.screen_stack) > 2:
@@ -80,12 +80,12 @@ class Navigation:
     # -- the worklist and accounts -----------------------------------------------------
 
     def on_worklist(self) -> bool:
-        from tui.screens.worklist import WorklistScreen
+        from tui.screens.worklist.worklist import WorklistScreen
 
         return isinstance(self.app.screen, WorklistScreen)
 
     def back_to_worklist(self) -> None:
-        from tui.screens.worklist import WorklistScreen
+        from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app
         while not isinstance(app.screen, WorklistScreen) and len(app.screen_stack) > 2:
@@ -93,24 +93,24 @@ class Navigation:
 
     def account(self, account_id: int, *, ref: str = "", name: str = "",
                 detail: AccountDetail | None = None) -> None:
-        from tui.screens.account import AccountScreen
+        from tui.screens.account.account import AccountScreen
 
         self.app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail))
 
     def contact_form(self, account: AccountDetail, *, result: str | None,
                      done: Callable[[Any], None]) -> None:
-        from tui.screens.call import CallScreen
+        from tui.screens.call.call import CallScreen
 
         self.app.push_screen(CallScreen(account, result=result), done)
 
     def plan_form(self, account: AccountDetail, *, prefill: dict[str, str] | None,
                   done: Callable[[Any], None]) -> None:
-        from tui.screens.plan import PlanScreen
+        from tui.screens.plan.plan import PlanScreen
 
         self.app.push_screen(PlanScreen(account, prefill=prefill), done)
 
     def escalate_form(self, account: AccountDetail, *, done: Callable[[Any], None]) -> None:
-        from tui.screens.escalate import EscalateScreen
+        from tui.screens.escalation.escalate import EscalateScreen
 
         self.app.push_screen(EscalateScreen(account), done)
 
@@ -121,7 +121,7 @@ class Navigation:
                             exit_on_error=False)
 
     async def _next_account(self, skip: int | None) -> None:
-        from tui.screens.account import AccountScreen
+        from tui.screens.account.account import AccountScreen
 
         app = self.app
         try:
@@ -147,7 +147,7 @@ class Navigation:
                                             detail=account, timeline=timeline, leased=True))
 
     def _close_call_form(self) -> None:
-        from tui.screens.call import CallScreen
+        from tui.screens.call.call import CallScreen
 
         if isinstance(self.app.screen, CallScreen):
             self.app.screen.dismiss(True)
@@ -155,7 +155,7 @@ class Navigation:
     # -- the queues of those who decide --------------------------------------------------
 
     def approvals(self) -> None:
-        from tui.screens.approvals import ApprovalsScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
 
         app = self.app
         if not app.approver:
@@ -166,7 +166,7 @@ class Navigation:
         app.push_screen(ApprovalsScreen())
 
     def escalations(self) -> None:
-        from tui.screens.escalations import EscalationsScreen
+        from tui.screens.escalation.escalations import EscalationsScreen
 
         app = self.app
         if not app.decider:
@@ -177,14 +177,14 @@ class Navigation:
         app.push_screen(EscalationsScreen())
 
     def legal_pack(self, escalation: EscalationOut, folder: Path, texts: dict[str, str]) -> Awaitable[Any]:
-        from tui.screens.legal_pack import LegalPackScreen
+        from tui.screens.legal.legal_pack import LegalPackScreen
 
         return self.app.push_screen(LegalPackScreen(escalation, folder, texts))
 
     # -- the supervisor's desk -----------------------------------------------------------
 
     def team(self) -> None:
-        from tui.screens.supervisor import SupervisorScreen
+        from tui.screens.supervisor.overview import SupervisorScreen
 
         app = self.app
         if not app.approver:
@@ -197,7 +197,7 @@ class Navigation:
         app.push_screen(SupervisorScreen())
 
     def worklist_from_team(self) -> None:
-        from tui.screens.worklist import WorklistScreen
+        from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app
         if len(app.screen_stack) > 1 and isinstance(app.screen_stack[-2], WorklistScreen):
@@ -206,34 +206,34 @@ class Navigation:
             app.switch_screen(WorklistScreen())
 
     def assign(self, *, agent: str | None = None, overview: TeamOverview | None = None) -> None:
-        from tui.screens.assign import AssignScreen
+        from tui.screens.supervisor.assign import AssignScreen
 
         self.app.push_screen(AssignScreen(agent=agent, overview=overview))
 
     def breaches(self) -> None:
-        from tui.screens.breaches import BreachesScreen
+        from tui.screens.supervisor.breaches import BreachesScreen
 
         self.app.push_screen(BreachesScreen())
 
     def reports(self) -> None:
-        from tui.screens.reports import ReportsScreen
+        from tui.screens.supervisor.reports import ReportsScreen
 
         self.app.push_screen(ReportsScreen())
 
     def segments(self) -> None:
-        from tui.screens.segments import SegmentsScreen
+        from tui.screens.supervisor.segments import SegmentsScreen
 
         self.app.push_screen(SegmentsScreen())
 
     def shared_notes(self) -> None:
-        from tui.screens.shared import SharedNotesScreen
+        from tui.screens.common.shared import SharedNotesScreen
 
         self.app.push_screen(SharedNotesScreen())
 
     # -- help and the command palette -------------------------------------------------
 
     def help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from tui.screens.common.help import HelpScreen
 
         app = self.app
         if isinstance(app.screen, HelpScreen):
@@ -243,13 +243,13 @@ class Navigation:
 
     def palette_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         """The palette's ways to other screens, for the signed-in user."""
-        from tui.screens.approvals import ApprovalsScreen
-        from tui.screens.escalations import EscalationsScreen
-        from tui.screens.reports import ReportsScreen
-        from tui.screens.segments import SegmentsScreen
-        from tui.screens.shared import SharedNotesScreen
-        from tui.screens.supervisor import SupervisorScreen
-        from tui.screens.worklist import WorklistScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.escalation.escalations import EscalationsScreen
+        from tui.screens.supervisor.reports import ReportsScreen
+        from tui.screens.supervisor.segments import SegmentsScreen
+        from tui.screens.common.shared import SharedNotesScreen
+        from tui.screens.supervisor.overview import SupervisorScreen
+        from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app
         if app.user is None:

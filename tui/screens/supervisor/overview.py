@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Static
 from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import OverviewRow, TeamOverview
 from tui.i18n import N_, _
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 
 BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
 

@@ -43,7 +43,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_for, key_of
 from tui.labels import FREQUENCIES, PLAN_FIELDS, PLAN_KINDS, PLAN_STATUSES, breach, label
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.widgets.choices import ChoiceRow
 
 PREVIEW_AFTER_S = 0.25

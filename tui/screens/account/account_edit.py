@@ -14,7 +14,7 @@ from backend_client.client import BackendError, Invalid, PreconditionFailed
 from backend_client.models import AccountDetail, AccountPatch
 from tui.i18n import _
 from tui.labels import term
-from tui.screens.base import DeskModal
+from tui.screens.common.base import DeskModal
 
 
 class AccountEditModal(DeskModal):

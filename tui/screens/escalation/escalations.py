@@ -15,7 +15,6 @@ Markdown shown on screen).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -31,8 +30,9 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_of
 from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES, label
-from tui.screens.base import DeskScreen
-from tui.screens.deciding import DecisionQueue
+from tui.screens.common.base import DeskScreen
+from tui.screens.common.deciding import DecisionQueue
+from tui.screens.legal.packs import pack_dir
 from tui.widgets.decision import DecisionRow
 
 UNDECIDED = ("open", "in_review")
@@ -62,15 +62,6 @@ def age(since: dt.datetime, now: dt.datetime) -> str:
     if seconds < 86400:
         return _("{n}h").format(n=seconds // 3600)
     return _("{n}d").format(n=seconds // 86400)
-
-
-def pack_dir(desk_drafts_dir: Path | None) -> Path:
-    """Where legal packs are saved: beside the drafts, in the user's data directory."""
-    if desk_drafts_dir is not None:
-        return Path(desk_drafts_dir).parent / "legal-packs"
-    from config.settings import data_dir
-
-    return data_dir() / "legal-packs"
 
 
 class EscalationsScreen(DecisionQueue, DeskScreen):

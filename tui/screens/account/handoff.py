@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Static
 from backend_client.client import BackendError, Invalid
 from backend_client.models import AccountDetail, HandoffCreate
 from tui.i18n import N_, _
-from tui.screens.base import DeskModal
+from tui.screens.common.base import DeskModal
 
 
 class HandoffScreen(DeskModal):

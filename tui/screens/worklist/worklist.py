@@ -20,7 +20,7 @@ from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import WorklistItem
 from tui.i18n import N_, _
 from tui.labels import kept, verdict, why
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.store import Waiting
 from tui.widgets.worklist_table import WorklistTable
 

@@ -29,8 +29,8 @@ from backend_client.report_format import FORMATTERS, bar
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import label
-from tui.screens.base import DeskScreen
-from tui.screens.supervisor import fit
+from tui.screens.common.base import DeskScreen
+from tui.screens.supervisor.overview import fit
 
 KINDS = ("agent", "team", "portfolio", "cases")
 PERIODS = (7, 30, 90)

@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 
 from tui import labels
 from tui.i18n import N_, _
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 
 if TYPE_CHECKING:
     from tui.training.engine import Recorded, Scorecard, Session

@@ -22,7 +22,7 @@ from backend_client.money import exponent, major_string
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import rule
-from tui.screens.base import DeskModal, DeskScreen
+from tui.screens.common.base import DeskModal, DeskScreen
 
 BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
 
@@ -277,7 +277,7 @@ class SegmentsScreen(DeskScreen):
         """The batch: a letter (a contact and a PDF) per account, one print file saved on this machine."""
         import asyncio
 
-        from tui.screens.escalations import pack_dir
+        from tui.screens.legal.packs import pack_dir
 
         desk = self.desk
         try:

@@ -21,8 +21,8 @@ from backend_client.models import Breach
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import CHANNELS, label, rule
-from tui.screens.base import DeskScreen
-from tui.screens.supervisor import fit
+from tui.screens.common.base import DeskScreen
+from tui.screens.supervisor.overview import fit
 
 
 class BreachesScreen(DeskScreen):

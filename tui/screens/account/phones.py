@@ -19,7 +19,7 @@ from textual.widgets import Label, Select, Static
 from backend_client.models import AccountDetail, AccountPatch, PhoneKind, PhonePatch
 from tui.i18n import N_, _
 from tui.labels import PHONE_KINDS, label
-from tui.screens.account_edit import AccountEditModal
+from tui.screens.account.account_edit import AccountEditModal
 from tui.widgets.tick import Tick
 
 

@@ -14,7 +14,7 @@ from textual.widgets import Static, TextArea
 from backend_client.client import BackendUnavailable, BadResponse, ProblemResponse, Unauthorized
 from backend_client.models import AccountDetail, NoteCreate
 from tui.i18n import N_, _
-from tui.screens.base import DeskModal
+from tui.screens.common.base import DeskModal
 
 MAX_NOTE = 4000
 

@@ -52,7 +52,7 @@ from tui.labels import (
     listing,
     verdict,
 )
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.widgets.outcome import OutcomePicker
 from tui.widgets.tick import Tick
 

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from backend_client.client import BackendError, BackendUnavailable, TooManyRequests, Unauthorized
 from tui.i18n import N_, _
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 
 
 class LoginScreen(DeskScreen):

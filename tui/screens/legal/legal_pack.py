@@ -18,7 +18,7 @@ from textual.widgets import Markdown, Static
 from backend_client.models import EscalationOut
 from tui.i18n import N_, _
 from tui.labels import DOCUMENT_KINDS, DOCUMENT_SHORT, label
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.widgets.choices import ChoiceRow
 
 ORDER = ("demand_letter", "statement", "contact_history", "plan_history")

@@ -23,8 +23,8 @@ from backend_client.client import BackendError, BackendUnavailable, ProblemRespo
 from backend_client.models import AccountFilter, AssignCandidate, AssignPreview, AssignRequest, TeamOverview
 from tui import fmt
 from tui.i18n import N_, _
-from tui.screens.base import DeskModal, DeskScreen
-from tui.screens.supervisor import BUCKETS, fit
+from tui.screens.common.base import DeskModal, DeskScreen
+from tui.screens.supervisor.overview import BUCKETS, fit
 
 POOL = "-"
 """The Select value of the team's unassigned pool (the API's ``""``)."""

@@ -24,8 +24,8 @@ from backend_client.models import AccountDetail, PlanOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
-from tui.screens.base import DeskScreen
-from tui.screens.deciding import DecisionQueue
+from tui.screens.common.base import DeskScreen
+from tui.screens.common.deciding import DecisionQueue
 from tui.widgets.decision import DecisionRow
 
 

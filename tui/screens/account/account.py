@@ -36,7 +36,7 @@ from tui.labels import (
     why,
 )
 from tui.keys import key_of
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.store import Waiting
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
@@ -457,7 +457,7 @@ class AccountScreen(DeskScreen):
         self.desk.nav.escalate_form(self.detail, done=self._after_form)
 
     def action_note(self) -> None:
-        from tui.screens.note import NoteScreen
+        from tui.screens.account.note import NoteScreen
 
         if not self._loaded("note"):
             return
@@ -475,7 +475,7 @@ class AccountScreen(DeskScreen):
 
     def action_timezone(self) -> None:
         """The customer confirmed the zone they are in: it replaces every place the account points to."""
-        from tui.screens.timezone import TimezoneScreen
+        from tui.screens.account.timezone import TimezoneScreen
 
         if not self._loaded("timezone"):
             return
@@ -483,7 +483,7 @@ class AccountScreen(DeskScreen):
 
     def action_phones(self) -> None:
         """Each number's kind (some rules count calls per kind) and its do-not-call mark."""
-        from tui.screens.phones import PhonesScreen
+        from tui.screens.account.phones import PhonesScreen
 
         if not self._loaded("phones"):
             return
@@ -535,7 +535,7 @@ class AccountScreen(DeskScreen):
         self.load_detail()
 
     def action_handoff(self) -> None:
-        from tui.screens.handoff import HandoffScreen
+        from tui.screens.account.handoff import HandoffScreen
 
         if self.detail is None:
             self.notify(_("The account is still loading; the form opens when it has."))

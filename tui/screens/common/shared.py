@@ -16,7 +16,7 @@ from backend_client.models import SharedNotes
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import STATUSES, label
-from tui.screens.base import DeskModal
+from tui.screens.common.base import DeskModal
 
 class SharedNotesScreen(DeskModal):
     NOUN = N_("Shared notes")

@@ -41,7 +41,7 @@ from backend_client.models import AccountDetail, EscalationCreate, EscalationOut
 from tui.i18n import N_, _
 from tui.keys import key_for, key_of
 from tui.labels import ESCALATION_KINDS, ESCALATION_STATUSES, label, missing
-from tui.screens.base import DeskScreen
+from tui.screens.common.base import DeskScreen
 from tui.widgets.choices import ChoiceRow
 
 KIND_KEYS = {"legal": "l", "supervisor": "s", "complaint": "c", "dispute": "d", "hardship": "h", "fraud": "f",

@@ -19,7 +19,7 @@ from backend_client.models import AccountDetail, AccountPatch, TimezoneSource
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import ordered_places, place_name, places_text
-from tui.screens.account_edit import AccountEditModal
+from tui.screens.account.account_edit import AccountEditModal
 
 
 class TimezoneScreen(AccountEditModal):

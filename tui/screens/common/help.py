@@ -12,25 +12,25 @@ from textual.widgets import Static
 
 from tui.i18n import N_, _
 from tui.keys import class_bindings, describe, key_for
-from tui.screens.base import DeskModal
+from tui.screens.common.base import DeskModal
 
 
 def _sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]]:
-    from tui.screens.account import AccountScreen
-    from tui.screens.approvals import ApprovalsScreen
-    from tui.screens.call import CallScreen
-    from tui.screens.escalate import EscalateScreen
-    from tui.screens.escalations import EscalationsScreen
-    from tui.screens.handoff import HandoffScreen
-    from tui.screens.legal_pack import LegalPackScreen
-    from tui.screens.login import LoginScreen
-    from tui.screens.note import NoteScreen
-    from tui.screens.phones import PhonesScreen
-    from tui.screens.plan import PlanScreen
-    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
-    from tui.screens.shared import SharedNotesScreen
-    from tui.screens.timezone import TimezoneScreen
-    from tui.screens.worklist import WorklistScreen
+    from tui.screens.account.account import AccountScreen
+    from tui.screens.supervisor.approvals import ApprovalsScreen
+    from tui.screens.call.call import CallScreen
+    from tui.screens.escalation.escalate import EscalateScreen
+    from tui.screens.escalation.escalations import EscalationsScreen
+    from tui.screens.account.handoff import HandoffScreen
+    from tui.screens.legal.legal_pack import LegalPackScreen
+    from tui.screens.common.login import LoginScreen
+    from tui.screens.account.note import NoteScreen
+    from tui.screens.account.phones import PhonesScreen
+    from tui.screens.plan.plan import PlanScreen
+    from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.common.shared import SharedNotesScreen
+    from tui.screens.account.timezone import TimezoneScreen
+    from tui.screens.worklist.worklist import WorklistScreen
 
     return [
         (_("Every screen"), app_bindings),
