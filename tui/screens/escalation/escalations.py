@@ -24,14 +24,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable
+from backend_client.client import BackendError
 from backend_client.models import EscalationOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import key_of
 from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES, label
-from tui.screens.common.base import DeskScreen
 from tui.screens.common.deciding import DecisionQueue
+from tui.screens.common.queue import QueueScreen, clip
 from tui.screens.legal.packs import pack_dir
 from tui.widgets.decision import DecisionRow
 
@@ -45,15 +45,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _fit(text: str, width: int) -> Text:
-    from rich.cells import cell_len
-
-    out = Text(text)
-    if cell_len(text) > width:
-        out.truncate(width, overflow="ellipsis")
-    return out
-
-
 def age(since: dt.datetime, now: dt.datetime) -> str:
     """How long ago, shortly: ``12m``, ``5h``, ``3d``."""
     seconds = max(0, int((now - since).total_seconds()))
@@ -64,7 +55,7 @@ def age(since: dt.datetime, now: dt.datetime) -> str:
     return _("{n}d").format(n=seconds // 86400)
 
 
-class EscalationsScreen(DecisionQueue, DeskScreen):
+class EscalationsScreen(DecisionQueue, QueueScreen[EscalationOut]):
     NOUN = N_("Escalations")
     AUTO_FOCUS = "#escalations"
     BINDINGS = [
@@ -94,6 +85,8 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
                 priority=True),
     ]
 
+    TABLE = "escalations"
+    RELOAD_ON_RESUME = True
     WIDTHS: ClassVar[dict[str, int]] = {"ref": 9, "name": 10, "kind": 10, "status": 10, "age": 4, "by": 8}
     """Columns, in cells: 51 and the padding fit 80."""
 
@@ -119,29 +112,11 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        titles = {"ref": _("Account"), "name": _("Customer"), "kind": _("Kind"), "status": _("Status"),
-                  "age": _("Age"), "by": _("From")}
-        for key, width in self.WIDTHS.items():
-            self.table.add_column(titles[key], key=key, width=width)
+        self.add_columns({"ref": _("Account"), "name": _("Customer"), "kind": _("Kind"), "status": _("Status"),
+                          "age": _("Age"), "by": _("From")})
         self.query_one("#escalations-empty").display = False
         self.query_one("#escalation-detail-box").can_focus = False
         self.load()
-
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
-    def on_screen_resume(self) -> None:
-        if self._loaded_once:
-            self.load()
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#escalations", DataTable)
-
-    @property
-    def current(self) -> EscalationOut | None:
-        row = self.table.cursor_row
-        return self.items[row] if self.items and 0 <= row < len(self.items) else None
 
     @property
     def role(self) -> str:
@@ -151,20 +126,10 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
 
     @work(name="escalations", group="escalations", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        try:
-            page = await self.desk.call(self.desk.api.escalations(limit=200))
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Escalations"))
+        page = await self.fetch(self.desk.api.escalations(limit=200), _("Escalations"))
+        if page is not None:
+            self.show(page.items)
             self._ready()
-            return
-        self.show(page.items)
-        self._ready()
-
-    def _ready(self) -> None:
-        self._loaded_once = True
-        if self.app.screen is self:
-            self.desk.release_keys()
 
     def show(self, items: list[EscalationOut]) -> None:
         keep = self.current.id if self.current else None
@@ -194,10 +159,10 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
 
     def _cells(self, esc: EscalationOut, now: dt.datetime) -> list[Text]:
         w = self.WIDTHS
-        return [_fit(esc.account_ref, w["ref"]), _fit(esc.customer_name, w["name"]),
-                _fit(label(ESCALATION_KINDS, esc.kind), w["kind"]),
-                _fit(label(ESCALATION_STATUSES, esc.status), w["status"]),
-                Text(age(esc.created_at, now), justify="right"), _fit(esc.created_by, w["by"])]
+        return [clip(esc.account_ref, w["ref"]), clip(esc.customer_name, w["name"]),
+                clip(label(ESCALATION_KINDS, esc.kind), w["kind"]),
+                clip(label(ESCALATION_STATUSES, esc.status), w["status"]),
+                Text(age(esc.created_at, now), justify="right"), clip(esc.created_by, w["by"])]
 
     @work(name="escalation-detail", group="escalation-detail", exclusive=True, exit_on_error=False)
     async def _load_full(self) -> None:
@@ -355,15 +320,6 @@ class EscalationsScreen(DecisionQueue, DeskScreen):
             for doc, content in documents.values() if doc.format.value == "md"})
 
     # -- moving and leaving ---------------------------------------------------------------
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_reload(self) -> None:
-        self.load()
 
     def action_toggle_closed(self) -> None:
         self.show_closed = not self.show_closed

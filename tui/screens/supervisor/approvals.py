@@ -19,23 +19,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable, NotFound
+from backend_client.client import BackendError, NotFound
 from backend_client.models import AccountDetail, PlanOut
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
-from tui.screens.common.base import DeskScreen
 from tui.screens.common.deciding import DecisionQueue
+from tui.screens.common.queue import QueueScreen, clip
 from tui.widgets.decision import DecisionRow
-
-
-def _fit(text: str, width: int) -> Text:
-    from rich.cells import cell_len
-
-    out = Text(text)
-    if cell_len(text) > width:
-        out.truncate(width, overflow="ellipsis")
-    return out
 
 
 def discount_percent(plan: PlanOut) -> str:
@@ -46,7 +37,7 @@ def discount_percent(plan: PlanOut) -> str:
     return f"{share:.0f}%" if share == int(share) else f"{share:.1f}%"
 
 
-class ApprovalsScreen(DecisionQueue, DeskScreen):
+class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
     NOUN = N_("Approvals")
     AUTO_FOCUS = "#approvals"
     BINDINGS = [
@@ -66,6 +57,8 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
                 priority=True),
     ]
 
+    TABLE = "approvals"
+    RELOAD_ON_RESUME = True
     WIDTHS: ClassVar[dict[str, int]] = {"ref": 8, "name": 9, "kind": 10, "total": 11, "discount": 4, "first": 6,
                                         "by": 6, "limits": 8}
     """Columns, in cells: 62 and the padding fit 80."""
@@ -95,52 +88,24 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        table = self.table
-        titles = {"ref": _("Account"), "name": _("Customer"), "kind": _("Kind"), "total": _("Total"),
-                  "discount": _("Disc"), "first": _("Due"), "by": _("By"), "limits": _("Beyond")}
-        for key, width in self.WIDTHS.items():
-            table.add_column(titles[key], key=key, width=width)
+        self.add_columns({"ref": _("Account"), "name": _("Customer"), "kind": _("Kind"), "total": _("Total"),
+                          "discount": _("Disc"), "first": _("Due"), "by": _("By"), "limits": _("Beyond")})
         self.query_one("#approvals-empty").display = False
         self.query_one("#approval-detail-box").can_focus = False
         self.query_one("#approval-schedule-box").can_focus = False
         self.load()
 
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
-    def on_screen_resume(self) -> None:
-        if self._loaded_once:
-            self.load()
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#approvals", DataTable)
-
-    @property
-    def current(self) -> PlanOut | None:
-        row = self.table.cursor_row
-        return self.items[row] if self.items and 0 <= row < len(self.items) else None
-
     # -- loading ------------------------------------------------------------------
 
     @work(name="approvals", group="approvals", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        try:
-            page = await self.desk.call(self.desk.api.plans(status="pending", limit=100))
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Approvals"))
-            self._ready()
+        page = await self.fetch(self.desk.api.plans(status="pending", limit=100), _("Approvals"))
+        if page is None:
             return
         # Oldest first: the one waiting longest is decided first.
         self.show(sorted(page.items, key=lambda p: (p.created_at, p.id)))
         self._ready()
         self.load_accounts()
-
-    def _ready(self) -> None:
-        self._loaded_once = True
-        if self.app.screen is self:
-            self.desk.release_keys()
 
     def show(self, items: list[PlanOut]) -> None:
         keep = self.current.id if self.current else None
@@ -171,10 +136,10 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
 
         limits = ", ".join(label(LIMITS, b.limit) for b in plan.breaches) or "—"
         return [
-            _fit(plan.account_ref, 8), _fit(name, 9), _fit(label(PLAN_KINDS, plan.kind), 10),
+            clip(plan.account_ref, 8), clip(name, 9), clip(label(PLAN_KINDS, plan.kind), 10),
             Text(fmt.money(plan.total), justify="right"), Text(discount_percent(plan), justify="right"),
             Text(format_skeleton("MMMd", first, locale=babel_locale()) if first else "—"),
-            _fit(plan.created_by or "—", 6), _fit(limits, 8),
+            clip(plan.created_by or "—", 6), clip(limits, 8),
         ]
 
     @work(name="approvals-accounts", group="approvals-accounts", exclusive=True, exit_on_error=False)
@@ -193,7 +158,7 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
             for plan in self.items:
                 if plan.account_id == account_id:
                     self.table.update_cell(str(plan.id), "name",
-                                           _fit(self.accounts[account_id].customer.name, 9))
+                                           clip(self.accounts[account_id].customer.name, 9))
             if self.current is not None and self.current.account_id == account_id:
                 self._show_current()
         self._load_history()
@@ -319,15 +284,6 @@ class ApprovalsScreen(DecisionQueue, DeskScreen):
         self.load()
 
     # -- moving and leaving ---------------------------------------------------------------
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_reload(self) -> None:
-        self.load()
 
     def action_open_account(self) -> None:
         plan = self.current

@@ -19,12 +19,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from backend_client.client import BackendError, BackendUnavailable, ProblemResponse
+from backend_client.client import BackendError, ProblemResponse
 from backend_client.models import AccountFilter, AssignCandidate, AssignPreview, AssignRequest, TeamOverview
 from tui import fmt
 from tui.i18n import N_, _
-from tui.screens.common.base import DeskModal, DeskScreen
-from tui.screens.supervisor.overview import BUCKETS, fit
+from tui.labels import BUCKETS
+from tui.screens.common.base import DeskModal
+from tui.screens.common.queue import QueueScreen, fit
 
 POOL = "-"
 """The Select value of the team's unassigned pool (the API's ``""``)."""
@@ -64,7 +65,7 @@ class ConfirmAssign(DeskModal):
         self.dismiss(False)
 
 
-class AssignScreen(DeskScreen):
+class AssignScreen(QueueScreen[AssignCandidate]):
     NOUN = N_("Assign")
     AUTO_FOCUS = "#assign-table"
     CSS_PATH = "supervisor.tcss"
@@ -82,6 +83,7 @@ class AssignScreen(DeskScreen):
         Binding("escape", "back", N_("Back"), tooltip=N_("Go back; nothing moves"), id="assign.back", priority=True),
     ]
 
+    TABLE = "assign-table"
     WIDTHS: ClassVar[dict[str, int]] = {"mark": 2, "ref": 11, "name": 16, "agent": 10, "dpd": 5, "bucket": 8,
                                         "balance": 16}
     """Columns, in cells, each with its space: 68 fit 80."""
@@ -144,18 +146,10 @@ class AssignScreen(DeskScreen):
         else:
             self.refresh_preview()
 
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#assign-table", DataTable)
-
-    @property
-    def current(self) -> AssignCandidate | None:
-        row = self.table.cursor_row
-        items = self.preview.items if self.preview else []
-        return items[row] if items and 0 <= row < len(items) else None
+    def items(self) -> list[AssignCandidate]:  # type: ignore[override]
+        """The accounts the filter matches, as previewed."""
+        return self.preview.items if self.preview else []
 
     def account_filter(self) -> AccountFilter | None:
         """The filter the form says, or None (and a word on the match line) when a field is wrong."""
@@ -191,12 +185,10 @@ class AssignScreen(DeskScreen):
     @work(name="assign-agents", group="assign-agents", exclusive=True, exit_on_error=False)
     async def load_agents(self) -> None:
         """The team's agents, for the two agent choices (from the overview)."""
-        try:
-            self.overview = await self.desk.call(self.desk.api.overview())
-        except BackendError as exc:
-            self.desk.report(exc, _("Assign"))
-            self._ready()
+        found = await self.fetch(self.desk.api.overview(), _("Assign"))
+        if found is None:
             return
+        self.overview = found
         options = self._agent_options()
         start = POOL if self.from_agent == "" else self.from_agent
         chooser = self.query_one("#assign-from", Select)
@@ -213,20 +205,13 @@ class AssignScreen(DeskScreen):
 
     @work(name="assign-preview", group="assign-preview", exclusive=True, exit_on_error=False)
     async def load_preview(self, account_filter: AccountFilter) -> None:
-        try:
-            found = await self.desk.call(self.desk.api.assign_preview(account_filter))
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Assign"))
+        found = await self.fetch(self.desk.api.assign_preview(account_filter), _("Assign"))
+        if found is not None:
+            self.show(found)
             self._ready()
-            return
-        self.show(found)
-        self._ready()
 
-    def _ready(self) -> None:
-        self._loaded_once = True
-        if self.app.screen is self:
-            self.desk.release_keys()
+    def load(self) -> None:
+        self.refresh_preview()
 
     def show(self, found: AssignPreview) -> None:
         self.preview = found

@@ -16,16 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable
 from backend_client.models import Breach
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import CHANNELS, label, rule
-from tui.screens.common.base import DeskScreen
-from tui.screens.supervisor.overview import fit
+from tui.screens.common.queue import QueueScreen, fit
 
 
-class BreachesScreen(DeskScreen):
+class BreachesScreen(QueueScreen[Breach]):
     NOUN = N_("Breaches")
     AUTO_FOCUS = "#breaches"
     CSS_PATH = "supervisor.tcss"
@@ -39,6 +37,7 @@ class BreachesScreen(DeskScreen):
         Binding("escape", "back", N_("Back"), tooltip=N_("Go back"), id="breaches.back", priority=True),
     ]
 
+    TABLE = "breaches"
     WIDTHS: ClassVar[dict[str, int]] = {"when": 13, "ref": 10, "name": 13, "agent": 8, "rules": 26, "outcome": 7}
     """Columns, in cells, each with its space: 77 fit 80."""
 
@@ -56,41 +55,17 @@ class BreachesScreen(DeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        titles = {"when": _("When"), "ref": _("Account"), "name": _("Customer"), "agent": _("Agent"),
-                  "rules": _("Rule"), "outcome": _("Outcome")}
-        for key, width in self.WIDTHS.items():
-            self.table.add_column(titles[key], key=key, width=width)
+        self.add_columns({"when": _("When"), "ref": _("Account"), "name": _("Customer"), "agent": _("Agent"),
+                          "rules": _("Rule"), "outcome": _("Outcome")})
         self.query_one("#breaches-empty").display = False
         self.load()
 
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one("#breaches", DataTable)
-
-    @property
-    def current(self) -> Breach | None:
-        row = self.table.cursor_row
-        return self.items[row] if self.items and 0 <= row < len(self.items) else None
-
     @work(name="breaches", group="breaches", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        try:
-            page = await self.desk.call(self.desk.api.breaches(limit=200))
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Breaches"))
+        page = await self.fetch(self.desk.api.breaches(limit=200), _("Breaches"))
+        if page is not None:
+            self.show(page.items)
             self._ready()
-            return
-        self.show(page.items)
-        self._ready()
-
-    def _ready(self) -> None:
-        self._loaded_once = True
-        if self.app.screen is self:
-            self.desk.release_keys()
 
     def show(self, items: list[Breach]) -> None:
         self.items = items
@@ -138,15 +113,6 @@ class BreachesScreen(DeskScreen):
         if c.note:
             text.append("\n" + _("Note: {text}").format(text=c.note))
         detail.update(text)
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_reload(self) -> None:
-        self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_account" and self.current is None:

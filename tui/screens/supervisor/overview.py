@@ -21,12 +21,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from backend_client.client import BackendError, BackendUnavailable
+from backend_client.client import BackendError
 from backend_client.models import OverviewRow, TeamOverview
 from tui.i18n import N_, _
-from tui.screens.common.base import DeskScreen
-
-BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
+from tui.labels import BUCKETS
+from tui.screens.common.queue import QueueScreen, fit
 
 
 def cell(value: int, width: int) -> Text:
@@ -36,16 +35,7 @@ def cell(value: int, width: int) -> Text:
                 style="" if value else "dim")
 
 
-def fit(text: str, width: int) -> Text:
-    from rich.cells import cell_len
-
-    out = Text(text)
-    if cell_len(text) > width - 1:
-        out.truncate(width - 1, overflow="ellipsis")
-    return out
-
-
-class SupervisorScreen(DeskScreen):
+class SupervisorScreen(QueueScreen[OverviewRow]):
     NOUN = N_("Team")
     AUTO_FOCUS = "#overview"
     CSS_PATH = "supervisor.tcss"
@@ -74,6 +64,8 @@ class SupervisorScreen(DeskScreen):
                 show=False),
     ]
 
+    TABLE = "overview"
+    RELOAD_ON_RESUME = True
     WIDTHS: ClassVar[dict[str, int]] = {"agent": 11, "accounts": 6, **{b: 5 for b in BUCKETS}, "now": 5, "due": 5,
                                         "broken": 6}
     """Columns, in cells, each with its space: 73 fit 80 beside the scrollbar."""
@@ -108,22 +100,10 @@ class SupervisorScreen(DeskScreen):
                              width=width)
         self.load()
 
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self._loaded_once:
-            self.load()
-
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#overview", DataTable)
-
-    @property
-    def current(self) -> OverviewRow | None:
-        row = self.table.cursor_row
-        return self.rows[row] if self.rows and 0 <= row < len(self.rows) else None
+    def items(self) -> list[OverviewRow]:  # type: ignore[override]
+        """The rows: the agents' and the unassigned pool's."""
+        return self.rows
 
     # -- loading ------------------------------------------------------------------
 
@@ -132,12 +112,8 @@ class SupervisorScreen(DeskScreen):
 
     @work(name="team-overview", group="overview", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        try:
-            found = await self.desk.call(self.desk.api.overview(day=self.today()))
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Team overview"))
-            self._ready()
+        found = await self.fetch(self.desk.api.overview(day=self.today()), _("Team overview"))
+        if found is None:
             return
         self.show(found)
         self._ready()
@@ -154,11 +130,6 @@ class SupervisorScreen(DeskScreen):
         self.pending, self.breaches = len(plans.items), len(breaches.items)
         self._more_breaches = len(breaches.items) >= 100
         self._show_waiting()
-
-    def _ready(self) -> None:
-        self._loaded_once = True
-        if self.app.screen is self:
-            self.desk.release_keys()
 
     def show(self, found: TeamOverview) -> None:
         keep = self.current.agent if self.current else None
@@ -225,15 +196,6 @@ class SupervisorScreen(DeskScreen):
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_assign_agent()
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_reload(self) -> None:
-        self.load()
 
     def action_assign_agent(self) -> None:
         row = self.current

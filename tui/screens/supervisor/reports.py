@@ -30,7 +30,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import label
 from tui.screens.common.base import DeskScreen
-from tui.screens.supervisor.overview import fit
+from tui.screens.common.queue import fit
 
 KINDS = ("agent", "team", "portfolio", "cases")
 PERIODS = (7, 30, 90)

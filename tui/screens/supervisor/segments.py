@@ -8,7 +8,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,23 +15,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
-from backend_client.client import BackendError, BackendUnavailable, Invalid
+from backend_client.client import BackendError, Invalid
 from backend_client.models import Money, SegmentCreate, SegmentFilter, SegmentOut
 from backend_client.money import exponent, major_string
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import rule
-from tui.screens.common.base import DeskModal, DeskScreen
-
-BUCKETS = ("current", "X", "30", "60", "90", "120", "150", "180+")
-
-
-def _fit(text: str, width: int) -> Text:
-    out = Text(text)
-    if cell_len(text) > width:
-        out.truncate(width, overflow="ellipsis")
-    return out
-
+from tui.labels import BUCKETS, rule
+from tui.screens.common.base import DeskModal
+from tui.screens.common.queue import QueueScreen, clip
 
 def _band(low: object, high: object, show=str) -> str:  # noqa: ANN001
     if low is not None and high is not None:
@@ -68,7 +58,7 @@ def target_text(seg: SegmentOut) -> str:
     return "—"
 
 
-class SegmentsScreen(DeskScreen):
+class SegmentsScreen(QueueScreen[SegmentOut]):
     NOUN = N_("Segments")
     AUTO_FOCUS = "#segments"
     BINDINGS = [
@@ -94,6 +84,7 @@ class SegmentsScreen(DeskScreen):
                 priority=True),
     ]
 
+    TABLE = "segments"
     WIDTHS: ClassVar[dict[str, int]] = {"name": 18, "team": 4, "filter": 26, "to": 10, "count": 7}
 
     def __init__(self) -> None:
@@ -113,25 +104,11 @@ class SegmentsScreen(DeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        titles = {"name": _("Segment"), "team": _("Team"), "filter": _("Filter"), "to": _("Goes to"),
-                  "count": _("Count")}
-        for key, width in self.WIDTHS.items():
-            self.table.add_column(titles[key], key=key, width=width)
+        self.add_columns({"name": _("Segment"), "team": _("Team"), "filter": _("Filter"), "to": _("Goes to"),
+                          "count": _("Count")})
         self.query_one("#segments-empty").display = False
         self.query_one("#segments-ask").display = False
         self.load()
-
-    def ready_for_keys(self) -> bool:
-        return self._loaded_once
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#segments", DataTable)
-
-    @property
-    def current(self) -> SegmentOut | None:
-        row = self.table.cursor_row
-        return self.items[row] if self.items and 0 <= row < len(self.items) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm":
@@ -142,21 +119,10 @@ class SegmentsScreen(DeskScreen):
 
     @work(name="segments", group="segments", exclusive=True, exit_on_error=False)
     async def load(self, select: int | None = None) -> None:
-        try:
-            page = await self.desk.call(self.desk.api.segments())
-        except BackendError as exc:
-            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
-                self.desk.report(exc, _("Segments"))
+        page = await self.fetch(self.desk.api.segments(), _("Segments"))
+        if page is not None:
+            self.show(page.items, select)
             self._ready()
-            return
-        self.show(page.items, select)
-        self._ready()
-
-    def _ready(self) -> None:
-        if not self._loaded_once:
-            self._loaded_once = True
-            if self.app.screen is self:
-                self.desk.release_keys()
 
     def show(self, items: list[SegmentOut], select: int | None = None) -> None:
         keep = select if select is not None else (self.current.id if self.current else None)
@@ -165,8 +131,8 @@ class SegmentsScreen(DeskScreen):
         table.clear()
         w = self.WIDTHS
         for seg in items:
-            table.add_row(_fit(seg.name, w["name"]), _fit(seg.team or _("all"), w["team"]),
-                          _fit(filter_text(seg.filter), w["filter"]), _fit(target_text(seg), w["to"]),
+            table.add_row(clip(seg.name, w["name"]), clip(seg.team or _("all"), w["team"]),
+                          clip(filter_text(seg.filter), w["filter"]), clip(target_text(seg), w["to"]),
                           Text(f"{seg.count:,}", justify="right"), key=str(seg.id))
         empty = self.query_one("#segments-empty", Static)
         empty.display = not items
@@ -195,15 +161,6 @@ class SegmentsScreen(DeskScreen):
         line.update(" · ".join(parts))
 
     # -- actions ------------------------------------------------------------------
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_reload(self) -> None:
-        self.load()
 
     def action_new(self) -> None:
         self._cancel_ask()
