@@ -53,6 +53,7 @@ from tui.labels import (
     verdict,
 )
 from tui.screens.common.base import DeskScreen
+from tui.widgets.date_echo import DateEcho, DateInput
 from tui.widgets.outcome import OutcomePicker
 from tui.widgets.tick import Tick
 
@@ -133,9 +134,8 @@ class CallScreen(DeskScreen):
             yield Label(_("Promise"), classes="row-label")
             yield Input(placeholder=_("amount ({currency})").format(currency=a.currency), id="ptp-amount",
                         compact=True, max_length=20, restrict=r"[0-9.,'’ \u00a0\u202f]*", select_on_focus=False)
-            yield Input(placeholder=_("date, or +7"), id="ptp-date", compact=True, max_length=20,
-                        select_on_focus=False)
-            yield Static("", id="ptp-read", markup=False)
+            yield DateInput(id="ptp-date", echo="ptp-read", today=self._today, select_on_focus=False)
+            yield DateEcho(id="ptp-read")
         with Horizontal(id="callback-row", classes="form-row"):
             yield Label(_("Call back"), classes="row-label")
             yield Input(placeholder=_("16:30, 2026-03-20 16:30 or +2h"), id="callback", compact=True, max_length=30,
@@ -383,23 +383,11 @@ class CallScreen(DeskScreen):
     @on(Select.Changed)
     @on(Tick.Changed)
     def _changed(self, event: Any) -> None:
-        if isinstance(event, Input.Changed) and event.input.id == "ptp-date":
-            self._read_date(event.value)
         if isinstance(event, Input.Changed) and event.input.id == "callback":
             self._read_callback(event.value)
         if isinstance(event, Select.Changed) and event.select.id == "channel":
             self._channel_changed(str(event.value))
         self._save_draft()
-
-    def _read_date(self, text: str) -> None:
-        read = self.query_one("#ptp-read", Static)
-        if not text.strip():
-            read.update("")
-            return
-        try:
-            read.update("→ " + fmt.date_weekday(fmt.parse_date(text, self._today())))
-        except fmt.ParseError as exc:
-            read.update(str(exc))
 
     def _read_callback(self, text: str) -> None:
         read = self.query_one("#callback-read", Static)

@@ -45,6 +45,7 @@ from tui.keys import key_for, key_of
 from tui.labels import FREQUENCIES, PLAN_FIELDS, PLAN_KINDS, PLAN_STATUSES, breach, label
 from tui.screens.common.base import DeskScreen
 from tui.widgets.choices import ChoiceRow
+from tui.widgets.date_echo import DateEcho, DateInput
 
 PREVIEW_AFTER_S = 0.25
 """How long typing must pause before the backend is asked for a preview."""
@@ -139,8 +140,8 @@ class PlanScreen(DeskScreen):
                          id="plan-frequency", compact=True)
         with Horizontal(classes="form-row"):
             yield Label(_("First due"), classes="row-label")
-            yield Input(placeholder=_("date, or +7"), id="plan-first", compact=True, max_length=20)
-            yield Static("", id="plan-first-read", markup=False)
+            yield DateInput(id="plan-first", echo="plan-first-read", today=self._today)
+            yield DateEcho(id="plan-first-read")
         with Horizontal(classes="form-row"):
             yield Label(_("Note"), classes="row-label")
             yield Input(placeholder=_("for the supervisor and the letter (optional)"), id="plan-note", compact=True,
@@ -209,7 +210,7 @@ class PlanScreen(DeskScreen):
                 self._idem = (str(draft["idem"].get("key")), draft["idem"]["body"])
         finally:
             self._restoring = False
-        self._read_first(self._input("plan-first").value)
+        self.query_one("#plan-first", DateInput).show_reading()
         if not quiet:
             self.notify(_("Your draft for this account is back."), title=_("Draft"))
         self._save_draft()
@@ -270,24 +271,12 @@ class PlanScreen(DeskScreen):
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self, event: Input.Changed | Select.Changed) -> None:
-        if isinstance(event, Input.Changed) and event.input.id == "plan-first":
-            self._read_first(event.value)
         if isinstance(event, Input.Changed) and event.input.id == "plan-count":
             self._enable_fields()
         if self._restoring:
             return
         self._save_draft()
         self._ask_preview()
-
-    def _read_first(self, text: str) -> None:
-        read = self.query_one("#plan-first-read", Static)
-        if not text.strip():
-            read.update("")
-            return
-        try:
-            read.update("→ " + fmt.date_weekday(fmt.parse_date(text, self._today())))
-        except fmt.ParseError as exc:
-            read.update(str(exc))
 
     def _today(self) -> dt.date:
         return self.desk.clock().astimezone(self.desk.agent_tz).date()
