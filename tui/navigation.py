@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
+from textual.binding import Binding
 
 from backend_client.client import BackendError, NotFound
 from tui.i18n import _
+from tui.keys import class_bindings
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -239,16 +241,56 @@ class Navigation:
         if isinstance(app.screen, HelpScreen):
             app.screen.dismiss()
         else:
-            app.push_screen(HelpScreen(app_bindings=app.help_bindings()))
+            app.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every screen's keys, titled, in the order the help shows them."""
+        from tui.screens.account.account import AccountScreen
+        from tui.screens.account.handoff import HandoffScreen
+        from tui.screens.account.note import NoteScreen
+        from tui.screens.account.phones import PhonesScreen
+        from tui.screens.account.timezone import TimezoneScreen
+        from tui.screens.call.call import CallScreen
+        from tui.screens.common.help import HelpScreen
+        from tui.screens.common.login import LoginScreen
+        from tui.screens.common.shared import SharedNotesScreen
+        from tui.screens.escalation.escalate import EscalateScreen
+        from tui.screens.escalation.escalations import EscalationsScreen
+        from tui.screens.legal.legal_pack import LegalPackScreen
+        from tui.screens.plan.plan import PlanScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        return [
+            (_("Every screen"), self.app.help_bindings()),
+            (_("Sign-in"), class_bindings(LoginScreen)),
+            (_("Worklist"), class_bindings(WorklistScreen)),
+            (_("Account"), class_bindings(AccountScreen)),
+            (_("Call"), class_bindings(CallScreen)),
+            (_("Note"), class_bindings(NoteScreen)),
+            (_("Plan"), class_bindings(PlanScreen)),
+            (_("Approvals"), class_bindings(ApprovalsScreen)),
+            (_("Handoff"), class_bindings(HandoffScreen)),
+            (_("Time zone"), class_bindings(TimezoneScreen)),
+            (_("Phones"), class_bindings(PhonesScreen)),
+            (_("Segments"), class_bindings(SegmentsScreen)),
+            (_("New segment"), class_bindings(SegmentFormScreen)),
+            (_("Shared notes"), class_bindings(SharedNotesScreen)),
+            (_("Escalation"), class_bindings(EscalateScreen)),
+            (_("Escalations"), class_bindings(EscalationsScreen)),
+            (_("Legal pack"), class_bindings(LegalPackScreen)),
+            (_("Keys"), class_bindings(HelpScreen)),
+        ]
 
     def palette_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         """The palette's ways to other screens, for the signed-in user."""
-        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.common.shared import SharedNotesScreen
         from tui.screens.escalation.escalations import EscalationsScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.supervisor.overview import SupervisorScreen
         from tui.screens.supervisor.reports import ReportsScreen
         from tui.screens.supervisor.segments import SegmentsScreen
-        from tui.screens.common.shared import SharedNotesScreen
-        from tui.screens.supervisor.overview import SupervisorScreen
         from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app

@@ -18,6 +18,7 @@ from tui.i18n import N_, _
 from tui.labels import STATUSES, label
 from tui.screens.common.base import DeskModal
 
+
 class SharedNotesScreen(DeskModal):
     NOUN = N_("Shared notes")
     AUTO_FOCUS = "#shared-ref"

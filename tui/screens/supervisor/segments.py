@@ -24,6 +24,7 @@ from tui.labels import BUCKETS, rule
 from tui.screens.common.base import DeskModal
 from tui.screens.common.queue import QueueScreen, clip
 
+
 def _band(low: object, high: object, show=str) -> str:  # noqa: ANN001
     if low is not None and high is not None:
         return f"{show(low)}–{show(high)}"
