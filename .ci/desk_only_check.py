@@ -22,7 +22,7 @@ async def main(url: str) -> int:
         return 1
     from config.settings import DeskSettings
     from tui.app import CollectDesk
-    from tui.screens.worklist import WorklistScreen
+    from tui.screens.worklist.worklist import WorklistScreen
 
     app = CollectDesk(DeskSettings(server=url), username="agent1", password="agent1")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -4,22 +4,24 @@
 The app owns the backend client, the drafts and the outbox, and the state the
 status line shows; screens do their network work in named workers through
 ``CollectDesk.call``, which keeps the status line honest (slow, down, back).
+
+The app wires three parts kept beside it: holding keys typed while a screen opens
+(``tui.holding``), sending the outbox (``tui.sending``) and opening screens
+(``tui.navigation``). Screens see it as a ``tui.desk.Desk`` and never import it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import events, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -39,10 +41,13 @@ from backend_client.client import (
     Unauthorized,
 )
 from config.settings import DeskSettings
-from tui import labels, sending
+from tui import labels
+from tui.holding import KeyHolding
 from tui.i18n import N_, _, set_language
-from tui.keys import describe, localize_bindings, node_bindings
-from tui.store import Drafts, Outbox, OutboxEntry, Store, Waiting, default_dir
+from tui.keys import class_bindings, describe, localize_bindings, node_bindings
+from tui.navigation import Navigation
+from tui.sending import OutboxSending
+from tui.store import Drafts, Outbox, Store, Waiting, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
 if TYPE_CHECKING:
@@ -54,8 +59,6 @@ APPROVER_ROLES = ("supervisor", "admin")
 """Roles that decide on plans beyond an agent's authority (the approvals queue)."""
 DECIDER_ROLES = ("supervisor", "legal", "admin")
 """Roles that decide on escalations (the escalations inbox)."""
-HOLD_KEYS_MAX_S = 1.0
-"""Longest that keys typed while a screen opens wait for it (should it never say it is ready)."""
 SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
@@ -72,7 +75,7 @@ def _local_tz() -> dt.tzinfo:
     return dt.datetime.now().astimezone().tzinfo or dt.UTC
 
 
-class CollectDesk(App[int]):
+class CollectDesk(KeyHolding, OutboxSending, App[int]):
     """The collector's desk. ``client`` may be a ready ``BackendClient`` (tests pass one
     over an in-process transport); ``username``/``password`` sign in at once."""
 
@@ -158,96 +161,17 @@ class CollectDesk(App[int]):
         self.reread_store_every_s = REREAD_STORE_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
-        self._held_keys: deque[events.Key] = deque()
-        self._holding = False
-        self._hold_timer: Timer | None = None
-        self._hold_number = 0
-        self._replaying = False
-
-    # -- keys typed ahead ----------------------------------------------------------
-    #
-    # Over SSH keys often arrive in bursts ("enter c 2" in one packet). Textual
-    # routes each key to the widget focused when the app reads it, so keys read
-    # while a new screen is still opening would go to the old one. The desk holds
-    # them until the new screen is ready (``release_keys``), then replays them in
-    # order. Bindings that move the focus or open screens are priority bindings,
-    # so they act before the next key is read (and a text field still gets every
-    # printable key: Textual leaves out the bindings a focused field consumes).
-
-    class KeysReleased(Message):
-        """Held keys may go to the screen now on top."""
-
-    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
-        from tui.screens.base import DeskMixin
-
-        if isinstance(screen, DeskMixin):
-            self.hold_keys(self._hold_for(screen))
-        return super().push_screen(screen, *args, **kwargs)
-
-    def switch_screen(self, screen: Any) -> Any:
-        from tui.screens.base import DeskMixin
-
-        if isinstance(screen, DeskMixin):
-            self.hold_keys(self._hold_for(screen))
-        return super().switch_screen(screen)
-
-    def _hold_for(self, screen: Any) -> float:
-        """A screen that still loads what its keys act on (from the backend) may keep
-        keys as long as its requests may take; one that is ready, a moment."""
-        return HOLD_KEYS_MAX_S if screen.ready_for_keys() else self.network_hold_s
-
-    def hold_keys(self, at_most: float = HOLD_KEYS_MAX_S) -> None:
-        """Hold keys until ``release_keys``, or ``at_most`` seconds as a safety net."""
-        self._holding = True
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-        # A stopped timer may have fired already (its event queued behind the keys
-        # being replayed): each hold has its number, and only its own timer ends it.
-        self._hold_number += 1
-        self._hold_timer = self.set_timer(at_most, partial(self._hold_ran_out, self._hold_number), name="hold-keys")
-
-    def _hold_ran_out(self, number: int) -> None:
-        if number == self._hold_number and self._holding:
-            self.release_keys()
-
-    @property
-    def network_hold_s(self) -> float:
-        """How long keys may wait for a save and the next account: its requests'
-        time-outs, so a slow backend never sends them to the screen being left."""
-        return max(HOLD_KEYS_MAX_S, 3 * self.settings.timeout_s)
-
-    def release_keys(self) -> None:
-        self._holding = False
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-            self._hold_timer = None
-        if self._held_keys:
-            self.post_message(self.KeysReleased())
-
-    async def on_event(self, event: events.Event) -> None:
-        if (isinstance(event, events.Key) and not event.is_forwarded
-                and (self._holding or self._held_keys) and not self._replaying):
-            self._held_keys.append(event)
-            return
-        await super().on_event(event)
-
-    async def on_collect_desk_keys_released(self, _message: KeysReleased) -> None:
-        self._replaying = True
-        try:
-            while self._held_keys and not self._holding:
-                await super().on_event(self._held_keys.popleft())
-        finally:
-            self._replaying = False
+        self._init_key_holding()
+        self.nav = Navigation(self)
+        """Where the desk goes: every screen opened by the app or by another feature's screen."""
 
     # -- start and stop --------------------------------------------------------
 
     def on_mount(self) -> None:
-        from tui.screens.login import LoginScreen
-
         self.set_interval(15.0, self._tick, name="status-clock")
         self._tick()
         self.set_interval(self.reread_store_every_s, self.reread_store, name="store-reread")
-        self.push_screen(LoginScreen(username=self._prefill_user, auto=self._auto_login))
+        self.nav.sign_in_screen(username=self._prefill_user, auto=self._auto_login)
 
     async def on_unmount(self) -> None:
         await self.api.aclose()
@@ -445,32 +369,11 @@ class CollectDesk(App[int]):
         return token.user
 
     def show_worklist(self) -> None:
-        """The signed-in user's first screen: legal officers land on their referrals inbox."""
-        from tui.screens.worklist import WorklistScreen
-
-        if self.user is not None and self.user.role == "legal":
-            from tui.screens.escalations import EscalationsScreen
-
-            self.switch_screen(EscalationsScreen())
-            return
-        self.switch_screen(WorklistScreen())
-
-    def start_over(self) -> None:
-        """The signed-in user's worklist, and nothing left of any screen before it."""
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.show_worklist()
-        if self.approver:
-            # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
-            self.action_team()
+        """The signed-in user's first screen (trainer mode shows its own)."""
+        self.nav.show_worklist()
 
     def session_lapsed(self) -> None:
-        from tui.screens.login import LoginScreen
-
-        if self.user is None or any(isinstance(s, LoginScreen) for s in self.screen_stack):
-            return
-        self.notify(_("Your session has ended; sign in again. Nothing typed is lost."), severity="warning")
-        self.push_screen(LoginScreen(username=self.user.username, again=True))
+        self.nav.session_lapsed()
 
     def action_sign_out(self) -> None:
         """``Session: sign out``: the backend ends the session, and the sign-in screen is shown.
@@ -479,8 +382,6 @@ class CollectDesk(App[int]):
 
     @work(name="sign-out", group="session", exclusive=True, exit_on_error=False)
     async def sign_out(self) -> None:
-        from tui.screens.login import LoginScreen
-
         try:
             # signing_in: a session that has ended already is no reason to ask for a sign-in.
             await self.call(self.api.logout(), signing_in=True)
@@ -490,99 +391,10 @@ class CollectDesk(App[int]):
         self.user = None
         self._set_status(connection="unknown", who="")
         self.reread_store()
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.nav.signed_out()
 
     def action_help_quit(self) -> None:
         self.notify(_("Press {key} to quit.").format(key="ctrl+q"), markup=False)
-
-    # -- the outbox ------------------------------------------------------------------
-
-    def queue(self, kind: str, *, account_id: int, account_ref: str, body: dict[str, Any],
-              draft: dict[str, Any]) -> OutboxEntry:
-        """Keep a contact or note on disk, with its idempotency key, before it is sent."""
-        assert self.user is not None
-        entry = self.outbox.add(kind, server=self.server, user=self.user.username, account_id=account_id,  # type: ignore[arg-type]
-                                account_ref=account_ref, body=body, draft=draft, now=self.clock())
-        self.reread_store()
-        return entry
-
-    async def deliver(self, entry: OutboxEntry) -> Any:
-        """Send an entry just saved on a form, with its own idempotency key; it leaves
-        the outbox when the backend has answered it, or refused it (the form, still
-        open, says why). Raises what the backend raised (``sending.deliver``)."""
-        try:
-            result = await sending.deliver(self.api, self.outbox, entry, call=self.call)
-        except sending.Taken:
-            return None  # another desk of this user is sending it: it is not lost
-        except sending.NOT_ANSWERED:
-            raise  # it stays, and is sent again with the same key
-        except ProblemResponse:
-            self.outbox.remove(entry.key)
-            raise
-        finally:
-            self.reread_store()
-        self.worklist_stale = True
-        return result
-
-    def action_send_unsent(self) -> None:
-        if self.user is None:
-            return
-        if not self.outbox.pending(self.server, self.user.username):
-            self.notify(_("Nothing is waiting to be sent."))
-            return
-        self.send_unsent()
-
-    @work(name="send-outbox", group="outbox", exclusive=False, exit_on_error=False)
-    async def send_unsent(self) -> None:
-        """Send what the outbox holds for this user, oldest first, until the backend
-        fails; what another desk of theirs is sending is left to it."""
-        if self.user is None:
-            return
-        sent = await sending.send_pending(self.api, self.outbox, self.server, self.user.username,
-                                          refused=self._refused, sent=self._sent, call=self.call)
-        if sent:
-            self.notify(_("Sent {count} kept on this machine.").format(count=sent), title=_("Outbox"))
-
-    def _sent(self, entry: OutboxEntry) -> None:
-        self.worklist_stale = True
-        self.reread_store()
-        self._outbox_changed(entry.account_id)
-
-    def _outbox_changed(self, account_id: int) -> None:
-        """Tell the screens showing ``account_id`` that what was kept for it has gone."""
-        for screen in self.screen_stack:
-            changed = getattr(screen, "outbox_changed", None)
-            if changed is not None:
-                changed(account_id)
-
-    def _refused(self, entry: OutboxEntry, exc: ProblemResponse) -> None:
-        """The backend will never take this entry as it is: put it back in its form
-        (or, when a newer draft is being typed there, keep it as refused in the outbox:
-        the form takes it back once that draft is saved or dropped)."""
-        reason = self.describe_conflict(exc) if isinstance(exc, Conflict) else (exc.problem.detail or exc.problem.title)
-        form = "call" if entry.kind == "contact" else "note"
-        self.outbox.refuse_into_draft(entry.key, reason, self.draft_key(entry.account_id, form))
-        self.reread_store()
-        self._outbox_changed(entry.account_id)
-        self.notify(_("{ref}: the backend refused what was saved offline ({reason}); it is back in its form.").format(
-            ref=entry.account_ref, reason=reason), title=_("Outbox"), severity="error", markup=False)
-
-    def draft_key(self, account_id: int, form: str) -> str:
-        return Drafts.key(self.server, self.user.username if self.user else "", account_id, form)
-
-    def take_refused(self, account_id: int, kind: str) -> dict[str, Any] | None:
-        """A refused outbox entry's form for ``account_id``, taken out of the outbox."""
-        if self.user is None:
-            return None
-        for entry in self.outbox.refused(self.server, self.user.username):
-            if entry.account_id == account_id and entry.kind == kind:
-                taken = self.outbox.take(entry.key)  # None: another desk's form took it first
-                if taken is not None:
-                    self.reread_store()
-                    return {**taken.draft, "refused": taken.error}
-        return None
 
     # -- workers that fail -----------------------------------------------------------
 
@@ -598,30 +410,15 @@ class CollectDesk(App[int]):
         return self.user is not None and self.user.role in APPROVER_ROLES
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "approvals":
-            from tui.screens.worklist import WorklistScreen
-
+        if action in ("approvals", "team"):
             # A key of the worklist (elsewhere ``a`` is the screen's own), for those who approve.
-            return self.approver and isinstance(self.screen, WorklistScreen)
+            return self.approver and self.nav.on_worklist()
         if action == "escalations":
-            from tui.screens.worklist import WorklistScreen
-
-            return self.decider and isinstance(self.screen, WorklistScreen)
-        if action == "team":
-            from tui.screens.worklist import WorklistScreen
-
-            return self.approver and isinstance(self.screen, WorklistScreen)
+            return self.decider and self.nav.on_worklist()
         return True
 
     def action_approvals(self) -> None:
-        from tui.screens.approvals import ApprovalsScreen
-
-        if not self.approver:
-            self.notify(_("Plans are approved by a supervisor."), title=_("Approvals"))
-            return
-        if isinstance(self.screen, ApprovalsScreen):
-            return
-        self.push_screen(ApprovalsScreen())
+        self.nav.approvals()
 
     # -- the escalations inbox ----------------------------------------------------------
 
@@ -630,43 +427,22 @@ class CollectDesk(App[int]):
         return self.user is not None and self.user.role in DECIDER_ROLES
 
     def action_escalations(self) -> None:
-        from tui.screens.escalations import EscalationsScreen
-
-        if not self.decider:
-            self.notify(_("Escalations are decided by supervisors and legal officers."), title=_("Escalations"))
-            return
-        if isinstance(self.screen, EscalationsScreen):
-            return
-        self.push_screen(EscalationsScreen())
+        self.nav.escalations()
 
     # -- the supervisor's desk -----------------------------------------------------------
 
     def action_team(self) -> None:
-        from tui.screens.supervisor import SupervisorScreen
-
-        if not self.approver:
-            self.notify(_("The team overview is a supervisor's."), title=_("Team"))
-            return
-        if any(isinstance(s, SupervisorScreen) for s in self.screen_stack):
-            while not isinstance(self.screen, SupervisorScreen):
-                self.pop_screen()
-            return
-        self.push_screen(SupervisorScreen())
-
-    def show_reports(self) -> None:
-        from tui.screens.reports import ReportsScreen
-
-        self.push_screen(ReportsScreen())
+        self.nav.team()
 
     # -- help and the command palette -------------------------------------------------
 
-    def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+    @staticmethod
+    def help_bindings() -> list[Binding]:
+        """The desk's own keys, for the help's "Every screen" section."""
+        return class_bindings(CollectDesk)
 
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss()
-        else:
-            self.push_screen(HelpScreen())
+    def action_help(self) -> None:
+        self.nav.help()
 
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
@@ -698,67 +474,7 @@ class CollectDesk(App[int]):
                 title = f"{_(titled[0])}: {_(titled[1])}" if titled else f"{_(noun)}: {describe(binding)}"
                 yield SystemCommand(title, binding.tooltip or binding.description,
                                     partial(self.run_action, binding.action, node))
-        if self.user is not None:
-            yield SystemCommand(f"{_('Session')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
-                                self.action_sign_out)
-            from tui.screens.worklist import WorklistScreen
-
-            if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in self.screen_stack):
-                yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
-                                    self.back_to_worklist)
-            from tui.screens.approvals import ApprovalsScreen
-
-            if self.approver and not isinstance(screen, ApprovalsScreen):
-                yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
-                                    _("The team's plans waiting for a supervisor's approval"), self.action_approvals)
-            from tui.screens import segments, shared
-
-            yield from segments.palette_commands(self, screen)
-            yield from shared.palette_commands(self, screen)
-            from tui.screens.escalations import EscalationsScreen
-
-            if self.decider and not isinstance(screen, EscalationsScreen):
-                yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
-                                    _("The escalations waiting for your decision"), self.action_escalations)
-            from tui.screens.reports import ReportsScreen
-            from tui.screens.supervisor import SupervisorScreen
-
-            if self.approver and not isinstance(screen, SupervisorScreen):
-                yield SystemCommand(f"{_('Team')}: {_('overview')}",
-                                    _("The team overview: each agent's accounts, what is due, what broke"),
-                                    self.action_team)
-            if self.user.role != "trainer" and not isinstance(screen, ReportsScreen):
-                yield SystemCommand(f"{_('Reports')}: {_('show')}",
-                                    _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
-                                    self.show_reports)
-
-    @work(name="next-account", group="next", exclusive=True, exit_on_error=False)
-    async def open_next(self, skip: int | None = None) -> None:
-        """Lease the next account to work (``POST /worklist/next``) and open it with
-        its timeline already loaded, in place of the account (and call) just worked."""
-        from tui.screens.account import AccountScreen
-
-        try:
-            lease = await self.call(self.api.next_account(skip=skip))
-        except NotFound:
-            self.notify(_("Nothing left to work in your worklist."), title=_("Next account"))
-            self._close_call_form()
-            self.release_keys()
-            return
-        except BackendError as exc:
-            self.report(exc, _("Next account"))
-            self._close_call_form()
-            self.release_keys()
-            return
-        try:
-            timeline = await self.call(self.api.timeline(lease.account.id))
-        except BackendError:
-            timeline = None  # the account screen asks again
-        self.worklist_stale = True
-        self.back_to_worklist()
-        account = lease.account
-        await self.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
-                                             detail=account, timeline=timeline, leased=True))
+        yield from self.nav.palette_commands(screen)
 
     @work(name="release-lease", group="release", exit_on_error=False)
     async def release_lease(self, account_id: int) -> None:
@@ -769,18 +485,6 @@ class CollectDesk(App[int]):
             await self.call(self.api.release(account_id))
         except BackendError:
             pass
-
-    def _close_call_form(self) -> None:
-        from tui.screens.call import CallScreen
-
-        if isinstance(self.screen, CallScreen):
-            self.screen.dismiss(True)
-
-    def back_to_worklist(self) -> None:
-        from tui.screens.worklist import WorklistScreen
-
-        while not isinstance(self.screen, WorklistScreen) and len(self.screen_stack) > 2:
-            self.pop_screen()
 
 
 def run_options(settings: DeskSettings) -> dict[str, Any]:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from backend_client.models import ComplianceBlock, LimitCount, Place, Why
     from tui.store import Waiting
 
+BUCKETS: tuple[str, ...] = ("current", "X", "30", "60", "90", "120", "150", "180+")
+"""The delinquency buckets in order (``backend_client.models.Bucket``'s values), shown by their names."""
+
 OUTCOMES: dict[str, str] = {
     "RPC": N_("right party"),
     "NA": N_("no answer"),

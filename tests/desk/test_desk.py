@@ -20,22 +20,22 @@ pytestmark = pytest.mark.desk
 
 def desk_classes() -> list[type]:
     from tui.app import CollectDesk
-    from tui.screens.account import AccountScreen
-    from tui.screens.approvals import ApprovalsScreen
-    from tui.screens.call import CallScreen
-    from tui.screens.escalate import EscalateScreen
-    from tui.screens.escalations import EscalationsScreen
-    from tui.screens.handoff import HandoffScreen
-    from tui.screens.help import HelpScreen
-    from tui.screens.legal_pack import LegalPackScreen
-    from tui.screens.login import LoginScreen
-    from tui.screens.note import NoteScreen
-    from tui.screens.phones import PhonesScreen
-    from tui.screens.plan import PlanScreen
-    from tui.screens.segments import SegmentFormScreen, SegmentsScreen
-    from tui.screens.shared import SharedNotesScreen
-    from tui.screens.timezone import TimezoneScreen
-    from tui.screens.worklist import WorklistScreen
+    from tui.screens.account.account import AccountScreen
+    from tui.screens.supervisor.approvals import ApprovalsScreen
+    from tui.screens.call.call import CallScreen
+    from tui.screens.escalation.escalate import EscalateScreen
+    from tui.screens.escalation.escalations import EscalationsScreen
+    from tui.screens.account.handoff import HandoffScreen
+    from tui.screens.common.help import HelpScreen
+    from tui.screens.legal.legal_pack import LegalPackScreen
+    from tui.screens.common.login import LoginScreen
+    from tui.screens.account.note import NoteScreen
+    from tui.screens.account.phones import PhonesScreen
+    from tui.screens.plan.plan import PlanScreen
+    from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.common.shared import SharedNotesScreen
+    from tui.screens.account.timezone import TimezoneScreen
+    from tui.screens.worklist.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
@@ -223,7 +223,7 @@ async def test_another_teams_account_is_not_found_in_the_desk(make_desk, account
     desk = make_desk("agent3")
     async with desk.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        from tui.screens.account import AccountScreen
+        from tui.screens.account.account import AccountScreen
 
         await desk.push_screen(AccountScreen(first.id))
         await settle(pilot)

@@ -84,7 +84,7 @@ async def test_a_supervisor_sends_a_segments_letters_and_gets_the_print_file(mak
 
 async def test_an_account_with_legal_says_since_when(make_desk, accounts, session) -> None:  # noqa: ANN001
     from backend.services.flags import set_legal_hold
-    from tui.screens.account import AccountScreen
+    from tui.screens.account.account import AccountScreen
 
     alice, *_ = accounts()
     account = session.get(Account, alice.id)

@@ -57,7 +57,7 @@ def _line(desk, selector: str) -> str:  # noqa: ANN001
 
 
 def _choices(desk) -> list[tuple[str, str, bool]]:  # noqa: ANN001
-    from tui.screens.phones import PhoneRow
+    from tui.screens.account.phones import PhoneRow
 
     return [(row.number, *row.choice) for row in desk.screen.query(PhoneRow)]
 

@@ -35,7 +35,7 @@ def make_trainer(switch, drafts: Path, tmp_path: Path) -> Callable:  # noqa: ANN
 
 @pytest.mark.parametrize(("lang", "scenario_id"), SCENARIOS)
 async def test_each_scenario_plays_through_in_demo_mode(make_trainer, lang: str, scenario_id: str) -> None:  # noqa: ANN001
-    from tui.screens.training import TrainingScreen
+    from tui.screens.training.training import TrainingScreen
 
     desk = make_trainer(lang=lang, scenario=scenario_id, mode="demo")
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -62,7 +62,7 @@ async def test_each_scenario_plays_through_in_demo_mode(make_trainer, lang: str,
 
 
 async def test_trainer1_steps_through_the_job_loss_demo_at_80x24(make_trainer) -> None:  # noqa: ANN001
-    from tui.screens.training import TrainerScreen, TrainingScreen
+    from tui.screens.training.training import TrainerScreen, TrainingScreen
 
     desk = make_trainer()
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -91,7 +91,7 @@ async def test_a_practice_run_that_tells_a_third_party_about_the_debt_is_a_breac
         make_trainer, make_account, tmp_path: Path) -> None:  # noqa: ANN001
     from textual.widgets import Select
 
-    from tui.screens.training import ResultsScreen, TrainerScreen, TrainingScreen
+    from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
 
     account = make_account(account_ref="TRN-THIRD", customer_name="John Parker", phones=["+12125550163"])
     results = tmp_path / "scores"

@@ -54,7 +54,7 @@ async def test_a_practice_launched_from_trainer1s_list_is_the_trainees_and_reach
     """Trainers see no accounts: the practice call was refused as "not found" and the
     scorecard said trainer1. Now the call is logged as the sandbox's trainee (so the
     backend's rules apply), and the result shows under the trainee, launched by trainer1."""
-    from tui.screens.training import ResultsScreen, TrainerScreen, TrainingScreen
+    from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
 
     s = find("job_loss")
     account = make_account(account_ref="TRN-JOB", customer_name=s.account.customer_name, phones=[s.account.phone],

@@ -12,7 +12,7 @@ from typing import Any
 
 from config.settings import DeskSettings
 from tui.app import CollectDesk, run_options
-from tui.screens.training import DEMO_PACE_S, TrainerScreen, TrainingScreen, results_dir
+from tui.screens.training.training import DEMO_PACE_S, TrainerScreen, TrainingScreen, results_dir
 
 
 class TrainingDesk(CollectDesk):

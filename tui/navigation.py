@@ -1,0 +1,327 @@
+"""Where the desk goes: every screen opened by the app or by another feature's screen.
+
+The app holds one ``Navigation`` (``CollectDesk.nav``); screens reach it as
+``self.desk.nav`` (typed by ``tui.desk.Navigator``), so that no screen imports the
+app, and no screen imports another feature's screen to open it. Screens are imported
+when they are first opened, which keeps importing the desk light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+
+from backend_client.client import BackendError, NotFound
+from tui.i18n import _
+from tui.keys import class_bindings
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from backend_client.models import AccountDetail, EscalationOut, TeamOverview
+
+
+class Navigation:
+    """The desk's screens, opened on ``app`` (the running ``CollectDesk``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    # -- signing in and out -------------------------------------------------------
+
+    def sign_in_screen(self, *, username: str = "", auto: tuple[str, str] | None = None) -> None:
+        """The desk's first screen."""
+        from tui.screens.common.login import LoginScreen
+
+        self.app.push_screen(LoginScreen(username=username, auto=auto))
+
+    def show_worklist(self) -> None:
+        """The signed-in user's first screen: legal officers land on their referrals inbox."""
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        app = self.app
+        if app.user is not None and app.user.role == "legal":
+            from tui.screens.escalation.escalations import EscalationsScreen
+
+            app.switch_screen(EscalationsScreen())
+            return
+        app.switch_screen(WorklistScreen())
+
+    def start_over(self) -> None:
+        """The signed-in user's worklist, and nothing left of any screen before it."""
+        app = self.app
+        while len(app.screen_stack) > 2:
+            app.pop_screen()
+        app.show_worklist()  # the app's: trainer mode shows its own first screen
+        if app.approver:
+            # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
+            self.team()
+
+    def session_lapsed(self) -> None:
+        from tui.screens.common.login import LoginScreen
+
+        app = self.app
+        if app.user is None or any(isinstance(s, LoginScreen) for s in app.screen_stack):
+            return
+        app.notify(_("Your session has ended; sign in again. Nothing typed is lost."), severity="warning")
+        app.push_screen(LoginScreen(username=app.user.username, again=True))
+
+    def signed_out(self) -> None:
+        """Nothing left of the session's screens: the sign-in screen."""
+        from tui.screens.common.login import LoginScreen
+
+        app = self.app
+        while len(app.screen_stack) > 2:
+            app.pop_screen()
+        app.switch_screen(LoginScreen())
+
+    # -- the worklist and accounts -----------------------------------------------------
+
+    def on_worklist(self) -> bool:
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        return isinstance(self.app.screen, WorklistScreen)
+
+    def back_to_worklist(self) -> None:
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        app = self.app
+        while not isinstance(app.screen, WorklistScreen) and len(app.screen_stack) > 2:
+            app.pop_screen()
+
+    def account(self, account_id: int, *, ref: str = "", name: str = "",
+                detail: AccountDetail | None = None) -> None:
+        from tui.screens.account.account import AccountScreen
+
+        self.app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail))
+
+    def contact_form(self, account: AccountDetail, *, result: str | None,
+                     done: Callable[[Any], None]) -> None:
+        from tui.screens.call.call import CallScreen
+
+        self.app.push_screen(CallScreen(account, result=result), done)
+
+    def plan_form(self, account: AccountDetail, *, prefill: dict[str, str] | None,
+                  done: Callable[[Any], None]) -> None:
+        from tui.screens.plan.plan import PlanScreen
+
+        self.app.push_screen(PlanScreen(account, prefill=prefill), done)
+
+    def escalate_form(self, account: AccountDetail, *, done: Callable[[Any], None]) -> None:
+        from tui.screens.escalation.escalate import EscalateScreen
+
+        self.app.push_screen(EscalateScreen(account), done)
+
+    def next_account(self, skip: int | None = None) -> None:
+        """Lease the next account to work (``POST /worklist/next``) and open it with
+        its timeline already loaded, in place of the account (and call) just worked."""
+        self.app.run_worker(self._next_account(skip), name="next-account", group="next", exclusive=True,
+                            exit_on_error=False)
+
+    async def _next_account(self, skip: int | None) -> None:
+        from tui.screens.account.account import AccountScreen
+
+        app = self.app
+        try:
+            lease = await app.call(app.api.next_account(skip=skip))
+        except NotFound:
+            app.notify(_("Nothing left to work in your worklist."), title=_("Next account"))
+            self._close_call_form()
+            app.release_keys()
+            return
+        except BackendError as exc:
+            app.report(exc, _("Next account"))
+            self._close_call_form()
+            app.release_keys()
+            return
+        try:
+            timeline = await app.call(app.api.timeline(lease.account.id))
+        except BackendError:
+            timeline = None  # the account screen asks again
+        app.worklist_stale = True
+        self.back_to_worklist()
+        account = lease.account
+        await app.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
+                                            detail=account, timeline=timeline, leased=True))
+
+    def _close_call_form(self) -> None:
+        from tui.screens.call.call import CallScreen
+
+        if isinstance(self.app.screen, CallScreen):
+            self.app.screen.dismiss(True)
+
+    # -- the queues of those who decide --------------------------------------------------
+
+    def approvals(self) -> None:
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+
+        app = self.app
+        if not app.approver:
+            app.notify(_("Plans are approved by a supervisor."), title=_("Approvals"))
+            return
+        if isinstance(app.screen, ApprovalsScreen):
+            return
+        app.push_screen(ApprovalsScreen())
+
+    def escalations(self) -> None:
+        from tui.screens.escalation.escalations import EscalationsScreen
+
+        app = self.app
+        if not app.decider:
+            app.notify(_("Escalations are decided by supervisors and legal officers."), title=_("Escalations"))
+            return
+        if isinstance(app.screen, EscalationsScreen):
+            return
+        app.push_screen(EscalationsScreen())
+
+    def legal_pack(self, escalation: EscalationOut, folder: Path, texts: dict[str, str]) -> Awaitable[Any]:
+        from tui.screens.legal.legal_pack import LegalPackScreen
+
+        return self.app.push_screen(LegalPackScreen(escalation, folder, texts))
+
+    # -- the supervisor's desk -----------------------------------------------------------
+
+    def team(self) -> None:
+        from tui.screens.supervisor.overview import SupervisorScreen
+
+        app = self.app
+        if not app.approver:
+            app.notify(_("The team overview is a supervisor's."), title=_("Team"))
+            return
+        if any(isinstance(s, SupervisorScreen) for s in app.screen_stack):
+            while not isinstance(app.screen, SupervisorScreen):
+                app.pop_screen()
+            return
+        app.push_screen(SupervisorScreen())
+
+    def worklist_from_team(self) -> None:
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        app = self.app
+        if len(app.screen_stack) > 1 and isinstance(app.screen_stack[-2], WorklistScreen):
+            app.pop_screen()
+        else:
+            app.switch_screen(WorklistScreen())
+
+    def assign(self, *, agent: str | None = None, overview: TeamOverview | None = None) -> None:
+        from tui.screens.supervisor.assign import AssignScreen
+
+        self.app.push_screen(AssignScreen(agent=agent, overview=overview))
+
+    def breaches(self) -> None:
+        from tui.screens.supervisor.breaches import BreachesScreen
+
+        self.app.push_screen(BreachesScreen())
+
+    def reports(self) -> None:
+        from tui.screens.supervisor.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
+
+    def segments(self) -> None:
+        from tui.screens.supervisor.segments import SegmentsScreen
+
+        self.app.push_screen(SegmentsScreen())
+
+    def shared_notes(self) -> None:
+        from tui.screens.common.shared import SharedNotesScreen
+
+        self.app.push_screen(SharedNotesScreen())
+
+    # -- help and the command palette -------------------------------------------------
+
+    def help(self) -> None:
+        from tui.screens.common.help import HelpScreen
+
+        app = self.app
+        if isinstance(app.screen, HelpScreen):
+            app.screen.dismiss()
+        else:
+            app.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every screen's keys, titled, in the order the help shows them."""
+        from tui.screens.account.account import AccountScreen
+        from tui.screens.account.handoff import HandoffScreen
+        from tui.screens.account.note import NoteScreen
+        from tui.screens.account.phones import PhonesScreen
+        from tui.screens.account.timezone import TimezoneScreen
+        from tui.screens.call.call import CallScreen
+        from tui.screens.common.help import HelpScreen
+        from tui.screens.common.login import LoginScreen
+        from tui.screens.common.shared import SharedNotesScreen
+        from tui.screens.escalation.escalate import EscalateScreen
+        from tui.screens.escalation.escalations import EscalationsScreen
+        from tui.screens.legal.legal_pack import LegalPackScreen
+        from tui.screens.plan.plan import PlanScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        return [
+            (_("Every screen"), self.app.help_bindings()),
+            (_("Sign-in"), class_bindings(LoginScreen)),
+            (_("Worklist"), class_bindings(WorklistScreen)),
+            (_("Account"), class_bindings(AccountScreen)),
+            (_("Call"), class_bindings(CallScreen)),
+            (_("Note"), class_bindings(NoteScreen)),
+            (_("Plan"), class_bindings(PlanScreen)),
+            (_("Approvals"), class_bindings(ApprovalsScreen)),
+            (_("Handoff"), class_bindings(HandoffScreen)),
+            (_("Time zone"), class_bindings(TimezoneScreen)),
+            (_("Phones"), class_bindings(PhonesScreen)),
+            (_("Segments"), class_bindings(SegmentsScreen)),
+            (_("New segment"), class_bindings(SegmentFormScreen)),
+            (_("Shared notes"), class_bindings(SharedNotesScreen)),
+            (_("Escalation"), class_bindings(EscalateScreen)),
+            (_("Escalations"), class_bindings(EscalationsScreen)),
+            (_("Legal pack"), class_bindings(LegalPackScreen)),
+            (_("Keys"), class_bindings(HelpScreen)),
+        ]
+
+    def palette_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        """The palette's ways to other screens, for the signed-in user."""
+        from tui.screens.common.shared import SharedNotesScreen
+        from tui.screens.escalation.escalations import EscalationsScreen
+        from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.supervisor.overview import SupervisorScreen
+        from tui.screens.supervisor.reports import ReportsScreen
+        from tui.screens.supervisor.segments import SegmentsScreen
+        from tui.screens.worklist.worklist import WorklistScreen
+
+        app = self.app
+        if app.user is None:
+            return
+        yield SystemCommand(f"{_('Session')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
+                            app.action_sign_out)
+        if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in app.screen_stack):
+            yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
+                                self.back_to_worklist)
+        if app.approver and not isinstance(screen, ApprovalsScreen):
+            yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
+                                _("The team's plans waiting for a supervisor's approval"), app.action_approvals)
+        # "Segments: open", for those who keep segments (supervisors, admins).
+        if app.approver and not isinstance(screen, SegmentsScreen):
+            yield SystemCommand(f"{_('Segments')}: {_('open')}",
+                                _("Saved filters of the portfolio, their counts, and moving their accounts"),
+                                self.segments)
+        # "Shared notes: look up", for every signed-in user.
+        if app.user is not None and not isinstance(screen, SharedNotesScreen):
+            yield SystemCommand(f"{_('Shared notes')}: {_('look up')}",
+                                _("The notes collections shares with other teams, by account reference"),
+                                self.shared_notes)
+        if app.decider and not isinstance(screen, EscalationsScreen):
+            yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
+                                _("The escalations waiting for your decision"), app.action_escalations)
+        if app.approver and not isinstance(screen, SupervisorScreen):
+            yield SystemCommand(f"{_('Team')}: {_('overview')}",
+                                _("The team overview: each agent's accounts, what is due, what broke"),
+                                app.action_team)
+        if app.user.role != "trainer" and not isinstance(screen, ReportsScreen):
+            yield SystemCommand(f"{_('Reports')}: {_('show')}",
+                                _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
+                                self.reports)

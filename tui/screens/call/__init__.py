@@ -1,0 +1,1 @@
+"""Logging a call (a contact) on an account."""

@@ -1,0 +1,1 @@
+"""What the desk's screens share: the screen bases, signing in, the keys, shared notes, deciding in a queue."""

@@ -1,0 +1,102 @@
+"""What the desk's queue screens share (approvals, escalations, breaches, segments,
+the team overview, assign): one table of items loaded from the backend, keys
+held until the first load has answered, the highlighted item, moving and
+reloading, and cells cut to their column."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import DataTable
+
+from backend_client.client import BackendError, BackendUnavailable
+from tui.screens.common.base import DeskScreen
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def clip(text: str, width: int) -> Text:
+    """``text`` in at most ``width`` cells, an ellipsis where it is cut."""
+    out = Text(text)
+    if cell_len(text) > width:
+        out.truncate(width, overflow="ellipsis")
+    return out
+
+
+def fit(text: str, width: int) -> Text:
+    """``text`` in a column of ``width`` cells that keeps a space after it (``cell_padding=0``)."""
+    return clip(text, width - 1)
+
+
+class QueueScreen(DeskScreen, Generic[T]):
+    """A screen around one ``DataTable`` (``TABLE``, its id) of ``items`` loaded from the
+    backend by a ``load`` worker. Keys typed while it opens wait for the first load
+    (``ready_for_keys``); a load that fails says so, once the backend is lost (the
+    status line keeps saying it). ``RELOAD_ON_RESUME``: loaded again each time the
+    screen is shown again (back from an account or a form)."""
+
+    TABLE: ClassVar[str]
+    """The id of the screen's table."""
+    WIDTHS: ClassVar[dict[str, int]]
+    """Its columns, in cells, by key."""
+    RELOAD_ON_RESUME: ClassVar[bool] = False
+
+    items: Sequence[T]
+    _loaded_once: bool = False
+
+    def load(self) -> Any:
+        raise NotImplementedError
+
+    def add_columns(self, titles: dict[str, Any]) -> None:
+        """The table's columns, in ``WIDTHS``' order, titled by key."""
+        table = self.table
+        for key, width in self.WIDTHS.items():
+            table.add_column(titles[key], key=key, width=width)
+
+    def ready_for_keys(self) -> bool:
+        return self._loaded_once
+
+    def on_screen_resume(self) -> None:
+        if self.RELOAD_ON_RESUME and self._loaded_once:
+            self.load()
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one(f"#{self.TABLE}", DataTable)
+
+    @property
+    def current(self) -> T | None:
+        """The highlighted item."""
+        row = self.table.cursor_row
+        items = self.items
+        return items[row] if items and 0 <= row < len(items) else None
+
+    async def fetch(self, request: Awaitable[R], what: str) -> R | None:
+        """The backend's answer to ``request``, or None once its failure is said (titled
+        ``what``) and the keys let go."""
+        try:
+            return await self.desk.call(request)
+        except BackendError as exc:
+            if not isinstance(exc, BackendUnavailable) or not self._loaded_once:
+                self.desk.report(exc, what)
+            self._ready()
+            return None
+
+    def _ready(self) -> None:
+        """Loaded (or failed): keys held while it loaded go to it now, if it is in front."""
+        self._loaded_once = True
+        if self.app.screen is self:
+            self.desk.release_keys()
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def action_reload(self) -> None:
+        self.load()

@@ -1,0 +1,1 @@
+"""Escalating an account, and the inbox of escalations waiting for a decision."""

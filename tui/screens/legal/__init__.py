@@ -1,0 +1,1 @@
+"""A legal referral's pack."""

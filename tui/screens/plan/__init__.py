@@ -1,0 +1,1 @@
+"""Drafting a promise or a payment plan."""

@@ -1,0 +1,1 @@
+"""The supervisor's desk: the team overview, approvals, breaches, assigning, segments and reports."""
