@@ -8,15 +8,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, FastAPI
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from backend.api import errors, redact
+from backend.api.collab import router as collab_router
 from backend.api.deps import SessionDep, refuse_hostile_url
+from backend.api.escalations import router as escalations_router
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
-from backend.api.escalations import router as escalations_router
-from backend.api.collab import router as collab_router
 from backend.api.segments import router as segments_router
 from backend.db import Database
 from backend.security import HashPool

@@ -4,8 +4,8 @@ through psycopg 3. URLs are plain SQLAlchemy URLs; the driver is ours to pick.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -30,7 +30,7 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         db_path = make_url(url).database
@@ -39,7 +39,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
             # Let SQLAlchemy own transactions (pysqlite's implicit BEGIN is off),
             # so BEGIN IMMEDIATE can be issued where one writer must win.
             dbapi_conn.isolation_level = None
@@ -55,7 +55,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             dbapi_conn.create_function("upper", 1, _upper, deterministic=True)
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):  # noqa: ANN001
+        def _begin(conn) -> None:  # noqa: ANN001
             # IMMEDIATE: take the write lock when the transaction begins (waiting
             # up to the busy timeout for it). Nearly every request writes (views
             # are audited), and in WAL mode a transaction that read before another

@@ -29,13 +29,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import DomainError
 from backend.domain.accounts import card_parts, mask_card_numbers
-from backend_client.money import to_minor
+from backend.domain.errors import DomainError
 from backend.domain.zones import phone_region
 from backend.models import Account, User
 from backend.services.accounts import create_account, phone_kinds
 from backend_client.models import AccountCreate, text_problem
+from backend_client.money import to_minor
 
 COLUMNS = ("account_ref", "customer_name", "phones", "email", "address", "country", "region", "timezone", "currency",
            "credit_limit", "balance", "overdue", "minimum_due", "dpd", "card_number", "opened_on", "team", "agent")

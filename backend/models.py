@@ -23,6 +23,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+)
+from sqlalchemy import (
     text as sql_text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship

@@ -38,11 +38,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.domain.errors import DomainError
-from backend_client.money import exponent, to_major, to_minor
 from backend.importer import ImportRefused, RowError, _field_name, _message, cell_errors, decode, read_csv
 from backend.models import Account, Payment, Plan, PlanItem, User
 from backend.services.plans import record_payment, validate_payment
 from backend_client.models import PaymentCreate
+from backend_client.money import exponent, to_major, to_minor
 
 COLUMNS = ("bank_ref", "account_ref", "amount", "currency", "paid_at")
 REQUIRED = COLUMNS

@@ -506,11 +506,11 @@ def row_values(data: AccountCreate, *, teams: dict[str, int], agents: dict[str, 
     """The customer, phones, addresses and account columns ``create_account`` writes
     for ``data`` (ids of the customer and account left out)."""
     from backend.domain.accounts import bucket_for, card_parts
-    from backend_client.money import to_minor
     from backend.domain.zones import phone_zones
     from backend.models import Account, Address, Customer, Phone
     from backend.services.accounts import phone_kinds
     from backend.services.ranking import refresh_priority
+    from backend_client.money import to_minor
 
     primary_region = _region(data.phones[0]) if data.phones else None
     country = data.country or primary_region or "US"

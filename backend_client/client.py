@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from backend_client.vocabulary import NoteVisibility
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
@@ -61,6 +60,7 @@ from backend_client.models import (
     UserOut,
     WorklistPage,
 )
+from backend_client.vocabulary import NoteVisibility
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 from backend_client.exports import csv_text, md_cell, one_line
@@ -21,7 +20,13 @@ from backend_client.money import exponent, to_major
 
 if TYPE_CHECKING:  # the wire models are only annotations here: formatting loads no pydantic
     from backend_client.models import (
-        AgentReport, CasesReport, Money, PortfolioReport, ReportPeriod, TeamReport, WorkFigures,
+        AgentReport,
+        CasesReport,
+        Money,
+        PortfolioReport,
+        ReportPeriod,
+        TeamReport,
+        WorkFigures,
     )
 
 KINDS = ("agent", "team", "portfolio", "cases")

@@ -20,7 +20,6 @@ import time
 from backend.compliance.engine import FlagPeriod, PastContact, Subject, contact_state, counts, evaluate, next_allowed
 from backend.compliance.policy import applicable, default_policies
 
-
 PHONES = ("+16175550101", "+16175550102", "+16175550103")
 KINDS = {"+16175550101": "home", "+16175550102": "work", "+16175550103": "mobile"}
 
@@ -77,11 +76,11 @@ def main() -> None:
             for with_flags in (False, True):
                 subject = Subject(zones=zones, country="US", region=region, phones=PHONES, phone_kinds=KINDS,
                                   flag_history=flags if with_flags else None)
-                ev = measure(lambda s=subject: evaluate(policies, s, hist, "phone", now), args.runs)
-                nx = measure(lambda s=subject: next_allowed(policies, s, hist, "phone", now + dt.timedelta(hours=6)),
+                ev = measure(lambda s=subject, p=policies: evaluate(p, s, hist, "phone", now), args.runs)
+                nx = measure(lambda s=subject, p=policies: next_allowed(p, s, hist, "phone", now + dt.timedelta(hours=6)),
                              args.runs)
-                st = measure(lambda s=subject: contact_state(policies, s, hist, "phone", now), args.runs)
-                ct = measure(lambda s=subject: counts(policies, s, hist, "phone", now), args.runs)
+                st = measure(lambda s=subject, p=policies: contact_state(p, s, hist, "phone", now), args.runs)
+                ct = measure(lambda s=subject, p=policies: counts(p, s, hist, "phone", now), args.runs)
                 print(f"{region} {label:10s} {'flag history' if with_flags else 'flags now':12s}  "
                       f"evaluate {ev[0]:6.1f} / {ev[1]:6.1f}   next_allowed {nx[0]:6.1f} / {nx[1]:6.1f}   "
                       f"contact_state {st[0]:6.1f} / {st[1]:6.1f}   counts {ct[0]:6.1f} / {ct[1]:6.1f}")

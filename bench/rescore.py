@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.domain.accounts import bucket_for  # noqa: E402
-from backend_client.money import exponent  # noqa: E402
 from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
 from backend.scoring.bench import histories  # noqa: E402
 from backend.scoring.features import features_from_history  # noqa: E402
 from backend.scoring.scorecard import load_scorecard  # noqa: E402
 from backend.services.ranking import risk_of  # noqa: E402
+from backend_client.money import exponent  # noqa: E402
 
 PAUSING = ("complaint", "dispute", "bankruptcy", "deceased")
 #: No history: SQL NULL, or the JSON null SQLAlchemy's JSON type writes for None.
@@ -137,8 +137,8 @@ def check_against_service(engine, sample: int) -> None:  # noqa: ANN001
     from sqlalchemy.orm import Session
 
     from backend.models import Account
-    from backend.services.ranking import plan_rows, refresh_priority
     from backend.services.compliance import histories_of
+    from backend.services.ranking import plan_rows, refresh_priority
 
     with Session(engine) as session:
         top = session.scalar(select(Account.id).order_by(Account.id.desc()).limit(1)) or 0

@@ -44,20 +44,20 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.db import Database, make_engine, normalize_url, upgrade  # noqa: E402
-from backend.domain.accounts import bucket_for  # noqa: E402
-from backend_client.money import exponent  # noqa: E402
 from backend.compliance.engine import Subject, contact_state  # noqa: E402
 from backend.compliance.policy import applicable, default_policies  # noqa: E402
+from backend.db import Database, make_engine, normalize_url, upgrade  # noqa: E402
+from backend.domain.accounts import bucket_for  # noqa: E402
 from backend.domain.strategy import RankInputs, load_split, rank  # noqa: E402
-from backend.services.compliance import block_dicts  # noqa: E402
-from backend.services.contactability import zones_from  # noqa: E402
 from backend.domain.zones import phone_region, phone_zones  # noqa: E402
 from backend.models import EPOCH, Account, Address, Customer, Phone, Team, User  # noqa: E402
+from backend.scoring.bench import histories  # noqa: E402
 from backend.services import accounts as accounts_svc  # noqa: E402
 from backend.services import ranking as ranking_svc  # noqa: E402
+from backend.services.compliance import block_dicts  # noqa: E402
+from backend.services.contactability import zones_from  # noqa: E402
 from backend.services.users import add_user  # noqa: E402
-from backend.scoring.bench import histories  # noqa: E402
+from backend_client.money import exponent  # noqa: E402
 
 USERS = [("agent1", "agent", "A"), ("agent2", "agent", "A"), ("agent3", "agent", "B"), ("super1", "supervisor", "A"),
          ("admin", "admin", None)]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
-from backend.api.idempotent import answer_once as _idempotent
 from backend.api.errors import not_found, problems
+from backend.api.idempotent import answer_once as _idempotent
 from backend.models import Account, Contact, Document
 from backend.services import audit
 from backend.services import escalations as svc

@@ -19,10 +19,17 @@ from fastapi import APIRouter, Query
 from backend.api.deps import CurrentUser, SessionDep
 from backend.api.errors import ProblemError, problems
 from backend.services import audit
-from backend.services import reports as reports_svc
 from backend.services import overview as overview_svc
-from backend_client.models import (AgentReport, CasesReport, Day, PortfolioReport, TeamOverview, TeamReport,
-                                   instant_problem)
+from backend.services import reports as reports_svc
+from backend_client.models import (
+    AgentReport,
+    CasesReport,
+    Day,
+    PortfolioReport,
+    TeamOverview,
+    TeamReport,
+    instant_problem,
+)
 
 # Every report: a bearer token (401), a role that may see it (403), a team by that name
 # (404), the period and URL checked (422), a busy database (503).

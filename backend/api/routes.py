@@ -14,15 +14,15 @@ from backend.api.errors import ProblemError, problems
 from backend.api.idempotent import answer_once as _idempotent
 from backend.models import utcnow
 from backend.services import accounts as accounts_svc
-from backend.services import contacts as contacts_svc
-from backend.services import timeline as timeline_svc
-from backend.services import signin as signin_svc
-from backend.services import users as users_svc
+from backend.services import assign as assign_svc
 from backend.services import audit
 from backend.services import compliance as compliance_svc
-from backend.services import assign as assign_svc
+from backend.services import contacts as contacts_svc
 from backend.services import plans as plans_svc
 from backend.services import reports as reports_svc
+from backend.services import signin as signin_svc
+from backend.services import timeline as timeline_svc
+from backend.services import users as users_svc
 from backend_client.models import (
     AccountCreate,
     AccountDetail,
@@ -40,6 +40,7 @@ from backend_client.models import (
     ContactOut,
     DocumentFormat,
     DocumentLang,
+    IsoDateTime,
     Lease,
     LoginRequest,
     NoteCreate,
@@ -58,7 +59,6 @@ from backend_client.models import (
     TokenResponse,
     UserOut,
     WorklistPage,
-    IsoDateTime,
     instant_problem,
 )
 

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from config import CONFIG_DIR
 from backend_client.vocabulary import Channel, Outcome
+from config import CONFIG_DIR
 
 POLICY_DIR = CONFIG_DIR / "policies"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

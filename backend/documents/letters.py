@@ -35,8 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config import CONFIG_DIR
 from backend_client.money import exponent, to_major
+from config import CONFIG_DIR
 
 if TYPE_CHECKING:
     import jinja2

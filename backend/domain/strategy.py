@@ -20,9 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from config import CONFIG_DIR
 from backend.domain.accounts import BUCKETS
 from backend.domain.priority import Priority, Why
+from config import CONFIG_DIR
 
 STRATEGY_DIR = CONFIG_DIR / "strategies"
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from backend.domain.priority import Why
-from backend_client.exports import csv_cell
 from backend.scoring.features import (
     BILL_COLUMNS,
     LIMIT_COLUMN,
@@ -37,6 +36,7 @@ from backend.scoring.features import (
     _features,
     features_from_history,
 )
+from backend_client.exports import csv_cell
 
 __all__ = [
     "Score",

@@ -9,39 +9,60 @@ import re
 import weakref
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, text, tuple_, union_all, update
-from sqlalchemy import ColumnElement
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, object_session
 
-from backend.domain.errors import Busy, Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired, not_found
 from backend.domain.accounts import bucket_for, card_parts, mask_card
-from backend_client.money import to_minor
+from backend.domain.errors import (
+    Busy,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    not_found,
+)
 from backend.domain.zones import phone_region, phone_zones, valid_zone
 from backend.models import Account, Address, Customer, FlagPeriod, Phone, Team, User, utcnow
 from backend.services import audit, compliance
-from backend.services.ranking import refresh_due, refresh_priority
 from backend.services.flags import load_authority as flag_authority
 from backend.services.flags import set_flags
+from backend.services.ranking import refresh_due, refresh_priority
 from backend.services.users import get_or_create_team
 from backend_client.models import (
+    EARLIEST_OPENED_ON,
     AccountCreate,
     AccountDetail,
     AccountPatch,
     AccountStatus,
-    ComplianceBlock,
     AddressOut,
     Bucket,
+    ComplianceBlock,
     CustomerOut,
-    EARLIEST_OPENED_ON,
     Flags,
     Money,
     PhoneOut,
+    Why,
     WorklistItem,
     WorklistPage,
-    Why,
 )
+from backend_client.money import to_minor
 
 ALL_SEEING = ("admin", "legal")
 FLAG_NAMES = ("dispute", "bankruptcy", "deceased", "attorney", "complaint", "fraud", "hardship")

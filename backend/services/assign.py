@@ -12,7 +12,6 @@ from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from backend_client.money import to_minor
 from backend.models import Account, Customer, Team, User, utcnow
 from backend.services import audit
 from backend.services.accounts import NOT_WORKABLE, money, search_filter, search_index, visible
@@ -24,6 +23,7 @@ from backend_client.models import (
     AssignResult,
     Bucket,
 )
+from backend_client.money import to_minor
 
 MAX_MOVED = 200_000
 MOVERS = ("supervisor", "admin")

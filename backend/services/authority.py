@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from config import CONFIG_DIR
 from backend.domain import plans as calc
+from config import CONFIG_DIR
 
 AUTHORITY_FILE = CONFIG_DIR / "authority.toml"
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import Forbidden, invalid, not_found
 from backend.domain.accounts import mask_card
+from backend.domain.errors import Forbidden, invalid, not_found
 from backend.models import Account, Handoff, Note, Team, User, utcnow
 from backend.services import audit
 from backend.services.accounts import get_visible, visible

@@ -7,13 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import Forbidden
 from backend.compliance.engine import (
     Block,
     ContactState,
@@ -27,8 +25,9 @@ from backend.compliance.engine import (
     next_after,
 )
 from backend.compliance.policy import Policy, applicable, default_policies
-from backend.models import Account, Contact, Customer, User, utcnow
+from backend.domain.errors import Forbidden
 from backend.domain.regions import zone_label
+from backend.models import Account, Contact, Customer, User, utcnow
 from backend.services import flags as flag_history
 from backend.services.contactability import customer_places
 from backend_client.models import ComplianceBlock, ComplianceVerdict, LimitCount, LocalTime

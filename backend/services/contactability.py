@@ -7,8 +7,8 @@ import datetime as dt
 from typing import NamedTuple
 
 from backend.domain.priority import Why, why
-from backend.domain.window import next_window_open
 from backend.domain.regions import region_zones
+from backend.domain.window import next_window_open
 from backend.domain.zones import COUNTRY_ZONES
 from backend.models import Account, Customer
 

@@ -6,13 +6,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import Conflict, Invalid
 from backend.domain.accounts import mask_card_numbers
-from backend_client.money import to_minor
+from backend.domain.errors import Conflict, Invalid
 from backend.domain.outcomes import counts_for, validate_contact
 from backend.models import Contact, Note, User, utcnow
-from backend.services import audit
-from backend.services import compliance, plans
+from backend.services import audit, compliance, plans
 from backend.services.accounts import get_visible, release_leases
 from backend.services.ranking import refresh_priority
 from backend_client.models import (
@@ -24,6 +22,7 @@ from backend_client.models import (
     OutcomeCounts,
     TrackedPromise,
 )
+from backend_client.money import to_minor
 
 NOW_TOLERANCE = dt.timedelta(minutes=5)
 FUTURE_TOLERANCE = dt.timedelta(minutes=1)

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from config import CONFIG_DIR
 from backend.domain.errors import Conflict, DomainError, Forbidden, Invalid, invalid, not_found
 from backend.models import (
     ACTIVE_ESCALATION_STATUSES,
@@ -33,8 +32,8 @@ from backend.models import (
     utcnow,
 )
 from backend.services import audit
-from backend.services.flags import set_flags, set_legal_hold
 from backend.services.accounts import get_visible
+from backend.services.flags import set_flags, set_legal_hold
 from backend.services.ranking import refresh_priority
 from backend_client.models import (
     DocumentCreate,
@@ -43,6 +42,7 @@ from backend_client.models import (
     EscalationEventOut,
     EscalationOut,
 )
+from config import CONFIG_DIR
 
 CONFIG_FILE = CONFIG_DIR / "escalation.toml"
 KINDS = ("legal", "supervisor", "complaint", "dispute", "hardship", "fraud", "agency")

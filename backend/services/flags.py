@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config import CONFIG_DIR
-from backend.domain.errors import Forbidden, Invalid
 from backend.compliance.engine import FlagPeriod as Period
+from backend.domain.errors import Forbidden, Invalid
 from backend.models import EPOCH, Account, FlagPeriod, User, utcnow
 from backend.services import audit
+from config import CONFIG_DIR
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=1)
 LATEST = dt.timedelta(days=366)

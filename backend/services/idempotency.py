@@ -12,7 +12,6 @@ import json
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 

@@ -18,14 +18,14 @@ import io
 
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.domain.accounts import mask_card_numbers
+from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.models import Account, Contact, Document, LetterRun, User, utcnow
 from backend.services import audit, compliance
 from backend.services.accounts import get_visible
-from backend.services.ranking import refresh_priority
 from backend.services.assign import where
 from backend.services.escalations import make_document
+from backend.services.ranking import refresh_priority
 from backend_client.models import DocumentKind, LetterRunItem, LetterRunOut, LetterSend
 
 SENDERS = ("agent", "supervisor", "legal", "admin")

@@ -11,16 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.domain import plans as calc
 from backend.domain.accounts import bucket_for
+from backend.domain.errors import Conflict, Forbidden, Invalid, not_found
 from backend.domain.history import with_payment
-from backend_client.money import exponent, to_minor
 from backend.models import OPEN_PLAN_STATUSES, Account, Contact, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
 from backend.services.accounts import get_visible, visible
-from backend.services.ranking import refresh_priority
 from backend.services.authority import Authority, load_authority, percent_bp
+from backend.services.ranking import refresh_priority
 from backend_client.models import (
     Allocation,
     FieldError,
@@ -34,6 +33,7 @@ from backend_client.models import (
     PlanPreview,
     SweepResult,
 )
+from backend_client.money import exponent, to_minor
 
 APPROVERS = ("supervisor", "admin")
 

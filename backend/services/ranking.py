@@ -20,13 +20,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.compliance.engine import PastContact
 from backend.domain import priority
 from backend.domain.accounts import bucket_for
-from backend_client.money import exponent
 from backend.domain.strategy import RankInputs, broken_why, load_split, rank
 from backend.models import Account, Customer, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
 from backend.services import compliance
 from backend.services.authority import load_authority
-
+from backend_client.money import exponent
 
 # --------------------------------------------------------------------------
 # The priority

@@ -34,11 +34,11 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, String, func, select, type_coerce
 
 from backend.domain.accounts import bucket_for
-from backend_client.money import exponent
 from backend.domain.strategy import RankInputs, Split, load_split, rank
 from backend.models import Account, Contact, Plan, utcnow
-from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
 from backend.services.compliance import HISTORY_DAYS
+from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
+from backend_client.money import exponent
 
 BATCH = 5000
 #: SQLite rewrites each index page a batch touches (random priorities touch most of

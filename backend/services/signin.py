@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import math
 from collections.abc import Callable, Iterable, Sequence

@@ -10,7 +10,16 @@ from pathlib import Path
 
 from collectdesk.cli import options
 from collectdesk.cli.runtime import (
-    MIN_PASSWORD, ROLES, CliError, open_engine, open_session, plural, redact, resolve_db, say, upgrade_db,
+    MIN_PASSWORD,
+    ROLES,
+    CliError,
+    open_engine,
+    open_session,
+    plural,
+    redact,
+    resolve_db,
+    say,
+    upgrade_db,
 )
 
 

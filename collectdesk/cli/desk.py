@@ -7,8 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from collectdesk.cli import runtime
-from collectdesk.cli import options
+from collectdesk.cli import options, runtime
 from collectdesk.cli.runtime import PROG, CliError, open_engine, open_session, redact, resolve_db, say, upgrade_db
 
 

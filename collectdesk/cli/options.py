@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import datetime
+
 
 def lang(value: str) -> str:
     v = value.strip().replace("-", "_")
@@ -57,7 +59,7 @@ def days(value: str) -> int:
     return n
 
 
-def date(value: str):  # noqa: ANN202
+def date(value: str) -> datetime.date:
     """A date from the command line, in the range the API takes (2000 to 2099, issue 15)."""
     import datetime as dt
 

@@ -7,9 +7,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend_client.vocabulary import Role
+
+if TYPE_CHECKING:  # annotations only: the CLI imports the backend and the desk when a command runs
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from backend.models import User
+    from collectdesk.embedded import EmbeddedBackend
+    from config.settings import DeskSettings
 
 PROG = "collectdesk"
 
@@ -114,13 +122,13 @@ def check_revision(conn, normalized: str, given: str) -> None:  # noqa: ANN001
                    f"not {', '.join(sorted(heads))}; {hint}")
 
 
-def open_session(engine):  # noqa: ANN001, ANN202
+def open_session(engine: Engine) -> Session:
     from sqlalchemy.orm import Session
 
     return Session(engine, expire_on_commit=False)
 
 
-def actor(session, name: str, roles: tuple[str, ...], what: str):  # noqa: ANN001, ANN202
+def actor(session: Session, name: str, roles: tuple[str, ...], what: str) -> User:
     from sqlalchemy import select
 
     from backend.models import User
@@ -145,7 +153,7 @@ def desk_runner() -> Callable[..., int]:
     return run_desk
 
 
-def desk_settings(**overrides: Any):  # noqa: ANN202
+def desk_settings(**overrides: Any) -> DeskSettings:
     from pydantic import ValidationError
 
     from config.settings import DeskSettings
@@ -159,7 +167,7 @@ def desk_settings(**overrides: Any):  # noqa: ANN202
         raise CliError(f"cannot read the desk's config file: {exc}") from None
 
 
-def start_backend(db_url: str, *, migrate: bool, log_path: Path):  # noqa: ANN202
+def start_backend(db_url: str, *, migrate: bool, log_path: Path) -> EmbeddedBackend:
     from collectdesk.embedded import EmbeddedBackend, EmbeddedBackendError
 
     backend = EmbeddedBackend(db_url, migrate=migrate, log_path=log_path)

@@ -24,8 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from collectdesk.cli import runtime
-from collectdesk.cli import options
+from collectdesk.cli import options, runtime
 from collectdesk.cli.runtime import CliError, say
 from collectdesk.embedded import EmbeddedBackend, EmbeddedBackendError, free_port
 

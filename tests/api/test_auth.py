@@ -40,7 +40,7 @@ async def test_wrong_password_and_unknown_user_are_the_same_401(http, problem) -
     wrong = await http.post("/api/v1/auth/login", json={"username": "agent1", "password": "nope"})
     unknown = await http.post("/api/v1/auth/login", json={"username": "nobody", "password": "nope"})
     for response in (wrong, unknown):
-        body = problem(response, 401)
+        problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
     # Nothing tells a guesser which user names exist.
     assert wrong.json() == unknown.json()

@@ -27,11 +27,21 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from backend.api.errors import from_domain
-from backend.domain.errors import DomainError
 from backend.app import create_app
 from backend.db import Database
-from backend.models import (Account, Address, AuditEntry, Contact, Customer, FlagPeriod, IdempotencyKey, Note, Phone,
-                            User)
+from backend.domain.errors import DomainError
+from backend.models import (
+    Account,
+    Address,
+    AuditEntry,
+    Contact,
+    Customer,
+    FlagPeriod,
+    IdempotencyKey,
+    Note,
+    Phone,
+    User,
+)
 from backend.services.accounts import create_account, next_account
 from backend.services.users import add_user
 from backend_client.models import AccountCreate

@@ -599,12 +599,13 @@ HOSTILE_ROUTES = [(m, p) for m, p in ROUTES if m in ("POST", "PATCH") and _hosti
 @pytest.fixture
 def world(app, session, make_account, clock):  # noqa: ANN001, ANN201
     """An account, a drafted plan, an escalation and a segment on it: ids for every path."""
+    from sqlalchemy import select
+
+    from backend.models import User
     from backend.services import escalations as esc_svc
     from backend.services import plans as plans_svc
     from backend.services import segments as seg_svc
-    from backend.models import User
     from backend_client.models import EscalationCreate, PlanCreate, SegmentCreate
-    from sqlalchemy import select
 
     account = make_account(agent="agent1", opened_on="2015-06-01")
     agent1 = session.scalar(select(User).where(User.username == "agent1"))

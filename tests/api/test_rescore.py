@@ -25,8 +25,8 @@ from backend.domain.strategy import load_split
 from backend.models import Account, Contact, Plan, PlanItem, User, utcnow
 from backend.seed import seed_portfolio
 from backend.services import rescore as rescore_svc
-from backend.services.ranking import plan_rows, refresh_priority
 from backend.services.compliance import histories_of
+from backend.services.ranking import plan_rows, refresh_priority
 from backend.services.rescore import rescore_portfolio
 
 TEST_DB = os.environ.get("COLLECTDESK_TEST_DB", "")

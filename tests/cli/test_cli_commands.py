@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import pytest
-
 from cli_helpers import child_env, run_child
 
 COMMANDS = ("demo", "desk", "serve", "db", "seed", "user", "import")

@@ -164,7 +164,7 @@ def test_a_bad_file_writes_nothing_and_every_problem_is_named(session: Session, 
         f"SVC-15,{ref},1.00,USD,2026-03-12T10:00:00Z",
         f"SVC-9,{ref},25.00,USD,2026-03-01T10:00:00Z",
         f"SVC-10,{ref},100.00,USD,2026-03-11T11:00:00Z",
-        f"SVC-16,NO-SUCH,-1,EUR,2026-03-11T10:00:00",
+        "SVC-16,NO-SUCH,-1,EUR,2026-03-11T10:00:00",
     ))
     assert [str(e) for e in result.errors] == [
         "line 3: amount: USD has 2 decimal places at most",

@@ -24,8 +24,8 @@ from backend.seed import (
     Portfolio,
     amounts_twd,
     dpd_for,
-    history_to_uci,
     histories_path,
+    history_to_uci,
     insert_rows,
     load_pool,
     read_histories,
@@ -415,8 +415,8 @@ def test_every_seeded_account_is_ranked_as_the_service_ranks_it(cli, migrated_ur
     """The seed's demo contacts (legal referrals ready and not) count in their accounts'
     rank, as logging them would: no account says "never contacted" beside its calls."""
     from backend.db import make_engine
-    from backend.services.ranking import plan_rows, refresh_priority
     from backend.services.compliance import histories_of
+    from backend.services.ranking import plan_rows, refresh_priority
 
     assert cli("seed", "--accounts", "600", "--db", migrated_url).code == 0
     engine = make_engine(migrated_url)

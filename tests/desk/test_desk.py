@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 
 from config.settings import DeskSettings
-from tests.desk.conftest import screen_text, settle
 from tests.conftest import repo_root
+from tests.desk.conftest import screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -21,20 +21,20 @@ pytestmark = pytest.mark.desk
 def desk_classes() -> list[type]:
     from tui.app import CollectDesk
     from tui.screens.account.account import AccountScreen
-    from tui.screens.supervisor.approvals import ApprovalsScreen
-    from tui.screens.call.call import CallScreen
-    from tui.screens.escalation.escalate import EscalateScreen
-    from tui.screens.escalation.escalations import EscalationsScreen
     from tui.screens.account.handoff import HandoffScreen
-    from tui.screens.common.help import HelpScreen
-    from tui.screens.legal.legal_pack import LegalPackScreen
-    from tui.screens.common.login import LoginScreen
     from tui.screens.account.note import NoteScreen
     from tui.screens.account.phones import PhonesScreen
-    from tui.screens.plan.plan import PlanScreen
-    from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
-    from tui.screens.common.shared import SharedNotesScreen
     from tui.screens.account.timezone import TimezoneScreen
+    from tui.screens.call.call import CallScreen
+    from tui.screens.common.help import HelpScreen
+    from tui.screens.common.login import LoginScreen
+    from tui.screens.common.shared import SharedNotesScreen
+    from tui.screens.escalation.escalate import EscalateScreen
+    from tui.screens.escalation.escalations import EscalationsScreen
+    from tui.screens.legal.legal_pack import LegalPackScreen
+    from tui.screens.plan.plan import PlanScreen
+    from tui.screens.supervisor.approvals import ApprovalsScreen
+    from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
     from tui.screens.worklist.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 

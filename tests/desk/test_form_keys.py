@@ -312,7 +312,7 @@ async def test_a_draft_that_comes_back_keeps_what_was_typed_whatever_key_comes_n
         for field in ("ptp-date", "note"):
             await pilot.press("tab")
             assert desk.focused.id == field
-            assert getattr(desk.focused, "selection").is_empty
+            assert desk.focused.selection.is_empty
         await pilot.press("escape")
         await settle(pilot)
 

@@ -99,7 +99,7 @@ def amount_minor(text: str, currency: str, lang: str) -> int:
 def test_the_schedule_lists_every_item_and_sums_to_the_total(currency: str, amounts: tuple[int, ...],
                                                              lang: str) -> None:
     dues = (dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31))
-    made = letter(currency=currency, lang=lang, total_minor=sum(amounts), schedule=tuple(zip(dues, amounts)))
+    made = letter(currency=currency, lang=lang, total_minor=sum(amounts), schedule=tuple(zip(dues, amounts, strict=True)))
     rows = schedule_rows(render_markdown(made))
     *items, total = rows
     assert len(items) == len(amounts)
@@ -222,7 +222,7 @@ def test_the_pdf_is_the_same_bytes_every_time() -> None:
 def test_a_long_schedule_runs_over_pages() -> None:
     amounts = [1000] * 59 + [1001]
     dues = [dt.date(2026 + (m // 12), m % 12 + 1, 1) for m in range(60)]
-    made = letter(total_minor=sum(amounts), schedule=tuple(zip(dues, amounts)))
+    made = letter(total_minor=sum(amounts), schedule=tuple(zip(dues, amounts, strict=True)))
     data = render_pdf(made)
     assert len(PdfReader(io.BytesIO(data)).pages) >= 2
     text = pdf_text(data)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from scoring_helpers import history
 
 from backend.scoring.features import features_from_history
 from backend.scoring.scorecard import score
-
-from scoring_helpers import history
 
 
 def _histories(n: int, seed: int) -> list[dict]:

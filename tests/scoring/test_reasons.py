@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
+from scoring_helpers import history
+
 from backend.domain.priority import Why
 from backend.scoring.features import features_from_history
 from backend.scoring.scorecard import TOP_REASONS, Score, score, score_history
-
-from scoring_helpers import history
 
 
 def _all_bins(card) -> set[tuple[str, str, tuple]]:

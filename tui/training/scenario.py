@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config import CONFIG_DIR
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from backend_client.vocabulary import Outcome
+from config import CONFIG_DIR
 
 SCENARIOS_DIR = CONFIG_DIR / "scenarios"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-from rich.text import Text
 
 from tui.i18n import _
 

@@ -18,6 +18,7 @@ from backend_client.client import BackendError, Conflict, NotFound, new_idempote
 from backend_client.models import AccountDetail, ComplianceVerdict, EscalationOut, PlanOut, Timeline
 from tui import fmt
 from tui.i18n import N_, _
+from tui.keys import key_of
 from tui.labels import (
     CHANNELS,
     ESCALATION_KINDS,
@@ -35,12 +36,10 @@ from tui.labels import (
     verdict,
     why,
 )
-from tui.keys import key_of
 from tui.screens.common.base import DeskScreen
 from tui.store import Waiting
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
-
 
 LETTER_CONFIRM_S = 5.0
 """A second press of the letter key within this long sends the demand letter."""
