@@ -205,6 +205,33 @@ async def test_a_saved_draft_is_submitted_as_it_is_or_replaced_when_changed(make
     assert statuses == {saved.id: "cancelled", submitted.id: "active"}
 
 
+async def test_a_changed_draft_is_replaced_and_submitted_in_one_request(make_desk, accounts, login) -> None:
+    """Issue 16 item 4: the desk used to cancel, draft and submit in three requests, and could
+    lose the old draft between them; now the form's change is one write."""
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await open_plan_form(pilot)
+        await pilot.press("p", *"500", "tab", *"+3", "ctrl+s")
+        await settle(pilot)
+        saved = desk.screen.plan
+        assert saved is not None and saved.status == "draft"
+        writes: list[str] = []
+        send = desk.api._request
+
+        async def counted(method: str, path: str, **kwargs):  # noqa: ANN003, ANN202
+            if method != "GET":
+                writes.append(f"{method} {path}")
+            return await send(method, path, **kwargs)
+
+        desk.api._request = counted
+        await pilot.press("ctrl+u", *"+5", "ctrl+t")
+        await settle(pilot)
+        submitted = desk.screen.plan
+        assert submitted is not None and submitted.status == "active" and submitted.id != saved.id
+        assert writes == [f"POST /api/v1/accounts/{saved.account_id}/plans"]
+
+
 async def test_a_promise_on_the_call_is_tracked_as_a_plan_in_a_few_keys(make_desk, accounts, login) -> None:
     first, *_ = accounts()
     desk = make_desk()

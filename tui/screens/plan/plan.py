@@ -111,7 +111,10 @@ class PlanScreen(DeskScreen):
         """What the saved draft was made from: submitting an unchanged form submits it."""
         self._saved_id: int | None = None
         """The draft saved from this form (kept with the form on this machine)."""
-        self._idem: tuple[str, dict[str, Any]] | None = None
+        self._idem: tuple[str, dict[str, Any], dict[str, Any]] | None = None
+        """The last request sent for this form: its Idempotency-Key, the form's body and the
+        request's (the form, the draft it replaces, whether to submit), to send again as it was
+        when its answer was lost."""
         self._restoring = False
         self._busy = False
         self._done = False
@@ -207,7 +210,9 @@ class PlanScreen(DeskScreen):
                 self.saved_body = draft["saved"]
                 self._saved_id = int(draft["plan_id"])
             if isinstance(draft.get("idem"), dict) and isinstance(draft["idem"].get("body"), dict):
-                self._idem = (str(draft["idem"].get("key")), draft["idem"]["body"])
+                request = draft["idem"].get("request")
+                self._idem = (str(draft["idem"].get("key")), draft["idem"]["body"],
+                              request if isinstance(request, dict) else draft["idem"]["body"])
         finally:
             self._restoring = False
         self.query_one("#plan-first", DateInput).show_reading()
@@ -223,7 +228,7 @@ class PlanScreen(DeskScreen):
             values["plan_id"] = self._saved_id
             values["saved"] = self.saved_body
             if self._idem is not None:
-                values["idem"] = {"key": self._idem[0], "body": self._idem[1]}
+                values["idem"] = {"key": self._idem[0], "body": self._idem[1], "request": self._idem[2]}
             self.desk.drafts.put(self.draft_key, values)
         else:
             self.desk.drafts.drop(self.draft_key)
@@ -541,10 +546,17 @@ class PlanScreen(DeskScreen):
             return
         self._commit(plan, submit)
 
-    def _idempotency_key(self, body: dict[str, Any]) -> str:
-        if self._idem is None or self._idem[1] != body:
-            self._idem = (uuid.uuid4().hex, body)
-        return self._idem[0]
+    def _request(self, plan: PlanCreate, body: dict[str, Any], submit: bool) -> tuple[str, PlanCreate]:
+        """The request that saves this form, and its key: the one sent before if this form was
+        sent already and its answer lost (sent again, it is answered as the first time); else a
+        new one, replacing the agent's own open draft and submitting, if asked, in the same
+        transaction (issue 16 item 4)."""
+        if self._idem is not None and self._idem[1] == body:
+            return self._idem[0], PlanCreate.model_validate(self._idem[2])
+        replaces = self.open_plan.id if self._own_draft(self.open_plan) and self.open_plan is not None else None
+        request = plan.model_copy(update={"replaces": replaces, "submit": submit})
+        self._idem = (uuid.uuid4().hex, body, request.model_dump(mode="json"))
+        return self._idem[0], request
 
     @work(name="save-plan", group="plan-save", exit_on_error=False)
     async def _commit(self, plan: PlanCreate, submit: bool) -> None:
@@ -558,22 +570,19 @@ class PlanScreen(DeskScreen):
                 self.open_plan = None
             out: PlanOut | None = None
             open_plan = self.open_plan
-            if self._own_draft(open_plan) and open_plan is not None:
-                if open_plan.id == self._saved_id and self.saved_body == body:
-                    out = open_plan  # saved as typed: submit it as it is
-                elif not (self._idem is not None and self._idem[1] == body):
-                    # The form changed since the draft was saved: the new one replaces it.
-                    await desk.call(api.plan_action(open_plan.id, "cancel"))
-                    self.changed_server = True
-            if out is None:
-                key = self._idempotency_key(body)
+            if self._own_draft(open_plan) and open_plan is not None and open_plan.id == self._saved_id \
+                    and self.saved_body == body:
+                out = open_plan  # saved as typed: submit it as it is
+            else:
+                # One request: the draft it replaces cancelled, the new one saved (and submitted).
+                key, request = self._request(plan, body, submit)
                 self._save_draft()
-                out = await desk.call(api.draft_plan(self.account.id, plan, idempotency_key=key))
+                out = await desk.call(api.draft_plan(self.account.id, request, idempotency_key=key))
                 self.changed_server = True
                 self._saved_id, self.saved_body = out.id, body
                 self.open_plan = out
                 self._save_draft()
-            if submit:
+            if submit and out.status == "draft":
                 out = await desk.call(api.plan_action(out.id, "submit"))
                 self.changed_server = True
         except (BackendUnavailable, Unauthorized, BadResponse) as exc:
