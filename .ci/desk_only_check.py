@@ -20,6 +20,11 @@ async def main(url: str) -> int:
     if present:
         print(f"desk-only: the backend's packages are installed: {present}", file=sys.stderr)
         return 1
+    from tui import i18n
+
+    if i18n.load_catalog("zh_CN").gettext("Quit") == "Quit":
+        print("desk-only: the installed desk has no compiled Chinese catalog", file=sys.stderr)
+        return 1
     from config.settings import DeskSettings
     from tui.app import CollectDesk
     from tui.screens.worklist.worklist import WorklistScreen

@@ -362,7 +362,7 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
     async def sign_in(self, username: str, password: str) -> UserOut:
         token = await self.call(self.api.login(username, password), signing_in=True)
         self.user = token.user
-        team = f" · {_('Team')} {token.user.team}" if token.user.team else ""
+        team = " · " + _("Team") + f" {token.user.team}" if token.user.team else ""
         self._set_status(connection="ok", who=f"{token.user.username}{team}")
         self.reread_store()
         self.send_unsent()

@@ -1,10 +1,11 @@
 """One translation function for every string the desk shows.
 
-Messages are written in English in the code and looked up in a catalog for the
-desk's language (``tui/locales/<lang>.json``: English text → translation).
-English is the source language, so it needs no catalog of its own. ``N_()``
-marks a string for translation where it is defined (class attributes such as
-key bindings) and ``_()`` translates it where it is shown.
+Messages are written in English in the code and looked up in the desk's gettext
+catalog for its language (``tui/locales/<lang>/LC_MESSAGES/collectdesk.mo``,
+compiled from the ``.po`` beside it; babel extracts the messages and compiles the
+catalog: see ``babel.cfg``). English is the source language, so it needs no
+catalog of its own. ``N_()`` marks a string for translation where it is defined
+(class attributes such as key bindings) and ``_()`` translates it where it is shown.
 
 The language comes from the settings (``--lang``), else the locale (``LC_ALL``,
 ``LC_MESSAGES``, ``LANG``), else English. Formatting of money and dates follows
@@ -13,16 +14,17 @@ The language comes from the settings (``--lang``), else the locale (``LC_ALL``,
 
 from __future__ import annotations
 
-import json
+import gettext
 import os
 from pathlib import Path
 from typing import Any
 
 LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "collectdesk"
 LANGUAGES = ("en", "zh_CN")
 """The desk's languages: English (the source) and Simplified Chinese."""
 
-_state: dict[str, Any] = {"language": "en", "catalog": {}, "babel": "en_US"}
+_state: dict[str, Any] = {"language": "en", "catalog": gettext.NullTranslations(), "babel": "en_US"}
 
 
 def normalize(value: str | None) -> str | None:
@@ -63,13 +65,11 @@ def _babel_locale(language: str) -> str:
     return "zh_CN" if language == "zh_CN" else "en_US"
 
 
-def load_catalog(language: str) -> dict[str, str]:
+def load_catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of ``language`` (English: none, every message is itself)."""
     if language == "en":
-        return {}
-    path = LOCALES_DIR / f"{language}.json"
-    with path.open(encoding="utf-8") as fh:
-        catalog = json.load(fh)
-    return {k: v for k, v in catalog.items() if not k.startswith("@") and v}
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALES_DIR, [language])
 
 
 def set_language(setting: str | None) -> str:
@@ -91,7 +91,7 @@ def babel_locale() -> str:
 
 def _(message: str) -> str:
     """Translate ``message`` (English) into the desk's language."""
-    return _state["catalog"].get(message, message)
+    return _state["catalog"].gettext(message)
 
 
 def N_(message: str) -> str:

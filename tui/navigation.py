@@ -296,32 +296,32 @@ class Navigation:
         app = self.app
         if app.user is None:
             return
-        yield SystemCommand(f"{_('Session')}: {_('sign out')}", _("Sign out and show the sign-in screen"),
+        yield SystemCommand(_("Session") + ": " + _("sign out"), _("Sign out and show the sign-in screen"),
                             app.action_sign_out)
         if not isinstance(screen, WorklistScreen) and any(isinstance(s, WorklistScreen) for s in app.screen_stack):
-            yield SystemCommand(f"{_('Worklist')}: {_('show')}", _("Back to the worklist; drafts are kept"),
+            yield SystemCommand(_("Worklist") + ": " + _("show"), _("Back to the worklist; drafts are kept"),
                                 self.back_to_worklist)
         if app.approver and not isinstance(screen, ApprovalsScreen):
-            yield SystemCommand(f"{_('Plans')}: {_('approvals')}",
+            yield SystemCommand(_("Plans") + ": " + _("approvals"),
                                 _("The team's plans waiting for a supervisor's approval"), app.action_approvals)
         # "Segments: open", for those who keep segments (supervisors, admins).
         if app.approver and not isinstance(screen, SegmentsScreen):
-            yield SystemCommand(f"{_('Segments')}: {_('open')}",
+            yield SystemCommand(_("Segments") + ": " + _("open"),
                                 _("Saved filters of the portfolio, their counts, and moving their accounts"),
                                 self.segments)
         # "Shared notes: look up", for every signed-in user.
         if app.user is not None and not isinstance(screen, SharedNotesScreen):
-            yield SystemCommand(f"{_('Shared notes')}: {_('look up')}",
+            yield SystemCommand(_("Shared notes") + ": " + _("look up"),
                                 _("The notes collections shares with other teams, by account reference"),
                                 self.shared_notes)
         if app.decider and not isinstance(screen, EscalationsScreen):
-            yield SystemCommand(f"{_('Escalations')}: {_('open inbox')}",
+            yield SystemCommand(_("Escalations") + ": " + _("open inbox"),
                                 _("The escalations waiting for your decision"), app.action_escalations)
         if app.approver and not isinstance(screen, SupervisorScreen):
-            yield SystemCommand(f"{_('Team')}: {_('overview')}",
+            yield SystemCommand(_("Team") + ": " + _("overview"),
                                 _("The team overview: each agent's accounts, what is due, what broke"),
                                 app.action_team)
         if app.user.role != "trainer" and not isinstance(screen, ReportsScreen):
-            yield SystemCommand(f"{_('Reports')}: {_('show')}",
+            yield SystemCommand(_("Reports") + ": " + _("show"),
                                 _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),
                                 self.reports)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import json
 import re
 import string
 from decimal import Decimal
@@ -23,7 +22,8 @@ TUI = Path(__file__).resolve().parents[2] / "tui"
 
 
 def messages() -> dict[str, str]:
-    """Every literal handed to ``_()`` or ``N_()`` in the desk, with where it is."""
+    """Every literal handed to ``_()`` or ``N_()`` in the desk, with where it is (the AST's
+    reading, to check babel's extraction against)."""
     found: dict[str, str] = {}
     for path in sorted(TUI.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -32,6 +32,28 @@ def messages() -> dict[str, str]:
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.setdefault(node.args[0].value, f"{path.name}:{node.lineno}")
     return found
+
+
+def extracted() -> set[str]:
+    """What babel's extraction (babel.cfg) finds in the desk."""
+    from babel.messages.extract import extract_from_dir
+
+    return {message if isinstance(message, str) else message[0] for _file, _line, message, _comments, _context
+            in extract_from_dir(str(TUI.parent), method_map=[("tui/**.py", "python")],
+                                keywords={"_": None, "N_": None})}
+
+
+def po(path: Path) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    return {m.id: m.string for m in catalog if m.id}
+
+
+PO = TUI / "locales" / "zh_CN" / "LC_MESSAGES" / "collectdesk.po"
+MO = PO.with_suffix(".mo")
+POT = TUI / "locales" / "collectdesk.pot"
 
 
 def fields(text: str) -> set[str]:
@@ -47,24 +69,35 @@ def english_after():
 def test_the_chinese_catalog_is_complete_and_current() -> None:
     found = messages()
     assert len(found) > 200
-    catalog = json.loads((TUI / "locales" / "zh_CN.json").read_text(encoding="utf-8"))
-    catalog = {k: v for k, v in catalog.items() if not k.startswith("@")}
+    assert extracted() == set(found), "babel's extraction misses a message (one inside an f-string?)"
+    catalog = po(PO)
     missing = sorted(m for m in found if not catalog.get(m))
     assert not missing, f"untranslated: {missing[:10]}"
     stale = sorted(k for k in catalog if k not in found)
     assert not stale, f"no longer used: {stale[:10]}"
+    assert set(po(POT)) == set(found), "tui/locales/collectdesk.pot is not current: pybabel extract (babel.cfg)"
     for msgid, text in catalog.items():
         assert fields(msgid) == fields(text), f"placeholders differ: {msgid!r} → {text!r}"
         assert text != msgid or not re.search(r"[a-z]{3}", msgid), f"not translated: {msgid!r}"
 
 
+def test_the_compiled_catalog_is_the_po_compiled() -> None:
+    """The desk reads the .mo: it must say what the .po says (pybabel compile, babel.cfg)."""
+    import gettext
+
+    with MO.open("rb") as fh:
+        compiled = gettext.GNUTranslations(fh)
+    catalog = po(PO)
+    assert {k: compiled.gettext(k) for k in catalog} == catalog
+
+
 def test_each_message_is_translated_once() -> None:
     """A message given twice in the catalog is translated by whichever comes last: one
     word for two meanings ("Share" a note, a bucket's "Share" of accounts) hides that way."""
-    pairs = json.loads((TUI / "locales" / "zh_CN.json").read_text(encoding="utf-8"), object_pairs_hook=list)
-    seen: set[str] = set()
-    twice = [k for k, _v in pairs if k in seen or seen.add(k)]
-    assert twice == []
+    ids = ["".join(re.findall(r'"((?:[^"\\]|\\.)*)"', block.split("msgstr")[0]))
+           for block in PO.read_text(encoding="utf-8").split("\n\n") if "msgid" in block]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert len(ids) > 200 and twice == []
 
 
 def test_every_translation_call_takes_a_literal() -> None:

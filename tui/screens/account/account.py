@@ -314,7 +314,7 @@ class AccountScreen(DeskScreen):
             status = _("with legal since {date}").format(date=fmt.date(d.legal_since.astimezone(self.desk.agent_tz)))
         self.query_one("#title", Static).update(
             f"{d.account_ref} · {c.name} · {status}"
-            + (f" · {_('Team')} {d.team}" if d.team else "") + (f" · {d.agent}" if d.agent else ""))
+            + (" · " + _("Team") + f" {d.team}" if d.team else "") + (f" · {d.agent}" if d.agent else ""))
         place = ", ".join(p for p in (c.region, c.country) if p)
         self.query_one("#customer-name", Static).update(
             _("{name} ({place})").format(name=c.name, place=place) if place else c.name)

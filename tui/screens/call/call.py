@@ -117,13 +117,13 @@ class CallScreen(DeskScreen):
         a = self.account
         c = a.customer
         with Horizontal(classes="title-row"):
-            yield self.title_bar(f"{_('Call')} · {a.account_ref} · {c.name}")
+            yield self.title_bar(_("Call") + f" · {a.account_ref} · {c.name}")
             yield Static("", id="call-timer", markup=False)
         yield OutcomePicker(id="picker")
         with Horizontal(id="checklist"):
-            yield Tick(f"{_('Identity verified')} ({key_of(self.app, 'call.identity', self.desk.keymap, 'f3')})",
+            yield Tick(_("Identity verified") + f" ({key_of(self.app, 'call.identity', self.desk.keymap, 'f3')})",
                        id="identity")
-            yield Tick(f"{_('Disclosure given')} ({key_of(self.app, 'call.disclosure', self.desk.keymap, 'f4')})",
+            yield Tick(_("Disclosure given") + f" ({key_of(self.app, 'call.disclosure', self.desk.keymap, 'f4')})",
                        id="disclosure")
         yield Static(_("Disclosure: “This is an attempt to collect a debt. Any information obtained will be used for "
                        "that purpose.”"), id="disclosure-text", markup=False)

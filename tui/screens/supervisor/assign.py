@@ -234,7 +234,7 @@ class AssignScreen(QueueScreen[AssignCandidate]):
         found = self.preview
         if found is None:
             return
-        whose = ", ".join(f"{name or _('pool')} {n}" for name, n in found.by_agent.items())
+        whose = ", ".join((name or _("pool")) + f" {n}" for name, n in found.by_agent.items())
         text = _("{count} accounts match").format(count=f"{found.matched:,}")
         if whose:
             text += f" ({whose})"
