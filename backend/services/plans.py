@@ -236,7 +236,7 @@ def draft(session: Session, user: User, account_id: int, data: PlanCreate) -> Pl
 
 def _replace(session: Session, user: User, account: Account, plan_id: int) -> None:
     """Cancel the caller's own draft ``plan_id`` on ``account``, which a new plan replaces."""
-    old = session.scalar(select(Plan).where(Plan.id == plan_id).with_for_update())
+    old = session.scalar(select(Plan).where(Plan.id == plan_id).with_for_update(of=Plan))
     if old is None or old.account_id != account.id:
         raise Invalid("Invalid plan", f"replaces: plan {plan_id} is not a plan of this account",
                            errors=[("replaces", f"plan {plan_id} is not a plan of this account")])
