@@ -102,6 +102,10 @@ class PlanScreen(DeskScreen):
         self.verdict = ""
         """What the preview panel says (every problem, inline), as plain text."""
         self.preview: PlanPreview | None = None
+        self._own_ids: set[int] = set()
+        """Every draft this form saved: the backend's "plan N is still open" about one of them
+        is no problem (saving the form replaces it), even said by a preview that was asked
+        before the form's last save."""
         """The backend's last answer on what is typed."""
         self.open_plan: PlanOut | None = None
         """The account's open plan (draft, pending or active), if any."""
@@ -457,7 +461,8 @@ class PlanScreen(DeskScreen):
     def _replaceable(self, message: str) -> bool:
         """The backend's "plan N is still open" about this agent's own draft, which saving replaces."""
         plan = self.open_plan
-        return self._own_draft(plan) and plan is not None and f"plan {plan.id} " in message
+        own = self._own_ids | ({plan.id} if self._own_draft(plan) and plan is not None else set())
+        return any(f"plan {plan_id} " in message for plan_id in own)
 
     def _error_text(self, field: str, message: str) -> str:
         plan = self.open_plan
@@ -580,6 +585,7 @@ class PlanScreen(DeskScreen):
                 out = await desk.call(api.draft_plan(self.account.id, request, idempotency_key=key))
                 self.changed_server = True
                 self._saved_id, self.saved_body = out.id, body
+                self._own_ids.add(out.id)
                 self.open_plan = out
                 self._save_draft()
             if submit and out.status == "draft":
