@@ -42,11 +42,12 @@ from backend_client.models import (
     EscalationEventOut,
     EscalationOut,
 )
+from backend_client.vocabulary import DocumentKind, EscalationKind
 from config import CONFIG_DIR
 
 CONFIG_FILE = CONFIG_DIR / "escalation.toml"
-KINDS = ("legal", "supervisor", "complaint", "dispute", "hardship", "fraud", "agency")
-DOCUMENT_KINDS = ("demand_letter", "statement", "contact_history", "plan_history")
+KINDS = tuple(k.value for k in EscalationKind)
+DOCUMENT_KINDS = tuple(k.value for k in DocumentKind)
 LEGAL_PACK = DOCUMENT_KINDS
 MEDIA = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8"}
 

@@ -25,6 +25,7 @@ from backend.models import Account, Customer, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
 from backend.services import compliance
 from backend.services.authority import load_authority
+from backend.services.contactability import PAUSE_FLAGS
 from backend_client.money import exponent
 
 # --------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def plan_rows(session: Session, account_ids: list[int]) -> dict[int, list[PlanRo
     return found
 
 
-PAUSING = ("complaint", "dispute", "bankruptcy", "deceased")
+PAUSING = PAUSE_FLAGS
 """Flags that pause collection: the strategy ranks such an account last."""
 
 
