@@ -23,6 +23,9 @@ from backend_client.models import (
     TimelineEntry,
 )
 
+AT_ONE_INSTANT = ("payment", "handoff", "escalation", "flag", "plan", "note", "contact")
+"""The order of entries made at the same instant, last first."""
+
 
 def _contact_summary(c: Contact) -> str:
     parts = [c.channel, c.direction, c.outcome]
@@ -76,7 +79,10 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
                 for e in escalations.timeline_entries(session, account.id, limit)]
     entries += [HandoffEntry(**e) for e in collab.timeline_entries(session, account.id, limit)]
     entries += [FlagEntry(**e) for e in flags.timeline_entries(session, account.id, limit)]
-    entries.sort(key=lambda e: (e.at, e.id), reverse=True)
+    # Newest first; at one instant, what the agent did above what it set off (a contact above the
+    # plan it promised, the flags and the escalation it raised), then by id within a kind. Ids of
+    # different tables never decide it: they follow each database's sequences, not the story.
+    entries.sort(key=lambda e: (e.at, AT_ONE_INSTANT.index(e.kind), e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
     session.commit()
     return Timeline(items=entries[:limit])
