@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from collectdesk.cli import options
 from collectdesk.cli.runtime import (
@@ -199,8 +200,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import_accounts(args: argparse.Namespace) -> int:
-    from backend.importer import ImportRefused, import_accounts
+def _import(args: argparse.Namespace, run: Any) -> Any:
+    """Read ``args.file`` and import it whole with ``run(session, raw, actor=…, progress=…)``;
+    a refused file or any bad row is a one-line error (the bad rows listed on stderr first)."""
+    from backend.importer import ImportRefused
     from collectdesk.progress import ProgressBar
 
     path: Path = args.file
@@ -212,7 +215,7 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"importing {path.name}")
     try:
         with open_session(engine) as session:
-            result = import_accounts(session, raw, actor=args.as_user, progress=bar)
+            result = run(session, raw, actor=args.as_user, progress=bar)
     except ImportRefused as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -222,8 +225,15 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
         for error in result.errors:
             print(error, file=sys.stderr)
         bad = len({e.line for e in result.errors})
-        raise CliError(f"nothing imported: {bad} bad row{'s' if bad != 1 else ''} in {path.name} "
-                       f"({result.rows} row{'s' if result.rows != 1 else ''})")
+        raise CliError(f"nothing imported: {plural(bad, 'bad row')} in {path.name} ({plural(result.rows, 'row')})")
+    return result
+
+
+def cmd_import_accounts(args: argparse.Namespace) -> int:
+    from backend.importer import import_accounts
+
+    path: Path = args.file
+    result = _import(args, import_accounts)
     print(f"{path.name}: {result.created:,} account{'s' if result.created != 1 else ''} imported as {args.as_user}"
           + (f", {result.unchanged:,} there already (left as they are)" if result.unchanged else ""))
     if result.differing:
@@ -239,30 +249,10 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
 
 
 def cmd_import_payments(args: argparse.Namespace) -> int:
-    from backend.importer import ImportRefused
     from backend.payments_import import format_amount, import_payments
-    from collectdesk.progress import ProgressBar
 
     path: Path = args.file
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
-    engine = open_engine(resolve_db(args.db))
-    bar = ProgressBar(f"importing {path.name}")
-    try:
-        with open_session(engine) as session:
-            result = import_payments(session, raw, actor=args.as_user, progress=bar)
-    except ImportRefused as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        bar.close()
-        engine.dispose()
-    if result.errors:
-        for error in result.errors:
-            print(error, file=sys.stderr)
-        bad = len({e.line for e in result.errors})
-        raise CliError(f"nothing imported: {plural(bad, 'bad row')} in {path.name} ({plural(result.rows, 'row')})")
+    result = _import(args, import_payments)
     print(f"{path.name}: {plural(result.created, 'payment')} imported as {args.as_user}, "
           f"{result.recorded_already:,} recorded already"
           + (f", {plural(result.repeated, 'row')} repeating another row of the file (skipped)"
