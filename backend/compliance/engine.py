@@ -151,6 +151,8 @@ def _holiday_calendar(country: str | None, region: str | None) -> Any:  # a holi
         return None
     import holidays
 
+    # The holidays library answers NotImplementedError (or KeyError) for a country or region it
+    # has no calendar for: then the country's calendar, else none (no holidays to keep).
     try:
         return holidays.country_holidays(country, subdiv=region)
     except (NotImplementedError, KeyError):

@@ -10,9 +10,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from backend_client.client import BackendError, BackendUnavailable
+from tui.i18n import N_
 from tui.screens.common.base import DeskScreen
 
 T = TypeVar("T")
@@ -32,6 +34,15 @@ def fit(text: str, width: int) -> Text:
     return clip(text, width - 1)
 
 
+
+def cursor_bindings(screen: str) -> list[Binding]:
+    """``j``/``k`` for a queue's table, with ``screen``'s own binding ids (remappable each)."""
+    return [
+        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id=f"{screen}.down", priority=True,
+                show=False),
+        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id=f"{screen}.up", priority=True, show=False),
+    ]
+
 class QueueScreen(DeskScreen, Generic[T]):
     """A screen around one ``DataTable`` (``TABLE``, its id) of ``items`` loaded from the
     backend by a ``load`` worker. Keys typed while it opens wait for the first load
@@ -49,7 +60,8 @@ class QueueScreen(DeskScreen, Generic[T]):
     _loaded_once: bool = False
 
     def load(self) -> Any:
-        raise NotImplementedError
+        """Start the screen's loading worker (each queue screen says what it loads)."""
+        raise NotImplementedError  # abstract: every QueueScreen defines it
 
     def add_columns(self, titles: dict[str, Any]) -> None:
         """The table's columns, in ``WIDTHS``' order, titled by key."""

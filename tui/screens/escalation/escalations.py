@@ -31,7 +31,7 @@ from tui.i18n import N_, _
 from tui.keys import key_of
 from tui.labels import DOCUMENT_KINDS, ESCALATION_KINDS, ESCALATION_STATUSES, label
 from tui.screens.common.deciding import DecisionQueue
-from tui.screens.common.queue import QueueScreen, clip
+from tui.screens.common.queue import QueueScreen, clip, cursor_bindings
 from tui.screens.legal.packs import pack_dir
 from tui.widgets.decision import DecisionRow
 
@@ -76,9 +76,7 @@ class EscalationsScreen(DecisionQueue, QueueScreen[EscalationOut]):
                 id="escalations.pack", priority=True),
         Binding("s", "toggle_closed", N_("Closed"), tooltip=N_("Show the closed escalations too, or hide them"),
                 id="escalations.closed", priority=True, show=False),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="escalations.down", priority=True,
-                show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="escalations.up", priority=True, show=False),
+        *cursor_bindings("escalations"),
         Binding("f5", "reload", N_("Reload"), tooltip=N_("Load the queue again"), id="escalations.reload",
                 show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Leave the note unsent, or go back"), id="escalations.back",

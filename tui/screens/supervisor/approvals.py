@@ -25,7 +25,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
 from tui.screens.common.deciding import DecisionQueue
-from tui.screens.common.queue import QueueScreen, clip
+from tui.screens.common.queue import QueueScreen, clip, cursor_bindings
 from tui.widgets.decision import DecisionRow
 
 
@@ -48,9 +48,7 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
                 priority=True),
         Binding("o", "open_account", N_("Account"), tooltip=N_("Open the highlighted plan's account and timeline"),
                 id="approvals.account", priority=True),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="approvals.down", priority=True,
-                show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="approvals.up", priority=True, show=False),
+        *cursor_bindings("approvals"),
         Binding("f5", "reload", N_("Reload"), tooltip=N_("Load the queue again"), id="approvals.reload",
                 show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Leave the note unsent, or go back"), id="approvals.back",

@@ -20,7 +20,7 @@ from backend_client.models import Breach
 from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import CHANNELS, label, rule
-from tui.screens.common.queue import QueueScreen, fit
+from tui.screens.common.queue import QueueScreen, cursor_bindings, fit
 
 
 class BreachesScreen(QueueScreen[Breach]):
@@ -30,9 +30,7 @@ class BreachesScreen(QueueScreen[Breach]):
     BINDINGS = [
         Binding("enter", "open_account", N_("Account"), tooltip=N_("Open the highlighted breach's account and timeline"),
                 id="breaches.account", priority=True),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="breaches.down", priority=True,
-                show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="breaches.up", priority=True, show=False),
+        *cursor_bindings("breaches"),
         Binding("f5", "reload", N_("Reload"), tooltip=N_("Load the breaches again"), id="breaches.reload"),
         Binding("escape", "back", N_("Back"), tooltip=N_("Go back"), id="breaches.back", priority=True),
     ]

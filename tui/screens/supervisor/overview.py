@@ -25,7 +25,7 @@ from backend_client.client import BackendError
 from backend_client.models import OverviewRow, TeamOverview
 from tui.i18n import N_, _
 from tui.labels import BUCKETS
-from tui.screens.common.queue import QueueScreen, fit
+from tui.screens.common.queue import QueueScreen, cursor_bindings, fit
 
 
 def cell(value: int, width: int) -> Text:
@@ -55,9 +55,7 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
                 id="supervisor.assign", priority=True),
         Binding("w", "worklist", N_("Worklist"), tooltip=N_("The team's accounts, highest priority first"),
                 id="supervisor.worklist", priority=True, show=False),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="supervisor.down", priority=True,
-                show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="supervisor.up", priority=True, show=False),
+        *cursor_bindings("supervisor"),
         Binding("f5", "reload", N_("Reload"), tooltip=N_("Load the overview again"), id="supervisor.reload",
                 show=False),
         Binding("escape", "worklist", N_("Worklist"), tooltip=N_("Go to the worklist"), id="supervisor.back",

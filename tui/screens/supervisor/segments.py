@@ -22,7 +22,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import BUCKETS, rule
 from tui.screens.common.base import DeskModal
-from tui.screens.common.queue import QueueScreen, clip
+from tui.screens.common.queue import QueueScreen, clip, cursor_bindings
 
 
 def _band(low: object, high: object, show=str) -> str:  # noqa: ANN001
@@ -76,9 +76,7 @@ class SegmentsScreen(QueueScreen[SegmentOut]):
                 id="segments.letters", priority=True),
         Binding("enter", "confirm", N_("Confirm"), tooltip=N_("Do what was asked (assign, delete or letters)"),
                 id="segments.confirm", priority=True, show=False),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="segments.down", priority=True,
-                show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="segments.up", priority=True, show=False),
+        *cursor_bindings("segments"),
         Binding("f5", "reload", N_("Reload"), tooltip=N_("Count the segments' accounts again"), id="segments.reload",
                 show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Cancel what was asked, or go back"), id="segments.back",
