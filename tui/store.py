@@ -43,8 +43,10 @@ import datetime as dt
 import json
 import logging
 import os
+import random
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -176,6 +178,26 @@ class Waiting:
     has lapsed (it was killed, or lost its line). Any desk of the user may send them."""
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (it stays so in the file).
+
+    Changing the journal mode needs the database to itself, and SQLite answers
+    "database is locked" at once, without waiting the busy timeout, when another
+    desk is opening the same new file at that moment: so try again until the
+    timeout, then give up with SQLite's error."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+
+
 class Store:
     """``store.sqlite3`` in ``directory``: one connection, opened on first use.
 
@@ -203,7 +225,7 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
                 self._setup(conn)
             except BaseException:
                 conn.close()
