@@ -18,6 +18,7 @@ from backend.api.escalations import router as escalations_router
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.api.segments import router as segments_router
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.db import Database
 from backend.security import HashPool
 from backend.services import signin
@@ -135,6 +136,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     """Rung when a sign-in gives its turn back: the ones waiting for a turn look again."""
     app.state.trusted_proxies = signin.trusted_networks(settings.trusted_proxies)
     errors.install(app)
+    app.router.route_class = UnitOfWorkRoute  # the app's own routes too (/healthz)
     app.include_router(router)
     app.include_router(escalations_router)
     app.include_router(reports_router)
@@ -144,12 +146,6 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     @app.get("/healthz", response_model=Health, tags=["health"], responses=errors.problems(422, 503))
     def healthz(session: SessionDep) -> Health:
         session.execute(text("SELECT 1"))
-        # Ended here, in this thread: FastAPI checks the answer against ``Health`` in another
-        # turn of the thread pool, and a transaction open until then holds a pooled connection
-        # and, on SQLite, the one write lock (BEGIN IMMEDIATE). Under more requests than threads
-        # every thread can be waiting for that lock or a connection: nothing moves until the
-        # 30 s timeouts (tests/api/test_kill_once.py: probes while 64 saves were retried).
-        session.rollback()
         return Health(database=db.dialect, version=VERSION)
 
     return app

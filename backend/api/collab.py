@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import CurrentUser, SessionDep
 from backend.api.errors import problems
 from backend.api.idempotent import answer_once as _idempotent
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.services import collab as svc
 from backend_client.models import HandoffCreate, HandoffOut, SharedNotes
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 # Every route: a bearer token (401), the URL checked (422), a busy database (503).
-router = APIRouter(prefix="/api/v1", responses=problems(401, 422, 503), tags=["collaboration"])
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, responses=problems(401, 422, 503), tags=["collaboration"])
 
 
 @router.get("/accounts/{account_id}/shared-notes", response_model=SharedNotes, responses=problems(404))
@@ -26,7 +27,6 @@ def shared_notes(account_id: IdPath, user: CurrentUser, session: SessionDep) -> 
     sales), newest first, under a minimal header: no phones, addresses or
     balances. Any signed-in user; audited."""
     answer = svc.shared_notes(session, user, account_id=account_id)
-    session.commit()
     return answer
 
 
@@ -38,7 +38,6 @@ def shared_notes_by_ref(
     """As ``/accounts/{id}/shared-notes``, by the bank's account reference (what a
     customer quotes to a service rep)."""
     answer = svc.shared_notes(session, user, account_ref=account_ref)
-    session.commit()
     return answer
 
 

@@ -72,8 +72,8 @@ def get_current_token(
     # one write lock (BEGIN IMMEDIATE) and a pooled connection while waiting for a free
     # thread, and with more requests at once than threads, every thread can be waiting for
     # that lock or a connection: nothing moves until the busy and pool timeouts (30 s) answer
-    # 503s (tests/api/test_kill_once.py, 64 saves at once). Nothing was written unless the
-    # last use was touched, which committed already; the row and its user stay loaded.
+    # 503s (tests/api/test_kill_once.py, 64 saves at once). It commits the last use if it
+    # was touched; the row and its user stay loaded (expire_on_commit is off).
     session.commit()
     if row is None:
         raise unauthorized

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
 from backend.api.errors import not_found, problems
 from backend.api.idempotent import answer_once as _idempotent
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.models import Account, Contact, Document
 from backend.services import audit
 from backend.services import escalations as svc
@@ -36,7 +37,7 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 FILE = {200: {"content": {"application/pdf": {}, "text/markdown": {}}}}
 
 # Every route: a bearer token (401), the URL checked (422), a busy database (503).
-router = APIRouter(prefix="/api/v1", responses=problems(401, 422, 503))
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, responses=problems(401, 422, 503))
 
 
 def _file(doc: Document) -> Response:
@@ -83,7 +84,6 @@ def list_escalations(
     found = svc.queue(session, user, status=status.value if status else None, kind=kind.value if kind else None,
                       account_id=account_id, limit=limit)
     audit.record(session, user.id, "view", "escalations", None, escalations=[e.id for e in found])
-    session.commit()
     return EscalationPage(items=[svc.escalation_out(session, e, full=False) for e in found])
 
 
@@ -92,7 +92,6 @@ def list_escalations(
 def get_escalation(escalation_id: IdPath, user: CurrentUser, session: SessionDep) -> EscalationOut:
     esc = svc.get_escalation(session, user, escalation_id)
     audit.record(session, user.id, "view", "escalation", esc.id)
-    session.commit()
     return svc.escalation_out(session, esc)
 
 
@@ -100,7 +99,6 @@ def _action(action: str):  # noqa: ANN202
     def act(escalation_id: IdPath, user: CurrentUser, session: SessionDep,
             body: EscalationDecision | None = None) -> EscalationOut:
         esc = svc.act(session, user, escalation_id, action, body.note if body else "")
-        session.commit()
         return svc.escalation_out(session, esc)
 
     act.__name__ = f"{action}_escalation"
@@ -121,7 +119,6 @@ def escalation_document(
 ) -> Response:
     """A document of the referral's pack, as stored: ``demand_letter.pdf``, ``statement.md``…"""
     doc = svc.pack_document(session, user, escalation_id, name)
-    session.commit()
     return _file(doc)
 
 
@@ -145,7 +142,6 @@ def make_document(
 def list_documents(account_id: IdPath, user: CurrentUser, session: SessionDep) -> DocumentPage:
     found = svc.documents(session, user, account_id)
     audit.record(session, user.id, "view", "documents", account_id)
-    session.commit()
     return DocumentPage(items=[svc.document_out(d) for d in found])
 
 
@@ -153,7 +149,6 @@ def list_documents(account_id: IdPath, user: CurrentUser, session: SessionDep) -
             responses={**FILE, **problems(404)})
 def get_document(document_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
     doc = svc.document_by_id(session, user, document_id)
-    session.commit()
     return _file(doc)
 
 
@@ -212,7 +207,6 @@ def letter_run_print_file(run_id: IdPath, user: CurrentUser, session: SessionDep
     if run.content is None:
         raise not_found("print file")
     audit.record(session, user.id, "view", "letter_run", run.id)
-    session.commit()
     return Response(run.content, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="letters-{run.id}.pdf"', "ETag": f'"{run.sha256}"'})
 

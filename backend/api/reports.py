@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query
 
 from backend.api.deps import CurrentUser, SessionDep
 from backend.api.errors import ProblemError, problems
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.services import audit
 from backend.services import overview as overview_svc
 from backend.services import reports as reports_svc
@@ -33,7 +34,7 @@ from backend_client.models import (
 
 # Every report: a bearer token (401), a role that may see it (403), a team by that name
 # (404), the period and URL checked (422), a busy database (503).
-router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problems(401, 403, 404, 422, 503))
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, tags=["reports"], responses=problems(401, 403, 404, 422, 503))
 
 Days = Annotated[int, Query(ge=1, le=366, description="the last N days to now (default 30)")]
 TeamName = Annotated[str | None, Query(max_length=32, description="one team (legal officers and admins)")]
@@ -70,7 +71,6 @@ def _record(session, user, kind: str, report, team: str | None, **extra) -> None
     p = report.period
     audit.record(session, user.id, "view", "report", None, report=kind, since=p.since.isoformat(),
                  until=p.until.isoformat(), team=team, **extra)
-    session.commit()
 
 
 @router.get("/reports/agent", response_model=AgentReport)
@@ -132,5 +132,4 @@ def report_overview(user: CurrentUser, session: SessionDep, team: TeamName = Non
     found = overview_svc.overview(session, user, team=team, day=day)
     audit.record(session, user.id, "view", "report", None, report="overview", team=found.team,
                  day=found.day.isoformat())
-    session.commit()
     return found

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import ClientAddress, CurrentToken, CurrentUser, SessionDep, SettingsDep, require_role
 from backend.api.errors import ProblemError, problems
 from backend.api.idempotent import answer_once as _idempotent
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.models import utcnow
 from backend.services import accounts as accounts_svc
 from backend.services import assign as assign_svc
@@ -69,7 +70,7 @@ ROUTER_PROBLEMS = problems(401, 422, 503)
 wrong password), 422 (the URL is checked for every route, ``deps.refuse_hostile_url``)
 and 503 (a busy database, ``errors.install``)."""
 
-router = APIRouter(prefix="/api/v1", responses=ROUTER_PROBLEMS)
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, responses=ROUTER_PROBLEMS)
 
 WITH_ETAG = {200: {"headers": {"ETag": {
     "description": "the account's version, quoted: send it back as If-Match to change the account",
@@ -123,7 +124,6 @@ def worklist_next(
     account, expires = accounts_svc.next_account(session, user, settings.lease_minutes, skip=skip)
     accounts_svc.fresh(session, account)
     audit.record(session, user.id, "view", "account", account.id)
-    session.commit()
     return Lease(account=accounts_svc.detail(account), lease_expires_at=expires)
 
 
@@ -131,7 +131,6 @@ def worklist_next(
 def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Response:
     accounts_svc.get_visible(session, user, account_id)
     accounts_svc.release_leases(session, user, account_id)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -140,7 +139,6 @@ def release(account_id: AccountId, user: CurrentUser, session: SessionDep) -> Re
 def get_account(account_id: AccountId, user: CurrentUser, session: SessionDep, response: Response) -> AccountDetail:
     account = accounts_svc.fresh(session, accounts_svc.get_visible(session, user, account_id))
     audit.record(session, user.id, "view", "account", account.id)
-    session.commit()
     response.headers["ETag"] = f'"{account.version}"'
     return accounts_svc.detail(account)
 
@@ -234,7 +232,6 @@ def get_compliance(
         raise ProblemError(422, "Invalid request", f"at: {problem}", errors=[("at", problem)])
     account = accounts_svc.get_visible(session, user, account_id)
     audit.record(session, user.id, "view", "compliance", account.id, channel=channel.value)
-    session.commit()
     return compliance_svc.verdict(session, account, channel.value, when, party=party.value, used=used,
                                   role=user.role)
 
@@ -249,7 +246,6 @@ def get_breaches(
 ) -> BreachPage:
     found = compliance_svc.breaches(session, user, limit=limit, before_id=before, team=team)
     audit.record(session, user.id, "view", "breaches", None, contacts=[c.id for c, _ in found])
-    session.commit()
     return BreachPage(items=[
         Breach(contact=contacts_svc.contact_out(c, a.currency), account_ref=a.account_ref, customer_name=a.customer.name,
                team=a.team.name if a.team else None)
@@ -291,7 +287,6 @@ def list_plans(
     found = plans_svc.list_plans(session, user, status=status.value if status else None, account_id=account_id,
                                  limit=limit)
     audit.record(session, user.id, "view", "plans", None, plans=[p.id for p in found])
-    session.commit()
     return PlanPage(items=[plans_svc.plan_out(p) for p in found])
 
 
@@ -299,14 +294,12 @@ def list_plans(
 def get_plan(plan_id: PlanId, user: CurrentUser, session: SessionDep) -> PlanOut:
     plan = plans_svc.get_plan(session, user, plan_id)
     audit.record(session, user.id, "view", "plan", plan.id)
-    session.commit()
     return plans_svc.plan_out(plan)
 
 
 def _plan_action(action: str):  # noqa: ANN202
     def act(plan_id: PlanId, user: CurrentUser, session: SessionDep, body: PlanDecision | None = None) -> PlanOut:
         plan = plans_svc.act(session, user, plan_id, action, (body.note if body else ""))
-        session.commit()
         return plans_svc.plan_out(plan)
 
     act.__name__ = f"{action}_plan"
@@ -340,7 +333,6 @@ def post_payment(body: PaymentCreate, user: CurrentUser, session: SessionDep) ->
     """A payment from the bank's feed, idempotent on ``bank_ref``: the same payment
     again answers 200 with the first record and writes nothing."""
     payment, created = plans_svc.record_payment(session, user, body)
-    session.commit()
     return JSONResponse(jsonable_encoder(plans_svc.payment_out(payment)), status_code=201 if created else 200)
 
 
@@ -352,7 +344,6 @@ def report_strategies(
     plans kept and broken, money collected, per strategy over the last ``days``."""
     report = reports_svc.strategies(session, user, days)
     audit.record(session, user.id, "view", "report", None, report="strategies", days=days)
-    session.commit()
     return report
 
 
@@ -361,7 +352,6 @@ def assign_accounts(body: AssignRequest, user: CurrentUser, session: SessionDep)
     """Move a set of accounts (ids, or a filter: bucket, balance band, score band,
     team, agent) to an agent or a team in one action (supervisor within their team, admin)."""
     result = assign_svc.assign(session, user, body)
-    session.commit()
     return result
 
 
@@ -373,5 +363,4 @@ def preview_assign(body: AccountFilter, user: CurrentUser, session: SessionDep) 
     found = assign_svc.preview(session, user, body)
     audit.record(session, user.id, "view", "accounts", None, via="assign-preview",
                  accounts=[a.id for a in found.items])
-    session.commit()
     return found

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import CurrentUser, SessionDep
 from backend.api.errors import problems
 from backend.api.idempotent import answer_once as _idempotent
+from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.services import audit
 from backend.services import segments as svc
 from backend_client.models import AssignResult, SegmentCreate, SegmentOut, SegmentPage, SegmentPatch
@@ -18,7 +19,7 @@ IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 # Every route: a bearer token (401), a supervisor or an admin (403), the URL checked
 # (422), a busy database (503).
-router = APIRouter(prefix="/api/v1", responses=problems(401, 403, 422, 503), tags=["segments"])
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, responses=problems(401, 403, 422, 503), tags=["segments"])
 
 
 @router.get("/segments", response_model=SegmentPage)
@@ -28,7 +29,6 @@ def list_segments(user: CurrentUser, session: SessionDep) -> SegmentPage:
     found = svc.list_segments(session, user)
     page = SegmentPage(items=[svc.segment_out(session, user, s) for s in found])
     audit.record(session, user.id, "view", "segments", None, segments=[s.id for s in found])
-    session.commit()
     return page
 
 
@@ -46,7 +46,6 @@ def get_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> S
     seg = svc.get_segment(session, user, segment_id)
     out = svc.segment_out(session, user, seg)
     audit.record(session, user.id, "view", "segment", seg.id)
-    session.commit()
     return out
 
 
@@ -54,14 +53,12 @@ def get_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> S
 def patch_segment(segment_id: IdPath, body: SegmentPatch, user: CurrentUser, session: SessionDep) -> SegmentOut:
     seg = svc.patch(session, user, segment_id, body)
     out = svc.segment_out(session, user, seg)
-    session.commit()
     return out
 
 
 @router.delete("/segments/{segment_id}", status_code=204, responses=problems(404))
 def delete_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -> Response:
     svc.delete(session, user, segment_id)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -70,5 +67,4 @@ def assign_segment(segment_id: IdPath, user: CurrentUser, session: SessionDep) -
     """Move every account the segment matches now to its agent or team (the team's
     pool), in one action; their leases are let go."""
     result = svc.assign(session, user, segment_id)
-    session.commit()
     return result

@@ -519,7 +519,6 @@ def worklist(
         ))
     if rows:
         audit.record(session, user.id, "view", "worklist", None, accounts=[r.id for r in rows])
-        session.commit()
     next_cursor = _encode_cursor(rows[-1].priority, rows[-1].id) if more and rows else None
     return WorklistPage(items=items, next_cursor=next_cursor)
 
@@ -585,7 +584,7 @@ def next_account(session: Session, user: User, lease_minutes: int, skip: int | N
         execution_options={"synchronize_session": "fetch"},
     )
     audit.record(session, user.id, "lease", "account", account_id)
-    session.commit()
+    session.flush()
     account = session.get(Account, account_id, populate_existing=True)
     assert account is not None
     return account, expires
@@ -724,7 +723,7 @@ def patch_account(session: Session, user: User, account_id: int, data: AccountPa
         account.updated_at = utcnow()
     refresh_priority(session, account)
     audit.record(session, user.id, "update", "account", account.id, **changes)
-    session.commit()
+    session.flush()  # the new version, for the answer's ETag
     return account
 
 

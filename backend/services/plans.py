@@ -567,5 +567,4 @@ def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | Non
     except LetterError as exc:
         raise Invalid("Letter cannot be made", str(exc)) from None
     audit.record(session, user.id, "view", "plan_letter", plan.id, format=fmt, lang=lang)
-    session.commit()
     return body, "application/pdf" if fmt == "pdf" else "text/markdown; charset=utf-8"

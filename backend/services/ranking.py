@@ -171,7 +171,8 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
 def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
                 agent: User | None = None) -> int:
     """Evaluate again up to ``limit`` accounts whose stored phone answer has lapsed
-    (``recheck_at`` passed), of one agent or of all, and commit. Returns how many.
+    (``recheck_at`` passed), of one agent or of all. Returns how many; the caller
+    commits (a request at its end, ``refresh_all_due`` after each batch).
 
     On PostgreSQL the rows are locked and rows another transaction holds are
     passed over, so several backends (or a worklist request and the background
@@ -185,7 +186,6 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
         stmt = stmt.with_for_update(skip_locked=True, of=Account)
     ids = list(session.scalars(stmt))
     if not ids:
-        session.rollback()  # let go of the (SQLite) write lock at once
         return 0
     accounts = session.scalars(
         select(Account).where(Account.id.in_(ids))
@@ -201,7 +201,6 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     table = Account.__table__
     session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
         {name: bindparam(name) for name in rows[0] if name != "b_id"}), rows)
-    session.commit()
     return len(ids)
 
 
@@ -210,6 +209,7 @@ def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: 
     total = 0
     while True:
         done = refresh_due(session, now, limit=batch)
+        session.commit()  # let go of the rows (and SQLite's write lock) between batches
         total += done
         if done < batch:
             return total

@@ -84,5 +84,4 @@ def timeline(session: Session, user: User, account_id: int, limit: int = 200) ->
     # different tables never decide it: they follow each database's sequences, not the story.
     entries.sort(key=lambda e: (e.at, AT_ONE_INSTANT.index(e.kind), e.id), reverse=True)
     audit.record(session, user.id, "view", "timeline", account.id)
-    session.commit()
     return Timeline(items=entries[:limit])

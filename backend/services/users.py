@@ -82,7 +82,6 @@ def logout(session: Session, token: ApiToken) -> None:
     """End the session ``token`` signs (it is refused from now on)."""
     token.revoked_at = utcnow()
     audit.record(session, token.user_id, "logout", "user", token.user_id)
-    session.commit()
 
 
 def token_in_use(session: Session, token: str, *, idle: dt.timedelta | None,
@@ -100,6 +99,5 @@ def token_in_use(session: Session, token: str, *, idle: dt.timedelta | None,
         return None
     if last is None or now - last >= touch:
         # A token made before last uses were kept counts as used now.
-        row.last_used_at = now
-        session.commit()
+        row.last_used_at = now  # committed by the caller (the token check ends its transaction)
     return row

@@ -136,6 +136,7 @@ def test_concurrent_workers_never_hold_the_same_account(engine: Engine, race: di
                     user = session.scalar(select(User).where(User.username == name))
                     try:
                         account, _expires = next_account(session, user, 15)
+                        session.commit()  # as the request's unit of work does
                     except DomainError as exc:
                         raise AssertionError(f"{name}: {from_domain(exc).status} {exc}") from None
                     mine, user_id = account.id, user.id
