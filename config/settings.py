@@ -128,6 +128,18 @@ class DeskSettings(BaseSettings):
     timeout_s: float = 10.0
     keymap: dict[str, str] = {}
     drafts_dir: Path | None = None
+    exports_dir: Path | None = None
+    """Where the desk writes exported reports; unset: the user's download directory
+    (``XDG_DOWNLOAD_DIR`` on Linux, through platformdirs), else the home directory."""
+
+    def exports_directory(self) -> Path:
+        """Where exports go: ``exports_dir``, or the user's download directory."""
+        if self.exports_dir is not None:
+            return Path(self.exports_dir).expanduser()
+        from platformdirs import user_downloads_dir
+
+        downloads = Path(user_downloads_dir())
+        return downloads if downloads.is_dir() else Path.home()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

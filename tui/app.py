@@ -392,6 +392,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         self._set_status(connection="unknown", who="")
         self.reread_store()
         self.nav.signed_out()
+        self.notify(_("Signed out. Drafts and unsent work stay on this machine."), title=_("Signed out"),
+                    markup=False)
 
     def action_help_quit(self) -> None:
         self.notify(_("Press {key} to quit.").format(key="ctrl+q"), markup=False)

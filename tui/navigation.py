@@ -18,6 +18,7 @@ from textual.binding import Binding
 from backend_client.client import BackendError, NotFound
 from tui.i18n import _
 from tui.keys import class_bindings
+from tui.labels import term
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -241,10 +242,11 @@ class Navigation:
         if isinstance(app.screen, HelpScreen):
             app.screen.dismiss()
         else:
-            app.push_screen(HelpScreen(self.help_sections()))
+            app.push_screen(HelpScreen(self.help_sections(type(app.screen))))
 
-    def help_sections(self) -> list[tuple[str, list[Binding]]]:
-        """Every screen's keys, titled, in the order the help shows them."""
+    def help_sections(self, first: type[Screen] | None = None) -> list[tuple[str, list[Binding]]]:
+        """Every screen's keys, titled: the screen ``first`` (the one the agent is on) at the
+        top, then the keys of every screen, then the other screens."""
         from tui.screens.account.account import AccountScreen
         from tui.screens.account.handoff import HandoffScreen
         from tui.screens.account.note import NoteScreen
@@ -259,29 +261,25 @@ class Navigation:
         from tui.screens.legal.legal_pack import LegalPackScreen
         from tui.screens.plan.plan import PlanScreen
         from tui.screens.supervisor.approvals import ApprovalsScreen
+        from tui.screens.supervisor.assign import AssignScreen, ConfirmAssign
+        from tui.screens.supervisor.breaches import BreachesScreen
+        from tui.screens.supervisor.overview import SupervisorScreen
+        from tui.screens.supervisor.reports import ReportsScreen
         from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+        from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
         from tui.screens.worklist.worklist import WorklistScreen
 
-        return [
-            (_("Every screen"), self.app.help_bindings()),
-            (_("Sign-in"), class_bindings(LoginScreen)),
-            (_("Worklist"), class_bindings(WorklistScreen)),
-            (_("Account"), class_bindings(AccountScreen)),
-            (_("Call"), class_bindings(CallScreen)),
-            (_("Note"), class_bindings(NoteScreen)),
-            (_("Plan"), class_bindings(PlanScreen)),
-            (_("Approvals"), class_bindings(ApprovalsScreen)),
-            (_("Handoff"), class_bindings(HandoffScreen)),
-            (_("Time zone"), class_bindings(TimezoneScreen)),
-            (_("Phones"), class_bindings(PhonesScreen)),
-            (_("Segments"), class_bindings(SegmentsScreen)),
-            (_("New segment"), class_bindings(SegmentFormScreen)),
-            (_("Shared notes"), class_bindings(SharedNotesScreen)),
-            (_("Escalation"), class_bindings(EscalateScreen)),
-            (_("Escalations"), class_bindings(EscalationsScreen)),
-            (_("Legal pack"), class_bindings(LegalPackScreen)),
-            (_("Keys"), class_bindings(HelpScreen)),
+        screens: list[type[Screen]] = [
+            LoginScreen, WorklistScreen, AccountScreen, CallScreen, NoteScreen, PlanScreen,
+            HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
+            LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign, SegmentsScreen,
+            SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen, HelpScreen,
         ]
+        sections = [(term(getattr(cls, "NOUN", cls.__name__)), cls) for cls in screens if class_bindings(cls)]
+        everywhere = (_("Every screen"), self.app.help_bindings())
+        here = [(title, class_bindings(cls)) for title, cls in sections if first is not None and cls is first]
+        rest = [(title, class_bindings(cls)) for title, cls in sections if cls is not first]
+        return [*here, everywhere, *rest]
 
     def palette_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         """The palette's ways to other screens, for the signed-in user."""

@@ -34,13 +34,21 @@ def desk_classes() -> list[type]:
     from tui.screens.legal.legal_pack import LegalPackScreen
     from tui.screens.plan.plan import PlanScreen
     from tui.screens.supervisor.approvals import ApprovalsScreen
+    from tui.screens.supervisor.assign import AssignScreen, ConfirmAssign
+    from tui.screens.supervisor.breaches import BreachesScreen
+    from tui.screens.supervisor.overview import SupervisorScreen
+    from tui.screens.supervisor.reports import ReportsScreen
     from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
     from tui.screens.worklist.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
 
+    # The screens in the order the help lists them after the one the agent is on.
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
-            ApprovalsScreen, HandoffScreen, TimezoneScreen, PhonesScreen, SegmentsScreen, SegmentFormScreen,
-            SharedNotesScreen, EscalateScreen, EscalationsScreen, LegalPackScreen, HelpScreen]
+            HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
+            LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign,
+            SegmentsScreen, SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen,
+            HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -67,7 +75,7 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
             "plan.save", "plan.submit", "approvals.approve", "approvals.reject", "desk.approvals"} <= ids
 
 
-async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None:
+async def test_help_lists_every_key_of_every_screen_starting_with_this_one(make_desk, accounts) -> None:
     accounts()
     desk = make_desk()
     async with desk.run_test(size=(80, 24)) as pilot:
@@ -76,14 +84,19 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await settle(pilot)
         assert type(desk.screen).__name__ == "HelpScreen"
         help_screen = desk.screen
-        titles = ["Every screen", "Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Approvals", "Handoff",
-                  "Time zone", "Phones", "Segments", "New segment", "Shared notes", "Escalation",
-                  "Escalations", "Legal pack", "Keys"]
-        assert [title for title, _rows in help_screen.rows] == titles
+        titles = ["Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Handoff", "Time zone", "Phones",
+                  "Shared notes", "Escalation", "Escalations", "Legal pack", "Team", "Approvals", "Breaches", "Assign",
+                  "Assign", "Segments", "Segment", "Reports", "Training", "Results", "Trainer", "Keys"]
+        # The screen the agent is on first, then what every screen has, then the others.
+        assert [title for title, _rows in help_screen.rows] == [
+            "Worklist", "Every screen", *[t for t in titles if t != "Worklist"]]
+        assert "Worklist" in screen_text(desk).split("Keys of every screen", 1)[1].splitlines()[1]  # seen first
         listed = {(title, description) for title, rows in help_screen.rows for _k, description, _t in rows}
         from tui.keys import class_bindings, describe
 
-        for title, cls in zip(titles, [c for c in desk_classes() if c.__name__ != "WorklistTable"], strict=True):
+        classes = [c for c in desk_classes() if c.__name__ not in ("WorklistTable", "CollectDesk")]
+        for title, cls in zip(titles, classes, strict=True):
+            assert class_bindings(cls), cls
             for binding in class_bindings(cls):
                 assert (title, describe(binding)) in listed, (title, binding.description)
         keys = {description: key for _t, rows in help_screen.rows for key, description, _tt in rows}
@@ -95,6 +108,12 @@ async def test_help_lists_every_key_of_every_screen(make_desk, accounts) -> None
         await pilot.press("escape")
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert [title for title, _rows in desk.screen.rows][:2] == ["Account", "Every screen"]
 
 
 async def test_the_keymap_remaps_keys_everywhere(make_desk, accounts) -> None:
@@ -301,3 +320,27 @@ async def test_someone_else_signing_in_over_a_lapsed_session_starts_afresh(make_
         assert [type(s).__name__ for s in desk.screen_stack[1:]] == ["WorklistScreen"]
         assert "No accounts in your worklist." in screen_text(desk)
         assert "Alice Moreno" not in screen_text(desk)
+
+
+async def test_a_toast_never_covers_the_status_line(make_desk, accounts) -> None:  # noqa: ANN001
+    from textual.widgets._toast import Toast
+
+    from tui.widgets.status import StatusLine
+
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        for screen_key in ("", "enter"):  # the worklist, then the account screen
+            if screen_key:
+                await pilot.press(screen_key)
+                await settle(pilot)
+            desk.notify("A long message that takes three lines of the toast to say, as some of them do.",
+                        title="Saved")
+            await settle(pilot)
+            status = desk.screen.query_one(StatusLine).region
+            toasts = [t.region for t in desk.screen.query(Toast)]
+            assert toasts and status.y == 22, (toasts, status)
+            assert all(t.bottom <= status.y for t in toasts), (toasts, status)
+            assert desk.status.who in screen_text(desk).splitlines()[status.y]
+            desk.clear_notifications()

@@ -160,7 +160,7 @@ async def test_reports_screen_shows_the_api_figures_and_exports_them(make_desk, 
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        desk.screen.export_dir = tmp_path
+        desk.settings = desk.settings.model_copy(update={"exports_dir": tmp_path})
         for row in expected.agents:
             words = line_of(desk, row.display_name)
             assert words[1:3] == [f"{row.accounts}", f"{row.attempts}"], words
@@ -172,6 +172,7 @@ async def test_reports_screen_shows_the_api_figures_and_exports_them(make_desk, 
         await settle(pilot)
         [written] = tmp_path.glob("*.csv")
         assert written.read_text(encoding="utf-8") == format_agents(expected, "csv")
+        assert any(n.message == f"Written to {written}" for n in desk._notifications)  # the full path
         await pilot.press("3")  # the portfolio: accounts by bucket
         await settle(pilot)
         portfolio = await supervisor.report("portfolio")
@@ -226,3 +227,27 @@ async def test_the_team_overview_is_one_key_from_the_worklist(make_desk, account
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
         assert not [c for c in desk.get_system_commands(desk.screen) if c.title == "Team: overview"]
+
+
+async def test_an_export_goes_to_the_download_directory_and_a_missing_one_is_said(make_desk, accounts, tmp_path,
+                                                                                   monkeypatch) -> None:  # noqa: ANN001
+    accounts()
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))  # what platformdirs reads on Linux
+    desk = make_desk("super1")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        [written] = downloads.glob("*.csv")
+        assert any(n.message == f"Written to {written}" for n in desk._notifications)
+        missing = tmp_path / "no-such-dir"
+        desk.settings = desk.settings.model_copy(update={"exports_dir": missing})
+        await pilot.press("m")
+        await settle(pilot)
+        assert not missing.exists()  # a mistyped directory is said, never made
+        [refused] = [n for n in desk._notifications if n.title == "Not exported"]
+        assert str(missing) in refused.message and refused.severity == "error"

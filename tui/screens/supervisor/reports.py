@@ -13,7 +13,6 @@ promises, kept rate and handle time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -104,11 +103,10 @@ class ReportsScreen(DeskScreen):
                                       "collected": 13, "aht": 6, "esc": 6}
     """The agent and team columns, in cells, each with its space: 75 fit 80."""
 
-    def __init__(self, kind: str = "agent", *, days: int = 30, export_dir: Path | None = None) -> None:
+    def __init__(self, kind: str = "agent", *, days: int = 30) -> None:
         super().__init__()
         self.kind = kind
         self.days = days
-        self.export_dir = export_dir
         self.reports: dict[tuple[str, int], AgentReport | TeamReport | PortfolioReport | CasesReport] = {}
         self._loaded_once = False
 
@@ -347,10 +345,10 @@ class ReportsScreen(DeskScreen):
             return
         text = FORMATTERS[self.kind](report, fmt_name)
         day = self.desk.clock().astimezone(self.desk.agent_tz).date()
-        directory = self.export_dir or Path.cwd()
+        directory = self.desk.settings.exports_directory().absolute()
         path = directory / f"collectdesk-{self.kind}-report-{day.isoformat()}-{self.days}d.{fmt_name}"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            # The directory must be there: a mistyped exports_dir is said, not made.
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             self.notify(_("Cannot write {path}: {error}").format(path=str(path), error=exc.strerror or str(exc)),
