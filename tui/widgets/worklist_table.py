@@ -41,6 +41,9 @@ _COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
     ("priority", N_("Prio"), 4, True),
     ("when", N_("Contact"), 9, False),
 )
+MIN_NAME = 6
+"""The name gives its cells to a wider amount down to this many (then the reference does)."""
+MIN_REF = 7
 
 
 def _fit(text: str, width: int) -> Text:
@@ -101,18 +104,45 @@ class WorklistTable(DataTable[Text]):
         self._asked = False
         self.waiting = Waiting()
         """What this machine keeps, by account (the marks after ✓)."""
+        self.widths: dict[str, int] = {}
+        """The columns' widths in cells: an amount wider than its column takes cells from the name."""
 
     def on_mount(self) -> None:
-        for key, header, width, right in _COLUMNS:
-            label = Text(_(header) if header else "", justify="right" if right else "left")
-            self.add_column(label, key=key, width=max(width or 0, cell_len(label.plain)))
+        self._add_columns(self._widths_for([]))
+
+    def _widths_for(self, items: Sequence[WorklistItem]) -> dict[str, int]:
+        """Each column's width: the header's at least, and the overdue amount never cut
+        (the name, then the reference, give it their cells: they end in "…")."""
+        widths = {key: max(width or 0, cell_len(_(header)) if header else 0) for key, header, width, _r in _COLUMNS}
+        money = max([cell_len(fmt.money(i.overdue)) for i in items] + [widths["overdue"]])
+        more = money - widths["overdue"]
+        for key, least in (("name", MIN_NAME), ("ref", MIN_REF)):
+            give = min(more, max(0, widths[key] - least))
+            widths[key] -= give
+            more -= give
+        widths["overdue"] = money - more
+        return widths
+
+    def _add_columns(self, widths: dict[str, int]) -> None:
+        self.widths = widths
+        for key, header, _width, right in _COLUMNS:
+            self.add_column(Text(_(header) if header else "", justify="right" if right else "left"), key=key,
+                            width=widths[key])
 
     def show_page(self, items: Sequence[WorklistItem], *, more: bool, replace: bool) -> None:
         """Add a page of rows (or start again with it when ``replace``)."""
-        keep = self.current_item.id if replace and self.current_item else None
+        keep = self.current_item.id if self.current_item else None
         if replace:
             self.clear()
             self.items = []
+        widths = self._widths_for([*self.items, *items])
+        if widths != self.widths:  # a wider amount came: the columns again, and the rows in them
+            items = [*self.items, *items]
+            self.clear(columns=True)
+            self.items = []
+            self._add_columns(widths)
+        else:
+            keep = keep if replace else None
         now = self._clock()
         rows = []
         for item in items:
@@ -149,8 +179,8 @@ class WorklistTable(DataTable[Text]):
         last4 = item.card[-4:] if item.card[-4:].isdigit() else "····"
         return [
             self._mark(item),
-            _fit(item.account_ref, 10),
-            _fit(item.customer_name, 13),
+            _fit(item.account_ref, self.widths["ref"]),
+            _fit(item.customer_name, self.widths["name"]),
             Text(last4),  # the last four (the column says it is the card)
             Text(str(item.dpd), justify="right"),
             Text(item.bucket.value),

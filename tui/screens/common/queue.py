@@ -5,7 +5,7 @@ reloading, and cells cut to their column."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.cells import cell_len
@@ -34,6 +34,19 @@ def fit(text: str, width: int) -> Text:
     return clip(text, width - 1)
 
 
+def right(text: str, width: int, style: str = "") -> Text:
+    """``text`` right-aligned in a column of ``width`` cells, a space after it, measured in
+    cells (a Chinese character is two: ``str.rjust`` counts it one and the column cuts it);
+    an ellipsis where it is longer; one exactly ``width`` long takes the space too (a
+    header such as "Broken"). Padded by hand: a right-justified Text loses its trailing
+    space (rich strips it)."""
+    if cell_len(text) == width:
+        return Text(text, style=style)
+    out = clip(text, width - 1)
+    out.stylize(style)
+    return Text(" " * (width - 1 - out.cell_len)) + out + Text(" ")
+
+
 
 def cursor_bindings(screen: str) -> list[Binding]:
     """``j``/``k`` for a queue's table, with ``screen``'s own binding ids (remappable each)."""
@@ -54,6 +67,11 @@ class QueueScreen(DeskScreen, Generic[T]):
     """The id of the screen's table."""
     WIDTHS: ClassVar[dict[str, int]]
     """Its columns, in cells, by key."""
+    GIVES: ClassVar[tuple[str, ...]] = ()
+    """Columns of text (they end in "…") that give cells, in this order, to an amount wider
+    than its column: an amount is never cut (``fit_columns``)."""
+    LEAST: ClassVar[int] = 5
+    """A column giving cells keeps at least this many."""
     RELOAD_ON_RESUME: ClassVar[bool] = False
 
     items: Sequence[T]
@@ -63,11 +81,38 @@ class QueueScreen(DeskScreen, Generic[T]):
         """Start the screen's loading worker (each queue screen says what it loads)."""
         raise NotImplementedError  # abstract: every QueueScreen defines it
 
-    def add_columns(self, titles: dict[str, Any]) -> None:
-        """The table's columns, in ``WIDTHS``' order, titled by key."""
+    def add_columns(self, titles: dict[str, Any] | Callable[[str, int], Any]) -> None:
+        """The table's columns, in ``WIDTHS``' order, titled by key (or by a function of the
+        key and the width, for a title aligned in its column)."""
+        self._titles = titles
+        self._set_columns(dict(self.WIDTHS))
+
+    def _set_columns(self, widths: dict[str, int]) -> None:
+        self.widths = widths
+        """The columns' widths now: ``WIDTHS``, with cells given to wide amounts."""
         table = self.table
-        for key, width in self.WIDTHS.items():
-            table.add_column(titles[key], key=key, width=width)
+        for key, width in widths.items():
+            titles = self._titles
+            title = titles(key, width) if callable(titles) else titles[key]
+            table.add_column(clip(title, width) if isinstance(title, str) else title, key=key, width=width)
+
+    def fit_columns(self, amounts: dict[str, int]) -> None:
+        """Widen each column of ``amounts`` (key → the widest cell it must show) to show it
+        whole, taking the cells from ``GIVES``; the columns are made again (and emptied)
+        if their widths change. Call it before adding the rows."""
+        widths = dict(self.WIDTHS)
+        for key, want in amounts.items():
+            more = want - widths[key]
+            for donor in self.GIVES:
+                if more <= 0:
+                    break
+                give = min(more, max(0, widths[donor] - self.LEAST))
+                widths[donor] -= give
+                more -= give
+            widths[key] = max(widths[key], want - max(more, 0))
+        if widths != self.widths:
+            self.table.clear(columns=True)
+            self._set_columns(widths)
 
     def ready_for_keys(self) -> bool:
         return self._loaded_once

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -33,8 +34,8 @@ def discount_percent(plan: PlanOut) -> str:
     """The discount as a share of the balance when drafted (``20 %``), or ``—``."""
     if not plan.discount.amount_minor or plan.balance_at_draft.amount_minor <= 0:
         return "—"
-    share = plan.discount.amount_minor * 100 / plan.balance_at_draft.amount_minor
-    return f"{share:.0f}%" if share == int(share) else f"{share:.1f}%"
+    tenths = round(plan.discount.amount_minor * 1000 / plan.balance_at_draft.amount_minor)
+    return f"{tenths // 10}%" if tenths % 10 == 0 else f"{tenths / 10:.1f}%"
 
 
 class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
@@ -57,9 +58,10 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
 
     TABLE = "approvals"
     RELOAD_ON_RESUME = True
-    WIDTHS: ClassVar[dict[str, int]] = {"ref": 8, "name": 9, "kind": 10, "total": 11, "discount": 4, "first": 6,
+    WIDTHS: ClassVar[dict[str, int]] = {"ref": 8, "name": 9, "kind": 10, "total": 11, "discount": 5, "first": 7,
                                         "by": 6, "limits": 8}
-    """Columns, in cells: 62 and the padding fit 80."""
+    """Columns, in cells: 64 and the padding fit 80 (a date in Chinese, 3月18日, is 7)."""
+    GIVES = ("name", "limits", "kind", "by")
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,6 +112,7 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
         self.items = items
         table = self.table
         table.clear()
+        self.fit_columns({"total": max([cell_len(fmt.money(p.total)) for p in items] + [0])})
         for plan in items:
             table.add_row(*self._cells(plan), key=str(plan.id))
         self.query_one("#title", Static).update(
@@ -133,11 +136,12 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
         from tui.i18n import babel_locale
 
         limits = ", ".join(label(LIMITS, b.limit) for b in plan.breaches) or "—"
+        w = self.widths
         return [
-            clip(plan.account_ref, 8), clip(name, 9), clip(label(PLAN_KINDS, plan.kind), 10),
+            clip(plan.account_ref, w["ref"]), clip(name, w["name"]), clip(label(PLAN_KINDS, plan.kind), w["kind"]),
             Text(fmt.money(plan.total), justify="right"), Text(discount_percent(plan), justify="right"),
-            Text(format_skeleton("MMMd", first, locale=babel_locale()) if first else "—"),
-            clip(plan.created_by or "—", 6), clip(limits, 8),
+            clip(format_skeleton("MMMd", first, locale=babel_locale()) if first else "—", w["first"]),
+            clip(plan.created_by or "—", w["by"]), clip(limits, w["limits"]),
         ]
 
     @work(name="approvals-accounts", group="approvals-accounts", exclusive=True, exit_on_error=False)
@@ -156,7 +160,7 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
             for plan in self.items:
                 if plan.account_id == account_id:
                     self.table.update_cell(str(plan.id), "name",
-                                           clip(self.accounts[account_id].customer.name, 9))
+                                           clip(self.accounts[account_id].customer.name, self.widths["name"]))
             if self.current is not None and self.current.account_id == account_id:
                 self._show_current()
         self._load_history()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,7 +26,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import BUCKETS
 from tui.screens.common.base import DeskModal
-from tui.screens.common.queue import QueueScreen, fit
+from tui.screens.common.queue import QueueScreen, fit, right
 
 POOL = "-"
 """The Select value of the team's unassigned pool (the API's ``""``)."""
@@ -87,6 +88,7 @@ class AssignScreen(QueueScreen[AssignCandidate]):
     WIDTHS: ClassVar[dict[str, int]] = {"mark": 2, "ref": 11, "name": 16, "agent": 10, "dpd": 5, "bucket": 8,
                                         "balance": 16}
     """Columns, in cells, each with its space: 68 fit 80."""
+    GIVES = ("name", "agent", "ref")
 
     def __init__(self, *, agent: str | None = None, overview: TeamOverview | None = None) -> None:
         super().__init__()
@@ -137,10 +139,8 @@ class AssignScreen(QueueScreen[AssignCandidate]):
         super().on_mount()
         titles = {"mark": "", "ref": _("Account"), "name": _("Customer"), "agent": _("Agent"), "dpd": _("DPD"),
                   "bucket": " " + _("Bucket"), "balance": _("Balance")}
-        for key, width in self.WIDTHS.items():
-            title = titles[key]
-            self.table.add_column(Text(title.rjust(width - 1) + " ") if key in ("dpd", "balance") else title,
-                                  key=key, width=width)
+        self.add_columns(lambda key, width: right(titles[key], width) if key in ("dpd", "balance")
+                         else fit(titles[key], width))
         if self.overview is None:
             self.load_agents()
         else:
@@ -219,16 +219,18 @@ class AssignScreen(QueueScreen[AssignCandidate]):
         self.marked &= shown
         table = self.table
         table.clear()
+        # An amount has its cell after it (cell_padding=0): one more than its text.
+        self.fit_columns({"balance": max([cell_len(fmt.money(a.balance)) + 1 for a in found.items] + [0])})
         for a in found.items:
             table.add_row(*self._cells(a), key=str(a.id))
         self._count()
 
     def _cells(self, a: AssignCandidate) -> list[Text]:
-        w = self.WIDTHS
+        w = self.widths
         return [Text("✓ " if a.id in self.marked else "  ", style="bold green"), fit(a.account_ref, w["ref"]),
                 fit(a.customer_name, w["name"]), fit(a.agent or _("pool"), w["agent"]),
-                Text(f"{a.dpd}".rjust(w["dpd"] - 1) + " "), fit(" " + a.bucket.value, w["bucket"]),
-                Text(fmt.money(a.balance).rjust(w["balance"] - 1) + " ")]
+                right(f"{a.dpd}", w["dpd"]), fit(" " + a.bucket.value, w["bucket"]),
+                right(fmt.money(a.balance), w["balance"])]
 
     def _count(self) -> None:
         found = self.preview

@@ -25,14 +25,12 @@ from backend_client.client import BackendError
 from backend_client.models import OverviewRow, TeamOverview
 from tui.i18n import N_, _
 from tui.labels import BUCKETS
-from tui.screens.common.queue import QueueScreen, cursor_bindings, fit
+from tui.screens.common.queue import QueueScreen, cursor_bindings, fit, right
 
 
 def cell(value: int, width: int) -> Text:
     """A count, right-aligned in ``width`` cells with a space after it; a dot for none."""
-    # Padded by hand: a right-justified Text loses its trailing space (rich strips it).
-    return Text(f"{value:,}".rjust(width - 1) + " " if value else "·".rjust(width - 1) + " ",
-                style="" if value else "dim")
+    return right(f"{value:,}", width) if value else right("·", width, "dim")
 
 
 class SupervisorScreen(QueueScreen[OverviewRow]):
@@ -94,7 +92,7 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
         table = self.table
         for key, width in self.WIDTHS.items():
             title = titles[key]
-            table.add_column(Text(title) if key == "agent" else Text(title.rjust(width - 1) + " "), key=key,
+            table.add_column(fit(title, width) if key == "agent" else right(title, width), key=key,
                              width=width)
         self.load()
 

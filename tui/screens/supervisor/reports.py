@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,7 +30,7 @@ from tui import fmt
 from tui.i18n import N_, _
 from tui.labels import label
 from tui.screens.common.base import DeskScreen
-from tui.screens.common.queue import fit
+from tui.screens.common.queue import fit, right
 
 KINDS = ("agent", "team", "portfolio", "cases")
 PERIODS = (7, 30, 90)
@@ -45,13 +46,8 @@ def percent(value: float | None) -> str:
 def rate_cell(value: float | None, width: int) -> Text:
     """A share as a bar of 4 cells and its percentage: ``███▌ 45%``."""
     text = Text(bar(value, 4), style="bold")
-    text.append(" " + percent(value).rjust(width - 6) + " ")
-    return text
-
-
-def right(text: str, width: int) -> Text:
-    """Right-aligned in its column, a space after it (``width`` is the column's)."""
-    return Text(text.rjust(width - 1) + " ")  # by hand: a right-justified Text loses its trailing space
+    text.append(" ")
+    return text + right(percent(value), width - 5)
 
 
 def monies(items: Sequence[Money]) -> str:
@@ -206,7 +202,7 @@ class ReportsScreen(DeskScreen):
                   "collected": _("Collected"), "aht": _("AHT"), "esc": _("Escal.")}
         for key, width in w.items():
             title = titles[key]
-            table.add_column(title if key in ("who", "rpc", "kept") else Text(title.rjust(width - 1) + " "),
+            table.add_column(fit(title, width) if key in ("who", "rpc", "kept") else right(title, width),
                              key=key, width=width)
         for i, (name, f) in enumerate(rows):
             table.add_row(fit(name, w["who"]), right(f"{f.accounts:,}", w["accounts"]),
@@ -219,17 +215,24 @@ class ReportsScreen(DeskScreen):
     def _portfolio(self, report: PortfolioReport) -> None:
         table = self.table
         widths = {"bucket": 9, "accounts": 9, "share": 16, "balance": 18, "forward": 9, "cure": 8}
+        # An amount is never cut: a wider one takes cells from the share's bar (8 down to 1).
+        wanted = max(cell_len(first_money(m)) + 1 for m in [*(b.balance for b in report.buckets), report.balance])
+        give = min(max(0, wanted - widths["balance"]), 7)
+        widths["share"] -= give
+        widths["balance"] += give
+        bar_cells = 8 - give
         titles = {"bucket": _("Bucket"), "accounts": _("Accounts"), "share": _("Share of accounts"), "balance": _("Balance"),
                   "forward": _("Roll fwd"), "cure": _("Cure")}
         for key, width in widths.items():
             title = titles[key]
-            table.add_column(title if key in ("bucket", "share") else Text(title.rjust(width - 1) + " "), key=key,
+            table.add_column(fit(title, width) if key in ("bucket", "share") else right(title, width), key=key,
                              width=width)
         roll = {r.bucket.value: r for r in report.roll.rows}
         for b in report.buckets:
             r = roll.get(b.bucket.value)
-            share = Text(bar(b.share, 8), style="bold")
-            share.append(" " + percent(b.share).rjust(6) + " ")
+            share = Text(bar(b.share, bar_cells), style="bold")
+            share.append(" ")
+            share += right(percent(b.share), 7)
             table.add_row(fit(b.bucket.value, widths["bucket"]), right(f"{b.accounts:,}", widths["accounts"]), share,
                           right(first_money(b.balance), widths["balance"]),
                           right(percent(r.roll_forward_rate) if r else "—", widths["forward"]),
