@@ -439,13 +439,14 @@ class _Layout:
         self.body = ParagraphStyle("body", fontName=fonts.SANS.name, bulletFontName=fonts.SANS.name, fontSize=10,
                                    leading=14, spaceAfter=7,
                                    wordWrap=wrap)
+        # A heading goes over to the next page with what it heads (keepWithNext), never alone at a foot.
         self.headings = {
             1: ParagraphStyle("h1", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=15, leading=19,
-                              spaceAfter=4),
+                              spaceAfter=4, keepWithNext=1),
             2: ParagraphStyle("h2", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=12.5, leading=16,
-                              spaceBefore=8, spaceAfter=8),
+                              spaceBefore=8, spaceAfter=8, keepWithNext=1),
             3: ParagraphStyle("h3", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=11, leading=14,
-                              spaceBefore=6, spaceAfter=4),
+                              spaceBefore=6, spaceAfter=4, keepWithNext=1),
         }
         self.item = ParagraphStyle("item", parent=self.body, leftIndent=16, bulletIndent=4, spaceAfter=3)
         self.cell = {align: ParagraphStyle(f"cell-{align}", parent=self.body, spaceAfter=0, alignment=code)
