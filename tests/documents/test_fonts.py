@@ -9,6 +9,7 @@ import pytest
 
 from backend.documents import fonts
 from backend.documents.fonts import CJK, FontMissing, FontSpec, locate
+from backend.documents.jurisdictions import document_lang, jurisdiction
 
 
 def test_a_missing_font_names_its_package_and_where_it_looked() -> None:
@@ -46,3 +47,13 @@ def test_cff_outlines_are_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv(CJK.env, f"{noto}#0")
     with pytest.raises(FontMissing, match="cannot embed this font"):
         fonts.register(CJK)
+
+
+def test_the_jurisdiction_picks_the_language() -> None:
+    assert [jurisdiction(c).lang for c in ("CN", "TW", "HK", "US", "GB", None)] == [
+        "zh_CN", "zh_TW", "zh_HK", "en", "en", "en"]
+    taiwan = jurisdiction("tw")
+    # Chinese asked for a Taiwanese customer is Taiwan's script and rules, never the mainland's.
+    assert [document_lang(taiwan, asked) for asked in (None, "zh_CN", "zh_HK", "en")] == [
+        "zh_TW", "zh_TW", "zh_TW", "en"]
+    assert document_lang(jurisdiction("US"), "zh_CN") == "zh_CN"

@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from backend.documents import markdown_to_pdf, render_pdf
 from backend.documents.fonts import CJK, SANS, SANS_BOLD, FontMissing, locate
-from backend.documents.jurisdictions import bank_contact, document_lang, jurisdiction
+from backend.documents.jurisdictions import bank_contact, jurisdiction
 from backend.documents.letters import render_template
 from tests.documents.test_letters import chinese, letter
 
@@ -183,16 +183,6 @@ def test_the_plan_letter_embeds_its_fonts(lang: str, tmp_path: Path) -> None:
 def test_an_english_letter_needs_no_chinese_font(tmp_path: Path) -> None:
     names = check_fonts(render_pdf(letter()), tmp_path)
     assert {name.split("+")[1] for name in names} == {"DejaVuSans", "DejaVuSans-Bold"}
-
-
-def test_the_jurisdiction_picks_the_language() -> None:
-    assert [jurisdiction(c).lang for c in ("CN", "TW", "HK", "US", "GB", None)] == [
-        "zh_CN", "zh_TW", "zh_HK", "en", "en", "en"]
-    taiwan = jurisdiction("tw")
-    # Chinese asked for a Taiwanese customer is Taiwan's script and rules, never the mainland's.
-    assert [document_lang(taiwan, asked) for asked in (None, "zh_CN", "zh_HK", "en")] == [
-        "zh_TW", "zh_TW", "zh_TW", "en"]
-    assert document_lang(jurisdiction("US"), "zh_CN") == "zh_CN"
 
 
 # --------------------------------------------------------------------------- the closing
