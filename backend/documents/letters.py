@@ -11,12 +11,13 @@ through :func:`render_template` and :func:`markdown_to_pdf`.
   or address cannot change the letter's layout; :class:`Md` marks text that is
   Markdown already.
 - The card is printed only as ``•••• •••• •••• 1234``, whatever was passed.
-- The PDF uses Helvetica for Latin text and a CID font built into reportlab
-  (``STSong-Light`` for Simplified Chinese) for everything else, so Chinese
-  renders, and extracts as text, without bundling a font file (a CID font is
-  not embedded: the viewer supplies its glyphs, as Acrobat, browsers and
-  desktop systems with CJK fonts do). The PDF is invariant: the same letter
-  gives the same bytes.
+- The PDF embeds every font it uses, as subsets of TrueType fonts found on the
+  machine (:mod:`backend.documents.fonts`: DejaVu Sans for Latin text, WenQuanYi
+  Micro Hei for Chinese), so it shows the same glyphs in any viewer, as a letter
+  filed with a court must. The PDF is invariant: the same letter and the same
+  font files give the same bytes.
+- A letter's closing (``Yours sincerely,``, ``此致 敬礼``, the signature) is kept
+  on one page with the paragraph before it: never a closing alone on a page.
 
 reportlab is imported only when a PDF is rendered.
 """
@@ -35,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backend.documents import fonts
+from backend.documents.errors import LetterError
 from backend_client.money import exponent, to_major
 from config import CONFIG_DIR
 
@@ -46,16 +49,6 @@ TEMPLATE_DIR = CONFIG_DIR / "templates"
 
 KINDS = ("promise", "instalment", "minimum", "settlement")
 MASK = "•••• •••• •••• "
-
-
-class LetterError(ValueError):
-    """A letter cannot be rendered: its template is missing or broken (``path``
-    names the file), or the data given cannot make a correct letter."""
-
-    def __init__(self, message: str, path: Path | None = None) -> None:
-        super().__init__(f"{path}: {message}" if path is not None else message)
-        self.path = path
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -298,35 +291,8 @@ def render_pdf(letter: PlanLetter, *, template_dir: Path | None = None) -> bytes
 # tables with alignment, thematic breaks, **strong** and *emphasis*. Anything else
 # (code, quotes, links) is laid out as its text.
 
-_LATIN_FONT = "Helvetica"
-_CJK_FONTS = {  # reportlab's built-in CID fonts: nothing to bundle
-    "zh_CN": "STSong-Light", "zh_SG": "STSong-Light", "zh_Hans": "STSong-Light",
-    "zh_TW": "MSung-Light", "zh_HK": "MSung-Light", "zh_MO": "MSung-Light", "zh_Hant": "MSung-Light",
-    "ja": "HeiseiMin-W3", "ko": "HYSMyeongJo-Medium",
-}
-
 Inline = list[Any]
 """One line of a block: markdown-it inline tokens (``text``, ``strong_open``, ``em_open`` …)."""
-
-
-def _cjk_font(lang: str) -> str:
-    if lang in _CJK_FONTS:
-        return _CJK_FONTS[lang]
-    parts = lang.split("_")
-    for n in range(len(parts) - 1, 0, -1):
-        if "_".join(parts[:n]) in _CJK_FONTS:
-            return _CJK_FONTS["_".join(parts[:n])]
-    return "STSong-Light"
-
-
-def _latin(ch: str) -> bool:
-    """Whether Helvetica (WinAnsi) shows ``ch``. (reportlab writes the bullet as code
-    127, a bullet by PDF 1.7 Annex D note 6; pypdf extracts it as U+007F.)"""
-    try:
-        ch.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _wide(ch: str) -> bool:
@@ -441,16 +407,21 @@ def _blocks(markdown: str) -> list[tuple[Any, ...]]:
     return blocks
 
 
-@lru_cache(maxsize=8)
-def _register(cjk: str) -> None:
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+CLOSING_LINE = 60
+"""A closing's lines are short (``Yours sincerely,``, ``此致``, the signature)."""
 
-    pdfmetrics.registerFont(UnicodeCIDFont(cjk))
-    for bold in (0, 1):  # a CID font has no bold or italic; <b> in it stays upright and regular
-        for italic in (0, 1):
-            addMapping(cjk, bold, italic, cjk)
+
+def _closing_start(blocks: list[tuple[Any, ...]]) -> int | None:
+    """Where a letter's closing begins, with the paragraph before it: the last blocks, when
+    they are up to three short paragraphs (a line at most ``CLOSING_LINE`` wide) after a
+    paragraph. None when the text does not end so (a statement, a table at the end)."""
+    start = len(blocks)
+    while start > 0 and len(blocks) - start < 3 and blocks[start - 1][0] == "p" and all(
+            sum(2 if _wide(ch) else 1 for ch in _plain(line)) <= CLOSING_LINE for line in blocks[start - 1][1]):
+        start -= 1
+    if start == len(blocks) or start == 0 or blocks[start - 1][0] != "p":
+        return None
+    return start - 1
 
 
 class _Layout:
@@ -461,19 +432,21 @@ class _Layout:
         from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
         from reportlab.lib.styles import ParagraphStyle
 
-        self.cjk = _cjk_font(lang)
-        _register(self.cjk)
+        self.latin = fonts.register_family()
+        self._cjk: str | None = None
         wrap = "CJK" if lang.split("_")[0] in ("zh", "ja", "ko") else None
         self.colors = colors
-        self.body = ParagraphStyle("body", fontName=_LATIN_FONT, fontSize=10, leading=14, spaceAfter=7,
+        self.body = ParagraphStyle("body", fontName=fonts.SANS.name, bulletFontName=fonts.SANS.name, fontSize=10,
+                                   leading=14, spaceAfter=7,
                                    wordWrap=wrap)
+        # A heading goes over to the next page with what it heads (keepWithNext), never alone at a foot.
         self.headings = {
-            1: ParagraphStyle("h1", parent=self.body, fontName="Helvetica-Bold", fontSize=15, leading=19,
-                              spaceAfter=4),
-            2: ParagraphStyle("h2", parent=self.body, fontName="Helvetica-Bold", fontSize=12.5, leading=16,
-                              spaceBefore=8, spaceAfter=8),
-            3: ParagraphStyle("h3", parent=self.body, fontName="Helvetica-Bold", fontSize=11, leading=14,
-                              spaceBefore=6, spaceAfter=4),
+            1: ParagraphStyle("h1", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=15, leading=19,
+                              spaceAfter=4, keepWithNext=1),
+            2: ParagraphStyle("h2", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=12.5, leading=16,
+                              spaceBefore=8, spaceAfter=8, keepWithNext=1),
+            3: ParagraphStyle("h3", parent=self.body, fontName=fonts.SANS_BOLD.name, fontSize=11, leading=14,
+                              spaceBefore=6, spaceAfter=4, keepWithNext=1),
         }
         self.item = ParagraphStyle("item", parent=self.body, leftIndent=16, bulletIndent=4, spaceAfter=3)
         self.cell = {align: ParagraphStyle(f"cell-{align}", parent=self.body, spaceAfter=0, alignment=code)
@@ -481,12 +454,25 @@ class _Layout:
         self.footer = ParagraphStyle("footer", parent=self.body, fontSize=8, leading=10, alignment=TA_CENTER,
                                      textColor=colors.grey)
 
+    @property
+    def cjk(self) -> str:
+        """The CJK font's name, registered the first time a letter needs it."""
+        if self._cjk is None:
+            fonts.register_cjk()
+            self._cjk = fonts.CJK.name
+        return self._cjk
+
+    def _is_latin(self, ch: str) -> bool:
+        """Whether ``ch`` is set in the Latin font: DejaVu has it and it is not a wide
+        (CJK, full-width) character."""
+        return ord(ch) in self.latin and not _wide(ch) or ch.isspace()
+
     def runs(self, text: str) -> str:
-        """Paragraph markup for plain ``text``: Latin in Helvetica, the rest in the CID font."""
+        """Paragraph markup for plain ``text``: Latin in DejaVu Sans, the rest in the CJK font."""
         from xml.sax.saxutils import escape
 
         out = []
-        for latin, chars in itertools.groupby(text, _latin):
+        for latin, chars in itertools.groupby(text, self._is_latin):
             run = escape("".join(chars))
             out.append(run if latin else f'<font face="{self.cjk}">{run}</font>')
         return "".join(out)
@@ -500,15 +486,21 @@ class _Layout:
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
         size = self.body.fontSize
-        latin = "Helvetica-Bold" if bold else _LATIN_FONT
+        latin = fonts.SANS_BOLD.name if bold else fonts.SANS.name
         return sum(stringWidth("".join(chars), latin if is_latin else self.cjk, size)
-                   for is_latin, chars in itertools.groupby(text, _latin))
+                   for is_latin, chars in itertools.groupby(text, self._is_latin))
 
     def flowables(self, markdown: str, frame_width: float) -> list[Any]:
-        from reportlab.platypus import HRFlowable, Paragraph
+        from reportlab.platypus import HRFlowable, KeepTogether, Paragraph
 
+        blocks = _blocks(markdown)
         story: list[Any] = []
-        for block in _blocks(markdown):
+        keep_from = _closing_start(blocks)
+        closing: list[Any] = []
+        for at, block in enumerate(blocks):
+            if at == keep_from:
+                closing = story
+                story = []
             kind = block[0]
             if kind == "h":
                 story.append(Paragraph(self.inline(block[2]), self.headings[min(block[1], 3)]))
@@ -525,6 +517,9 @@ class _Layout:
             elif kind == "hr":
                 story.append(HRFlowable(width="100%", thickness=0.5, color=self.colors.grey,
                                         spaceBefore=2, spaceAfter=8))
+        if keep_from is not None:
+            # The closing and the paragraph before it go to the next page together.
+            story = [*closing, KeepTogether(story)]
         return story
 
     def table(self, aligns: list[str], rows: list[list[str]], frame_width: float) -> Any:
@@ -547,6 +542,7 @@ class _Layout:
             data.append(cells)
         table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), fonts.SANS.name),  # the cell's own (else Helvetica, unembedded)
             ("GRID", (0, 0), (-1, -1), 0.4, self.colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), self.colors.HexColor("#EEEEEE")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -576,7 +572,8 @@ def markdown_to_pdf(markdown: str, *, lang: str = "en", title: str | None = None
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm, topMargin=20 * mm,
                             bottomMargin=22 * mm, title=title, author=author, creator="collectdesk",
-                            subject=title, invariant=1)
+                            subject=title, invariant=1,
+                            initialFontName=fonts.SANS.name)  # else the canvas starts in Helvetica, unembedded
 
     def foot(canvas: Any, document: Any) -> None:
         text = f"{footer} \u00b7 {document.page}" if footer else str(document.page)

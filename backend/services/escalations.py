@@ -348,10 +348,11 @@ def act(session: Session, user: User, escalation_id: int, action: str, note: str
 
 
 def _lang_for(account: Account, lang: str | None) -> str:
-    if lang:
-        return lang
-    customer = account.customer
-    return "zh_CN" if (customer.language or "").startswith("zh") or customer.country in ("CN", "TW", "HK") else "en"
+    """The document's language: the customer's jurisdiction's (config/letters.toml), or the one
+    asked for (Chinese asked for a customer in China, Taiwan or Hong Kong: that place's script)."""
+    from backend.documents.jurisdictions import document_lang, jurisdiction
+
+    return document_lang(jurisdiction(account.customer.country), lang)
 
 
 def _stamp(at: dt.datetime) -> str:
@@ -360,13 +361,17 @@ def _stamp(at: dt.datetime) -> str:
 
 def context(session: Session, account: Account, kind: str, today: dt.date, bank_name: str,
             bank_contact: str) -> dict[str, Any]:
-    """What the ``kind`` template prints about ``account`` (the card only as its last four)."""
+    """What the ``kind`` template prints about ``account`` (the card only as its last four):
+    ``jurisdiction`` (``CN``, ``TW``, ``HK`` or empty) chooses the rules a template cites, and
+    the bank's contact is its office there (config/letters.toml)."""
     from backend.documents import mask_card
+    from backend.documents.jurisdictions import jurisdiction
 
     customer = account.customer
     policy = load_policy()
+    place = jurisdiction(customer.country)
     d: dict[str, Any] = {
-        "bank_name": bank_name, "bank_contact": bank_contact, "today": today, "customer_name": customer.name,
+        "bank_name": bank_name, "bank_contact": place.contact or bank_contact, "jurisdiction": place.code, "today": today, "customer_name": customer.name,
         "customer_address": customer.addresses[0].text if customer.addresses else None,
         "account_ref": account.account_ref, "card": mask_card(account.card_last4), "opened_on": account.opened_on,
         "credit_limit_minor": account.credit_limit_minor, "balance_minor": account.balance_minor,

@@ -545,12 +545,14 @@ def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | Non
            bank_contact: str) -> tuple[bytes, str]:
     """The plan's confirmation letter (Markdown or PDF) and its media type."""
     from backend.documents import LetterError, PlanLetter, render_markdown, render_pdf
+    from backend.documents.jurisdictions import document_lang, jurisdiction
 
     plan = get_plan(session, user, plan_id)
     account = plan.account
     customer = account.customer
-    lang = lang or ("zh_CN" if (customer.language or "").startswith("zh") or customer.country in ("CN", "TW", "HK")
-                    else "en")
+    place = jurisdiction(customer.country)
+    lang = document_lang(place, lang)
+    bank_contact = place.contact or bank_contact  # the bank's office in the customer's jurisdiction
     data = PlanLetter(
         bank_name=bank_name, bank_contact=bank_contact, customer_name=customer.name,
         customer_address=customer.addresses[0].text if customer.addresses else None, account_ref=account.account_ref,

@@ -14,7 +14,8 @@ from backend_client.vocabulary import DocumentFormat, DocumentKind, EscalationKi
 # Escalations and documents (issue 5)
 
 
-DocumentLang = Literal["en", "zh_CN"]
+DocumentLang = Literal["en", "zh_CN", "zh_TW", "zh_HK"]
+"""Simplified Chinese for mainland China, Traditional for Taiwan and Hong Kong (each its own rules)."""
 
 
 class EscalationCreate(Wire):
@@ -98,7 +99,8 @@ class DocumentCreate(Wire):
     kind: DocumentKind
     format: DocumentFormat = DocumentFormat.pdf
     lang: DocumentLang | None = None
-    """Default: the customer's language (Chinese for China, Hong Kong, Taiwan), else English."""
+    """Default: the customer's jurisdiction's (Simplified Chinese for mainland China, Traditional
+    for Taiwan and Hong Kong, each citing its own rules), else English."""
 
 
 class LetterSend(Wire):

@@ -231,7 +231,9 @@ async def test_documents_are_stored_listed_and_on_the_timeline(http, auth, make_
     assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == letter["sha256"]
     text = r.text
     # Art. 69: name, amount due, reason and legal basis, rights and duties, how to check/repay/dispute, contact.
-    for needed in ("Customer 1", "$456.70", "$1,234.50", "95 days past due", "Article 69", "Your rights and your duties",
+    # A US customer: no jurisdiction's rules named but the agreement and its law (issue 17 item 4).
+    for needed in ("Customer 1", "$456.70", "$1,234.50", "95 days past due",
+                   "cardholder agreement and the law that governs it", "Your rights and your duties",
                    "How to check your account, repay or dispute", "+1 800 555 0100", "•••• •••• •••• 1111"):
         assert needed in text, needed
     assert "4111111111111111" not in text and "411111" not in text

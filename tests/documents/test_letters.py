@@ -62,8 +62,7 @@ def chinese(**changes: object) -> PlanLetter:
 
 
 def pdf_text(data: bytes) -> str:
-    """The PDF's text as pypdf reads it. reportlab writes Helvetica's bullet as code 127
-    (a bullet by PDF 1.7 Annex D), which pypdf leaves as U+007F."""
+    """The PDF's text as pypdf reads it."""
     assert data.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(data))
     return "\n".join(page.extract_text() for page in reader.pages).replace("\x7f", "•")
@@ -201,7 +200,8 @@ def test_the_english_pdf_has_the_name_the_account_and_every_amount() -> None:
 def test_the_chinese_pdf_has_the_name_as_text() -> None:
     made = chinese()
     data = render_pdf(made)
-    assert b"STSong-Light" in data  # the built-in CID font: nothing bundled, nothing embedded
+    assert b"STSong-Light" not in data and b"/Helvetica" not in data  # no font the viewer must supply
+    assert b"+WenQuanYiMicroHei" in data  # a subset of the CJK font, embedded
     text = pdf_text(data)
     assert "王小明" in text
     assert "还款计划" in text and "CN-0042" in text and "北京市朝阳区建国路88号" in text
