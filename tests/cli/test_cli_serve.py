@@ -73,7 +73,8 @@ def test_serve_with_several_workers(migrated_url: str) -> None:
 def test_serve_refuses_an_unmigrated_database_with_a_hint(sqlite_url: str) -> None:
     run = run_child("serve", "--db", sqlite_url, "--port", str(free_port()), timeout=60)
     assert run.code == 1
-    assert "has no collectdesk tables yet; run: collectdesk db upgrade" in run.err
+    assert "has no collectdesk tables yet (there is no file" in run.err
+    assert f"; run: collectdesk db upgrade --db {sqlite_url}" in run.err
     assert "Traceback" not in run.err
 
 
