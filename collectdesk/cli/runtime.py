@@ -186,7 +186,31 @@ def actor(session: Session, name: str, roles: tuple[str, ...], what: str) -> Use
     return user
 
 
+def need_terminal() -> None:
+    """The desk reads its keys from standard input and draws on standard error (Textual's way):
+    with standard input not a terminal it spins at 90 % CPU drawing for nobody, with standard
+    error a pipe it writes its screens into it, and standard output a pipe or a file means a
+    script waiting for output the desk never gives. So any of them not a terminal is refused at
+    once, before a backend is started for it. A Textual driver named in ``TEXTUAL_DRIVER``
+    (textual-serve's web driver: the classroom view) needs no terminal."""
+    import os
+
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
+    for name, stream in (("standard input", sys.stdin), ("standard output", sys.stdout),
+                         ("standard error", sys.stderr)):
+        try:
+            terminal = stream is not None and stream.isatty()
+        except ValueError:  # closed
+            terminal = False
+        if not terminal:
+            raise CliError(f"the desk needs a terminal, and {name} is not one (a pipe or a file): run it in a "
+                           f"terminal, or '{PROG} demo --no-desk' or '{PROG} serve' for the backend alone")
+
+
 def desk_runner() -> Callable[..., int]:
+    """The desk's ``run_desk``, once it is sure there is a terminal to run it on."""
+    need_terminal()
     try:
         from tui.app import run_desk
     except ImportError as exc:

@@ -6,9 +6,12 @@ schema, and directories that are not there. Every test drives the real entry poi
 from __future__ import annotations
 
 import os
+import pty
+import select
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +19,92 @@ import pytest
 from cli_helpers import child_env, run_child, wait_healthy
 
 from collectdesk.embedded import free_port
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="terminals (pty) as on POSIX")
+ONE_LINE = "collectdesk: error: the desk needs a terminal, and {} is not one (a pipe or a file)"
+
+
+# --------------------------------------------------------------------------
+# The desk wants a terminal
+
+
+def _desk_child(args: list[str], *, stdin_tty: bool, stdout_tty: bool, stderr_tty: bool, tmp_path: Path, **env: str):
+    """``collectdesk ARGS`` with standard input, output and error each a terminal (a pty) or not
+    (stdin: /dev/null, stdout and stderr: pipes); returns the process and the pty's master end."""
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectdesk", *args],
+        stdin=slave if stdin_tty else subprocess.DEVNULL, stdout=slave if stdout_tty else subprocess.PIPE,
+        stderr=slave if stderr_tty else subprocess.PIPE, text=True,
+        env=child_env(XDG_DATA_HOME=str(tmp_path / "xdg-data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+                      TMPDIR=str(tmp_path), TERM="xterm-256color", COLUMNS="80", LINES="24", **env),
+        start_new_session=True)
+    os.close(slave)
+    return proc, master
+
+
+@posix_only
+@pytest.mark.parametrize("args", [
+    ["desk", "--server", "http://127.0.0.1:9"],
+    [],  # bare ``collectdesk`` is the desk, here on an embedded backend: refused before one is started
+    ["demo", "--accounts", "10"],  # refused before the demo database is built
+])
+@pytest.mark.parametrize("stdin_tty, stdout_tty, which", [
+    (True, False, "standard output"),  # `collectdesk desk | less`, or a CI job's log
+    (False, True, "standard input"),  # `collectdesk desk < /dev/null`: Textual spun at 90 % CPU here
+    (True, True, "standard error"),  # `collectdesk desk 2> log`: Textual draws on standard error
+])
+def test_the_desk_without_a_terminal_exits_at_once(args, stdin_tty, stdout_tty, which, tmp_path: Path) -> None:  # noqa: ANN001
+    started = time.monotonic()
+    proc, master = _desk_child(args, stdin_tty=stdin_tty, stdout_tty=stdout_tty, stderr_tty=False, tmp_path=tmp_path)
+    try:
+        out, err = proc.communicate(timeout=30)  # it once spun here at 90 % CPU, drawing for nobody
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 1, err
+    assert err.strip().splitlines()[-1].startswith(ONE_LINE.format(which)), err
+    assert "'collectdesk demo --no-desk' or 'collectdesk serve' for the backend alone" in err
+    assert "Traceback" not in err
+    assert not (out or "").strip()  # no escape sequences sent down the pipe
+    assert "starting an embedded backend" not in err and "building a demo database" not in err
+    assert not list(tmp_path.glob("collectdesk-demo-*"))
+    assert time.monotonic() - started < 20
+
+
+def _read_until(master: int, proc: subprocess.Popen, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        assert time.monotonic() < deadline, f"{needle!r} not drawn within {timeout} s: {seen[-400:]!r}"
+        assert proc.poll() is None, f"the desk exited ({proc.returncode}): {seen[-400:]!r}"
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                pass
+    return seen
+
+
+@posix_only
+def test_on_a_terminal_the_desk_still_opens(tmp_path: Path) -> None:
+    """The refusal above never takes a real terminal for a pipe: on a pty the sign-in screen is drawn
+    and ctrl+q quits with status 0."""
+    proc, master = _desk_child(["desk", "--server", "http://127.0.0.1:9", "--lang", "en"], stdin_tty=True,
+                               stdout_tty=True, stderr_tty=True, tmp_path=tmp_path)
+    try:
+        _read_until(master, proc, b"Sign in", timeout=60)
+        os.write(master, b"\x11")  # ctrl+q
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(master)
+
 
 # --------------------------------------------------------------------------
 # --db: a database URL, SQLite's or PostgreSQL's, and nothing else
