@@ -201,6 +201,7 @@ def _train(args: argparse.Namespace) -> int:
             scenarios.append(chosen)
     if args.web:
         return serve_web(args, language=language)
+    runtime.need_terminal()  # before the sandbox is built (textual-serve's sessions name their driver)
     mode = "practice" if args.practice else "demo"
     directory = training_dir(args.data_dir)
     sandbox = private_sandbox(directory) if args.private_sandbox else directory

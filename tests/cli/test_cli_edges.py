@@ -49,6 +49,7 @@ def _desk_child(args: list[str], *, stdin_tty: bool, stdout_tty: bool, stderr_tt
     ["desk", "--server", "http://127.0.0.1:9"],
     [],  # bare ``collectdesk`` is the desk, here on an embedded backend: refused before one is started
     ["demo", "--accounts", "10"],  # refused before the demo database is built
+    ["train", "job_loss", "--data-dir", "{tmp}/training"],  # refused before the sandbox is built
 ])
 @pytest.mark.parametrize("stdin_tty, stdout_tty, which", [
     (True, False, "standard output"),  # `collectdesk desk | less`, or a CI job's log
@@ -57,6 +58,7 @@ def _desk_child(args: list[str], *, stdin_tty: bool, stdout_tty: bool, stderr_tt
 ])
 def test_the_desk_without_a_terminal_exits_at_once(args, stdin_tty, stdout_tty, which, tmp_path: Path) -> None:  # noqa: ANN001
     started = time.monotonic()
+    args = [a.format(tmp=tmp_path) for a in args]
     proc, master = _desk_child(args, stdin_tty=stdin_tty, stdout_tty=stdout_tty, stderr_tty=False, tmp_path=tmp_path)
     try:
         out, err = proc.communicate(timeout=30)  # it once spun here at 90 % CPU, drawing for nobody
@@ -70,7 +72,7 @@ def test_the_desk_without_a_terminal_exits_at_once(args, stdin_tty, stdout_tty, 
     assert "Traceback" not in err
     assert not (out or "").strip()  # no escape sequences sent down the pipe
     assert "starting an embedded backend" not in err and "building a demo database" not in err
-    assert not list(tmp_path.glob("collectdesk-demo-*"))
+    assert not list(tmp_path.glob("collectdesk-demo-*")) and not (tmp_path / "training").exists()
     assert time.monotonic() - started < 20
 
 
