@@ -209,9 +209,10 @@ def test_demo_in_a_temporary_directory_cleans_up(cli, fake_desk, tmp_path: Path,
 
 
 def test_demo_without_the_desk_serves_until_stopped(tmp_path: Path) -> None:
-    """``collectdesk demo --no-desk`` end to end, as a user would run it."""
+    """``collectdesk demo --no-desk`` end to end, as a user would run it, and as CI does: with no
+    terminal at all (standard input /dev/null, output and error pipes), which only the desk needs."""
     proc = subprocess.Popen([sys.executable, "-m", "collectdesk", "demo", "--no-desk", "--accounts", "150"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env(TMPDIR=str(tmp_path)))
     try:
         deadline = time.monotonic() + 120
