@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from backend.api import errors, redact
+from backend.api import docs, errors, redact
 from backend.api.collab import router as collab_router
 from backend.api.deps import SessionDep, refuse_hostile_url
 from backend.api.escalations import router as escalations_router
@@ -121,7 +121,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
                     await task
             hash_pool.close()
 
-    app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+    app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
                   lifespan=lifespan, dependencies=[Depends(refuse_hostile_url)])
     app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
@@ -142,6 +142,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.include_router(reports_router)
     app.include_router(segments_router)
     app.include_router(collab_router)
+    docs.install(app)  # /docs and /redoc, their JavaScript and CSS served from here, not a CDN
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=errors.problems(422, 503))
     def healthz(session: SessionDep) -> Health:

@@ -11,15 +11,45 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
+           "postgres": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}
+"""The URL schemes collectdesk takes, and the driver each means (SQLite, or PostgreSQL through psycopg 3)."""
+
+
+class DatabaseURLError(ValueError):
+    """A database URL collectdesk does not take; the message says why, in one line."""
+
 
 def normalize_url(url: str) -> str:
-    """``postgresql://…`` → ``postgresql+psycopg://…``; a bare path → ``sqlite:///path``."""
-    if "://" not in url:
-        url = f"sqlite:///{Path(url).expanduser().resolve()}"
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    """``postgresql://…`` (or ``postgres://…``) → ``postgresql+psycopg://…``; ``sqlite:///path`` as it is.
+
+    Only URLs: a bare path is refused (``--db notaurl`` once made a SQLite file named
+    ``notaurl``), as is any scheme but SQLite's and PostgreSQL's (``DatabaseURLError``)."""
+    from sqlalchemy.exc import ArgumentError
+
+    text = url.strip()
+    if "://" not in text:
+        hint = f"sqlite:///{text}" if text else "sqlite:///path/to/file.db"
+        raise DatabaseURLError(f"{url!r} is not a database URL (for a SQLite file say {hint}; "
+                               "for PostgreSQL postgresql://user@host/db)")
+    try:
+        parsed = make_url(text)
+    except ArgumentError:
+        raise DatabaseURLError(f"{url!r} is not a database URL (try sqlite:///path/to/file.db "
+                               "or postgresql://user@host/db)") from None
+    driver = DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise DatabaseURLError(f"{parsed.drivername}:// is not a database collectdesk runs on: "
+                               "SQLite (sqlite:///path/to/file.db) or PostgreSQL (postgresql://user@host/db)")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (``None`` for PostgreSQL or an in-memory database)."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
 
 
 def _lower(value: object) -> object:
@@ -33,9 +63,11 @@ def _upper(value: object) -> object:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        db_path = make_url(url).database
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None and not path.parent.is_dir():
+            # Never made here: a directory that is not there is a mistyped path more often
+            # than a wish (the app's own data directory is made by whoever chose it).
+            raise DatabaseURLError(f"the directory {path.parent} for the database file {path.name} does not exist")
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -18,7 +18,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     options.desk_options(demo)
     demo.add_argument("--accounts", type=options.count, default=2000, metavar="N", help="accounts to seed (default 2000)")
     demo.add_argument("--seed", type=options.seed, default=None, metavar="S", help="portfolio seed (default 1)")
-    demo.add_argument("--data-dir", type=Path, metavar="DIR",
+    demo.add_argument("--data-dir", type=options.data_dir, metavar="DIR",
                       help="keep the demo here (its demo.db is made afresh); default: a temporary directory "
                            "removed on exit")
     demo.add_argument("--no-desk", action="store_true",
@@ -55,9 +55,9 @@ def cmd_desk(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("fastapi") is None:
         raise CliError("no server configured (--server, $COLLECTDESK_SERVER or the config file), and no backend "
                        "installed here to start one: name the backend's URL, or pip install 'collectdesk[server]'")
-    from config.settings import BackendSettings, data_dir
+    from config.settings import data_dir
 
-    db_url = BackendSettings().db
+    db_url = resolve_db(None)  # COLLECTDESK_DB, else the local file (its directory made: the app's own)
     say(f"{PROG}: no server configured; starting an embedded backend on {redact(db_url)}")
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
         say(f"{PROG}: a new database has no users yet: add one with '{PROG} user add NAME --role agent --team A', "
@@ -74,9 +74,9 @@ def _fresh_demo_dir(args: argparse.Namespace) -> tuple[Path, bool]:
         import tempfile
 
         return Path(tempfile.mkdtemp(prefix="collectdesk-demo-")), True
-    data_dir = args.data_dir.expanduser().resolve()
+    data_dir: Path = args.data_dir  # its parent is there (options.data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(exist_ok=True)
         for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
             (data_dir / name).unlink(missing_ok=True)
     except OSError as exc:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from collectdesk.cli import data, desk, reports, train
 from collectdesk.cli.runtime import PROG, CliError, error, reason
 
-SERVER_PACKAGES = frozenset({"fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2", "phonenumbers",
+SERVER_PACKAGES = frozenset({"fastapi", "fastapi_offline", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2", "phonenumbers",
                              "faker", "holidays", "jinja2", "reportlab", "pypdf", "starlette"})
 """What ``collectdesk[server]`` brings: a desk-only install (``[desk]``) lacks them."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from pathlib import Path
 
 
 def lang(value: str) -> str:
@@ -74,10 +75,38 @@ def date(value: str) -> datetime.date:
     return day
 
 
+def _existing_parent(path: Path) -> Path:
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the directory {parent} does not exist (make it first, or name another)")
+    return parent
+
+
+def output_file(value: str) -> Path:
+    """A file to write: its directory must be there already (never made: a missing one is more
+    likely a typo than a wish), and it is no directory itself."""
+    path = Path(value).expanduser().resolve()
+    _existing_parent(path)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory: name a file in it")
+    return path
+
+
+def data_dir(value: str) -> Path:
+    """A directory the command keeps its files in: made if it is not there, but only inside a
+    directory that is."""
+    path = Path(value).expanduser().resolve()
+    _existing_parent(path)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is not a directory")
+    return path
+
+
 def db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL",
-                        help="database URL (sqlite:///path or postgresql://user@host/db); "
-                             "default: $COLLECTDESK_DB, else the local SQLite file")
+                        help="database URL: sqlite:///path/to/file.db (the directory must exist), "
+                             "postgresql://user@host/db or postgresql+psycopg://…; a bare path is refused. "
+                             "Default: $COLLECTDESK_DB, else the local SQLite file")
 
 
 def desk_options(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
 
 from collectdesk.cli import options
 from collectdesk.cli.runtime import CliError, actor, emit, open_engine, open_session, resolve_db
@@ -42,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     strategies.add_argument("--days", type=options.days, default=30, metavar="N", help="the last N days (default 30)")
     strategies.add_argument("--format", dest="fmt", choices=("table", "csv", "md"), default="table",
                             help="table (default), csv or md (a Markdown table)")
-    strategies.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    strategies.add_argument("--output", type=options.output_file, metavar="FILE", help="write to FILE instead of stdout")
     strategies.add_argument("--as", dest="as_user", default="admin", metavar="USER",
                             help="the supervisor, legal officer or admin the report is for (default admin)")
     options.db_option(strategies)
@@ -63,7 +62,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                            help="at most N successful and N difficult cases (default 50)")
         p.add_argument("--format", dest="fmt", choices=("table", "csv", "md"), default="table",
                        help="table (default, with bars and sparklines), csv or md (Markdown)")
-        p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+        p.add_argument("--output", type=options.output_file, metavar="FILE", help="write to FILE instead of stdout")
         p.add_argument("--as", dest="as_user", default="admin", metavar="USER",
                        help="the supervisor, legal officer or admin the report is for (default admin)")
         options.db_option(p)

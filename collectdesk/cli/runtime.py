@@ -54,12 +54,38 @@ def redact(url: str) -> str:
 
 
 def resolve_db(url: str | None) -> str:
-    """``--db``, else ``COLLECTDESK_DB``, else the local SQLite file."""
-    if url:
-        return url
-    from config.settings import BackendSettings
+    """``--db``, else ``COLLECTDESK_DB``, else the local SQLite file in the user's data
+    directory (made if need be: it is the app's own place). Only a SQLite or PostgreSQL
+    URL is taken, and a SQLite file's directory must be there already (a missing one is
+    more likely a typo than a wish): a clear error otherwise, before anything is made."""
+    import os
 
-    return BackendSettings().db
+    if url is not None:
+        source = "--db"
+    elif os.environ.get("COLLECTDESK_DB"):
+        url, source = os.environ["COLLECTDESK_DB"], "COLLECTDESK_DB"
+    else:
+        from config.settings import data_dir, default_db_url
+
+        try:
+            data_dir().mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot make the data directory {data_dir()}: {exc.strerror or exc}") from None
+        return default_db_url()
+    from backend.db import DatabaseURLError, normalize_url, sqlite_file
+
+    try:
+        normalize_url(url)
+    except DatabaseURLError as exc:
+        raise CliError(f"{source}: {exc}") from None
+    path = sqlite_file(url)
+    if path is None and url.startswith("sqlite"):
+        raise CliError(f"{source}: {url} names no file (an in-memory database is gone when the command ends): "
+                       "say sqlite:///path/to/file.db")
+    if path is not None and not path.parent.is_dir():
+        raise CliError(f"{source}: the directory {path.parent.resolve()} for the database file {path.name} does not "
+                       "exist (make it first, or name another)")
+    return url
 
 
 def reason(exc: BaseException) -> str:
@@ -73,12 +99,17 @@ def open_engine(url: str, *, migrated: bool = True):  # noqa: ANN201
     schema is at this collectdesk's newest migration."""
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
-    from backend.db import make_engine, normalize_url
+    from backend.db import DatabaseURLError, make_engine, normalize_url, sqlite_file
 
     try:
         normalized = normalize_url(url)
-    except ArgumentError:
-        raise CliError(f"{url!r} is not a database URL (try sqlite:///path or postgresql://user@host/db)") from None
+    except DatabaseURLError as exc:
+        raise CliError(str(exc)) from None
+    path = sqlite_file(normalized)
+    if migrated and path is not None and not path.exists():
+        # Opening it would make an empty file, to be refused the next moment.
+        raise CliError(f"the database {redact(url)} has no collectdesk tables yet (there is no file {path.resolve()}); "
+                       f"{upgrade_hint(url)}")
     kwargs: dict[str, Any] = {}
     if normalized.startswith("postgresql"):
         kwargs["connect_args"] = {"connect_timeout": 10}
@@ -86,7 +117,7 @@ def open_engine(url: str, *, migrated: bool = True):  # noqa: ANN201
         engine = make_engine(normalized, **kwargs)
     except ModuleNotFoundError as exc:
         raise CliError(f"no driver for {redact(url)}: {exc.name} is not installed") from None
-    except (ArgumentError, OSError) as exc:
+    except (ArgumentError, DatabaseURLError, OSError) as exc:
         raise CliError(f"cannot open the database {redact(url)}: {exc}") from None
     try:
         with engine.connect() as conn:
@@ -112,14 +143,26 @@ def check_revision(conn, normalized: str, given: str) -> None:  # noqa: ANN001
     heads = set(script.get_heads())
     if current == heads:
         return
-    hint = f"run: {PROG} db upgrade" + (f" --db {redact(given)}" if given else "")
+    hint = upgrade_hint(given)
     if not current:
+        from sqlalchemy import inspect
+
+        others = [name for name in inspect(conn).get_table_names() if name != "alembic_version"]
+        if others:
+            raise CliError(f"the database {redact(given)} has tables ({', '.join(sorted(others)[:3])}"
+                           f"{', …' if len(others) > 3 else ''}) but no collectdesk revision: is it the right "
+                           "database? collectdesk wants one of its own")
         raise CliError(f"the database {redact(given)} has no collectdesk tables yet; {hint}")
     if not current <= {r.revision for r in script.walk_revisions()}:
         raise CliError(f"the database {redact(given)} is at revision {', '.join(sorted(current))}, "
                        "newer than this collectdesk knows; upgrade collectdesk")
     raise CliError(f"the database {redact(given)} is at revision {', '.join(sorted(current))}, "
                    f"not {', '.join(sorted(heads))}; {hint}")
+
+
+def upgrade_hint(given: str) -> str:
+    """The one command that brings the database ``given`` to this collectdesk's schema."""
+    return f"run: {PROG} db upgrade" + (f" --db {redact(given)}" if given else "")
 
 
 def open_session(engine: Engine) -> Session:
@@ -143,7 +186,31 @@ def actor(session: Session, name: str, roles: tuple[str, ...], what: str) -> Use
     return user
 
 
+def need_terminal() -> None:
+    """The desk reads its keys from standard input and draws on standard error (Textual's way):
+    with standard input not a terminal it spins at 90 % CPU drawing for nobody, with standard
+    error a pipe it writes its screens into it, and standard output a pipe or a file means a
+    script waiting for output the desk never gives. So any of them not a terminal is refused at
+    once, before a backend is started for it. A Textual driver named in ``TEXTUAL_DRIVER``
+    (textual-serve's web driver: the classroom view) needs no terminal."""
+    import os
+
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
+    for name, stream in (("standard input", sys.stdin), ("standard output", sys.stdout),
+                         ("standard error", sys.stderr)):
+        try:
+            terminal = stream is not None and stream.isatty()
+        except ValueError:  # closed
+            terminal = False
+        if not terminal:
+            raise CliError(f"the desk needs a terminal, and {name} is not one (a pipe or a file): run it in a "
+                           f"terminal, or '{PROG} demo --no-desk' or '{PROG} serve' for the backend alone")
+
+
 def desk_runner() -> Callable[..., int]:
+    """The desk's ``run_desk``, once it is sure there is a terminal to run it on."""
+    need_terminal()
     try:
         from tui.app import run_desk
     except ImportError as exc:

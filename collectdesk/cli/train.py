@@ -201,6 +201,7 @@ def _train(args: argparse.Namespace) -> int:
             scenarios.append(chosen)
     if args.web:
         return serve_web(args, language=language)
+    runtime.need_terminal()  # before the sandbox is built (textual-serve's sessions name their driver)
     mode = "practice" if args.practice else "demo"
     directory = training_dir(args.data_dir)
     sandbox = private_sandbox(directory) if args.private_sandbox else directory
@@ -249,7 +250,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--demo", action="store_true", help="autoplay the model call (space pauses, n steps)")
     group.add_argument("--practice", action="store_true", help="the trainee chooses; scored at the end")
     options.desk_options(train)
-    train.add_argument("--data-dir", type=Path, metavar="DIR",
+    train.add_argument("--data-dir", type=options.data_dir, metavar="DIR",
                        help="where the sandbox and the saved scorecards live (default: the user's data dir)")
     web = train.add_argument_group("classroom view")
     web.add_argument("--web", action="store_true", help="serve the trainer desk to a browser (for a projector) "

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from cli_helpers import child_env, run_child
@@ -38,7 +39,7 @@ def test_documented_options_are_accepted() -> None:
 
     parser = build_parser()
     demo = parser.parse_args(["demo", "--lang", "zh_CN", "--low-bandwidth", "--accounts", "50", "--data-dir", "d"])
-    assert (demo.lang, demo.low_bandwidth, demo.accounts, str(demo.data_dir)) == ("zh_CN", True, 50, "d")
+    assert (demo.lang, demo.low_bandwidth, demo.accounts, demo.data_dir) == ("zh_CN", True, 50, Path("d").resolve())
     assert parser.parse_args(["demo"]).accounts == 2000
     serve = parser.parse_args(["serve", "--db", "sqlite:///x.db", "--host", "0.0.0.0", "--port", "9000", "--workers", "4"])
     assert (serve.db, serve.host, serve.port, serve.workers) == ("sqlite:///x.db", "0.0.0.0", 9000, 4)
@@ -96,13 +97,14 @@ def test_password_in_a_database_url_is_never_shown(cli) -> None:  # noqa: ANN001
 def test_not_a_database_url(cli) -> None:  # noqa: ANN001
     run = cli("seed", "--accounts", "1", "--db", "nosuchdialect://x")
     assert run.code == 1
-    assert run.err.startswith("collectdesk: error: cannot open the database nosuchdialect://x")
+    assert run.err.startswith("collectdesk: error: --db: nosuchdialect:// is not a database collectdesk runs on")
 
 
 def test_unmigrated_database_says_how_to_fix_it(cli, sqlite_url: str) -> None:  # noqa: ANN001
     run = cli("seed", "--accounts", "5", "--db", sqlite_url)
     assert run.code == 1
-    assert f"has no collectdesk tables yet; run: collectdesk db upgrade --db {sqlite_url}" in run.err
+    assert "has no collectdesk tables yet (there is no file" in run.err
+    assert run.err.endswith(f"; run: collectdesk db upgrade --db {sqlite_url}\n")
 
 
 def test_db_upgrade_migrates_to_head_and_is_repeatable(cli, sqlite_url: str, tmp_path) -> None:  # noqa: ANN001

@@ -73,7 +73,8 @@ def test_serve_with_several_workers(migrated_url: str) -> None:
 def test_serve_refuses_an_unmigrated_database_with_a_hint(sqlite_url: str) -> None:
     run = run_child("serve", "--db", sqlite_url, "--port", str(free_port()), timeout=60)
     assert run.code == 1
-    assert "has no collectdesk tables yet; run: collectdesk db upgrade" in run.err
+    assert "has no collectdesk tables yet (there is no file" in run.err
+    assert f"; run: collectdesk db upgrade --db {sqlite_url}" in run.err
     assert "Traceback" not in run.err
 
 
@@ -208,9 +209,10 @@ def test_demo_in_a_temporary_directory_cleans_up(cli, fake_desk, tmp_path: Path,
 
 
 def test_demo_without_the_desk_serves_until_stopped(tmp_path: Path) -> None:
-    """``collectdesk demo --no-desk`` end to end, as a user would run it."""
+    """``collectdesk demo --no-desk`` end to end, as a user would run it, and as CI does: with no
+    terminal at all (standard input /dev/null, output and error pipes), which only the desk needs."""
     proc = subprocess.Popen([sys.executable, "-m", "collectdesk", "demo", "--no-desk", "--accounts", "150"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env(TMPDIR=str(tmp_path)))
     try:
         deadline = time.monotonic() + 120

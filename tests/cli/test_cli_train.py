@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from collectdesk.cli import runtime
+
 
 @pytest.fixture
 def fake_training(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
@@ -30,6 +32,7 @@ def fake_training(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
         return 0
 
     monkeypatch.setattr(desk_module, "run_training", run_training)
+    monkeypatch.setattr(runtime, "need_terminal", lambda: None)  # the stand-in draws nothing, on no terminal
     return calls
 
 
@@ -87,6 +90,7 @@ def test_the_sandbox_backend_judges_at_the_scenarios_instant_not_the_wall_clocks
         return 0
 
     monkeypatch.setattr(desk_module, "run_training", run_training)
+    monkeypatch.setattr(runtime, "need_terminal", lambda: None)
     run = cli("train", "job_loss", "--practice", "--lang", "zh_CN", "--data-dir", str(tmp_path))
     assert run.code == 0, run.err
     [answer] = seen
