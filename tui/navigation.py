@@ -233,6 +233,12 @@ class Navigation:
 
         self.app.push_screen(SharedNotesScreen())
 
+    def why(self, title: str, verdict: str, reasons: list[str]) -> None:
+        """Every reason an account is where it is in the worklist."""
+        from tui.screens.common.why import WhyScreen
+
+        self.app.push_screen(WhyScreen(title, verdict, reasons))
+
     # -- help and the command palette -------------------------------------------------
 
     def help(self) -> None:
@@ -256,6 +262,7 @@ class Navigation:
         from tui.screens.common.help import HelpScreen
         from tui.screens.common.login import LoginScreen
         from tui.screens.common.shared import SharedNotesScreen
+        from tui.screens.common.why import WhyScreen
         from tui.screens.escalation.escalate import EscalateScreen
         from tui.screens.escalation.escalations import EscalationsScreen
         from tui.screens.legal.legal_pack import LegalPackScreen
@@ -273,7 +280,7 @@ class Navigation:
             LoginScreen, WorklistScreen, AccountScreen, CallScreen, NoteScreen, PlanScreen,
             HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
             LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign, SegmentsScreen,
-            SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen, HelpScreen,
+            SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen, WhyScreen, HelpScreen,
         ]
         sections = [(term(getattr(cls, "NOUN", cls.__name__)), cls) for cls in screens if class_bindings(cls)]
         everywhere = (_("Every screen"), self.app.help_bindings())

@@ -29,6 +29,7 @@ def desk_classes() -> list[type]:
     from tui.screens.common.help import HelpScreen
     from tui.screens.common.login import LoginScreen
     from tui.screens.common.shared import SharedNotesScreen
+    from tui.screens.common.why import WhyScreen
     from tui.screens.escalation.escalate import EscalateScreen
     from tui.screens.escalation.escalations import EscalationsScreen
     from tui.screens.legal.legal_pack import LegalPackScreen
@@ -48,7 +49,7 @@ def desk_classes() -> list[type]:
             HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
             LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign,
             SegmentsScreen, SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen,
-            HelpScreen]
+            WhyScreen, HelpScreen]
 
 
 def test_importing_the_desk_stays_light() -> None:
@@ -86,7 +87,7 @@ async def test_help_lists_every_key_of_every_screen_starting_with_this_one(make_
         help_screen = desk.screen
         titles = ["Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Handoff", "Time zone", "Phones",
                   "Shared notes", "Escalation", "Escalations", "Legal pack", "Team", "Approvals", "Breaches", "Assign",
-                  "Assign", "Segments", "Segment", "Reports", "Training", "Results", "Trainer", "Keys"]
+                  "Assign", "Segments", "Segment", "Reports", "Training", "Results", "Trainer", "Why", "Keys"]
         # The screen the agent is on first, then what every screen has, then the others.
         assert [title for title, _rows in help_screen.rows] == [
             "Worklist", "Every screen", *[t for t in titles if t != "Worklist"]]

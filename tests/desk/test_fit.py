@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from backend_client.models import ContactCreate, PlanCreate, PromiseIn
-from tests.desk.conftest import NOW, settle
+from tests.desk.conftest import NOW, screen_text, settle
 from tests.desk.cuts import cuts
 
 pytestmark = pytest.mark.desk
@@ -38,6 +38,7 @@ def long_book(make_account):  # noqa: ANN001, ANN201
                          currency="CNY", country="CN", region=None, timezone="Asia/Shanghai",
                          phones=["+8613812345678"], address="上海市浦东新区世纪大道100号", email="wang@example.cn"),
             make_account(account_ref="A-0004", customer_name="Bob Okafor", dpd=35, overdue="41.00", balance="2300.00"),
+            make_account(account_ref="A-0005", customer_name="Carla Current", dpd=0, overdue="0.00", balance="300.00"),
         ]
 
     return _make
@@ -89,7 +90,7 @@ async def test_an_agents_screens_cut_nothing(make_desk, long_book, lang) -> None
 async def test_a_supervisors_screens_cut_nothing(make_desk, long_book, login, session, lang) -> None:  # noqa: ANN001
     from backend.models import User
 
-    first, second, third, _fourth = long_book()
+    first, second, third, *_rest = long_book()
     agent = await login("agent1")
     for account, used, outcome, minutes in ((first, "+12125550101", "NA", 30), (second, "+81312345678", "VM", 40),
                                             (third, "+8613812345678", "NA", 300)):
@@ -120,3 +121,33 @@ async def test_a_supervisors_screens_cut_nothing(make_desk, long_book, login, se
             await settle(pilot)
     problems = report(seen)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_every_reason_is_a_key_away(make_desk, long_book, lang) -> None:  # noqa: ANN001
+    """The worklist's line and the account screen's show what fits; ``w`` shows every reason."""
+    from tui.labels import why
+
+    long_book()
+    desk = make_desk(lang=lang)
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        item = desk.screen.query_one("WorklistTable").current_item
+        reasons = [why(r) for r in item.reasons if r.code != "contactable"]
+        assert len(reasons) >= 3
+        await pilot.press("w")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WhyScreen" and desk.screen.reasons == reasons
+        shown = "".join(screen_text(desk).split())
+        for reason in reasons:
+            assert "".join(reason.split()) in shown, reason  # whole, wrapped if need be
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "WhyScreen" and len(desk.screen.reasons) >= 3
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"

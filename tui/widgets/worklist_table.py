@@ -183,7 +183,8 @@ class WorklistTable(DataTable[Text]):
             _fit(item.customer_name, self.widths["name"]),
             Text(last4),  # the last four (the column says it is the card)
             Text(str(item.dpd), justify="right"),
-            Text(item.bucket.value),
+            # "current" is the one bucket longer than its column: its short name, as the overview's.
+            _fit(_("Cur") if item.bucket.value == "current" else item.bucket.value, self.widths["bucket"]),
             Text(fmt.money(item.overdue), justify="right"),
             Text(f"{item.priority:.0f}", justify="right"),
             _fit(when.plain, 9) if not item.contactable_now else when,

@@ -73,6 +73,8 @@ class AccountScreen(DeskScreen):
                 id="account.letter", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
+        Binding("w", "why", N_("Why"), tooltip=N_("Every reason the account is where it is in the worklist"),
+                id="account.why", priority=True, show=False),
         Binding("escape", "back", N_("Back"), tooltip=N_("Back to the worklist; drafts are kept"), id="account.back", priority=True),
     ]
     PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone")),
@@ -98,6 +100,8 @@ class AccountScreen(DeskScreen):
         self.compliance: ComplianceVerdict | None = None
         """The backend's full verdict on phoning the customer at the desk's clock, as last loaded."""
         self._verdict_unshown = False
+        self._verdict_text = ""
+        """The verdict on calling as last shown (the why screen repeats it)."""
 
     def compose(self) -> ComposeResult:
         yield self.title_bar(" · ".join(p for p in (self._ref, self._name) if p) or _("Account"))
@@ -216,6 +220,7 @@ class AccountScreen(DeskScreen):
         from textual.content import Content
 
         widget = self.query_one("#account-verdict", Static)
+        self._verdict_text = line
         width = widget.content_region.width or max(20, self.app.size.width - 2)
         reasons = [why(r) for r in (self.detail.reasons if self.detail else [])
                    if r.code not in ("contactable", "outside_hours")]
@@ -418,6 +423,14 @@ class AccountScreen(DeskScreen):
         line.display = bool(text)
 
     # -- actions ------------------------------------------------------------------
+
+    def action_why(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        self.desk.nav.why(_("Why {ref} {name} is here").format(ref=detail.account_ref, name=detail.customer.name),
+                          self._verdict_text,
+                          [why(r) for r in detail.reasons if r.code not in ("contactable", "outside_hours")])
 
     def action_back(self) -> None:
         if self.leased:

@@ -36,6 +36,8 @@ class WorklistScreen(DeskScreen):
                 id="worklist.search", priority=True),
         Binding("n", "work_next", N_("Next"), tooltip=N_("Take the next account to work and open it"),
                 id="worklist.next", priority=True),
+        Binding("w", "why", N_("Why"), tooltip=N_("Every reason the highlighted account is where it is"),
+                id="worklist.why"),
         Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down", priority=True, show=False),
         Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up", priority=True, show=False),
         Binding("down", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down_arrow", show=False),
@@ -148,6 +150,14 @@ class WorklistScreen(DeskScreen):
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))
 
     # -- actions ------------------------------------------------------------------
+
+    def action_why(self) -> None:
+        item = self.table.current_item
+        if item is None:
+            return
+        when = verdict(item.contactable_now, item.next_contact_at, item.blocks, self.desk.agent_tz)
+        self.desk.nav.why(_("Why {ref} {name} is here").format(ref=item.account_ref, name=item.customer_name), when,
+                          [why(r) for r in item.reasons if r.code != "contactable"])
 
     @on(WorklistTable.Open)
     def _open(self, event: WorklistTable.Open) -> None:
