@@ -24,6 +24,7 @@ from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import localize_bindings
+from tui.labels import bucket_name
 from tui.store import Waiting
 
 # How near the end of what is loaded the cursor may come before the next page is asked for.
@@ -153,7 +154,7 @@ class WorklistTable(DataTable[Text]):
             _fit(item.customer_name, 13),
             Text(last4),  # the last four (the column says it is the card)
             Text(str(item.dpd), justify="right"),
-            Text(item.bucket.value),
+            Text(bucket_name(item.bucket)),
             Text(fmt.money(item.overdue), justify="right"),
             Text(f"{item.priority:.0f}", justify="right"),
             _fit(when.plain, 9) if not item.contactable_now else when,
