@@ -41,11 +41,11 @@ ALLOWED: dict[str, str] = {
     "HK": "HK$: babel's zh_CN symbol for the Hong Kong dollar",
     # Names a user types or reads on a keyboard or a file system.
     **{key: "a key's name (ctrl+p, shift+tab, esc), as on the keyboard" for key in ("ctrl", "shift", "tab", "esc",
-                                                                                 "Esc", "enter")},
+                                                                                 "Esc", "enter", "space")},
     "config": "config.toml: the settings file's name, which the user edits",
     "toml": "config.toml: the settings file's name, which the user edits",
     "keymap": "[keymap]: the section the user writes in config.toml",
-    "PDF": "the document format, written so in Chinese too",
+    **{name: "a file format's name, written so in Chinese too" for name in ("PDF", "CSV", "Markdown")},
     "collectdesk": "the product's name",
 }
 
@@ -141,6 +141,14 @@ async def captures(make_desk, make_trainer) -> dict[str, str]:  # noqa: ANN001
         await settle(pilot)
         await pilot.press("x")
         await _capture(pilot, "escalations", out)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("r")
+        await _capture(pilot, "reports", out)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("s")
+        await _capture(pilot, "assign", out)
     desk = make_desk("legal1", lang="zh_CN")
     async with desk.run_test(size=(80, 24)) as pilot:
         await _capture(pilot, "legal queue", out)
