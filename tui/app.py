@@ -334,10 +334,10 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         session ended (``lapsed``: sent once the agent signs in again) or the backend did not
         answer (``offline``: sent when it is back)."""
         if isinstance(exc, Unauthorized):
-            screen.notify(lapsed, title=_("Kept"), severity="warning")
+            screen.notify(lapsed, title=_("Kept on this machine"), severity="warning")
         else:
             self.offline_said()
-            screen.notify(offline, title=_("Kept"), severity="warning")
+            screen.notify(offline, title=_("Kept on this machine"), severity="warning")
 
     def offline_said(self) -> None:
         """The agent has just been told the backend is not answering: no second toast."""

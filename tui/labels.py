@@ -4,7 +4,7 @@ channels, flags, compliance rules and the worklist's reasons (``Why``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tui.i18n import N_, _
@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 
 BUCKETS: tuple[str, ...] = ("current", "X", "30", "60", "90", "120", "150", "180+")
 """The delinquency buckets in order (``backend_client.models.Bucket``'s values), shown by their names."""
+
+BUCKET_NAMES: dict[str, str] = {"current": N_("current")}
+"""The buckets with a name in words (the others are codes: ``X``, ``30``… ``180+``)."""
+
+
+def bucket_name(code: object) -> str:
+    """A bucket as the desk shows it: ``current`` in the desk's language, the others by their code."""
+    value = str(getattr(code, "value", code))
+    return _(BUCKET_NAMES[value]) if value in BUCKET_NAMES else value
 
 OUTCOMES: dict[str, str] = {
     "RPC": N_("right party"),
@@ -161,8 +170,6 @@ _WHY: dict[str, str] = {
     "newly_rolled": N_("rolled into bucket {bucket}"),
     "never_contacted": N_("never contacted"),
     "days_since_contact": N_("{days} days since the last contact"),
-    # The scorecard's reasons (backend/scoring): the common ones; others show their English text.
-    "status_now": N_("{months} months late now"),
 }
 
 
@@ -217,7 +224,7 @@ def why(reason: Why) -> str:
     """A worklist reason in the desk's language, from its code and parameters."""
     template = _WHY.get(reason.code)
     if template is None:
-        return reason.text
+        return scorecard_why(reason) or reason.text
     if reason.code == "broken_promise" and "date" in reason.params:
         return _broken(reason)
     params = {k: str(v) for k, v in reason.params.items()}
@@ -477,3 +484,194 @@ def missing(text: str) -> str:
         if match:
             return _(template).format(**match.groupdict())
     return text
+
+
+# -- the scorecard's reasons ------------------------------------------------------
+# A scorecard reason (backend/scoring, ``scorecard.json``) names the bin an account
+# falls in: its code is the feature, or two joined by ``+`` for a grid, and its
+# parameters the bin's edges (a grid's under ``feature.``). Amounts come in the
+# account's own money (``currency``, ``over_minor``, ``max_minor``: issue 17 item 3).
+
+
+def _months_status(p: dict, *, now: bool, window: int = 6) -> str | None:
+    """Repayment status: now, or the worst of the last ``window`` months."""
+    lo, hi = p.get("min_status"), p.get("max_status")
+    if "months" in p:
+        months = int(p["months"])
+        if now:
+            return _("1 month late now") if months == 1 else _("{months} months late now").format(months=months)
+        if months == 1:
+            return _("1 month late at worst in the last {window} months").format(window=window)
+        return _("{months} months late at worst in the last {window} months").format(months=months, window=window)
+    if "min_months" in p:
+        months = int(p["min_months"])
+        if now:
+            return _("{months} or more months late now").format(months=months)
+        return _("{months} or more months late at worst in the last {window} months").format(
+            months=months, window=window)
+    if lo is None or hi is None:
+        return None
+    lo, hi = int(lo), int(hi)
+    if now:
+        words = {(-2, -2): N_("card not used now"), (-1, -1): N_("paid in full now"),
+                 (0, 0): N_("paid the minimum now")}.get((lo, hi), N_("not late now"))
+        return _(words)
+    if (lo, hi) == (-2, -2):
+        return _("card not used in the last {window} months").format(window=window)
+    if (lo, hi) == (-1, -1):
+        return _("always paid in full or card not used in the last {window} months").format(window=window)
+    if (lo, hi) == (0, 0):
+        return _("never late but not always paid in full in the last {window} months").format(window=window)
+    return _("never late in the last {window} months").format(window=window)
+
+
+def _count(p: dict) -> str | None:
+    """``2``, ``2–3``, ``12 or more`` from a bin's ``min`` and ``max``."""
+    if "min" not in p:
+        return None
+    lo = int(p["min"])
+    if "max" not in p:
+        return _("{count} or more").format(count=lo)
+    hi = int(p["max"])
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _late_total(p: dict) -> str | None:
+    if p.get("min") == 0 and p.get("max") == 0:
+        return _("never late in the last {window} months").format(window=6)
+    count = _count(p)
+    return None if count is None else _("months late add up to {count} over the last 6 statements").format(count=count)
+
+
+def _unpaid(p: dict) -> str | None:
+    if p.get("min") == 0 and p.get("max") == 0:
+        return _("paid something towards every bill")
+    count = _count(p)
+    return None if count is None else _("paid nothing in {count} of the last 5 months").format(count=count)
+
+
+def _pct_span(p: dict, up_to: str, between: str, over: str, nothing: str) -> str | None:
+    """A share (``over_pct``–``max_pct``) in one of four phrasings."""
+    lo, hi = p.get("over_pct"), p.get("max_pct")
+    if hi is not None and float(hi) <= 0 and lo is None:
+        return _(nothing)
+
+    def pct(value: object) -> str:  # the sign in the value, not the message: babel reads "% o" as %-format
+        return _("{value} %").format(value=value)
+
+    if lo is not None and hi is not None and float(lo) > 0:
+        return _(between).format(over=pct(lo), max=pct(hi))
+    if hi is not None:
+        return _(up_to).format(max=pct(hi))
+    if lo is not None:
+        return _(over).format(over=pct(lo))
+    return None
+
+
+def _util_now(p: dict) -> str | None:
+    return _pct_span(p, N_("balance at up to {max} of limit"), N_("balance at {over}–{max} of limit"),
+                     N_("balance at over {over} of limit"), N_("no balance owed"))
+
+
+def _util_max(p: dict) -> str | None:
+    return _pct_span(p, N_("highest balance in 6 months at up to {max} of limit"),
+                     N_("highest balance in 6 months at {over}–{max} of limit"),
+                     N_("highest balance in 6 months at over {over} of limit"),
+                     N_("no balance owed in the last 6 months"))
+
+
+def _paid_share(p: dict) -> str | None:
+    if p.get("no_bill"):
+        return _("no bill to pay last month")
+    return _pct_span(p, N_("paid up to {max} of the last bill"), N_("paid {over}–{max} of the last bill"),
+                     N_("paid over {over} of the last bill"), N_("paid nothing towards the last bill"))
+
+
+def _money_span(p: dict, up_to: str, between: str, over: str, unsaid: str) -> str | None:
+    """An amount bin in the account's money; without a currency, the words without the amount."""
+    from backend_client.models import Money
+    from tui import fmt
+
+    currency = p.get("currency")
+    if not currency:
+        return _(unsaid)
+    currency = str(currency)
+
+    def edge(name: str) -> str | None:
+        if name + "_minor" in p:
+            minor = int(p[name + "_minor"])
+        elif name in p:  # a reason from before amounts came in minor units: whole units
+            from backend_client.money import exponent
+
+            minor = int(round(float(p[name]) * 10 ** exponent(currency)))
+        else:
+            return None
+        return fmt.money(Money(amount_minor=minor, currency=currency))
+
+    lo, hi = edge("over"), edge("max")
+    if lo is not None and hi is not None:
+        return _(between).format(over=lo, max=hi)
+    if hi is not None:
+        return _(up_to).format(max=hi)
+    if lo is not None:
+        return _(over).format(over=lo)
+    return _(unsaid)
+
+
+def _paid_avg(p: dict) -> str | None:
+    return _money_span(p, N_("paid up to {max} a month on average"), N_("paid {over}–{max} a month on average"),
+                       N_("paid over {over} a month on average"), N_("how much was paid a month on average"))
+
+
+def _spend_avg(p: dict) -> str | None:
+    return _money_span(p, N_("new spending up to {max} a month"), N_("new spending {over}–{max} a month"),
+                       N_("new spending over {over} a month"), N_("new spending a month"))
+
+
+def _spend_now(p: dict) -> str | None:
+    return _money_span(p, N_("new spending up to {max} this month"), N_("new spending {over}–{max} this month"),
+                       N_("new spending over {over} this month"), N_("new spending this month"))
+
+
+def _balance_now(p: dict) -> str | None:
+    return _money_span(p, N_("balance up to {max}"), N_("balance {over}–{max}"), N_("balance over {over}"),
+                       N_("the balance"))
+
+
+_SCORECARD: dict[str, Callable[[dict], str | None]] = {
+    "status_now": lambda p: _months_status(p, now=True),
+    "worst_status_3m": lambda p: _months_status(p, now=False, window=3),
+    "worst_status_6m": lambda p: _months_status(p, now=False, window=6),
+    "late_months_total_6m": _late_total,
+    "months_unpaid_5m": _unpaid,
+    "utilisation_now": _util_now,
+    "utilisation_max_6m": _util_max,
+    "paid_share_of_bill_now": _paid_share,
+    "paid_avg": _paid_avg,
+    "new_spending_avg": _spend_avg,
+    "new_spending_now": _spend_now,
+    "balance_now": _balance_now,
+}
+"""The scorecard's features that reasons name, each read from its bin's parameters."""
+
+
+def scorecard_why(reason: Why) -> str | None:
+    """A scorecard reason in the desk's language; None for a feature this desk does not know."""
+    features = reason.code.split("+")
+    if not all(f in _SCORECARD for f in features):
+        return None
+    parts = []
+    try:
+        for feature in features:
+            if len(features) > 1:
+                prefix = feature + "."
+                params = {k[len(prefix):]: v for k, v in reason.params.items() if k.startswith(prefix)}
+            else:
+                params = dict(reason.params)
+            words = _SCORECARD[feature](params)
+            if words is None:
+                return None
+            parts.append(words)
+    except (TypeError, ValueError, KeyError):
+        return None
+    return listing(parts, last_and=False)

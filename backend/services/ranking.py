@@ -23,6 +23,7 @@ from backend.domain.accounts import bucket_for
 from backend.domain.strategy import RankInputs, broken_why, load_split, rank
 from backend.models import Account, Customer, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
+from backend.scoring.money import reasons_in_account_money
 from backend.services import compliance
 from backend.services.authority import load_authority
 from backend.services.contactability import PAUSE_FLAGS
@@ -32,17 +33,20 @@ from backend_client.money import exponent
 # The priority
 
 
-def risk_of(history: dict | None) -> tuple[float | None, list]:
+def risk_of(history: dict | None, currency: str | None = None,
+            limit_minor: int | None = None) -> tuple[float | None, list]:
     """The scorecard's probability of default and its top reasons, from the account's
     own statement history; (None, []) where it has none (the strategy then uses its
-    bucket's default)."""
+    bucket's default). With the account's ``currency`` and credit limit, a reason that
+    quotes an amount quotes it in the account's money (``backend.scoring.money``)."""
     if not history:
         return None, []
     try:
         scored = score_history(history)
     except ValueError:
         return None, []
-    return round(scored.probability, 6), list(scored.reasons)
+    return round(scored.probability, 6), reasons_in_account_money(list(scored.reasons), history, currency,
+                                                                   limit_minor)
 
 
 class PlanRow(NamedTuple):
@@ -133,7 +137,7 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
         plans = plan_rows(session, [account.id])[account.id] if account.id is not None else []
     promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
     state = compliance.phone_state(account, history, now)
-    p_default, risk_reasons = risk_of(account.history)
+    p_default, risk_reasons = risk_of(account.history, account.currency, account.credit_limit_minor)
     split = load_split()
     strategy = split.for_account(account.account_ref or "")
     p = rank(strategy, RankInputs(

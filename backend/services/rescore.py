@@ -123,7 +123,7 @@ class _Batch:
             self.now_key = self.stamp(now)
         self.columns = (t.c.id, t.c.account_ref, t.c.history, t.c.dpd, t.c.bucket, t.c.overdue_minor, t.c.currency,
                         raw(t.c.flags), t.c.contactable, raw(t.c.recheck_at), t.c.risk, t.c.priority, t.c.strategy,
-                        raw(t.c.reasons), raw(t.c.updated_at))
+                        raw(t.c.reasons), raw(t.c.updated_at), t.c.credit_limit_minor)
         self.exponents: dict[str, int] = {}
 
     def _last_contacts(self, conn: Any, low: int, high: int) -> dict[int, Any]:
@@ -161,14 +161,14 @@ class _Batch:
         changed: list[tuple] = []
         lapsed = 0
         for (i, ref, history, dpd, bucket, overdue, currency, flags, contactable, recheck_at, risk, priority,
-             strategy_id, reasons_text, seen) in rows:
+             strategy_id, reasons_text, seen, limit_minor) in rows:
             if recheck_at <= now_key:
                 lapsed += 1  # refresh_due asks the compliance engine for these
                 continue
             if isinstance(history, str):  # a driver that hands JSON back as text
                 history = json.loads(history)
             paused = flags not in NO_FLAGS and paused_by(json.loads(flags))
-            p_default, risk_reasons = risk_of(history)
+            p_default, risk_reasons = risk_of(history, currency, limit_minor)
             promise_due, broken, callback_due, hours_since = work_due(contacts.get(i), plans.get(i, ()), now)
             strategy = split.for_account(ref or "")
             exp = exponents.get(currency)

@@ -243,3 +243,47 @@ async def test_the_desk_in_chinese_lines_up_wide_names(make_desk, accounts, logi
     api = await login("agent1")
     contacts = [e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact"]
     assert [(c.outcome, c.note) for c in contacts] == [("NA", "无人接听 稍后再打")]
+
+
+def test_every_scorecard_reason_is_said_in_both_languages() -> None:
+    """Each bin of the shipped scorecard, in the account's money (CN¥, ¥), read from its code
+    and parameters: English words in English, no Latin word in Chinese (issue 17 items 2, 3)."""
+    from decimal import Decimal
+
+    from backend.scoring.money import in_account_money
+    from backend.scoring.scorecard import load_scorecard
+    from tui.labels import scorecard_why
+
+    bins = [b for spec in load_scorecard().data["features"] for b in spec["bins"]]
+    assert len(bins) > 100
+    for currency, scale in (("CNY", Decimal("0.25")), ("JPY", Decimal(4)), ("TWD", Decimal(1))):
+        for b in bins:
+            moved = in_account_money(Why(code=b["code"], text=b["text"], params=b["params"]), scale, currency)
+            reason = Why(code=moved.code, text=moved.text, params=moved.params)
+            i18n.set_language("en")
+            english = scorecard_why(reason)
+            assert english and "NT$" not in english or currency == "TWD", (b, english)
+            i18n.set_language("zh_CN")
+            chinese = scorecard_why(reason)
+            assert chinese, b
+            assert not re.search(r"[A-Za-z]{2,}", re.sub(r"(?:NT|US|HK)\$|JP¥", "", chinese)), chinese
+            assert why(reason) == chinese
+    i18n.set_language("en")
+
+
+def test_a_reason_in_cny_and_in_jpy() -> None:
+    """The same bin on a CN¥ and a ¥ account (JPY has no minor units)."""
+    cny = Why(code="paid_avg+late_months_total_6m", text="…",
+              params={"paid_avg.currency": "CNY", "paid_avg.over_minor": 28000, "paid_avg.max_minor": 58000,
+                      "late_months_total_6m.min": 2, "late_months_total_6m.max": 3})
+    jpy = Why(code="new_spending_now", text="…", params={"currency": "JPY", "max_minor": 720})
+    i18n.set_language("en")
+    assert why(cny) == "paid CN¥280.00–CN¥580.00 a month on average, months late add up to 2–3 over the last 6 statements"
+    assert why(jpy) == "new spending up to ¥720 this month"
+    i18n.set_language("zh_CN")
+    assert why(cny) == "月均还款 ¥280.00–¥580.00、近 6 期账单累计逾期 2–3 个月"
+    assert why(jpy) == "本月新增消费不超过 JP¥720"
+    share = Why(code="paid_share_of_bill_now", text="…", params={"over_pct": 2, "max_pct": 29})
+    assert why(share) == "上期账单还款 2%–29%"
+    i18n.set_language("en")
+    assert why(share) == "paid 2 %–29 % of the last bill"

@@ -71,10 +71,13 @@ class OutcomePicker(KeyLegend, can_focus=True):
         chosen = Text()
         if self.outcome:
             chosen.append("→ ", style="dim")
-            chosen.append(label(OUTCOMES, self.outcome), style="bold")
+            # The name, and the code beside it: the code is what the picker's keys show.
+            chosen.append(_("{name} ({code})").format(name=label(OUTCOMES, self.outcome), code=self.outcome),
+                          style="bold")
             if self.result:
                 chosen.append(" · ")
-                chosen.append(label(RESULTS, self.result), style="bold")
+                chosen.append(_("{name} ({code})").format(name=label(RESULTS, self.result), code=self.result),
+                              style="bold")
             if not self.live:
                 chosen.append("  ")
                 chosen.append(_("({key}, then a key, to change it)").format(key=self.jump), style="dim")

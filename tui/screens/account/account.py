@@ -30,6 +30,7 @@ from tui.labels import (
     PLAN_STATUSES,
     RESULTS,
     STATUSES,
+    bucket_name,
     drafts_line,
     label,
     listing,
@@ -346,7 +347,7 @@ class AccountScreen(DeskScreen):
             (_("Limit"), fmt.money(d.credit_limit)),
             (_("Overdue"), fmt.money(d.overdue)),
             (_("Min. due"), fmt.money(d.minimum_due)),
-            (_("Delinquency"), _("DPD {dpd} · bucket {bucket}").format(dpd=d.dpd, bucket=d.bucket.value)),
+            (_("Delinquency"), _("DPD {dpd} · bucket {bucket}").format(dpd=d.dpd, bucket=bucket_name(d.bucket))),
         ):
             figures.add_row(name, Text(value))
         self.query_one("#account-figures", Static).update(figures)

@@ -24,7 +24,7 @@ from backend_client.client import BackendError, NotFound
 from backend_client.models import AccountDetail, PlanOut
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, label
+from tui.labels import LIMITS, PLAN_KINDS, PLAN_STATUSES, breach, bucket_name, label
 from tui.screens.common.deciding import DecisionQueue
 from tui.screens.common.queue import QueueScreen, clip, cursor_bindings
 from tui.widgets.decision import DecisionRow
@@ -222,7 +222,7 @@ class ApprovalsScreen(DecisionQueue, QueueScreen[PlanOut]):
             text.append("\n" + f"{account.customer.name} · {account.account_ref}", style="bold")
             text.append("\n" + _("Balance {balance} · overdue {overdue} · DPD {dpd} · bucket {bucket}").format(
                 balance=fmt.money(account.balance), overdue=fmt.money(account.overdue), dpd=account.dpd,
-                bucket=account.bucket.value))
+                bucket=bucket_name(account.bucket)))
             flags = [name for name in type(account.flags).model_fields
                      if name != "cease" and getattr(account.flags, name)]
             if flags or account.flags.cease:

@@ -24,7 +24,7 @@ from backend_client.client import BackendError, ProblemResponse
 from backend_client.models import AccountFilter, AssignCandidate, AssignPreview, AssignRequest, TeamOverview
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import BUCKETS
+from tui.labels import BUCKETS, bucket_name
 from tui.screens.common.base import DeskModal
 from tui.screens.common.queue import QueueScreen, fit, right
 
@@ -118,7 +118,7 @@ class AssignScreen(QueueScreen[AssignCandidate]):
             yield Select(options, prompt=_("any agent"), id="assign-from", compact=True,
                          value=start if start in {v for _l, v in options} else Select.NULL)
             yield Label(_("Bucket"))
-            yield Select([(b, b) for b in BUCKETS], prompt=_("any"), id="assign-bucket", compact=True)
+            yield Select([(bucket_name(b), b) for b in BUCKETS], prompt=_("any"), id="assign-bucket", compact=True)
             yield Label(_("DPD"))
             yield Input(id="assign-min-dpd", compact=True, max_length=5, type="integer", placeholder=_("from"))
             yield Input(id="assign-max-dpd", compact=True, max_length=5, type="integer", placeholder=_("to"))
@@ -229,7 +229,7 @@ class AssignScreen(QueueScreen[AssignCandidate]):
         w = self.widths
         return [Text("✓ " if a.id in self.marked else "  ", style="bold green"), fit(a.account_ref, w["ref"]),
                 fit(a.customer_name, w["name"]), fit(a.agent or _("pool"), w["agent"]),
-                right(f"{a.dpd}", w["dpd"]), fit(" " + a.bucket.value, w["bucket"]),
+                right(f"{a.dpd}", w["dpd"]), fit(" " + bucket_name(a.bucket), w["bucket"]),
                 right(fmt.money(a.balance), w["balance"])]
 
     def _count(self) -> None:

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Static
 from backend_client.client import BackendError
 from backend_client.models import OverviewRow, TeamOverview
 from tui.i18n import N_, _
-from tui.labels import BUCKETS
+from tui.labels import BUCKETS, bucket_name
 from tui.screens.common.queue import QueueScreen, cursor_bindings, fit, right
 
 
@@ -174,7 +174,7 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
         parts = [_("By bucket:")]
         for b in BUCKETS:
             n = total.buckets.get(b, 0)
-            parts.append(f"{b} {bar(n / top if top else 0, 3)}")
+            parts.append(f"{bucket_name(b)} {bar(n / top if top else 0, 3)}")
         return " ".join(parts)
 
     def _show_waiting(self) -> None:

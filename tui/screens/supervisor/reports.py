@@ -28,7 +28,7 @@ from backend_client.models import AgentReport, CasesReport, Money, PortfolioRepo
 from backend_client.report_format import FORMATTERS, bar
 from tui import fmt
 from tui.i18n import N_, _
-from tui.labels import label
+from tui.labels import bucket_name, label
 from tui.screens.common.base import DeskScreen
 from tui.screens.common.queue import fit, right
 
@@ -233,7 +233,7 @@ class ReportsScreen(DeskScreen):
             share = Text(bar(b.share, bar_cells), style="bold")
             share.append(" ")
             share += right(percent(b.share), 7)
-            table.add_row(fit(b.bucket.value, widths["bucket"]), right(f"{b.accounts:,}", widths["accounts"]), share,
+            table.add_row(fit(bucket_name(b.bucket), widths["bucket"]), right(f"{b.accounts:,}", widths["accounts"]), share,
                           right(first_money(b.balance), widths["balance"]),
                           right(percent(r.roll_forward_rate) if r else "—", widths["forward"]),
                           right(percent(r.cure_rate) if r else "—", widths["cure"]), key=b.bucket.value)
@@ -291,7 +291,7 @@ class ReportsScreen(DeskScreen):
             # The highlighted bucket's balance in every currency (the column has room for one), or the whole book's.
             chosen = current if row < len(rows) - 1 else None
             text.append(_("{bucket}: {accounts} accounts · balance {balance}").format(
-                bucket=chosen.bucket.value if chosen else _("all"),
+                bucket=bucket_name(chosen.bucket) if chosen else _("all"),
                 accounts=f"{(chosen.accounts if chosen else report.accounts):,}",
                 balance=monies(chosen.balance if chosen else report.balance)))
             text.append("\n" + _("Cure rate {cure} · cured in the period {cured} of {late} ({rate}) · collected "
