@@ -12,12 +12,17 @@ import datetime as dt
 from functools import partial
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from backend_client.models import ContactCreate, PromiseIn
 from tests.desk.conftest import NOW, settle
+from tests.desk.test_training_desk import make_trainer  # noqa: F401 - a fixture, used by name
 
 pytestmark = pytest.mark.desk
+
+LANGS = ["en", "zh_CN"]
+"""Every screen in both of the desk's languages (issue 17)."""
+each_lang = pytest.mark.parametrize("lang", LANGS)
 
 
 async def steady(pilot) -> None:  # noqa: ANN001
@@ -27,8 +32,9 @@ async def steady(pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
-def test_login_screen(snap_compare, make_desk) -> None:
-    desk = make_desk(username=None)
+@each_lang
+def test_login_screen(snap_compare, make_desk, lang) -> None:
+    desk = make_desk(username=None, lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await pilot.press(*"agent1")
@@ -37,15 +43,10 @@ def test_login_screen(snap_compare, make_desk) -> None:
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
-def test_worklist_screen(snap_compare, make_desk, accounts) -> None:
+@each_lang
+def test_worklist_screen(snap_compare, make_desk, accounts, lang) -> None:
     accounts()
-    desk = make_desk()
-    assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
-
-
-def test_worklist_screen_in_chinese(snap_compare, make_desk, accounts) -> None:
-    accounts()
-    desk = make_desk(lang="zh_CN")
+    desk = make_desk(lang=lang)
     assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
 
 
@@ -56,10 +57,11 @@ def _plan_ids_from_one(session) -> None:  # noqa: ANN001
         session.execute(text("SELECT setval('plans_id_seq', COALESCE((SELECT max(id) FROM plans), 0) + 1, false)"))
 
 
-def test_account_screen(snap_compare, make_desk, accounts, session) -> None:  # noqa: ANN001
+@each_lang
+def test_account_screen(snap_compare, make_desk, accounts, session, lang) -> None:  # noqa: ANN001
     first, *_ = accounts()
     _plan_ids_from_one(session)
-    desk = make_desk()
+    desk = make_desk(lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
@@ -78,9 +80,10 @@ def test_account_screen(snap_compare, make_desk, accounts, session) -> None:  # 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
-def test_call_screen(snap_compare, make_desk, accounts) -> None:
+@each_lang
+def test_call_screen(snap_compare, make_desk, accounts, lang) -> None:
     accounts()
-    desk = make_desk()
+    desk = make_desk(lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
@@ -139,10 +142,11 @@ def test_escalation_form_keys_with_the_focus_in(snap_compare, make_desk, account
                                                                          field=field))
 
 
-def test_plan_screen(snap_compare, make_desk, accounts) -> None:
+@each_lang
+def test_plan_screen(snap_compare, make_desk, accounts, lang) -> None:
     """A settlement beyond an agent's authority: its schedule, the total, and why it needs approval."""
     accounts()
-    desk = make_desk()
+    desk = make_desk(lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
@@ -156,12 +160,13 @@ def test_plan_screen(snap_compare, make_desk, accounts) -> None:
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
-def test_escalate_screen(snap_compare, make_desk, referrals) -> None:
+@each_lang
+def test_escalate_screen(snap_compare, make_desk, referrals, lang) -> None:
     """A legal referral the account is not ready for: what it still lacks, in words, with what was typed kept."""
     from tests.desk.test_escalations_desk import open_account
 
     referrals()
-    desk = make_desk()
+    desk = make_desk(lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await open_account(pilot, "L-0002")
@@ -176,20 +181,22 @@ def test_escalate_screen(snap_compare, make_desk, referrals) -> None:
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
-def test_team_overview_screen(snap_compare, make_desk, accounts, make_account) -> None:
+@each_lang
+def test_team_overview_screen(snap_compare, make_desk, accounts, make_account, lang) -> None:
     """A supervisor's first screen: the team by agent and bucket, what is due, what broke."""
     accounts()
     for n in range(4):
         make_account(account_ref=f"B-{n:04d}", customer_name=f"Beth Ng {n}", dpd=125 + n, agent="agent2")
     make_account(account_ref="P-0001", customer_name="Pat Pool", dpd=5, agent=None)
-    desk = make_desk("super1")
+    desk = make_desk("super1", lang=lang)
     assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
 
 
-def test_assign_screen(snap_compare, make_desk, accounts) -> None:
+@each_lang
+def test_assign_screen(snap_compare, make_desk, accounts, lang) -> None:
     """agent1's accounts from 30 to 100 days past due, one marked, about to go to agent2."""
     accounts()
-    desk = make_desk("super1")
+    desk = make_desk("super1", lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
@@ -202,7 +209,8 @@ def test_assign_screen(snap_compare, make_desk, accounts) -> None:
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
 
 
-def test_escalations_inbox(snap_compare, make_desk, referrals, session) -> None:
+@each_lang
+def test_escalations_inbox(snap_compare, make_desk, referrals, session, lang) -> None:
     """legal1's referrals inbox, where a legal officer lands: one referral waiting, its pack listed."""
     from sqlalchemy import select
 
@@ -216,14 +224,15 @@ def test_escalations_inbox(snap_compare, make_desk, referrals, session) -> None:
                                                                   note="letter sent 20 days ago"),
                        "Collectdesk Demo Bank", "Customer care")
     session.commit()
-    desk = make_desk("legal1")
+    desk = make_desk("legal1", lang=lang)
     assert snap_compare(desk, terminal_size=(80, 24), run_before=steady)
 
 
-def test_reports_screen(snap_compare, make_desk, accounts, login) -> None:
+@each_lang
+def test_reports_screen(snap_compare, make_desk, accounts, login, lang) -> None:
     """The agent report: measures side by side, rates as bars, attempts a day as a sparkline."""
     first, second, _third = accounts()
-    desk = make_desk("super1")
+    desk = make_desk("super1", lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
@@ -237,6 +246,120 @@ def test_reports_screen(snap_compare, make_desk, accounts, login) -> None:
             started_at=NOW - dt.timedelta(days=1), duration_s=300, used="+12125550101",
             ptp=PromiseIn(amount="200.00", date=dt.date(2026, 3, 13))))
         await pilot.press("r")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+async def on_account(pilot, keys: tuple[str, ...] = ()) -> None:  # noqa: ANN001
+    """The top account open, then ``keys``."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press(*keys)
+    await steady(pilot)
+
+
+@each_lang
+@pytest.mark.parametrize("key", ["n", "h", "t", "f", "w"], ids=["note", "handoff", "timezone", "phones", "why"])
+def test_account_forms(snap_compare, make_desk, accounts, lang, key) -> None:  # noqa: ANN001
+    """The account screen's forms over it: a note, a handoff, the customer's zone, the phones, every reason."""
+    accounts()
+    desk = make_desk(lang=lang)
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=partial(on_account, keys=(key,)))
+
+
+@each_lang
+def test_help_screen(snap_compare, make_desk, accounts, lang) -> None:  # noqa: ANN001
+    """The keys, the worklist's first (the screen the agent was on)."""
+    accounts()
+    desk = make_desk(lang=lang)
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+@each_lang
+def test_shared_notes_screen(snap_compare, make_desk, accounts, lang) -> None:  # noqa: ANN001
+    accounts()
+    desk = make_desk(lang=lang)
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        pilot.app.nav.shared_notes()
+        await settle(pilot)
+        await pilot.press(*"A-0003", "enter")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+async def _plan_and_breach(login, session) -> None:  # noqa: ANN001
+    """A settlement waiting for approval, and a call at night in Shanghai (a breach)."""
+    from backend.models import Plan
+    from backend_client.models import PlanCreate
+
+    api = await login("agent1")
+    page = await api.worklist()
+    by_ref = {i.account_ref: i for i in page.items}
+    await api.draft_plan(by_ref["A-0001"].id, PlanCreate(
+        kind="settlement", discount_percent="20", count=2, first_due=dt.date(2026, 3, 18),
+        note="half now, half with the bonus", submit=True))
+    # A row's created_at default is the real clock's (the column holds the function): the picture's is fixed.
+    session.execute(update(Plan).values(created_at=NOW - dt.timedelta(hours=2)))
+    session.commit()
+    await api.log_contact(by_ref["A-0003"].id, ContactCreate(
+        channel="phone", outcome="NA", used="+8613812345678", duration_s=20,
+        started_at=dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)))
+
+
+@each_lang
+@pytest.mark.parametrize("where", ["approvals", "breaches", "segments"])
+def test_supervisor_queues(snap_compare, make_desk, accounts, login, session, lang, where) -> None:  # noqa: ANN001
+    """The approvals (a settlement beyond an agent's authority), the breaches (a call at
+    night in the customer's zone) and the segments."""
+    accounts()
+    desk = make_desk("super1", lang=lang)
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await _plan_and_breach(login, session)
+        getattr(pilot.app.nav, where)()
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+@each_lang
+def test_segment_form(snap_compare, make_desk, accounts, lang) -> None:  # noqa: ANN001
+    accounts()
+    desk = make_desk("super1", lang=lang)
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        pilot.app.nav.segments()
+        await settle(pilot)
+        await pilot.press("n")
+        await steady(pilot)
+
+    assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
+
+
+@each_lang
+@pytest.mark.parametrize("screen", ["trainer", "demo"])
+def test_training_screens(snap_compare, make_trainer, lang, screen) -> None:  # noqa: ANN001
+    """The trainer's scenarios, and the first lines of the job-loss demo."""
+    desk = make_trainer(lang=lang) if screen == "trainer" else make_trainer(lang=lang, scenario="job_loss",
+                                                                           mode="demo")
+
+    async def before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        if screen == "demo":
+            await pilot.press("space", "n", "n")
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
