@@ -11,10 +11,18 @@ import re
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
+from textual.widgets._footer import FooterKey
 
-MONEY = re.compile(r"(?:[$¥€£₩]|NT\$|HK\$|CN¥|JP¥|\b[A-Z]{3}\b)\s?-?\d[\d,]*(?:\.\d+)?|\d[\d,]*\.\d{2}\b")
-"""An amount as the desk writes one: a symbol or code before digits, or digits with cents."""
+MONEY = re.compile(r"-?(?:[A-Z]{0,3}[$¥€£₩]|[A-Z]{3}\s)-?\d[\d,]*(?:\.\d*)?|-?\d[\d,]*\.\d{1,2}")
+"""An amount as the desk writes one (US$, CN¥, NT$, ¥, or a code and a space, before the
+digits), or digits with cents; cut anywhere."""
+
+
+def _cut_amount(line: str) -> bool:
+    """Whether the ellipsis ends ``line`` in the middle of an amount (its last word is one)."""
+    words = re.split(r"[\s·，、]+|,\s+", line.removesuffix("…").rstrip())
+    return bool(words) and MONEY.fullmatch(words[-1]) is not None
 
 
 def _plain(value: object) -> str:
@@ -41,10 +49,15 @@ def cuts(app) -> list[str]:  # noqa: ANN001
                 for line in [x.rstrip() for x in _plain(value).splitlines()]:
                     if cell_len(line) > room[column.key]:
                         found.append(f"{where}: {column.label.plain!r} cell {line!r} cut to {room[column.key]} cells")
-                    elif line.endswith("…") and MONEY.search(line):
+                    elif line.endswith("…") and _cut_amount(line):
                         found.append(f"{where}: {column.label.plain!r} money cut: {line!r}")
         shown = table.scrollable_content_region.width
         wide = sum(c.get_render_width(table) for c in columns)
         if shown and wide > shown:
             found.append(f"{where}: {wide} cells of columns in {shown}: the last ones are off the screen")
+    for footer in app.screen.query(Footer):
+        width = footer.region.right
+        for key in footer.query(FooterKey):
+            if key.display and (key.region.width == 0 or key.region.right > width):
+                found.append(f"{screen} footer: {key.key_display or key.key} {key.description!r} is off the screen")
     return found

@@ -68,6 +68,10 @@ async def test_an_agents_screens_cut_nothing(make_desk, long_book, lang) -> None
             await settle(pilot)
             await pilot.press("f3", "f4", "p", *"150", "tab", *"+7")
             await look(pilot, seen, f"call {row}")
+            # The disclosure is read aloud: whole on the screen, wrapped if need be.
+            disclosure = str(desk.screen.query_one("#disclosure-text").render())
+            if "".join(disclosure.split()) not in "".join(screen_text(desk).split()):
+                seen[f"call {row}"].append(f"disclosure not whole: {disclosure!r}")
             await pilot.press("escape")
             await settle(pilot)
             if type(desk.screen).__name__ != "AccountScreen":
@@ -110,7 +114,7 @@ async def test_a_supervisors_screens_cut_nothing(make_desk, long_book, login, se
     seen: dict[str, list[str]] = {}
     async with desk.run_test(size=(80, 24)) as pilot:
         await look(pilot, seen, "overview")
-        for name in ("approvals", "breaches", "assign", "segments", "reports", "escalations"):
+        for name in ("approvals", "breaches", "assign", "segments", "reports", "escalations", "shared_notes"):
             getattr(desk.nav, name)()
             await look(pilot, seen, name)
             if name == "reports":

@@ -16,6 +16,7 @@ from sqlalchemy import text, update
 
 from backend_client.models import ContactCreate, PromiseIn
 from tests.desk.conftest import NOW, settle
+from tests.desk.cuts import cuts
 from tests.desk.test_training_desk import make_trainer  # noqa: F401 - a fixture, used by name
 
 pytestmark = pytest.mark.desk
@@ -26,10 +27,13 @@ each_lang = pytest.mark.parametrize("lang", LANGS)
 
 
 async def steady(pilot) -> None:  # noqa: ANN001
+    """Settled, cursors still; and nothing on the screen cut that matters (``tests/desk/cuts.py``)."""
     await settle(pilot)
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False
     await pilot.pause()
+    problems = cuts(pilot.app)
+    assert not problems, "\n".join(problems)
 
 
 @each_lang

@@ -46,11 +46,11 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
         Binding("b", "breaches", N_("Breaches"), tooltip=N_("Contacts logged against the compliance rules"),
                 id="supervisor.breaches", priority=True),
         Binding("r", "reports", N_("Reports"), tooltip=N_("Agent, team, portfolio and cases reports"),
-                id="supervisor.reports", priority=True),
+                id="supervisor.reports", priority=True, show=False),  # the footer fits 80: r and s are in ? and ^p
         Binding("x", "escalations", N_("Escalations"), tooltip=N_("The escalations waiting for a decision"),
                 id="supervisor.escalations", priority=True),
         Binding("s", "assign", N_("Assign set"), tooltip=N_("Pick a set of accounts by filter and move it in one action"),
-                id="supervisor.assign", priority=True),
+                id="supervisor.assign", priority=True, show=False),
         Binding("w", "worklist", N_("Worklist"), tooltip=N_("The team's accounts, highest priority first"),
                 id="supervisor.worklist", priority=True, show=False),
         *cursor_bindings("supervisor"),

@@ -75,16 +75,16 @@ class ReportsScreen(DeskScreen):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("1", "show('agent')", N_("Agents"), tooltip=N_("Per agent, by name: attempts, contacts, rates, promises"),
-                id="reports.agent", priority=True),
+                id="reports.agent", priority=True, show=False),  # 1-4 and d are on the screen's own line
         Binding("2", "show('team')", N_("Team"), tooltip=N_("The agent figures added up per team"), id="reports.team",
-                priority=True),
+                priority=True, show=False),
         Binding("3", "show('portfolio')", N_("Portfolio"),
                 tooltip=N_("Accounts and balance by bucket, roll rates and cure rate"), id="reports.portfolio",
-                priority=True),
+                priority=True, show=False),
         Binding("4", "show('cases')", N_("Cases"), tooltip=N_("Successful and difficult cases and what was done"),
-                id="reports.cases", priority=True),
+                id="reports.cases", priority=True, show=False),
         Binding("d", "period", N_("Period"), tooltip=N_("The last 7, 30 or 90 days"), id="reports.period",
-                priority=True),
+                priority=True, show=False),
         Binding("c", "export('csv')", N_("CSV"), tooltip=N_("Export this report to a CSV file"), id="reports.csv",
                 priority=True),
         Binding("m", "export('md')", N_("Markdown"), tooltip=N_("Export this report to a Markdown file"),
