@@ -24,7 +24,6 @@ from backend_client.models import WorklistItem
 from tui import fmt
 from tui.i18n import N_, _
 from tui.keys import localize_bindings
-from tui.labels import bucket_name
 from tui.store import Waiting
 
 # How near the end of what is loaded the cursor may come before the next page is asked for.
