@@ -44,6 +44,8 @@ def cuts(app) -> list[str]:  # noqa: ANN001
             label = column.label.plain.rstrip()  # a space that aligns it may go
             if cell_len(label) > room[column.key] and not label.endswith("…"):
                 found.append(f"{where}: header {label!r} cut to {room[column.key]} cells")
+            elif label.endswith("…") and len(label.removesuffix("…").strip()) <= 1:
+                found.append(f"{where}: header {label!r} cut to one character")
         for row_key in list(table.rows):
             for column, value in zip(columns, table.get_row(row_key), strict=False):
                 for line in [x.rstrip() for x in _plain(value).splitlines()]:

@@ -62,9 +62,9 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
 
     TABLE = "overview"
     RELOAD_ON_RESUME = True
-    WIDTHS: ClassVar[dict[str, int]] = {"agent": 11, "accounts": 6, **{b: 5 for b in BUCKETS}, "now": 5, "due": 5,
+    WIDTHS: ClassVar[dict[str, int]] = {"agent": 11, "accounts": 6, **{b: 5 for b in BUCKETS}, "now": 5, "due": 7,
                                         "broken": 6}
-    """Columns, in cells, each with its space: 73 fit 80 beside the scrollbar."""
+    """Columns, in cells, each with its space: 75 fit 80 beside the scrollbar (到期日 is 6)."""
 
     def __init__(self) -> None:
         super().__init__()
