@@ -354,16 +354,17 @@ def test_segment_form(snap_compare, make_desk, accounts, lang) -> None:  # noqa:
 
 
 @each_lang
-@pytest.mark.parametrize("screen", ["trainer", "demo"])
+@pytest.mark.parametrize("screen", ["trainer", "demo", "results"])
 def test_training_screens(snap_compare, make_trainer, lang, screen) -> None:  # noqa: ANN001
-    """The trainer's scenarios, and the first lines of the job-loss demo."""
-    desk = make_trainer(lang=lang) if screen == "trainer" else make_trainer(lang=lang, scenario="job_loss",
-                                                                           mode="demo")
+    """The trainer's scenarios, the first lines of the job-loss demo, the trainees' results."""
+    desk = make_trainer(lang=lang, scenario="job_loss", mode="demo") if screen == "demo" else make_trainer(lang=lang)
 
     async def before(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
         if screen == "demo":
             await pilot.press("space", "n", "n")
+        elif screen == "results":
+            await pilot.press("r")
         await steady(pilot)
 
     assert snap_compare(desk, terminal_size=(80, 24), run_before=before)
