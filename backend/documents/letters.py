@@ -114,8 +114,15 @@ def format_money(amount_minor: int, currency: str, lang: str = "en") -> str:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise LetterError(f"an amount must be an integer of minor units, not {amount_minor!r}")
     value: Decimal = to_major(amount_minor, currency)
-    return _currency_pattern(lang, exponent(currency)).apply(
+    text = _currency_pattern(lang, exponent(currency)).apply(
         value, _locale(lang), currency=currency.upper(), currency_digits=False)
+    if currency.upper() != "USD" and "$" in text and not re.search(r"[A-Z]\$", text):
+        # A bare "$" for another dollar (TWD in zh_TW: babel's symbol) is read as US dollars
+        # by a court or a reader abroad: the currency's own prefix instead (NT$, HK$, A$).
+        from babel.numbers import get_currency_symbol
+
+        text = text.replace("$", get_currency_symbol(currency.upper(), locale="en"), 1)
+    return text
 
 
 def format_day(day: dt.date, lang: str = "en") -> str:

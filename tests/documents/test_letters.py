@@ -117,6 +117,9 @@ def test_the_schedule_lists_every_item_and_sums_to_the_total(currency: str, amou
     (1234567, "KWD", "en", "KWD1,234.567"),
     (123450, "CNY", "zh_CN", "¥1,234.50"),
     (123450, "USD", "zh_CN", "US$1,234.50"),
+    (30000, "TWD", "zh_TW", "NT$300.00"),  # babel's zh_TW symbol is a bare $: read as US dollars abroad
+    (30000, "HKD", "zh_HK", "HK$300.00"),
+    (30000, "USD", "zh_TW", "US$300.00"),
     (2**53 + 1, "USD", "en", "$90,071,992,547,409.93"),  # a float would print ...409.92
 ])
 def test_money_comes_from_minor_units_with_the_currency_exponent(minor: int, currency: str, lang: str,
