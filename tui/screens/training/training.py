@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from tui import labels
+from tui import fmt, labels
 from tui.i18n import N_, _
 from tui.screens.common.base import DeskScreen
 
@@ -196,7 +196,7 @@ class TrainingScreen(DeskScreen):
             with VerticalScroll(id="call-form") as form:
                 form.border_title = _("Call")
                 facts = self.scenario.account
-                yield Static(f"{facts.customer_name} · {facts.currency} {facts.overdue} · "
+                yield Static(f"{facts.customer_name} · {fmt.amount(facts.overdue, facts.currency)} · "
                              + _("{days} DPD").format(days=facts.dpd), markup=False)
                 yield Select([(labels.label(labels.OUTCOMES, c), c) for c in labels.OUTCOMES],
                              prompt=_("Outcome"), id="outcome", compact=True)
