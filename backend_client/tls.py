@@ -43,9 +43,11 @@ def certificate_problem(exc: BaseException) -> str | None:
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
+        # (OpenSSL sets verify_message and reason; an SSLError made otherwise may lack them.)
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"its certificate is not trusted ({cause.verify_message or cause.reason or cause})"
+            said = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or cause
+            return f"its certificate is not trusted ({said})"
         if isinstance(cause, ssl.SSLError):
-            return f"the TLS handshake failed ({cause.reason or cause.strerror or cause})"
+            return f"the TLS handshake failed ({getattr(cause, 'reason', None) or cause.strerror or cause})"
         cause = cause.__cause__ or cause.__context__
     return None

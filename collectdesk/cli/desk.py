@@ -219,6 +219,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _encrypted_key(path: Path) -> bool:
+    """Whether the PEM file holds an encrypted private key (PKCS#8, or OpenSSL's older headers)."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return False
+    return b"ENCRYPTED PRIVATE KEY" in text or b"Proc-Type: 4,ENCRYPTED" in text
+
+
 def _server_tls(args: argparse.Namespace) -> dict[str, object]:
     """uvicorn's TLS options from --certfile/--keyfile (else ``COLLECTDESK_TLS_*``), tried here
     first: a file missing or unreadable, not PEM, or a key that is not the certificate's is
@@ -264,14 +273,17 @@ def _server_tls(args: argparse.Namespace) -> dict[str, object]:
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile, password=_passphrase)
     except ssl.SSLError as exc:
-        reason = exc.reason or str(exc)
+        import re
+
+        # "[SSL] PEM lib (_ssl.c:3905)": OpenSSL's words without the library's tag and the C source line
+        reason = re.sub(r"^\[\w+\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc.reason or (exc.args[-1] if exc.args else exc)))
         if "KEY_VALUES_MISMATCH" in reason.upper():
             raise CliError(f"the key {keyfile or certfile} is not the key of the certificate {certfile}") from None
-        if "BAD_DECRYPT" in reason.upper():
+        if password is not None and _encrypted_key(keyfile or certfile):
             raise CliError(f"cannot decrypt the key {keyfile or certfile}: is COLLECTDESK_TLS_KEYFILE_PASSWORD "
-                           "right?") from None
-        raise CliError(f"cannot use the certificate {certfile} and key {keyfile or '(in the same file)'}: "
-                       f"{reason} (both PEM: the certificate, its chain after it, and its private key)") from None
+                           "its passphrase?") from None
+        raise CliError(f"cannot use the certificate {certfile} and key {keyfile or '(in the same file)'}: {reason} "
+                       "(both PEM: the certificate, its chain after it, and its private key)") from None
     options: dict[str, object] = {"ssl_certfile": str(certfile)}
     if keyfile is not None:
         options["ssl_keyfile"] = str(keyfile)
