@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -60,6 +61,7 @@ from backend_client.models import (
     UserOut,
     WorklistPage,
 )
+from backend_client.tls import certificate_problem, verify_context
 from backend_client.vocabulary import NoteVisibility
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +80,16 @@ class BackendUnavailable(BackendError):
 
 class BackendTimeout(BackendUnavailable):
     """The backend did not answer in time."""
+
+
+class UntrustedServer(BackendUnavailable):
+    """No secure connection: the server's certificate is not trusted (not signed by a CA of the
+    configured bundle, expired, for another host name) or the TLS handshake failed. ``problem``
+    says which, in one line. Nothing was sent, and nothing is then sent in clear."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"no secure connection to the backend: {problem}")
+        self.problem = problem
 
 
 class BadResponse(BackendError):
@@ -147,15 +159,20 @@ class BackendClient:
     """``async with BackendClient(url) as api: await api.login(…)``.
 
     ``transport`` lets tests run the backend in-process (``httpx.ASGITransport``).
+    ``ca_bundle``: an ``https://`` server's certificate is verified against these CA certificates
+    (PEM) only; unset, against httpx's default trust store. Verification is never turned off
+    (``CABundleError`` when the bundle cannot be read).
     """
 
     def __init__(
-        self, base_url: str, *, token: str | None = None, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+        self, base_url: str, *, token: str | None = None, timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None, ca_bundle: str | Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.ca_bundle = ca_bundle
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
-                                       headers={"Accept": "application/json"})
+                                       verify=verify_context(ca_bundle), headers={"Accept": "application/json"})
 
     async def __aenter__(self) -> BackendClient:
         return self
@@ -180,6 +197,8 @@ class BackendClient:
         except httpx.TimeoutException as exc:
             raise BackendTimeout(f"the backend did not answer in time ({exc.__class__.__name__})") from exc
         except httpx.TransportError as exc:
+            if (tls_problem := certificate_problem(exc)) is not None:
+                raise UntrustedServer(tls_problem) from exc
             raise BackendUnavailable(f"the backend cannot be reached ({exc.__class__.__name__})") from exc
         if response.status_code >= 400:
             try:

@@ -91,6 +91,8 @@ class EmbeddedBackend:
         import httpx
 
         env = dict(os.environ, COLLECTDESK_DB=self.db_url, PYTHONUNBUFFERED="1")
+        for key in ("COLLECTDESK_TLS_CERTFILE", "COLLECTDESK_TLS_KEYFILE", "COLLECTDESK_TLS_KEYFILE_PASSWORD"):
+            env.pop(key, None)  # a server's certificate set on this host: the embedded one is plain HTTP on loopback
         self._log = self._open_log()
         popen_extra: dict[str, object] = {}
         if os.name == "posix":

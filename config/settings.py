@@ -95,6 +95,15 @@ class BackendSettings(BaseSettings):
             ipaddress.ip_network(entry.strip(), strict=False)  # ValueError: "… does not appear to be an IPv4 or IPv6 network"
         return value
 
+    # -- TLS (issue 18): ``collectdesk serve`` speaks HTTPS itself when given a certificate -----
+    tls_certfile: Path | None = None
+    """The server's certificate (PEM; the chain after it, and the key too if ``tls_keyfile`` is
+    unset). Unset: plain HTTP, for loopback or behind a reverse proxy that terminates TLS."""
+    tls_keyfile: Path | None = None
+    """The certificate's private key (PEM)."""
+    tls_keyfile_password: str | None = Field(default=None, repr=False)
+    """The key's passphrase, if it is encrypted (from the environment: never on a command line)."""
+
     hash_workers: int = Field(default=1, ge=1)
     """Threads that check passwords (argon2id, about 0.1 s of CPU each), off the event loop: a
     flood of sign-ins takes at most this many CPUs from the requests of those signed in."""
@@ -128,6 +137,9 @@ class DeskSettings(BaseSettings):
     timeout_s: float = 10.0
     keymap: dict[str, str] = {}
     drafts_dir: Path | None = None
+    ca_bundle: Path | None = None
+    """The CA certificates (PEM) the desk trusts the backend's certificate by, for an
+    ``https://`` server signed by the bank's own CA; unset: the usual public CAs (certifi's)."""
     exports_dir: Path | None = None
     """Where the desk writes exported reports; unset: the user's download directory
     (``XDG_DOWNLOAD_DIR`` on Linux, through platformdirs), else the home directory."""

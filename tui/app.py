@@ -39,6 +39,7 @@ from backend_client.client import (
     PreconditionFailed,
     ProblemResponse,
     Unauthorized,
+    UntrustedServer,
 )
 from config.settings import DeskSettings
 from tui import labels
@@ -137,7 +138,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             self.set_keymap(settings.keymap)
         self.keymap: dict[str, str] = dict(settings.keymap)
         server = settings.server or "http://127.0.0.1:8765"
-        self.api = client or BackendClient(server, timeout=settings.timeout_s)
+        # The CA bundle (a bad one was refused by the command line before the desk opened).
+        self.api = client or BackendClient(server, timeout=settings.timeout_s, ca_bundle=settings.ca_bundle)
         self.server = self.api.base_url
         self.clock: Callable[[], dt.datetime] = clock or _utc_now
         self.agent_tz: dt.tzinfo = agent_tz or _local_tz()
@@ -226,8 +228,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             self._slow_timer = self.set_timer(self.slow_after_s, self._mark_slow, name="slow")
         try:
             result = await request
-        except BackendUnavailable:
-            self._went_down()
+        except BackendUnavailable as exc:
+            self._went_down(untrusted=isinstance(exc, UntrustedServer))
             raise
         except Unauthorized:
             self._answered()
@@ -261,7 +263,7 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             self._retry_timer.stop()
             self._retry_timer = None
         if self._status.connection == "down":
-            self._set_status(connection="ok")
+            self._set_status(connection="ok", untrusted=False)
             self._told_down = False
             if self.user is not None:
                 self.notify(_("The backend is back."), title=_("Online"))
@@ -276,9 +278,9 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             if back is not None:
                 back()
 
-    def _went_down(self) -> None:
-        if self._status.connection != "down":
-            self._set_status(connection="down")
+    def _went_down(self, *, untrusted: bool = False) -> None:
+        if self._status.connection != "down" or self._status.untrusted != untrusted:
+            self._set_status(connection="down", untrusted=untrusted)
         if self._retry_timer is None:
             self._retry_timer = self.set_interval(self.retry_every_s, self._probe, name="retry")
 
@@ -304,7 +306,13 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
                 return
             self._told_down = True
         title = what or _("Backend")
-        if isinstance(exc, BackendTimeout):
+        if isinstance(exc, UntrustedServer):
+            # Never a plain "unreachable": the agent's IT must fix the certificate or the CA bundle.
+            message = _("No secure connection to the backend: {problem}. Nothing was sent; the desk's CA bundle "
+                        "(ca_bundle) must hold the CA that signed the backend's certificate.").format(
+                problem=exc.problem)
+            severity = "error"
+        elif isinstance(exc, BackendTimeout):
             message, severity = _("The backend did not answer in time; nothing typed is lost."), "warning"
         elif isinstance(exc, BackendUnavailable):
             message, severity = _("The backend cannot be reached; nothing typed is lost."), "warning"

@@ -29,11 +29,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                           description="Open the desk against a backend. With no server configured (--server, "
                                       "$COLLECTDESK_SERVER or the config file), an embedded backend is started on "
                                       "the local database.")
-    desk.add_argument("--server", metavar="URL", help="the backend's base URL, e.g. http://10.0.0.5:8765")
+    desk.add_argument("--server", metavar="URL", help="the backend's base URL, e.g. https://collect.bank.example:8765")
+    desk.add_argument("--ca-bundle", type=Path, metavar="FILE",
+                      help="CA certificates (PEM) to verify an https:// backend's certificate by (default: "
+                           "$COLLECTDESK_CA_BUNDLE, the config file's ca_bundle, else the usual public CAs)")
     options.desk_options(desk)
     desk.set_defaults(func=cmd_desk)
 
-    serve = sub.add_parser("serve", help="run the backend", description="Run the HTTP backend (uvicorn).")
+    serve = sub.add_parser("serve", help="run the backend",
+                           description="Run the HTTP backend (uvicorn); HTTPS with --certfile and --keyfile.")
     options.db_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=options.port, default=8765, help="port (default 8765)")
@@ -41,12 +45,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--migrate", action="store_true", help="apply database migrations before serving")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="uvicorn's log level (default info)")
+    serve.add_argument("--certfile", type=Path, metavar="FILE",
+                       help="serve HTTPS with this certificate (PEM, its chain after it; default: "
+                            "$COLLECTDESK_TLS_CERTFILE). Its key's passphrase, if any: $COLLECTDESK_TLS_KEYFILE_PASSWORD")
+    serve.add_argument("--keyfile", type=Path, metavar="FILE",
+                       help="the certificate's private key (PEM; default: $COLLECTDESK_TLS_KEYFILE, else the "
+                            "certificate file holds it)")
     serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
-    settings = runtime.desk_settings(server=args.server, lang=args.lang, low_bandwidth=True if args.low_bandwidth else None)
+    settings = runtime.desk_settings(server=args.server, lang=args.lang, low_bandwidth=True if args.low_bandwidth else None,
+                                     ca_bundle=args.ca_bundle)
+    if settings.server:
+        _check_desk_tls(settings.server, settings.ca_bundle)
     run_desk = runtime.desk_runner()
     if settings.server:
         return int(run_desk(settings) or 0)
@@ -67,6 +80,29 @@ def cmd_desk(args: argparse.Namespace) -> int:
         return int(run_desk(settings.model_copy(update={"server": backend.url})) or 0)
     finally:
         backend.stop()
+
+
+def _check_desk_tls(server: str, ca_bundle: Path | None) -> None:
+    """A CA bundle that cannot be read, or one given for a plain-HTTP server (whose traffic it
+    would not protect), is refused before the desk opens; plain HTTP beyond this machine is said."""
+    from urllib.parse import urlsplit
+
+    from backend_client.tls import CABundleError, verify_context
+
+    url = urlsplit(server)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise CliError(f"the server {server!r} is no http:// or https:// URL (e.g. https://collect.bank.example:8765)")
+    if ca_bundle is not None:
+        if url.scheme == "http":
+            raise CliError(f"a CA bundle ({ca_bundle}) is set but the server {server} is plain HTTP: name it "
+                           "https://, or unset ca_bundle")
+        try:
+            verify_context(ca_bundle)
+        except CABundleError as exc:
+            raise CliError(str(exc)) from None
+    elif url.scheme == "http" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        say(f"{PROG}: warning: {server} is plain HTTP: passwords, tokens and accounts cross the network in clear "
+            "(serve HTTPS: see the README's 'TLS between desk and backend')")
 
 
 def _fresh_demo_dir(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -170,14 +206,89 @@ def cmd_serve(args: argparse.Namespace) -> int:
     open_engine(db_url).dispose()
     # The app factory reads its settings from the environment, in every worker.
     os.environ["COLLECTDESK_DB"] = db_url
+    tls = _server_tls(args)
     if args.exit_with_parent:
         _exit_with_parent(args.exit_with_parent)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        say(f"{PROG}: serving on {args.host}: put TLS in front of it (a reverse proxy); tokens travel in headers")
+    if not tls and args.host not in ("127.0.0.1", "localhost", "::1"):
+        say(f"{PROG}: serving plain HTTP on {args.host}: give it --certfile and --keyfile, or put a reverse proxy "
+            "that terminates TLS in front of it; tokens travel in headers")
     import uvicorn
 
     uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, proxy_headers=False)
+                log_level=args.log_level, proxy_headers=False, **tls)
     return 0
+
+
+def _encrypted_key(path: Path) -> bool:
+    """Whether the PEM file holds an encrypted private key (PKCS#8, or OpenSSL's older headers)."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return False
+    return b"ENCRYPTED PRIVATE KEY" in text or b"Proc-Type: 4,ENCRYPTED" in text
+
+
+def _server_tls(args: argparse.Namespace) -> dict[str, object]:
+    """uvicorn's TLS options from --certfile/--keyfile (else ``COLLECTDESK_TLS_*``), tried here
+    first: a file missing or unreadable, not PEM, or a key that is not the certificate's is
+    refused in one line before uvicorn starts (it would say it in a traceback). {} for plain HTTP."""
+    import ssl
+
+    from pydantic import ValidationError
+
+    from config.settings import BackendSettings
+
+    try:
+        settings = BackendSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad backend settings: {problems}") from None
+    certfile = args.certfile or settings.tls_certfile
+    keyfile = args.keyfile or settings.tls_keyfile
+    if certfile is None:
+        if keyfile is not None:
+            raise CliError("a key file without a certificate: name the certificate too (--certfile or "
+                           "COLLECTDESK_TLS_CERTFILE)")
+        return {}
+    certfile, keyfile = Path(certfile).expanduser(), Path(keyfile).expanduser() if keyfile else None
+    for what, path in (("certificate", certfile), ("key", keyfile)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise CliError(f"the {what} file {path} is a directory")
+        try:
+            path.open("rb").close()
+        except FileNotFoundError:
+            raise CliError(f"the {what} file {path} does not exist") from None
+        except OSError as exc:
+            raise CliError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
+    password = settings.tls_keyfile_password
+
+    def _passphrase() -> str:
+        if password is None:  # OpenSSL would otherwise ask at the terminal, or hang a service
+            raise CliError(f"the key in {keyfile or certfile} is encrypted: set COLLECTDESK_TLS_KEYFILE_PASSWORD, "
+                           "or give an unencrypted key")
+        return password
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile, password=_passphrase)
+    except ssl.SSLError as exc:
+        import re
+
+        # "[SSL] PEM lib (_ssl.c:3905)": OpenSSL's words without the library's tag and the C source line
+        reason = re.sub(r"^\[\w+\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc.reason or (exc.args[-1] if exc.args else exc)))
+        if "KEY_VALUES_MISMATCH" in reason.upper():
+            raise CliError(f"the key {keyfile or certfile} is not the key of the certificate {certfile}") from None
+        if password is not None and _encrypted_key(keyfile or certfile):
+            raise CliError(f"cannot decrypt the key {keyfile or certfile}: is COLLECTDESK_TLS_KEYFILE_PASSWORD "
+                           "its passphrase?") from None
+        raise CliError(f"cannot use the certificate {certfile} and key {keyfile or '(in the same file)'}: {reason} "
+                       "(both PEM: the certificate, its chain after it, and its private key)") from None
+    options: dict[str, object] = {"ssl_certfile": str(certfile)}
+    if keyfile is not None:
+        options["ssl_keyfile"] = str(keyfile)
+    if password is not None:
+        options["ssl_keyfile_password"] = password
+    return options
 
 

@@ -58,7 +58,8 @@ class TrainingDesk(CollectDesk):
         if self._practice_client is None:
             from backend_client.client import BackendClient
 
-            self._practice_client = BackendClient(self.api.base_url, timeout=self.settings.timeout_s)
+            self._practice_client = BackendClient(self.api.base_url, timeout=self.settings.timeout_s,
+                                                  ca_bundle=self.settings.ca_bundle)
         if self._practice_client.token is None:
             # signing_in: a refusal here is the trainee's, not the trainer's session lapsing.
             await self.call(self._practice_client.login(*self.trainee), signing_in=True)

@@ -19,6 +19,8 @@ class DeskStatus:
 
     connection: str = "unknown"
     """``ok``, ``slow`` (a request is taking long), ``down`` or ``unknown`` (not signed in yet)."""
+    untrusted: bool = False
+    """Down because the backend's TLS certificate is not trusted (not merely unreachable)."""
     unsent: int = 0
     refused: int = 0
     who: str = ""
@@ -46,7 +48,10 @@ class StatusLine(Widget):
     def render(self) -> Text:
         status = self.status
         left = Text()
-        if status.connection == "down":
+        if status.connection == "down" and status.untrusted:
+            left.append("▲ ", style="bold")
+            left.append(_("Backend certificate not trusted; your work is kept here"))
+        elif status.connection == "down":
             left.append("▲ ", style="bold")
             left.append(_("Offline: retrying; your work is kept here"))
         elif status.connection == "slow":

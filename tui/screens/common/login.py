@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from backend_client.client import BackendError, BackendUnavailable, TooManyRequests, Unauthorized
+from backend_client.client import BackendError, BackendUnavailable, TooManyRequests, Unauthorized, UntrustedServer
 from tui.i18n import N_, _
 from tui.screens.common.base import DeskScreen
 
@@ -96,6 +96,11 @@ class LoginScreen(DeskScreen):
         except TooManyRequests as exc:
             self._error(_("Too many failed sign-ins: try again in {seconds} s.").format(seconds=exc.retry_after))
             self.set_focus(self.query_one("#password", Input))
+            self.desk.release_keys()
+            return
+        except UntrustedServer as exc:
+            self._error(_("No secure connection to {url}: {problem}. Check the desk's CA bundle (ca_bundle).").format(
+                url=self.desk.server, problem=exc.problem))
             self.desk.release_keys()
             return
         except BackendUnavailable:
