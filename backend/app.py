@@ -98,7 +98,8 @@ async def sweep_loop(db: Database, every: float, *,
 
 def create_app(settings: BackendSettings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or BackendSettings()
-    db = db or Database(settings.db)
+    db = db or Database(settings.db, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                        pool_timeout=settings.db_pool_timeout_seconds)
     redact.install()
     from backend.services import compliance
 
@@ -106,6 +107,10 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # The routes' threads, sized with the connection pool (settings: capacity).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         tasks = []
         if settings.recheck_seconds > 0:
             tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds)))
@@ -124,6 +129,8 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
                   lifespan=lifespan, dependencies=[Depends(refuse_hostile_url)])
     app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
+    if settings.max_in_flight:
+        app.add_middleware(errors.Admission, limit=settings.max_in_flight)
     app.state.settings = settings
     app.state.db = db
     hash_pool = HashPool(settings.hash_workers, settings.hash_queue, settings.hash_nice)

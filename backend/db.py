@@ -68,6 +68,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # Never made here: a directory that is not there is a mistyped path more often
             # than a wish (the app's own data directory is made by whoever chose it).
             raise DatabaseURLError(f"the directory {path.parent} for the database file {path.name} does not exist")
+        if path is None:  # in memory: one connection per thread (SingletonThreadPool), no pool to size
+            for option in ("pool_size", "max_overflow", "pool_timeout"):
+                kwargs.pop(option, None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -108,9 +111,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """One engine and its session factory; the app holds one of these."""
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, engine: Engine | None = None, **engine_options: Any) -> None:
         self.url = normalize_url(url)
-        self.engine = engine or make_engine(self.url)
+        self.engine = engine or make_engine(self.url, **engine_options)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -56,6 +56,25 @@ class BackendSettings(BaseSettings):
     """How often the backend runs the sweep (plan items and plans kept or broken, SPEC §2), the
     first time at start-up; 0 turns it off (``collectdesk sweep`` and each payment still run it)."""
 
+    # -- capacity: sized together, per worker process (issue 19) -----------------------------
+    # A request holds at most one pooled connection at a time (the token check ends its
+    # transaction before the route takes one), and every route body runs in one of
+    # ``threads``; with ``threads`` ≤ ``db_pool_size`` + ``db_max_overflow`` no thread waits
+    # for a connection. PostgreSQL's ``max_connections`` must exceed the connections of every
+    # worker of every host: workers × (pool size + overflow) + a few for maintenance.
+    threads: int = Field(default=20, ge=1)
+    """Threads that run the routes' bodies (and their dependencies) in each worker."""
+    db_pool_size: int = Field(default=10, ge=1)
+    """Connections to PostgreSQL each worker keeps open."""
+    db_max_overflow: int = Field(default=10, ge=0)
+    """Connections each worker may open beyond ``db_pool_size`` at busy moments (closed after)."""
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    """How long a request waits for a free connection; then it is answered 503 with Retry-After
+    at once (never a 30-second hang)."""
+    max_in_flight: int = Field(default=100, ge=0)
+    """Requests each worker handles at once; one more is answered 503 with Retry-After at once,
+    so that latency stays bounded when more is offered than the server can do. 0: no limit."""
+
     # -- the front door: signing in (SPEC §5) --------------------------------------------
     # Failed sign-ins are counted per user name (as typed, whether or not it exists) and per
     # client address; after ``*_backoff_after`` failures each further one makes the next attempt

@@ -145,6 +145,31 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+class Admission:
+    """At most ``limit`` requests handled at once by this worker: one more is answered 503
+    (``Busy``) with ``Retry-After`` at once, before it takes a thread or a connection, so
+    that what is admitted is served in bounded time however much more is offered."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            busy = Problem(title="Busy", status=503, detail="The server is handling all it can; try again")
+            await problem_response(busy, headers={"Retry-After": "1"})(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with a 413 problem.
 

@@ -1,0 +1,173 @@
+"""Capacity (issue 19 item 1): a request holds one pooled connection at most, a request
+that cannot get one soon is answered 503 at once, and a worker past its admission limit
+refuses quickly instead of slowing everyone.
+
+The app runs in-process (httpx's ASGI transport) on a database of its own (a SQLite file,
+or a scratch database on the suite's PostgreSQL server), migrated and seeded by the
+``collectdesk`` commands, with the pool and limits these tests set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from backend.api.deps import SessionDep
+from backend.app import create_app
+from backend.db import normalize_url
+from config.settings import BackendSettings
+from tests.procs import ON_POSTGRES, seed_database
+
+PG_DATABASE = "collectdesk_capacity"
+
+
+@pytest.fixture(scope="module")
+def capacity_db(tmp_path_factory: pytest.TempPathFactory, scratch_postgres) -> Iterator[str]:  # noqa: ANN001
+    with contextlib.ExitStack() as stack:
+        if ON_POSTGRES:
+            url = normalize_url(stack.enter_context(scratch_postgres(PG_DATABASE)))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('capacity') / 'backend.db'}"
+        yield seed_database(url)
+
+
+def make_app(url: str, **settings: object):  # noqa: ANN201
+    return create_app(BackendSettings(db=url, recheck_seconds=0, sweep_hours=0, **settings))
+
+
+async def test_a_whole_working_cycle_runs_on_one_pooled_connection(capacity_db: str) -> None:
+    """Pool size 1, no overflow: a request that asked for a second connection while holding
+    one (the token check, the route and the audit each their own) would wait for itself
+    and be answered 503 after the pool's timeout. Every step of an agent's and a
+    supervisor's work answers, and no connection is left checked out after any of them."""
+    app = make_app(capacity_db, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=1.0)
+    pool = app.state.db.engine.pool
+    answers: list[tuple[str, int]] = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+        async def step(method: str, url: str, **kw: object) -> httpx.Response:
+            r = await http.request(method, url, **kw)  # type: ignore[arg-type]
+            answers.append((f"{method} {url.split('?')[0]}", r.status_code))
+            assert r.status_code < 400, (method, url, r.status_code, r.text[:300])
+            assert pool.checkedout() == 0, f"{method} {url} left a connection checked out"
+            return r
+
+        token = (await step("POST", "/api/v1/auth/login", json={"username": "agent1", "password": "agent1"})).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        await step("GET", "/api/v1/worklist?limit=50", headers=auth)
+        lease = (await step("POST", "/api/v1/worklist/next", headers=auth)).json()
+        account = lease["account"]["id"]
+        for path in ("", "/timeline", "/compliance", "/escalations/check", "/documents"):
+            await step("GET", f"/api/v1/accounts/{account}{path}", headers=auth)
+        await step("POST", f"/api/v1/accounts/{account}/contacts",
+                   json={"channel": "phone", "direction": "inbound", "outcome": "RPC", "result": "RTP",
+                         "note": "rang in", "identity_verified": True, "disclosure_given": True},
+                   headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
+        await step("POST", f"/api/v1/accounts/{account}/notes", json={"text": "one connection"},
+                   headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
+        await step("PATCH", f"/api/v1/accounts/{account}", json={"flags": {"hardship": True}},
+                   headers={**auth, "If-Match": (await step("GET", f"/api/v1/accounts/{account}",
+                                                            headers=auth)).headers["etag"]})
+        await step("POST", f"/api/v1/accounts/{account}/release", headers=auth)
+        await step("GET", "/api/v1/me", headers=auth)
+        await step("GET", "/api/v1/reports/agent", headers=auth)
+        await step("POST", "/api/v1/auth/logout", headers=auth)
+
+        sup = (await step("POST", "/api/v1/auth/login", json={"username": "super1", "password": "super1"})).json()
+        sup_auth = {"Authorization": f"Bearer {sup['access_token']}"}
+        for path in ("/api/v1/reports/overview", "/api/v1/plans?status=pending", "/api/v1/breaches",
+                     "/api/v1/escalations", "/api/v1/segments", "/api/v1/reports/team"):
+            await step("GET", path, headers=sup_auth)
+        await step("GET", "/healthz")
+    assert len(answers) > 20
+
+
+async def test_a_request_that_cannot_get_a_connection_soon_is_answered_503_at_once(capacity_db: str) -> None:
+    app = make_app(capacity_db, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.3)
+    holding = threading.Event()
+
+    @app.get("/hold")
+    def hold(session: SessionDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))  # the pool's one connection, held
+        holding.set()
+        time.sleep(2.0)
+        return {"held": 1}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+        first = asyncio.create_task(http.get("/hold"))
+        while not holding.is_set():
+            await asyncio.sleep(0.01)
+        t0 = time.perf_counter()
+        second = await http.get("/healthz")
+        waited = time.perf_counter() - t0
+        assert (await first).status_code == 200
+    assert second.status_code == 503 and second.headers["retry-after"] == "1"
+    assert second.json()["title"] == "Busy"
+    assert waited < 1.5, f"answered after {waited:.2f} s: the pool's timeout is 0.3 s"
+
+
+async def test_past_the_admission_limit_a_request_is_refused_at_once_and_the_admitted_are_served() -> None:
+    app = make_app("sqlite:///:memory:", max_in_flight=2)
+    gate = asyncio.Event()
+    inside = 0
+
+    @app.get("/slow")
+    async def slow() -> dict[str, int]:
+        nonlocal inside
+        inside += 1
+        await gate.wait()
+        return {"ok": 1}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+        admitted = [asyncio.create_task(http.get("/slow")) for _ in range(2)]
+        while inside < 2:
+            await asyncio.sleep(0.01)
+        t0 = time.perf_counter()
+        refused = await http.get("/slow")
+        waited = time.perf_counter() - t0
+        gate.set()
+        served = await asyncio.gather(*admitted)
+        after = await http.get("/slow")  # room again
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert waited < 0.5
+    assert [r.status_code for r in served] == [200, 200] and after.status_code == 200
+
+
+def test_capacity_settings_are_sized_together_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread waits for a connection with the defaults: threads ≤ pool + overflow; and
+    each is a setting (``COLLECTDESK_*``), passed to the engine the app makes."""
+    settings = BackendSettings(db="sqlite://")
+    assert (settings.threads, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds,
+            settings.max_in_flight) == (20, 10, 10, 2.0, 100)
+    assert settings.threads <= settings.db_pool_size + settings.db_max_overflow
+    for name, value in {"THREADS": "8", "DB_POOL_SIZE": "4", "DB_MAX_OVERFLOW": "4", "DB_POOL_TIMEOUT_SECONDS": "0.5",
+                        "MAX_IN_FLIGHT": "30"}.items():
+        monkeypatch.setenv(f"COLLECTDESK_{name}", value)
+    settings = BackendSettings(db="sqlite:///" + str(Path(tempfile.gettempdir()) / "capacity-settings.db"))
+    assert (settings.threads, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds,
+            settings.max_in_flight) == (8, 4, 4, 0.5, 30)
+    pool = create_app(settings).state.db.engine.pool
+    assert (pool.size(), pool._max_overflow, pool.timeout()) == (4, 4, 0.5)  # type: ignore[attr-defined]
+
+
+async def test_the_server_runs_the_routes_in_as_many_threads_as_configured(capacity_db: str) -> None:
+    import anyio.to_thread
+
+    app = make_app(capacity_db, threads=7)
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    before = limiter.total_tokens
+    try:
+        async with app.router.lifespan_context(app):
+            assert limiter.total_tokens == 7
+    finally:
+        limiter.total_tokens = before
