@@ -372,3 +372,21 @@ def test_desk_uses_the_server_of_the_system_wide_file(cli, tmp_path, monkeypatch
     system.write_text("server = \n")
     run = cli("desk")
     assert run.code == 1 and run.err.startswith("collectdesk: error: cannot read the desk's config file"), run.err
+
+
+def test_a_desk_host_without_a_server_names_the_files_to_set_it_in(cli, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The desk alone (no backend to embed) and no server anywhere: the agent sees, and can tell
+    the operator, both config files by their paths."""
+    import importlib.util
+
+    import collectdesk.cli.runtime as cli_module
+
+    monkeypatch.setenv("COLLECTDESK_SYSTEM_CONFIG", str(tmp_path / "etc" / "desk.toml"))
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else find_spec(name, *a))
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: (lambda settings, **kw: 0))
+    run = cli("desk")
+    assert run.code == 1
+    assert run.err.startswith("collectdesk: error: no server configured (--server, $COLLECTDESK_SERVER, "
+                              f"{tmp_path / 'xdg-config' / 'collectdesk' / 'config.toml'} or "
+                              f"{tmp_path / 'etc' / 'desk.toml'}), and no backend installed here"), run.err
