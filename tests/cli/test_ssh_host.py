@@ -135,7 +135,9 @@ def _desk_for(user: pwd.struct_passwd, shared: Path) -> Path:
                        "sys.exit(main())\n", encoding="utf-8")
     program.chmod(0o755)
     again = _runs_as(user, program)
-    assert again is None, f"the agent cannot run this checkout's desk: {why}; with python{version}: {again}"
+    assert again is None, (f"the agent cannot run this checkout's desk: {why}; with python{version}: {again}. "
+                           f"Every directory from / down to {REPO} and {site_packages} must be open to "
+                           "other users (o+rx), as a desk host's /opt/collectdesk is")
     return program
 
 
