@@ -48,7 +48,7 @@ from tui.i18n import N_, _, set_language
 from tui.keys import class_bindings, describe, localize_bindings, node_bindings
 from tui.navigation import Navigation
 from tui.sending import OutboxSending
-from tui.store import Drafts, Outbox, Store, Waiting, default_dir
+from tui.store import Drafts, Outbox, Places, Store, Waiting, default_dir
 from tui.widgets.status import DeskStatus, StatusLine
 
 if TYPE_CHECKING:
@@ -148,6 +148,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         """Drafts and the outbox, in one database that every desk of the user on this machine shares."""
         self.drafts = Drafts(self.store)
         self.outbox = Outbox(self.store)
+        self.places = Places(self.store)
+        """Where this desk is, and where the user's desks that ended were (issue 18 item 5)."""
         self.waiting = Waiting()
         """What the store kept for the signed-in user when the desk last read it."""
         self.user: UserOut | None = None
@@ -176,6 +178,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         self.nav.sign_in_screen(username=self._prefill_user, auto=self._auto_login)
 
     async def on_unmount(self) -> None:
+        # Quit as asked: the next desk starts at the worklist (drafts stay, marked there).
+        self.places.leave()
         await self.api.aclose()
         self.store.close()
 
@@ -504,8 +508,16 @@ def run_options(settings: DeskSettings) -> dict[str, Any]:
 
 def run_desk(settings: DeskSettings, *, username: str | None = None, password: str | None = None) -> int:
     """Run the desk against ``settings.server``; returns the process's exit code."""
+    from tui.hangup import watch_terminal
+
     app = CollectDesk(settings, username=username, password=password)
-    result = app.run(**run_options(settings))
+    # A lost terminal (a dropped SSH link) ends the desk, its place kept for the next one.
+    watch = watch_terminal(app.places.lost)
+    try:
+        result = app.run(**run_options(settings))
+    finally:
+        if watch is not None:
+            watch.stop()
     if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result or 0)

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from textual.screen import Screen
 
     from backend_client.client import BackendClient, BackendError, Conflict
     from backend_client.models import AccountDetail, EscalationOut, TeamOverview, UserOut
     from config.settings import DeskSettings
-    from tui.store import Drafts, Outbox, OutboxEntry, Waiting
+    from tui.store import Drafts, Outbox, OutboxEntry, Places, Waiting
     from tui.widgets.status import DeskStatus
 
 T = TypeVar("T")
@@ -31,8 +33,12 @@ class Navigator(Protocol):
     small modal children (a confirmation, a sub-form of its feature) itself."""
 
     def account(self, account_id: int, *, ref: str = "", name: str = "",
-                detail: AccountDetail | None = None) -> None:
-        """Open one account (from a worklist, a queue, a breach)."""
+                detail: AccountDetail | None = None, form: str | None = None) -> None:
+        """Open one account (from a worklist, a queue, a breach); ``form``, a draft's form
+        (``call``, ``note``, ``plan``, ``escalation``), opens on it once it has loaded."""
+
+    def moved_to(self, place: tuple[int, str, str, str | None] | None | EllipsisType) -> None:
+        """A screen came to the top: where the agent is now (``DeskMixin.place``)."""
 
     def contact_form(self, account: AccountDetail, *, result: str | None,
                      done: Callable[[Any], None]) -> None:
@@ -88,6 +94,7 @@ class Desk(Protocol):
     user: UserOut | None
     drafts: Drafts
     outbox: Outbox
+    places: Places
     waiting: Waiting
     worklist_stale: bool
     """Something was saved since the worklist was loaded: reload it when it is shown again."""

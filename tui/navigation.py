@@ -18,9 +18,11 @@ from textual.binding import Binding
 from backend_client.client import BackendError, NotFound
 from tui.i18n import _
 from tui.keys import class_bindings
-from tui.labels import term
+from tui.labels import FORMS, label, term
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from textual.screen import Screen
 
     from backend_client.models import AccountDetail, EscalationOut, TeamOverview
@@ -61,6 +63,43 @@ class Navigation:
         if app.approver:
             # A supervisor's day starts on the team, not on one account: the overview, the worklist beneath it.
             self.team()
+        self.return_to_place()
+
+    # -- where the agent is, for the desk after a lost connection -----------------------
+
+    def moved_to(self, place: tuple[int, str, str, str | None] | None | EllipsisType) -> None:
+        """A screen came to the top: keep where the agent is (``Places``), so that a desk
+        they start after losing this one's terminal returns there."""
+        app = self.app
+        if place is ...:
+            return
+        if place is None or app.user is None:
+            app.places.leave()
+            return
+        account_id, ref, name, form = place
+        app.places.here(app.server, app.user.username, account_id, ref, name, form)
+
+    def return_to_place(self) -> None:
+        """Just signed in: back to the account (and the form, with its draft) where a desk of
+        the user ended without them leaving it (its terminal was lost, or it was killed);
+        a desk of theirs still open on an account is only told."""
+        app = self.app
+        if app.user is None:
+            return
+        found = app.places.take(app.server, app.user.username)
+        place = found.back_to
+        if place is not None:
+            self.account(place.account_id, ref=place.account_ref, name=place.name, form=place.form)
+            text = _("Back where you were when your last desk ended: {ref} {name}.")
+            if place.form is not None:
+                text = _("Back where you were when your last desk ended: {ref} {name}, "
+                         "with the {form} you were typing.")
+            app.notify(text.format(ref=place.account_ref, name=place.name,
+                                   form=label(FORMS, place.form)),
+                       title=_("Welcome back"), markup=False)
+        for other in found.open_elsewhere[:1]:
+            app.notify(_("Another desk of yours is open on {ref} {name}; its drafts are here too.").format(
+                ref=other.account_ref, name=other.name), title=_("Another desk"), markup=False)
 
     def session_lapsed(self) -> None:
         from tui.screens.common.login import LoginScreen
@@ -76,6 +115,7 @@ class Navigation:
         from tui.screens.common.login import LoginScreen
 
         app = self.app
+        app.places.leave()
         while len(app.screen_stack) > 2:
             app.pop_screen()
         app.switch_screen(LoginScreen())
@@ -95,10 +135,10 @@ class Navigation:
             app.pop_screen()
 
     def account(self, account_id: int, *, ref: str = "", name: str = "",
-                detail: AccountDetail | None = None) -> None:
+                detail: AccountDetail | None = None, form: str | None = None) -> None:
         from tui.screens.account.account import AccountScreen
 
-        self.app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail))
+        self.app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail, form=form))
 
     def contact_form(self, account: AccountDetail, *, result: str | None,
                      done: Callable[[Any], None]) -> None:

@@ -59,9 +59,12 @@ DB_NAME = "store.sqlite3"
 LEASE_S = 60.0
 """How long a desk's claim on an outbox entry holds: longer than any one send, so
 only a desk that died (or hung) while sending loses its entries to another."""
+PLACE_KEPT_S = 12 * 3600.0
+"""How long a desk that ended without its agent leaving the account (its terminal was
+lost, it was killed) is returned to by the user's next desk: a sign-in's longest life."""
 BUSY_TIMEOUT_S = 5.0
 """How long a desk waits for another's write to finish before giving up."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATED = "json-imported"
 """The marker row: the JSON files of earlier desks have been imported."""
 
@@ -92,6 +95,18 @@ _SCHEMA = (
         claimed_at REAL
     )""",
     "CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (server, user, state)",
+    # Schema 2: where each desk is (issue 18 item 5), so that the desk of an agent whose
+    # connection dropped is found again by the next one they start.
+    """CREATE TABLE IF NOT EXISTS places (
+        desk TEXT PRIMARY KEY,
+        server TEXT NOT NULL, user TEXT NOT NULL,
+        host TEXT NOT NULL, pid INTEGER NOT NULL, started TEXT NOT NULL,
+        account_id INTEGER NOT NULL, account_ref TEXT NOT NULL, name TEXT NOT NULL,
+        form TEXT,
+        at REAL NOT NULL,
+        left_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS places_scope ON places (server, user)",
 )
 
 
@@ -505,3 +520,140 @@ class Drafts:
             rows = db.execute("SELECT form FROM drafts WHERE server = ? AND user = ? AND account_id = ? ORDER BY form",
                               (server, user, account_id)).fetchall()
         return [form for (form,) in rows]
+
+
+# -- where each desk is -------------------------------------------------------------------
+
+
+def _process_started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), so that a
+    process id the system has given to another process since is not taken for the desk;
+    "" where ``/proc`` is not there (then the id alone is asked)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]
+
+
+def _alive(pid: int, started: str) -> bool:
+    """Whether the desk process ``pid`` (started at ``started``) still runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not this user's desk, but not provably gone either
+    return not started or _process_started(pid) in ("", started)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a desk of the user was: an account, and the form open on it (``call``,
+    ``note``, ``plan``, ``escalation``: the draft's form) or None."""
+
+    desk: str
+    account_id: int
+    account_ref: str
+    name: str
+    form: str | None
+    at: float
+    """When the desk went there (``Store.now_s``)."""
+    alive: bool
+    """The desk is still running (on this machine), or cannot be known to have ended (another machine)."""
+
+
+@dataclass(frozen=True)
+class Return:
+    """What a desk finds when its user signs in: the place to go back to (a desk of the user
+    that ended there, taken over by this one), and the places of their desks still open."""
+
+    back_to: Place | None = None
+    open_elsewhere: tuple[Place, ...] = ()
+
+
+class Places:
+    """The ``places`` table of the store: the account (and form) each desk process of the
+    user is on, so that a desk started after a dropped connection returns there.
+
+    A desk writes its place as the agent moves (``here``), clears it when the agent goes
+    back to a list, signs out or quits (``leave``), and marks it *left* when its terminal
+    is gone (``lost``: kept, for the next desk). The next desk to sign in as the user takes
+    the newest place of a desk that has ended (``take``): one that marked itself left, or
+    whose process is no longer running (killed); a place of a desk still running is told,
+    not taken, since two desks typing into one draft would each undo the other."""
+
+    def __init__(self, where: Store | Path | str) -> None:
+        self.store = _store(where)
+        self._host = os.uname().nodename if hasattr(os, "uname") else ""
+        self._pid = os.getpid()
+        self._started = _process_started(self._pid)
+        self._written: tuple[Any, ...] | None = None
+        self.ended = False
+        """The desk's terminal is gone (``lost``): nothing it does after that moves its place."""
+
+    def here(self, server: str, user: str, account_id: int, account_ref: str, name: str,
+             form: str | None = None) -> None:
+        """This desk is on ``account_id`` (with ``form`` open)."""
+        written = (server, user, account_id, account_ref, name, form)
+        if written == self._written or self.ended:
+            return
+        try:
+            with self.store.transaction() as db:
+                db.execute(
+                    "INSERT INTO places (desk, server, user, host, pid, started, account_id, account_ref, name,"
+                    " form, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (desk) DO UPDATE SET server = excluded.server, user = excluded.user,"
+                    " account_id = excluded.account_id, account_ref = excluded.account_ref, name = excluded.name,"
+                    " form = excluded.form, at = excluded.at, left_at = NULL",
+                    (self.store.token, server, user, self._host, self._pid, self._started, account_id, account_ref,
+                     name, form, self.store.now_s()))
+        except sqlite3.OperationalError:
+            _log.warning("place not written: the store is busy", exc_info=True)
+            return
+        self._written = written
+
+    def leave(self) -> None:
+        """This desk is on no account (a list, the sign-in, or it quit as asked)."""
+        if self._written is None or self.ended:
+            return
+        try:
+            with self.store.transaction() as db:
+                db.execute("DELETE FROM places WHERE desk = ?", (self.store.token,))
+        except sqlite3.OperationalError:
+            _log.warning("place not cleared: the store is busy", exc_info=True)
+            return
+        self._written = None
+
+    def lost(self) -> None:
+        """This desk ends without its agent leaving (the terminal is gone): its place is
+        kept for the next desk, and what it had claimed to send is let go at once."""
+        self.ended = True
+        now = self.store.now_s()
+        with self.store.transaction(durable=True) as db:
+            db.execute("UPDATE places SET left_at = ? WHERE desk = ?", (now, self.store.token))
+            db.execute("UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?"
+                       " AND state = 'pending'", (self.store.token,))
+
+    def _place(self, row: tuple[Any, ...], now: float) -> Place:
+        desk, host, pid, started, account_id, ref, name, form, at, left_at = row
+        alive = left_at is None and (host != self._host or _alive(int(pid), str(started)))
+        return Place(desk=desk, account_id=account_id, account_ref=ref, name=name, form=form, at=at, alive=alive)
+
+    def take(self, server: str, user: str) -> Return:
+        """For a desk whose user just signed in: the newest place of the user's desks that
+        have ended, taken (it is no other desk's to take after this), and the places of
+        their desks still open. Places older than ``PLACE_KEPT_S`` are forgotten."""
+        now = self.store.now_s()
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM places WHERE at < ?", (now - PLACE_KEPT_S,))
+            rows = db.execute(
+                "SELECT desk, host, pid, started, account_id, account_ref, name, form, at, left_at FROM places"
+                " WHERE server = ? AND user = ? AND desk <> ? ORDER BY at DESC", (server, user, self.store.token),
+            ).fetchall()
+            places = [self._place(row, now) for row in rows]
+            ended = [p for p in places if not p.alive]
+            if ended:
+                # Every ended desk's place is let go: the newest is where the agent was last.
+                db.executemany("DELETE FROM places WHERE desk = ?", [(p.desk,) for p in ended])
+        return Return(back_to=ended[0] if ended else None, open_elsewhere=tuple(p for p in places if p.alive))

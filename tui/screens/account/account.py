@@ -46,6 +46,10 @@ LETTER_CONFIRM_S = 5.0
 """A second press of the letter key within this long sends the demand letter."""
 
 
+FORM_ACTIONS = {"call": "contact", "note": "note", "plan": "plan", "escalation": "escalate"}
+"""A draft's form → the action that opens it."""
+
+
 class AccountScreen(DeskScreen):
     NOUN = N_("Account")
     AUTO_FOCUS = "#timeline"
@@ -83,7 +87,7 @@ class AccountScreen(DeskScreen):
                       "account.letter": (N_("Demand letter"), N_("send"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
-                 timeline: Timeline | None = None, leased: bool = False) -> None:
+                 timeline: Timeline | None = None, leased: bool = False, form: str | None = None) -> None:
         super().__init__()
         self.account_id = account_id
         self.leased = leased
@@ -93,8 +97,9 @@ class AccountScreen(DeskScreen):
         self.timeline: Timeline | None = timeline
         self.plan: PlanOut | None = None
         """The account's current plan (the open one, else the latest), as last loaded."""
-        self._asked: tuple[str, str | None] | None = None
-        """A form asked for before the account had loaded: it opens when it has."""
+        self._asked: tuple[str, str | None] | None = (FORM_ACTIONS[form], None) if form in FORM_ACTIONS else None
+        """A form asked for before the account had loaded (or by ``form``, a draft's form the
+        agent was typing when their last desk ended): it opens when it has."""
         self._letter_armed_at: float | None = None
         self._letter_key = ""
         """The demand letter's idempotency key, from the first press: a retry sends it once."""
@@ -158,6 +163,10 @@ class AccountScreen(DeskScreen):
 
     def ready_for_keys(self) -> bool:
         return self.detail is not None
+
+    def place(self) -> tuple[int, str, str, str | None]:
+        d = self.detail
+        return (self.account_id, d.account_ref if d else self._ref, d.customer.name if d else self._name, None)
 
     # -- loading ------------------------------------------------------------------
 
@@ -366,6 +375,7 @@ class AccountScreen(DeskScreen):
         self._show_unsent()
         if self.app.screen is self:
             self.desk.release_keys()
+            self.desk.nav.moved_to(self.place())  # the reference and name, now known
         if self._asked is not None and self.app.screen is self:
             form, result = self._asked
             self._asked = None

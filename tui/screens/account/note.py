@@ -49,6 +49,10 @@ class NoteScreen(DeskModal):
                 yield Static("", id="note-count", markup=False)
         yield from self.status_and_footer()
 
+    def place(self) -> tuple[int, str, str, str | None]:
+        a = self.account
+        return (a.id, a.account_ref, a.customer.name, "note")
+
     @property
     def draft_key(self) -> str:
         return self.desk.draft_key(self.account.id, "note")

@@ -201,6 +201,10 @@ class CallScreen(DeskScreen):
             keys[code] = key_for(self.app, binding, self.desk.keymap)
         return keys
 
+    def place(self) -> tuple[int, str, str, str | None]:
+        a = self.account
+        return (a.id, a.account_ref, a.customer.name, "call")
+
     @property
     def draft_key(self) -> str:
         return self.desk.draft_key(self.account.id, "call")

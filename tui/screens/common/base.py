@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from types import EllipsisType
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -17,6 +18,9 @@ from tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
     from tui.desk import Desk
+
+Place = tuple[int, str, str, str | None]
+"""An account (id, reference, customer's name) and the form open on it (a draft's form name)."""
 
 
 class DeskMixin:
@@ -38,10 +42,18 @@ class DeskMixin:
         let go sooner if a request fails)."""
         return True
 
+    def place(self) -> Place | None | EllipsisType:
+        """Where the agent is while this screen is on top: ``(account id, reference, name,
+        form)`` on an account (``form``: the draft's form open on it, or None), None on a
+        list or the sign-in, ``...`` where the screen does not move them (a modal over the
+        account). A desk started after its terminal is lost returns there (``Places``)."""
+        return None
+
     def on_screen_resume(self) -> None:
         # The screen is mounted and focused: keys typed while it opened may come in.
         if self.ready_for_keys():
             self.desk.release_keys()
+        self.desk.nav.moved_to(self.place())
 
     def after_typing(self, callback: Callable[[], object], *, name: str) -> None:
         """Run ``callback`` once every text field has taken the keys already sent
@@ -94,6 +106,9 @@ class DeskModal(DeskMixin, ModalScreen):
     def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         localize_bindings(self)
+
+    def place(self) -> Place | None | EllipsisType:
+        return ...
 
     def on_mount(self) -> None:
         self._steady_cursors()

@@ -7,6 +7,8 @@ takes the agent back to where they were.
 
 from __future__ import annotations
 
+from types import EllipsisType
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,6 +33,10 @@ class LoginScreen(DeskScreen):
         self._username = username
         self._auto = auto
         self.again = again
+
+    def place(self) -> EllipsisType:
+        # Over a lapsed session the agent is still where they were; at the start, nowhere yet.
+        return ...
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box"):

@@ -125,6 +125,10 @@ class EscalateScreen(DeskScreen):
             self._restore(draft)
         self._show_checks()
 
+    def place(self) -> tuple[int, str, str, str | None]:
+        a = self.account
+        return (a.id, a.account_ref, a.customer.name, "escalation")
+
     @property
     def draft_key(self) -> str:
         return self.desk.draft_key(self.account.id, "escalation")

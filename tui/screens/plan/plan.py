@@ -180,6 +180,10 @@ class PlanScreen(DeskScreen):
         self.load_open_plan()
         self._ask_preview()
 
+    def place(self) -> tuple[int, str, str, str | None]:
+        a = self.account
+        return (a.id, a.account_ref, a.customer.name, "plan")
+
     @property
     def draft_key(self) -> str:
         return self.desk.draft_key(self.account.id, "plan")

@@ -1,0 +1,309 @@
+"""Simulated agents against one backend (issue 19 item 4): how many it serves, and how it
+fails past that.
+
+    python bench/agents.py [--db URL] [--accounts 20000] [--agents 100] [--think 30] [--duration 60]
+                           [--workers 1] [--ramp [--step 100] [--max 1000]] [--reuse]
+
+Each simulated agent works as a fast agent does, on a keep-alive connection of its
+own, signed in as a user of its own: *next account* (``POST /worklist/next``), the
+account, its timeline and the compliance verdict (``GET``), then ``--think`` seconds
+of thought (0.5 to 1.5 times it, at random), then a contact (``POST .../contacts``
+with an ``Idempotency-Key``: an inbound call, lawful at any hour, so the figures do not
+depend on when the bench runs), and again. Agents start at random moments over the
+first think time, so the load is steady from the start, not a wave.
+
+For each level (number of agents) it runs ``--duration`` seconds after a warm-up of one
+think time and prints, per route and in all: requests, p50 / p95 / p99 / max as the
+client saw them, answers by status (a ``503`` is counted and its ``Retry-After`` obeyed,
+as the desk does), requests a second; and the CPU used in the window by the server (its
+process and every worker), by PostgreSQL (every ``postgres`` process of the machine)
+and by this script, in CPU-seconds a second (1.00 = one core busy). ``--ramp`` starts at
+``--agents`` and adds ``--step`` until the p95 of all requests passes 100 ms (or
+``--max``), and prints the level where it crossed.
+
+The database is built as ``bench/next_account.py`` builds it (the accounts of
+``bench/worklist.py``, dealt round the bench's agents of team A): a SQLite file under
+bench/out/ by default; for PostgreSQL name a scratch database that may be wiped, e.g.
+``--db postgresql://postgres@127.0.0.1:55438/collectdesk_agents``. ``--reuse`` measures the
+database an earlier run built (with at least as many agents). The server's log goes to
+bench/out/agents_server.log. Every figure comes with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import next_account  # noqa: E402
+
+from backend.db import normalize_url  # noqa: E402
+from collectdesk.embedded import free_port  # noqa: E402
+
+ROUTES = ("next", "account", "timeline", "compliance", "contact")
+CONTACT = {"channel": "phone", "direction": "inbound", "party": "debtor", "outcome": "RPC", "result": "RTP",
+           "note": "bench: the customer rang in", "identity_verified": True, "disclosure_given": True}
+
+
+@dataclass
+class Level:
+    """What one level of load saw, from its window's start to its end."""
+
+    agents: int
+    samples: dict[str, list[float]] = field(default_factory=lambda: {r: [] for r in ROUTES})
+    statuses: dict[str, dict[str, int]] = field(default_factory=lambda: {r: {} for r in ROUTES})
+    first_failure: dict[str, str] = field(default_factory=dict)
+    counting: bool = False
+
+    def record(self, route: str, ms: float, status: int | str, body: str = "") -> None:
+        if not self.counting:
+            return
+        self.samples[route].append(ms)
+        key = str(status)
+        self.statuses[route][key] = self.statuses[route].get(key, 0) + 1
+        if not (isinstance(status, int) and status < 400):
+            self.first_failure.setdefault(key, f"{route}: {body[:160]}")
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            parts = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(parts[11]) + int(parts[12])  # utime, stime
+    return total
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it (uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def quantiles(values: list[float]) -> tuple[float, float, float, float]:
+    if not values:
+        return (0.0, 0.0, 0.0, 0.0)
+    if len(values) == 1:
+        return (values[0],) * 4  # type: ignore[return-value]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return statistics.median(values), cuts[94], cuts[98], max(values)
+
+
+async def sign_in(http: httpx.AsyncClient, names: list[str]) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for name in names:
+        for _ in range(50):
+            r = await http.post("/api/v1/auth/login", json={"username": name, "password": next_account.PASSWORD})
+            if r.status_code == 200:
+                tokens[name] = r.json()["access_token"]
+                break
+            await asyncio.sleep(float(r.headers.get("retry-after", "0.2") or 0.2))
+        else:
+            raise SystemExit(f"{name} could not sign in: {r.status_code} {r.text[:200]}")
+    return tokens
+
+
+async def run_level(base: str, names: list[str], tokens: dict[str, str], think: float, duration: float,
+                    server_pid: int) -> tuple[Level, dict[str, float]]:
+    level = Level(agents=len(names))
+    stop = asyncio.Event()
+
+    async def agent(name: str, http: httpx.AsyncClient) -> None:
+        headers = {"Authorization": f"Bearer {tokens[name]}"}
+        rng = random.Random(f"{name}-{len(names)}")
+        await asyncio.sleep(rng.uniform(0, think))
+
+        async def ask(route: str, method: str, url: str, **kw: object) -> httpx.Response | None:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    r = await http.request(method, url, headers={**headers, **kw.pop("extra", {})}, **kw)  # type: ignore[arg-type]
+                except httpx.TransportError as exc:
+                    level.record(route, (time.perf_counter() - t0) * 1000, type(exc).__name__, repr(exc))
+                    await asyncio.sleep(1)
+                    return None
+                level.record(route, (time.perf_counter() - t0) * 1000, r.status_code, r.text)
+                if r.status_code in (429, 503):  # busy: wait as told, and ask again (as the desk does)
+                    await asyncio.sleep(float(r.headers.get("retry-after", "1") or 1))
+                    continue
+                return r
+            return None
+
+        while not stop.is_set():
+            r = await ask("next", "POST", "/api/v1/worklist/next")
+            if r is None or r.status_code != 200:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+                continue
+            account = r.json()["account"]["id"]
+            for route, url in (("account", f"/api/v1/accounts/{account}"),
+                               ("timeline", f"/api/v1/accounts/{account}/timeline"),
+                               ("compliance", f"/api/v1/accounts/{account}/compliance")):
+                await ask(route, "GET", url)
+            try:
+                await asyncio.wait_for(stop.wait(), rng.uniform(0.5, 1.5) * think)
+            except TimeoutError:
+                pass
+            key = uuid.uuid4().hex
+            await ask("contact", "POST", f"/api/v1/accounts/{account}/contacts", json=CONTACT,
+                      extra={"Idempotency-Key": key})
+
+    limits = httpx.Limits(max_connections=len(names) + 10, max_keepalive_connections=len(names) + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+        tasks = [asyncio.create_task(agent(n, http)) for n in names]
+        await asyncio.sleep(think)  # warm-up: every agent has started
+        pg = postgres_pids()
+        server = descendants(server_pid)
+        ticks = os.sysconf("SC_CLK_TCK")
+        before = (cpu_ticks(server), cpu_ticks(pg), os.times())
+        load_before = os.getloadavg()
+        level.counting = True
+        t0 = time.perf_counter()
+        await asyncio.sleep(duration)
+        level.counting = False
+        elapsed = time.perf_counter() - t0
+        after = (cpu_ticks(server), cpu_ticks(pg), os.times())
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    me = (after[2].user + after[2].system - before[2].user - before[2].system) / elapsed
+    cpu = {"server": (after[0] - before[0]) / ticks / elapsed, "postgres": (after[1] - before[1]) / ticks / elapsed,
+           "bench": me, "elapsed": elapsed, "load": "/".join(f"{x:.1f}" for x in load_before)}
+    return level, cpu
+
+
+def report(level: Level, cpu: dict[str, float]) -> float:
+    print(f"\n{level.agents} agents, {cpu['elapsed']:.0f} s window (load average before {cpu['load']}); "
+          f"CPU-s a second: server {cpu['server']:.2f}, postgres {cpu['postgres']:.2f}, bench {cpu['bench']:.2f}")
+    print(f"  {'route':<11} {'requests':>8} {'per s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8}  answers")
+    everything: list[float] = []
+    for route in ROUTES:
+        values = level.samples[route]
+        everything += values
+        p50, p95, p99, top = quantiles(values)
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(level.statuses[route].items()))
+        print(f"  {route:<11} {len(values):>8} {len(values) / cpu['elapsed']:7.1f} {p50:7.1f} {p95:7.1f} "
+              f"{p99:7.1f} {top:8.1f}  {answers}")
+    p50, p95, p99, top = quantiles(everything)
+    errors = sum(v for r in ROUTES for k, v in level.statuses[r].items() if not (k.isdigit() and int(k) < 400))
+    print(f"  {'all':<11} {len(everything):>8} {len(everything) / cpu['elapsed']:7.1f} {p50:7.1f} {p95:7.1f} "
+          f"{p99:7.1f} {top:8.1f}  errors {errors}")
+    for status, body in level.first_failure.items():
+        print(f"  first {status}: {body}")
+    return p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'out' / 'agents.db'}")
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--agents", type=int, default=100, help="agents at once (the first level with --ramp)")
+    parser.add_argument("--think", type=float, default=30.0, help="about how long an agent thinks (s)")
+    parser.add_argument("--duration", type=float, default=60.0, help="the measured window of each level (s)")
+    parser.add_argument("--workers", type=int, default=1, help="collectdesk serve --workers")
+    parser.add_argument("--ramp", action="store_true", help="add --step agents until the p95 passes 100 ms")
+    parser.add_argument("--step", type=int, default=100)
+    parser.add_argument("--max", type=int, default=1000, help="the most agents --ramp tries")
+    parser.add_argument("--reuse", action="store_true", help="measure the database an earlier run built")
+    args = parser.parse_args()
+    url = normalize_url(args.db)
+    most = args.max if args.ramp else args.agents
+    (ROOT / "bench" / "out").mkdir(exist_ok=True)
+    if not args.reuse:
+        next_account.prepare(url, args.accounts, most)
+    names, _supervisors = next_account.people(most)
+
+    port = free_port()
+    env = {**os.environ, "COLLECTDESK_DB": url, "PYTHONPATH": str(ROOT)}
+    log = (ROOT / "bench" / "out" / "agents_server.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "collectdesk", "serve", "--port", str(port), "--workers",
+                               str(args.workers), "--log-level", "warning", "--exit-with-parent", str(os.getpid())],
+                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+
+        async def signed_in() -> dict[str, str]:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                return await sign_in(http, names)
+
+        tokens = asyncio.run(signed_in())
+        print(f"{url.split('://')[0]}, one backend (collectdesk serve, {args.workers} worker(s)) on loopback; "
+              f"think {args.think:.0f} s; {os.cpu_count()} CPUs; times in ms")
+        agents = args.agents
+        crossed = None
+        while True:
+            level, cpu = asyncio.run(run_level(base, names[:agents], tokens, args.think, args.duration, server.pid))
+            p95 = report(level, cpu)
+            if not args.ramp:
+                break
+            if p95 > 100:
+                crossed = agents
+                break
+            if agents + args.step > args.max:
+                break
+            agents += args.step
+        if args.ramp:
+            print(f"\np95 of all requests passed 100 ms at {crossed} agents" if crossed
+                  else f"\np95 stayed under 100 ms up to {agents} agents")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
