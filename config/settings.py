@@ -1,8 +1,10 @@
 """Settings (pydantic-settings): environment variables ``COLLECTDESK_*`` and
-the desk's config file. The default policy files live beside this module."""
+the desk's config files (the user's, and the desk host's system-wide one). The
+default policy files live beside this module."""
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -22,6 +24,15 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path("collectdesk", appauthor=False)
+
+
+SYSTEM_CONFIG = Path("/etc/collectdesk/desk.toml")
+"""The desk host's config file, for every user of the machine (``deploy/ssh/desk.toml``)."""
+
+
+def system_config_file() -> Path:
+    """The system-wide desk config file: ``COLLECTDESK_SYSTEM_CONFIG``, else ``SYSTEM_CONFIG``."""
+    return Path(os.environ.get("COLLECTDESK_SYSTEM_CONFIG") or SYSTEM_CONFIG)
 
 
 def default_db_url() -> str:
@@ -137,15 +148,18 @@ class BackendSettings(BaseSettings):
     0: the same): on a busy CPU the requests of those signed in go first."""
 
 
-_DESK_FILE: ContextVar[Path | None] = ContextVar("desk_config_file", default=None)
+_DESK_FILES: ContextVar[tuple[Path, Path] | None] = ContextVar("desk_config_files", default=None)
 
 
 class DeskSettings(BaseSettings):
     """The desk's settings, each from the first of: what the command line says
     (``load``'s overrides), the environment (``COLLECTDESK_*``), ``config.toml`` in the
-    user's config dir, the defaults. Read by pydantic-settings' own sources.
+    user's config dir, the system-wide file (``system_config_file()``: on a desk host the
+    backend's URL and CA bundle for every agent), the defaults. Read by pydantic-settings'
+    own sources; a file that is not there is skipped.
 
-    ``[keymap]`` in the file maps binding ids to keys (Textual's ``set_keymap``).
+    ``[keymap]`` in a file maps binding ids to keys (Textual's ``set_keymap``); the user's
+    keys are laid over the system file's, table merged with table.
     """
 
     model_config = SettingsConfigDict(env_prefix="COLLECTDESK_", extra="ignore")
@@ -178,17 +192,20 @@ class DeskSettings(BaseSettings):
                                    dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = _DESK_FILE.get()  # only ``load`` reads a file: DeskSettings(...) is what it is given
-        if path is None:
+        files = _DESK_FILES.get()  # only ``load`` reads files: DeskSettings(...) is what it is given
+        if files is None:
             return init_settings, env_settings
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+        user, system = files
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=user),
+                TomlConfigSettingsSource(settings_cls, toml_file=system))
 
     @classmethod
-    def load(cls, path: Path | None = None, **overrides: object) -> DeskSettings:
-        """The settings with ``path`` as the config file (default: the user's); ``overrides``
-        that are not None come first."""
-        token = _DESK_FILE.set(path or config_dir() / "config.toml")
+    def load(cls, path: Path | None = None, *, system: Path | None = None, **overrides: object) -> DeskSettings:
+        """The settings with ``path`` as the user's config file (default: ``config.toml`` in
+        the user's config dir) over ``system`` (default: ``system_config_file()``);
+        ``overrides`` that are not None come first."""
+        token = _DESK_FILES.set((path or config_dir() / "config.toml", system or system_config_file()))
         try:
             return cls(**{k: v for k, v in overrides.items() if v is not None})
         finally:
-            _DESK_FILE.reset(token)
+            _DESK_FILES.reset(token)

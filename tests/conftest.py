@@ -22,6 +22,9 @@ from backend_client.client import BackendClient
 from config.settings import BackendSettings
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+# No desk host's /etc/collectdesk/desk.toml (nor a developer's COLLECTDESK_SYSTEM_CONFIG) in the
+# tests' desks, their child processes included: the tests that want one name their own.
+os.environ["COLLECTDESK_SYSTEM_CONFIG"] = os.devnull
 
 DEMO_USERS = [
     ("agent1", "agent", "A"),

@@ -66,8 +66,12 @@ def cmd_desk(args: argparse.Namespace) -> int:
     import importlib.util
 
     if importlib.util.find_spec("fastapi") is None:
-        raise CliError("no server configured (--server, $COLLECTDESK_SERVER or the config file), and no backend "
-                       "installed here to start one: name the backend's URL, or pip install 'collectdesk[server]'")
+        from config.settings import config_dir, system_config_file
+
+        # On a desk host the agent reads this and the operator fixes it: the files by their paths.
+        raise CliError(f"no server configured (--server, $COLLECTDESK_SERVER, {config_dir() / 'config.toml'} or "
+                       f"{system_config_file()}), and no backend installed here to start one: name the backend's "
+                       "URL, or pip install 'collectdesk[server]'")
     from config.settings import data_dir
 
     db_url = resolve_db(None)  # COLLECTDESK_DB, else the local file (its directory made: the app's own)

@@ -318,3 +318,75 @@ def test_desk_settings_come_from_the_command_line_then_the_environment_then_the_
     assert DeskSettings.load(path, lang=None).lang == "zh_CN"
     assert DeskSettings.load(tmp_path / "none.toml").server == "http://env:2"
     assert DeskSettings(server="http://given:4").timeout_s == 10.0  # no file unless loaded
+
+
+def test_the_system_wide_file_comes_below_the_users_own(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A desk host's ``/etc/collectdesk/desk.toml`` (``COLLECTDESK_SYSTEM_CONFIG`` names another)
+    serves every agent: below the command line, the environment and the user's own file, above the
+    defaults; the user's ``[keymap]`` is laid over the system's, key by key."""
+    from config.settings import SYSTEM_CONFIG, DeskSettings, system_config_file
+
+    for name in ("SERVER", "LANG", "TIMEOUT_S", "LOW_BANDWIDTH", "CA_BUNDLE"):
+        monkeypatch.delenv(f"COLLECTDESK_{name}", raising=False)
+    monkeypatch.delenv("COLLECTDESK_SYSTEM_CONFIG", raising=False)
+    assert system_config_file() == SYSTEM_CONFIG == Path("/etc/collectdesk/desk.toml")
+    system = tmp_path / "etc" / "desk.toml"
+    system.parent.mkdir()
+    system.write_text('server = "https://system:1"\nca_bundle = "/etc/collectdesk/bank-ca.pem"\nlang = "zh_CN"\n'
+                      'low_bandwidth = true\n[keymap]\n"call.identity" = "f9"\n"call.disclosure" = "f10"\n')
+    user = tmp_path / "config.toml"
+    monkeypatch.setenv("COLLECTDESK_SYSTEM_CONFIG", str(system))
+    assert system_config_file() == system
+
+    alone = DeskSettings.load(user)  # no user file: the system's, whole
+    assert (alone.server, alone.ca_bundle, alone.lang, alone.low_bandwidth, alone.timeout_s) == (
+        "https://system:1", Path("/etc/collectdesk/bank-ca.pem"), "zh_CN", True, 10.0)
+    user.write_text('lang = "en"\ntimeout_s = 4.0\n[keymap]\n"call.identity" = "f8"\n')
+    both = DeskSettings.load(user)
+    assert (both.server, both.lang, both.timeout_s, both.low_bandwidth) == ("https://system:1", "en", 4.0, True)
+    assert both.keymap == {"call.identity": "f8", "call.disclosure": "f10"}
+    monkeypatch.setenv("COLLECTDESK_SERVER", "http://env:2")
+    assert DeskSettings.load(user).server == "http://env:2"
+    assert DeskSettings.load(user, server="http://cli:3").server == "http://cli:3"
+    monkeypatch.delenv("COLLECTDESK_SERVER")
+    other = tmp_path / "other.toml"
+    other.write_text('server = "https://other:5"\n')
+    assert DeskSettings.load(user, system=other).server == "https://other:5"  # named outright
+    assert DeskSettings.load(user, system=tmp_path / "none.toml").server is None  # not there: skipped
+
+
+def test_desk_uses_the_server_of_the_system_wide_file(cli, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``collectdesk desk`` on a desk host: the system file names the backend, so no embedded
+    backend is started; a system file that cannot be read is said as the config file."""
+    import collectdesk.cli.runtime as cli_module
+
+    system = tmp_path / "desk.toml"
+    system.write_text('server = "http://127.0.0.1:1"\n')
+    monkeypatch.setenv("COLLECTDESK_SYSTEM_CONFIG", str(system))
+    started = []
+    monkeypatch.setattr(cli_module, "start_backend", lambda *a, **k: started.append(a))
+    seen = []
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: (lambda settings, **kw: seen.append(settings) or 0))
+    assert cli("desk").code == 0
+    assert started == [] and seen[0].server == "http://127.0.0.1:1"
+    system.write_text("server = \n")
+    run = cli("desk")
+    assert run.code == 1 and run.err.startswith("collectdesk: error: cannot read the desk's config file"), run.err
+
+
+def test_a_desk_host_without_a_server_names_the_files_to_set_it_in(cli, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The desk alone (no backend to embed) and no server anywhere: the agent sees, and can tell
+    the operator, both config files by their paths."""
+    import importlib.util
+
+    import collectdesk.cli.runtime as cli_module
+
+    monkeypatch.setenv("COLLECTDESK_SYSTEM_CONFIG", str(tmp_path / "etc" / "desk.toml"))
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else find_spec(name, *a))
+    monkeypatch.setattr(cli_module, "desk_runner", lambda: (lambda settings, **kw: 0))
+    run = cli("desk")
+    assert run.code == 1
+    assert run.err.startswith("collectdesk: error: no server configured (--server, $COLLECTDESK_SERVER, "
+                              f"{tmp_path / 'xdg-config' / 'collectdesk' / 'config.toml'} or "
+                              f"{tmp_path / 'etc' / 'desk.toml'}), and no backend installed here"), run.err
