@@ -422,3 +422,68 @@ def test_an_agent_logs_a_call_over_ssh(ssh_host: SshHost) -> None:
     assert (store.stat().st_uid, drafts.stat().st_uid) == (ssh_host.user.pw_uid,) * 2
     assert stat.S_IMODE(drafts.stat().st_mode) == 0o700 and stat.S_IMODE(store.stat().st_mode) == 0o600
     assert time.monotonic() - started < 60
+
+
+def _ssh_argv(ssh_host: SshHost) -> list[str]:
+    ssh = shutil.which("ssh")
+    assert ssh is not None
+    return [ssh, "-tt", "-F", "/dev/null", "-p", str(ssh_host.port), "-i", str(ssh_host.key),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={ssh_host.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", f"{ssh_host.user.pw_name}@127.0.0.1"]
+
+
+def _desks_of(uid: int) -> list[int]:
+    """The agent's desk processes (``collectdesk desk``, run by the session program)."""
+    found = []
+    for pid in _processes_of(uid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"desk" in argv and any(a.endswith(b"collectdesk") for a in argv):
+            found.append(pid)
+    return found
+
+
+def test_a_dropped_connection_ends_the_desk_and_the_next_login_returns_to_the_draft(ssh_host: SshHost) -> None:
+    """Issue 18 item 5 over a real sshd: the ssh client dies mid-call (its connection closes
+    under the session); sshd hangs the desk's terminal up and the desk ends, no orphan left;
+    the agent logs in again and is back on the account, in the call form, the note as typed."""
+    env = {"TERM": "xterm", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+           "HOME": os.environ.get("HOME", "/root")}
+    marker = f"dropped {uuid.uuid4().hex[:8]}"
+    term = Terminal(_ssh_argv(ssh_host), env)
+    try:
+        term.wait_for("Sign in to your desk", 0, timeout=45)
+        at = term.send(b"agent1\tagent1\r")
+        term.wait_for("Worklist", at)
+        at = term.send(b"\r")
+        term.wait_for("Timeline", at)
+        at = term.send(b"c")
+        term.wait_for("Choose an outcome", at)
+        at = term.send(b"2")
+        term.wait_for("no answer (NA)", at)
+        at = term.send(b"\t" + marker.encode())
+        term.wait_for(marker, at)
+        desks = _desks_of(ssh_host.user.pw_uid)
+        assert len(desks) == 1, desks
+        time.sleep(0.5)  # the draft's last keystroke on the disk
+        os.kill(term.pid, signal.SIGKILL)  # the connection is gone
+    finally:
+        term.close()
+    deadline = time.monotonic() + 15
+    while _desks_of(ssh_host.user.pw_uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _desks_of(ssh_host.user.pw_uid), "the desk lived on after its connection was gone"
+
+    again = Terminal(_ssh_argv(ssh_host), env)
+    try:
+        again.wait_for("Sign in to your desk", 0, timeout=45)
+        at = again.send(b"agent1\tagent1\r")
+        seen = again.wait_for(marker, at)
+        assert "Back where you were" in seen, seen[-1500:]
+        assert "no answer (NA)" in again.text(at), seen[-1500:]  # the call form, its outcome as chosen
+        at = again.send(b"\x11")
+        assert again.wait_closed() == 0, again.text(at)[-800:]
+    finally:
+        again.close()
