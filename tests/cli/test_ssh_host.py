@@ -480,9 +480,9 @@ def test_a_dropped_connection_ends_the_desk_and_the_next_login_returns_to_the_dr
     try:
         again.wait_for("Sign in to your desk", 0, timeout=45)
         at = again.send(b"agent1\tagent1\r")
-        seen = again.wait_for(marker, at)
-        assert "Back where you were" in seen, seen[-1500:]
-        assert "no answer (NA)" in again.text(at), seen[-1500:]  # the call form, its outcome as chosen
+        again.wait_for(marker, at)  # the call form, the note as typed
+        again.wait_for("Back where you were", at)  # and why
+        assert "no answer (NA)" in again.text(at), again.text(at)[-1500:]  # its outcome as chosen
         at = again.send(b"\x11")
         assert again.wait_closed() == 0, again.text(at)[-800:]
     finally:
