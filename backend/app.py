@@ -111,6 +111,11 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
 
         # The routes' threads, sized with the connection pool (settings: capacity).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        from sqlalchemy.engine import make_url
+
+        log.info("collectdesk backend %s on %s: %d threads, %d+%d connections, at most %s requests at once",
+                 VERSION, make_url(db.url).render_as_string(hide_password=True), settings.threads,
+                 settings.db_pool_size, settings.db_max_overflow, settings.max_in_flight or "unlimited")
         tasks = []
         if settings.recheck_seconds > 0:
             tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds)))

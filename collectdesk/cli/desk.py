@@ -219,8 +219,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, proxy_headers=False, **tls)
+                log_level=args.log_level, log_config=server_log_config(args.log_level), proxy_headers=False, **tls)
     return 0
+
+
+def server_log_config(level: str) -> dict[str, object]:
+    """uvicorn's logging, with the backend's own logger (``collectdesk``: the sweep, the
+    contactability rounds, failures) on uvicorn's handler at ``level``: without it those lines
+    had no handler in a served process and went nowhere. Applied in every worker."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["collectdesk"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def _encrypted_key(path: Path) -> bool:
