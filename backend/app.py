@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -36,20 +37,36 @@ SWEEP_LOCK_KEY = 0x5CD_5EE9
 """PostgreSQL advisory lock held by the process that is running the daily sweep."""
 
 
-def _recheck(db: Database) -> int:
+def _recheck(db: Database, holder: str | None = None, ttl: float = 90.0) -> int | None:
+    """One round of the re-check; None when another server process holds the job (``jobs``)."""
+    from backend.services import jobs
     from backend.services.ranking import refresh_all_due
 
     with db.sessionmaker() as session:
-        return refresh_all_due(session)
+        if holder is not None:
+            turn = jobs.my_turn(session, "recheck", holder, dt.timedelta(seconds=ttl))
+            session.commit()  # the lease is not held in a transaction while the batches run
+            if not turn:
+                return None
+        done = refresh_all_due(session)
+        if holder is not None:
+            jobs.ran(session, "recheck")
+            session.commit()
+        return done
 
 
-async def recheck_loop(db: Database, every: float) -> None:
+async def recheck_loop(db: Database, every: float, *, holder: str | None = None) -> None:
     """Evaluate again, every ``every`` seconds, the accounts whose phone answer has
     lapsed: call windows open and close through the day in every zone, and the
-    worklist's order (contactable first) must follow them."""
+    worklist's order (contactable first) must follow them. With several server processes
+    on one database, the one holding the job's lease does it (taken over within
+    ``3 × every`` when its holder dies)."""
+    from backend.services import jobs
+
+    holder = holder or jobs.new_holder()
     while True:
         try:
-            done = await run_in_threadpool(_recheck, db)
+            done = await run_in_threadpool(_recheck, db, holder, 3 * every)
             if done:
                 log.info("contactability evaluated again for %d accounts", done)
         except Exception:  # noqa: BLE001 - a failed round must not stop the loop; the next one retries
@@ -57,15 +74,30 @@ async def recheck_loop(db: Database, every: float) -> None:
         await asyncio.sleep(every)
 
 
-def _sweep(db: Database) -> SweepResult | None:
-    """The sweep for every account as of today (UTC), committed; ``None`` when
-    another process is sweeping the same PostgreSQL database just now (several
-    workers each run this loop; the sweep is idempotent, but one at a time keeps
-    the timeline free of doubled entries)."""
+NOT_DUE = "not due"
+
+
+def _sweep(db: Database, holder: str | None = None, every: float | None = None) -> SweepResult | None | str:
+    """The sweep for every account as of today (UTC), committed; ``None`` when another
+    server process has the job (its lease, or on PostgreSQL the advisory lock of one
+    sweeping just now); ``NOT_DUE`` when one ran it less than ``every`` seconds ago.
+    Without ``holder`` (``collectdesk sweep``, tests) it just runs."""
     from backend.models import utcnow
+    from backend.services import jobs
     from backend.services.plans import sweep
 
     with db.sessionmaker() as session:
+        if holder is not None:
+            # Ten minutes, or two periods if shorter: long enough for one sweep, and kept by
+            # a holder that renews it each period.
+            turn = jobs.my_turn(session, "sweep", holder, dt.timedelta(seconds=min(600.0, 2 * (every or 300.0))))
+            last = jobs.last_run(session, "sweep")
+            session.commit()
+            if not turn:
+                return None
+            slack = min(60.0, (every or 0) / 10)
+            if every and last is not None and utcnow() - last < dt.timedelta(seconds=every - slack):
+                return NOT_DUE
         if db.dialect == "postgresql":
             got = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY})
             if not got:
@@ -73,27 +105,44 @@ def _sweep(db: Database) -> SweepResult | None:
         result = sweep(session, utcnow().date())
         session.commit()
         signin.forget_stale(session)
+        if holder is not None:
+            jobs.ran(session, "sweep")
         session.commit()
         return result
 
 
 async def sweep_loop(db: Database, every: float, *,
-                     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+                     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep, holder: str | None = None) -> None:
     """Run the sweep at start-up and then every ``every`` seconds (a day by default),
     so that an instalment unpaid by its date plus the grace days is marked broken
     and its account rises in the worklist, even on a day with no payments. It also forgets
-    the failed sign-ins that hold nobody back any more (``signin.forget_stale``)."""
+    the failed sign-ins that hold nobody back any more (``signin.forget_stale``). With
+    several server processes on one database it runs once a period in all: in the process
+    that holds its lease, when the last sweep (by any of them) is a period old."""
+    from backend.services import jobs
+
+    holder = holder or jobs.new_holder()
     while True:
         try:
-            result = await run_in_threadpool(_sweep, db)
+            result = await run_in_threadpool(_sweep, db, holder, every)
             if result is None:
                 log.info("sweep skipped: another worker is sweeping")
+            elif isinstance(result, str):
+                pass  # swept less than a period ago, by this process or another
             elif result.items_kept or result.items_broken or result.plans_kept or result.plans_broken:
                 log.info("sweep as of %s: %d plan items kept, %d broken; %d plans kept, %d broken", result.as_of,
                          result.items_kept, result.items_broken, result.plans_kept, result.plans_broken)
         except Exception:  # noqa: BLE001 - a failed sweep must not stop the loop; the next one retries
             log.exception("sweep failed")
         await sleep(every)
+
+
+def _release_jobs(db: Database, holder: str) -> None:
+    from backend.services import jobs
+
+    with db.sessionmaker() as session:
+        jobs.release(session, holder)
+        session.commit()
 
 
 def create_app(settings: BackendSettings | None = None, db: Database | None = None) -> FastAPI:
@@ -117,10 +166,11 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
                  VERSION, make_url(db.url).render_as_string(hide_password=True), settings.threads,
                  settings.db_pool_size, settings.db_max_overflow, settings.max_in_flight or "unlimited")
         tasks = []
+        holder = app.state.job_holder
         if settings.recheck_seconds > 0:
-            tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds)))
+            tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds, holder=holder)))
         if settings.sweep_hours > 0:
-            tasks.append(asyncio.create_task(sweep_loop(db, settings.sweep_hours * 3600)))
+            tasks.append(asyncio.create_task(sweep_loop(db, settings.sweep_hours * 3600, holder=holder)))
         try:
             yield
         finally:
@@ -129,6 +179,10 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if tasks:
+                # Stopping (a restart, a deploy): another process takes the jobs at once.
+                with contextlib.suppress(Exception):
+                    await run_in_threadpool(_release_jobs, db, holder)
             hash_pool.close()
 
     app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
@@ -138,6 +192,10 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
         app.add_middleware(errors.Admission, limit=settings.max_in_flight)
     app.state.settings = settings
     app.state.db = db
+    from backend.services import jobs
+
+    app.state.job_holder = jobs.new_holder()
+    """This process's name in the background jobs' leases (``backend.services.jobs``)."""
     hash_pool = HashPool(settings.hash_workers, settings.hash_queue, settings.hash_nice)
     app.state.hash_pool = hash_pool
     """Where passwords are checked: a few threads of their own, never the event loop's or the requests'."""

@@ -157,6 +157,20 @@ class LoginThrottle(Base):
     of attempts cut off (a backend killed, a client gone) and is dropped."""
 
 
+class BackgroundJob(Base):
+    """A background job of the backend (the contactability re-check, the daily sweep) and
+    which server process runs it: the one holding its lease, renewed at each of its rounds,
+    taken over by another once it has lapsed (its holder died). With several workers or hosts
+    on one database, each job runs in one of them (issue 19 item 3)."""
+
+    __tablename__ = "background_jobs"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    """``host:pid:random`` of the process (app) holding the lease."""
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (CheckConstraint("timezone_source IN ('record', 'customer')", name="timezone_source"),)

@@ -155,9 +155,14 @@ async def test_the_lifespan_starts_the_sweep_beside_the_recheck_loop(monkeypatch
                                                                       expected: dict) -> None:
     started: dict[str, list[float]] = {"sweep": [], "recheck": []}
     cancelled: list[str] = []
+    made: list = []
+
+    def app_holder() -> str:
+        return made[0].state.job_holder
 
     def fake(kind: str):  # noqa: ANN202
-        async def loop(db: Database, every: float) -> None:
+        async def loop(db: Database, every: float, *, holder: str | None = None) -> None:
+            assert holder == app_holder()  # the app names its process in the jobs' leases
             started[kind].append(every)
             try:
                 await asyncio.Event().wait()
@@ -172,6 +177,7 @@ async def test_the_lifespan_starts_the_sweep_beside_the_recheck_loop(monkeypatch
     url = f"sqlite:///{tmp_path / 'unused.db'}"
     db = Database(url)
     app = create_app(BackendSettings(db=url, sweep_hours=hours, recheck_seconds=recheck), db)
+    made.append(app)
     async with app.router.lifespan_context(app):
         for _ in range(3):
             await asyncio.sleep(0)  # let the tasks start
