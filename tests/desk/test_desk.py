@@ -305,6 +305,33 @@ async def test_low_bandwidth_mode(make_desk, accounts) -> None:
     assert normal.console.color_system != "standard" or normal.theme != "ansi-dark"
 
 
+async def test_on_a_thin_link_the_call_timer_draws_whole_minutes(make_desk, accounts) -> None:
+    """Drawn every second, the call timer kept an SSH link busy: sshd's ClientAliveInterval
+    never found it quiet, so a dropped connection went unnoticed while a call form was open."""
+    import datetime as dt
+
+    from tests.desk.conftest import NOW
+
+    accounts()
+    desk = make_desk(low_bandwidth=True)
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "c")
+        await settle(pilot)
+        timer = desk.screen.query_one("#call-timer")
+        assert str(timer.render()) == "⏱ 0 min"
+        assert not [t for t in desk.screen._timers if t._interval == 1.0]  # nothing ticking each second
+        desk.clock = lambda: NOW + dt.timedelta(seconds=125)
+        desk.screen._tick()
+        assert str(timer.render()) == "⏱ 2 min"
+    normal = make_desk()
+    async with normal.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "c")
+        await settle(pilot)
+        assert str(normal.screen.query_one("#call-timer").render()) == "⏱ 00:00"
+
+
 async def test_someone_else_signing_in_over_a_lapsed_session_starts_afresh(make_desk, accounts) -> None:
     accounts()
     desk = make_desk()

@@ -192,7 +192,8 @@ class CallScreen(DeskScreen):
         if self._value("direction") != "inbound":
             self._check()
         self._tick()
-        self.set_interval(1.0, self._tick, name="call-timer")
+        if not self.desk.low_bandwidth:
+            self.set_interval(1.0, self._tick, name="call-timer")
 
     def _legend_keys(self) -> dict[str, str]:
         keys = {}
@@ -213,6 +214,14 @@ class CallScreen(DeskScreen):
 
     def _tick(self) -> None:
         elapsed = (self.desk.clock() - self.started_at).total_seconds()
+        if self.desk.low_bandwidth:
+            # A thin link (an SSH desk host): whole minutes, drawn when the minute turns. A timer
+            # drawing every second kept the link busy, so that sshd's ClientAliveInterval never
+            # found it quiet enough to notice a dropped connection (the desk lived on for minutes).
+            minutes = int(max(0.0, elapsed) // 60)
+            self.query_one("#call-timer", Static).update("⏱ " + _("{minutes} min").format(minutes=minutes))
+            self.set_timer(60 - max(0.0, elapsed) % 60 + 0.05, self._tick, name="call-timer")
+            return
         self.query_one("#call-timer", Static).update(f"⏱ {fmt.duration(elapsed)}")
 
     def _show_verdict(self, answer: ComplianceVerdict | None = None) -> None:
