@@ -63,6 +63,8 @@ sys.path.insert(0, str(ROOT))
 USERS = ("agent1", "agent2", "agent3")
 COLS, ROWS = 80, 24
 DOWN = b"\x1b[B"
+ENTER = b"\r"
+ESCAPE = b"\x1b"
 CTRL_Q = b"\x11"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FIRST_FRAME = 2048
@@ -405,9 +407,21 @@ def top_accounts(url: str) -> dict[str, bytes]:
 # -- measuring ----------------------------------------------------------------------
 
 
-def window(label: str, seconds: float, desks: list[Desk], backend: Backend, press_every: float | None) -> dict:
+def key_for(press: int, open_every: int) -> bytes:
+    """A desk's ``press``-th key (from 0): ``down``; with ``open_every`` K, every Kth key is
+    ``enter`` (open the highlighted account) and the one after it ``escape`` (back to the list)."""
+    if open_every:
+        if press % open_every == open_every - 2:
+            return ENTER
+        if press % open_every == open_every - 1:
+            return ESCAPE
+    return DOWN
+
+
+def window(label: str, seconds: float, desks: list[Desk], backend: Backend, press_every: float | None,
+           open_every: int = 0) -> dict:
     """CPU of the desks and of the backend and the backend's requests over ``seconds``; with
-    ``press_every``, each desk gets a ``down`` every that many seconds, staggered evenly."""
+    ``press_every``, each desk gets a key every that many seconds (``key_for``), staggered evenly."""
     pids = [d.pid for d in desks]
     bytes0 = sum(d.written for d in desks)
     desk0 = sum(cpu_ticks(p) for p in pids)
@@ -415,6 +429,8 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     log0 = backend.log_offset()
     t0 = time.monotonic()
     presses = 0
+    keys: Counter = Counter()
+    sent = [0] * len(desks)
     if press_every:
         due = [t0 + press_every * (i + 0.5) / len(desks) for i in range(len(desks))]
         while True:
@@ -425,9 +441,12 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
             if due[i] > now:
                 time.sleep(min(due[i], t0 + seconds) - now)
                 continue
+            key = key_for(sent[i], open_every)
+            sent[i] += 1
             try:
-                os.write(desks[i].fd, DOWN)
+                os.write(desks[i].fd, key)
                 presses += 1
+                keys[{DOWN: "down", ENTER: "enter", ESCAPE: "escape"}[key]] += 1
             except OSError:
                 pass
             due[i] += press_every
@@ -436,7 +455,7 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     elapsed = time.monotonic() - t0
     time.sleep(0.3)  # the last requests' log lines
     requests = backend.requests_between(log0, backend.log_offset())
-    return {"label": label, "seconds": elapsed, "presses": presses,
+    return {"label": label, "seconds": elapsed, "presses": presses, "keys": keys,
             "desk_cpu_s": (sum(cpu_ticks(p) for p in pids) - desk0) / CLK_TCK,
             "backend_cpu_s": (cpu_ticks(backend.proc.pid) - back0) / CLK_TCK,
             "requests": requests, "bytes": sum(d.written for d in desks) - bytes0}
@@ -448,7 +467,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def probe_modules(server: str, needle: bytes, work: Path, drain: Drain) -> Path:
-    """Start one desk that writes the modules it has once its worklist is shown."""
+    """Start one desk that writes the modules it has once its worklist was shown and it has
+    opened an account and come back (what the desks do in the windows)."""
     modules = work / "modules.txt"
     desk = Desk(-1, USERS[0], needle, work / "probe")
     desk.home.mkdir(parents=True)
@@ -456,7 +476,10 @@ def probe_modules(server: str, needle: bytes, work: Path, drain: Drain) -> Path:
     drain.add(desk)
     if not desk.shown_event.wait(60):
         raise SystemExit("the probe desk never showed its worklist")
-    time.sleep(1.0)
+    for key in (ENTER, ESCAPE):
+        time.sleep(1.5)
+        os.write(desk.fd, key)
+    time.sleep(1.5)
     Path(str(modules) + ".go").touch()
     deadline = time.monotonic() + 10
     while not modules.exists() and time.monotonic() < deadline:
@@ -538,6 +561,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=60.0, help="idle window, seconds (default 60)")
     parser.add_argument("--active", type=float, default=60.0, help="active window, seconds (default 60)")
     parser.add_argument("--press-every", type=float, default=3.0, help="a down key per desk every S s (default 3)")
+    parser.add_argument("--open-every", type=int, default=10, metavar="K",
+                        help="a third window, as long as the active one, where every Kth key is enter (open the "
+                             "account) and the next escape (default 10; 0: no such window)")
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--solo", type=int, default=3, help="desks launched alone first (default 3)")
     parser.add_argument("--launch-concurrency", type=int, default=4)
@@ -550,6 +576,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.desks <= 500:
         parser.error("--desks 1..500")
+    if args.open_every and args.open_every < 3:
+        parser.error("--open-every: 3 or more (a down, then enter and escape)")
 
     with tempfile.TemporaryDirectory(prefix="many-desks-") as tmp:
         work = Path(tmp)
@@ -585,6 +613,9 @@ def main() -> None:
             avail1 = mem_available_kb()
             idle = window("idle", args.idle, desks, backend, None)
             active = window("active", args.active, desks, backend, args.press_every)
+            windows = [idle, active]
+            if args.open_every:
+                windows.append(window("opening", args.active, desks, backend, args.press_every, args.open_every))
             mem_after = [memory_kb(d.pid) for d in desks]
             load1 = os.getloadavg()
         finally:
@@ -593,10 +624,10 @@ def main() -> None:
             if zygote:
                 zygote.close()
             backend.stop()
-    report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail0 - avail1, idle, active, load0, load1)
+    report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail0 - avail1, windows, load0, load1)
 
 
-def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb, idle, active,  # noqa: ANN001
+def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb, windows,  # noqa: ANN001
            load0, load1) -> None:
     n = len(desks)
     mode = "prefork (zygote" + (", gc.freeze()" if not args.no_freeze else ", no gc.freeze()") + ")" \
@@ -605,8 +636,8 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
           f"{'SQLite' if not args.db else args.db.split(':')[0]}, {args.accounts} accounts; 80x24, low-bandwidth")
     print(f"machine: {os.cpu_count()} CPUs, load average {load0[0]:.2f} before launch, {load1[0]:.2f} at the end")
     if zygote:
-        print(f"zygote: holds {zygote.imported} modules ({zygote.failed} of the probe desk's would not import), "
-              f"imported in "
+        print(f"zygote: holds {zygote.imported} modules (a probe desk's, back at its worklist after opening an "
+              f"account; {zygote.failed} would not import), imported in "
               f"{zygote.import_s:.2f} s; its own PSS {zygote_mem[0] / 1024:.1f} MB, RSS {zygote_mem[1] / 1024:.1f} MB")
     solo = [d.launch_s for d in desks[:args.solo]]
     rest = [d.launch_s for d in desks[args.solo:]]
@@ -635,13 +666,14 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
     uss = [m[2] / 1024 for m in mem]
     print(f"| USS (private) per desk, mean / max | {statistics.mean(uss):.1f} / {max(uss):.1f} MB |")
     pss2 = [m[0] / 1024 for m in mem_after]
-    print(f"| PSS per desk after the active window, mean / max | "
+    print(f"| PSS per desk after the active windows, mean / max | "
           f"{statistics.mean(pss2):.1f} / {max(pss2):.1f} MB (total {(sum(pss2) + zygote_mem[0] / 1024) / 1024:.2f} GB) |")
     print(f"| MemAvailable fell during launch (machine-wide, others' work included) | "
           f"{avail_drop_kb / 1024 / 1024:.2f} GB |")
-    for w in (idle, active):
+    for w in windows:
         reqs = sum(w["requests"].values())
-        what = "idle" if not w["presses"] else f"active ({w['presses']} downs, one per desk every {args.press_every:g} s)"
+        keys = ", ".join(f"{v} {k}" for k, v in w["keys"].most_common())
+        what = "idle" if not w["presses"] else f"{w['label']} ({keys}; a key per desk every {args.press_every:g} s)"
         print(f"| {what}, {w['seconds']:.0f} s: CPU of all desks | {w['desk_cpu_s'] / w['seconds'] * 100:.1f} % "
               f"of one CPU ({w['desk_cpu_s'] / w['seconds'] / n * 1000:.2f} ms/s a desk) |")
         print(f"| {what}: backend CPU, requests a second | {w['backend_cpu_s'] / w['seconds'] * 100:.1f} % of one CPU,"
@@ -649,7 +681,7 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
         print(f"| {what}: bytes the desks wrote to their ptys | {w['bytes'] / w['seconds'] / 1024:.1f} KB/s "
               f"({w['bytes'] / max(1, w['presses']):.0f} a key) |" if w["presses"] else
               f"| {what}: bytes the desks wrote to their ptys | {w['bytes'] / w['seconds'] / 1024:.2f} KB/s |")
-    for w in (idle, active):
+    for w in windows:
         if w["requests"]:
             print(f"backend requests, {w['label']}: " + ", ".join(f"{k} ×{v}" for k, v in w["requests"].most_common()))
     per_desk = statistics.mean(pss2 if statistics.mean(pss2) > statistics.mean(pss) else pss)
@@ -659,10 +691,11 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
           f"{(args.host_gb - args.reserve_gb):g} GB / {per_desk:.1f} MB a desk (the larger mean PSS of the two "
           f"readings{'; the zygote adds ' + format(share, '.1f') + ' MB a desk at this N' if zygote else ''}) "
           f"≈ {fits} desks by memory")
-    if active["desk_cpu_s"]:
-        cpu_each = active["desk_cpu_s"] / active["seconds"] / n
-        print(f"by CPU while active: {os.cpu_count()} CPUs / {cpu_each * 1000:.1f} ms/s a desk "
-              f"≈ {int(os.cpu_count() / cpu_each)} desks (no headroom; the backend's CPU not counted)")
+    for w in windows[1:]:
+        if w["desk_cpu_s"]:
+            cpu_each = w["desk_cpu_s"] / w["seconds"] / n
+            print(f"by CPU, {w['label']}: {os.cpu_count()} CPUs / {cpu_each * 1000:.1f} ms/s a desk "
+                  f"≈ {int(os.cpu_count() / cpu_each)} desks (no headroom; the backend's CPU not counted)")
 
 
 if __name__ == "__main__":
