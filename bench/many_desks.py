@@ -158,6 +158,11 @@ class Desk:
     """When it had written its first frame (FIRST_FRAME bytes: the sign-in screen, or the worklist)."""
     """When the needle (the user's top account) was first on the screen; 0 while not yet."""
     written: int = 0
+    offline: int = 0
+    """Times it drew "Offline: retrying" (its status line: a request to the backend failed)."""
+    waiting: int = 0
+    """Times it drew "Waiting for the backend…" (a request took over its slow mark)."""
+    last: bytes = b""
     tail: bytearray = field(default_factory=bytearray)
     shown_event: threading.Event = field(default_factory=threading.Event)
 
@@ -203,6 +208,10 @@ class Drain:
                         self.selector.unregister(desk.fd)
                     continue
                 desk.written += len(chunk)
+                seen = desk.last + chunk
+                desk.offline += seen.count(b"Offline: retrying") - desk.last.count(b"Offline: retrying")
+                desk.waiting += seen.count(b"Waiting for the backend") - desk.last.count(b"Waiting for the backend")
+                desk.last = chunk[-40:]
                 if not desk.framed and desk.written >= FIRST_FRAME:
                     desk.framed = time.perf_counter()
                 if not desk.shown:
@@ -427,6 +436,8 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     desk0 = sum(cpu_ticks(p) for p in pids)
     back0 = cpu_ticks(backend.proc.pid)
     log0 = backend.log_offset()
+    offline0, waiting0 = [d.offline for d in desks], [d.waiting for d in desks]
+    load = Load(pids + [backend.proc.pid])
     t0 = time.monotonic()
     presses = 0
     keys: Counter = Counter()
@@ -453,12 +464,51 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     else:
         time.sleep(seconds)
     elapsed = time.monotonic() - t0
+    running = load.stop()
     time.sleep(0.3)  # the last requests' log lines
     requests = backend.requests_between(log0, backend.log_offset())
     return {"label": label, "seconds": elapsed, "presses": presses, "keys": keys,
             "desk_cpu_s": (sum(cpu_ticks(p) for p in pids) - desk0) / CLK_TCK,
             "backend_cpu_s": (cpu_ticks(backend.proc.pid) - back0) / CLK_TCK,
-            "requests": requests, "bytes": sum(d.written for d in desks) - bytes0}
+            "requests": requests, "bytes": sum(d.written for d in desks) - bytes0, "load": running,
+            "offline": sum(d.offline > o for d, o in zip(desks, offline0)),
+            "waiting": sum(d.waiting > w for d, w in zip(desks, waiting0))}
+
+
+class Load:
+    """Samples, every second, the machine's runnable tasks (``procs_running`` in /proc/stat)
+    and how many of them are the desks: whose load a window ran under."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.samples: list[tuple[int, int]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(1.0):
+            running = 0
+            for line in Path("/proc/stat").read_text().splitlines():
+                if line.startswith("procs_running"):
+                    running = int(line.split()[1]) - 1  # less this sampler
+            ours = 0
+            for pid in self.pids:
+                try:
+                    state = Path(f"/proc/{pid}/stat").read_text()
+                except OSError:
+                    continue
+                ours += state[state.rindex(")") + 2] == "R"
+            self.samples.append((running, ours))
+
+    def stop(self) -> dict:
+        self.stopping.set()
+        self.thread.join(3)
+        if not self.samples:
+            return {"running": 0.0, "running_max": 0, "desks": 0.0}
+        return {"running": statistics.mean(r for r, _ in self.samples),
+                "running_max": max(r for r, _ in self.samples),
+                "desks": statistics.mean(o for _, o in self.samples)}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -571,6 +621,7 @@ def main() -> None:
     parser.add_argument("--reserve-gb", type=float, default=4.0, help="memory left for the OS and backend")
     parser.add_argument("--host-gb", type=float, default=24.0)
     parser.add_argument("--db", help="seed and serve this database instead of a scratch SQLite one")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="copy the backend's log here at the end")
     parser.add_argument("--prefork", action="store_true", help="fork the desks from one parent (prototype)")
     parser.add_argument("--no-freeze", action="store_true", help="with --prefork: no gc.freeze() before forking")
     args = parser.parse_args()
@@ -624,6 +675,9 @@ def main() -> None:
             if zygote:
                 zygote.close()
             backend.stop()
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                (args.keep / "serve.log").write_bytes((work / "serve.log").read_bytes())
     report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail0 - avail1, windows, load0, load1)
 
 
@@ -681,6 +735,10 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
         print(f"| {what}: bytes the desks wrote to their ptys | {w['bytes'] / w['seconds'] / 1024:.1f} KB/s "
               f"({w['bytes'] / max(1, w['presses']):.0f} a key) |" if w["presses"] else
               f"| {what}: bytes the desks wrote to their ptys | {w['bytes'] / w['seconds'] / 1024:.2f} KB/s |")
+    for w in windows:
+        print(f"{w['label']}: the machine's runnable tasks {w['load']['running']:.1f} on average "
+              f"(max {w['load']['running_max']}), {w['load']['desks']:.1f} of them desks or the backend; desks that "
+              f"said the backend was slow {w['waiting']}, offline {w['offline']}")
     for w in windows:
         if w["requests"]:
             print(f"backend requests, {w['label']}: " + ", ".join(f"{k} ×{v}" for k, v in w["requests"].most_common()))
