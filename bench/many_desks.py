@@ -418,7 +418,8 @@ def top_accounts(url: str) -> dict[str, bytes]:
 
 def key_for(press: int, open_every: int) -> bytes:
     """A desk's ``press``-th key (from 0): ``down``; with ``open_every`` K, every Kth key is
-    ``enter`` (open the highlighted account) and the one after it ``escape`` (back to the list)."""
+    ``enter`` (open the highlighted account) and the one after it ``escape`` (back to the list).
+    (An escape on the worklist, as a desk's first key may be, only clears a search: none.)"""
     if open_every:
         if press % open_every == open_every - 2:
             return ENTER
@@ -441,7 +442,9 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     t0 = time.monotonic()
     presses = 0
     keys: Counter = Counter()
-    sent = [0] * len(desks)
+    # Each desk starts at another place of the K-key cycle, so that a tenth of them (K=10) open
+    # an account in each round of keys: not all at once.
+    sent = [i % open_every if open_every else 0 for i in range(len(desks))]
     if press_every:
         due = [t0 + press_every * (i + 0.5) / len(desks) for i in range(len(desks))]
         while True:
