@@ -353,7 +353,7 @@ REQUEST_LINE = re.compile(rb'"(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP/[\d.]+
 
 
 class Backend:
-    def __init__(self, db: str, log: Path) -> None:
+    def __init__(self, db: str, log: Path, nice: int = 0) -> None:
         from collectdesk.embedded import free_port
 
         self.log = log
@@ -364,7 +364,8 @@ class Backend:
                 [sys.executable, "-m", "collectdesk", "serve", "--db", db, "--port", str(self.port),
                  "--log-level", "info", "--exit-with-parent", str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=ROOT)
+                env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=ROOT,
+                preexec_fn=(lambda: os.nice(nice)) if nice else None)  # every thread inherits it
         import httpx
 
         deadline = time.monotonic() + 60
@@ -624,6 +625,8 @@ def main() -> None:
     parser.add_argument("--reserve-gb", type=float, default=4.0, help="memory left for the OS and backend")
     parser.add_argument("--host-gb", type=float, default=24.0)
     parser.add_argument("--db", help="seed and serve this database instead of a scratch SQLite one")
+    parser.add_argument("--backend-nice", type=int, default=0, metavar="N",
+                        help="start the backend at this nice value (negative: before the desks; needs root)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="copy the backend's log here at the end")
     parser.add_argument("--prefork", action="store_true", help="fork the desks from one parent (prototype)")
     parser.add_argument("--no-freeze", action="store_true", help="with --prefork: no gc.freeze() before forking")
@@ -640,7 +643,7 @@ def main() -> None:
         subprocess.run([*cli, "db", "upgrade", "--db", db], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
         subprocess.run([*cli, "seed", "--accounts", str(args.accounts), "--seed", "1", "--db", db], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-        backend = Backend(db, work / "serve.log")
+        backend = Backend(db, work / "serve.log", args.backend_nice)
         drain = Drain()
         zygote: Zygote | None = None
         desks: list[Desk] = []
@@ -691,6 +694,8 @@ def report(args, desks, wall, mem, mem_after, zygote, zygote_mem, avail_drop_kb,
         if args.prefork else "plain (one exec'd python per desk)"
     print(f"{n} desks, {mode}; backend: collectdesk serve, one worker, "
           f"{'SQLite' if not args.db else args.db.split(':')[0]}, {args.accounts} accounts; 80x24, low-bandwidth")
+    if args.backend_nice:
+        print(f"backend started at nice {args.backend_nice} (the desks at 0)")
     print(f"machine: {os.cpu_count()} CPUs, load average {load0[0]:.2f} before launch, {load1[0]:.2f} at the end")
     if zygote:
         print(f"zygote: holds {zygote.imported} modules (a probe desk's, back at its worklist after opening an "
