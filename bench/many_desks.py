@@ -475,8 +475,8 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
             "desk_cpu_s": (sum(cpu_ticks(p) for p in pids) - desk0) / CLK_TCK,
             "backend_cpu_s": (cpu_ticks(backend.proc.pid) - back0) / CLK_TCK,
             "requests": requests, "bytes": sum(d.written for d in desks) - bytes0, "load": running,
-            "offline": sum(d.offline > o for d, o in zip(desks, offline0)),
-            "waiting": sum(d.waiting > w for d, w in zip(desks, waiting0))}
+            "offline": sum(d.offline > o for d, o in zip(desks, offline0, strict=True)),
+            "waiting": sum(d.waiting > w for d, w in zip(desks, waiting0, strict=True))}
 
 
 class Load:
