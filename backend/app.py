@@ -33,6 +33,13 @@ MAX_BODY_BYTES = 1 << 20
 
 log = logging.getLogger("collectdesk.backend")
 
+RECHECK_LEASE_S = 300.0
+"""The re-check's lease (at least; three rounds if longer): a round that takes long (a zone's
+windows opening for a large portfolio) must not lose it to another worker half-way. A killed
+holder's job is taken over once it has lapsed; one stopped lets it go at once."""
+SWEEP_LEASE_S = 600.0
+"""The sweep's lease: long enough for one sweep."""
+
 SWEEP_LOCK_KEY = 0x5CD_5EE9
 """PostgreSQL advisory lock held by the process that is running the daily sweep."""
 
@@ -59,14 +66,13 @@ async def recheck_loop(db: Database, every: float, *, holder: str | None = None)
     """Evaluate again, every ``every`` seconds, the accounts whose phone answer has
     lapsed: call windows open and close through the day in every zone, and the
     worklist's order (contactable first) must follow them. With several server processes
-    on one database, the one holding the job's lease does it (taken over within
-    ``3 × every`` when its holder dies)."""
+    on one database, the one holding the job's lease does it (``RECHECK_LEASE_S``)."""
     from backend.services import jobs
 
     holder = holder or jobs.new_holder()
     while True:
         try:
-            done = await run_in_threadpool(_recheck, db, holder, 3 * every)
+            done = await run_in_threadpool(_recheck, db, holder, max(3 * every, RECHECK_LEASE_S))
             if done:
                 log.info("contactability evaluated again for %d accounts", done)
         except Exception:  # noqa: BLE001 - a failed round must not stop the loop; the next one retries
@@ -88,9 +94,9 @@ def _sweep(db: Database, holder: str | None = None, every: float | None = None) 
 
     with db.sessionmaker() as session:
         if holder is not None:
-            # Ten minutes, or two periods if shorter: long enough for one sweep, and kept by
-            # a holder that renews it each period.
-            turn = jobs.my_turn(session, "sweep", holder, dt.timedelta(seconds=min(600.0, 2 * (every or 300.0))))
+            # Long enough for one sweep; once a sweep has run, the period since the last one
+            # (by any process) says when the next is due.
+            turn = jobs.my_turn(session, "sweep", holder, dt.timedelta(seconds=SWEEP_LEASE_S))
             last = jobs.last_run(session, "sweep")
             session.commit()
             if not turn:
