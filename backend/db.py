@@ -89,6 +89,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
             dbapi_conn.create_function("upper", 1, _upper, deterministic=True)
 
+        writer = _OneWriter(engine)
+
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # noqa: ANN001
             # IMMEDIATE: take the write lock when the transaction begins (waiting
@@ -99,13 +101,83 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # requests take turns instead of failing. A connection that only reads
             # says so (execution option ``read_only``): it reads a snapshot beside
             # the writer instead of waiting for the lock.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("read_only"):
+                conn.exec_driver_sql("BEGIN")
+                return
+            # One writer at a time in this process, queued on a lock taken *before* BEGIN
+            # IMMEDIATE and let go when the transaction ends, in whichever thread it ends:
+            # SQLite's own busy handler polls with growing sleeps, so a crowd of writers
+            # waiting on it got through far fewer transactions than one orderly queue
+            # (issue 19 item 2). Other processes on the file still wait on the busy handler.
+            writer.acquire(conn)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.release(conn.connection.dbapi_connection)
+                raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+WRITER_WAIT_S = 10.0
+"""How long a SQLite write transaction waits for its turn before it is refused ("database is
+locked": the API answers 503 with Retry-After)."""
+
+
+class _OneWriter:
+    """The write lock of one SQLite engine in this process: taken before ``BEGIN IMMEDIATE``,
+    released when the DBAPI connection commits or rolls back (the dialect's ``do_commit`` /
+    ``do_rollback``, wrapped), or is closed or invalidated with its transaction open."""
+
+    def __init__(self, engine: Engine) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+        """``id()`` of the DBAPI connection whose transaction holds the lock."""
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+        for name in ("close", "invalidate", "soft_invalidate"):
+            event.listen(engine, name, lambda dbapi_connection, *_: self.release(dbapi_connection))
+
+    def acquire(self, conn: Any) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        if not self._lock.acquire(timeout=WRITER_WAIT_S):
+            raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3_locked())
+        self._holder = id(conn.connection.dbapi_connection)
+
+    def release(self, dbapi_connection: Any) -> None:
+        # The dialect is handed the pool's proxy of the DBAPI connection; the pool's events, the connection.
+        dbapi_connection = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+        if dbapi_connection is not None and self._holder == id(dbapi_connection):
+            self._holder = None
+            self._lock.release()
+
+
+def sqlite3_locked() -> Exception:
+    import sqlite3
+
+    return sqlite3.OperationalError(f"database is locked (no turn to write within {WRITER_WAIT_S:.0f} s)")
 
 
 class Database:
