@@ -233,6 +233,27 @@ def _requests(access_log: Path) -> int:
     return sum(1 for line in access_log.read_text(errors="replace").splitlines() if '" ' in line and "HTTP/" in line)
 
 
+def byte_log(subject: Subject) -> str:
+    """What one cursor move writes: each screen row the app repaints, with its bytes."""
+    import re
+
+    pid, fd = _spawn(subject.argv, _env())
+    _read_until(fd, subject.needle, 30)
+    _drain(fd, quiet=1.0)
+    out = _steady(fd, DOWN, 0.5)
+    _stop(pid, fd)
+    moves = list(re.finditer(rb"\x1b\[(\d+);(\d+)H", out))
+    rows: dict[int, int] = {}
+    for here, after in zip(moves, [*moves[1:], None], strict=False):
+        end = after.start() if after else len(out)
+        row = int(here.group(1))
+        rows[row] = rows.get(row, 0) + end - here.start()
+    lines = [f"{subject.name}: one cursor move wrote {len(out):,} B, {len(rows)} rows repainted "
+             f"(row: bytes, 1 = top)"]
+    lines.append("  " + ", ".join(f"{row}: {n}" for row, n in sorted(rows.items())))
+    return "\n".join(lines)
+
+
 # -- ssh -C ---------------------------------------------------------------------
 
 
@@ -403,6 +424,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--idle", type=float, default=65.0, help="seconds left idle (0: not measured)")
     parser.add_argument("--no-ssh", action="store_true", help="skip the bytes over ssh -C")
+    parser.add_argument("--byte-log", action="store_true",
+                        help="only say which rows one cursor move repaints, desk and bare")
     args = parser.parse_args()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -425,6 +448,9 @@ def main() -> None:
             bare = Subject("bare", [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--low-bandwidth"],
                            b"BENCH-00001")
             subjects = [desk, bare]
+            if args.byte_log:
+                print("\n".join(byte_log(subject) for subject in subjects))
+                return
             results: dict[str, list[dict[str, float]]] = {"desk": [], "bare": []}
             ssh_note = ""
             setup = 0
