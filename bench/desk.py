@@ -58,6 +58,34 @@ from tui.app import run_desk
 sys.exit(run_desk(DeskSettings(server=sys.argv[1], drafts_dir=sys.argv[2], low_bandwidth=True, lang="en"),
                   username="agent1", password="agent1"))
 """
+TRACED = """
+import sys, threading, time, tracemalloc
+tracemalloc.start(1)
+from config.settings import DeskSettings
+from tui.app import run_desk
+
+def dump():
+    time.sleep(float(sys.argv[4]))
+    stats = tracemalloc.take_snapshot().statistics("filename")
+    by = {}
+    for stat in stats:
+        name = stat.traceback[0].filename
+        if "site-packages/" in name:
+            name = name.split("site-packages/")[1].split("/")[0]
+        elif "/python3" in name and "/lib/" in name:
+            name = "stdlib:" + name.rsplit("/", 1)[1]
+        else:
+            name = name.split(sys.argv[5])[-1].lstrip("/").split("/")[0]
+        by[name] = by.get(name, 0) + stat.size
+    with open(sys.argv[3], "w") as out:
+        out.write(f"total {sum(by.values()) / 1024:.0f} KiB traced at the worklist\\n")
+        for name, size in sorted(by.items(), key=lambda kv: -kv[1])[:15]:
+            out.write(f"  {name}: {size / 1024:.0f} KiB\\n")
+
+threading.Thread(target=dump, daemon=True).start()
+sys.exit(run_desk(DeskSettings(server=sys.argv[1], drafts_dir=sys.argv[2], low_bandwidth=True, lang="en"),
+                  username="agent1", password="agent1"))
+"""
 ENV = {"TERM": "xterm", "TEXTUAL_COLOR_SYSTEM": "standard", "COLUMNS": "80", "LINES": "24",
        "TEXTUAL_ANIMATIONS": "none", "LANG": "C.UTF-8"}
 DOWN, ENTER, ESCAPE, QUIT = b"\x1b[B", b"\r", b"\x1b", b"\x11"
@@ -424,6 +452,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--idle", type=float, default=65.0, help="seconds left idle (0: not measured)")
     parser.add_argument("--no-ssh", action="store_true", help="skip the bytes over ssh -C")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="only say which packages hold the desk's Python memory at the worklist")
     parser.add_argument("--byte-log", action="store_true",
                         help="only say which rows one cursor move repaints, desk and bare")
     args = parser.parse_args()
@@ -440,7 +470,12 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.05)
-            token = httpx.post(f"{url}/api/v1/auth/login", json={"username": "agent1", "password": "agent1"}).json()
+            sign_ins = []
+            for _ in range(3):  # what signing in costs on its own (argon2id on the backend)
+                t0 = time.perf_counter()
+                token = httpx.post(f"{url}/api/v1/auth/login",
+                                   json={"username": "agent1", "password": "agent1"}).json()
+                sign_ins.append(time.perf_counter() - t0)
             page = httpx.get(f"{url}/api/v1/worklist", params={"limit": 1},
                              headers={"Authorization": f"Bearer {token['access_token']}"}).json()
             desk = Subject("desk", [sys.executable, "-c", DESK, url, f"{tmp}/drafts"],
@@ -448,6 +483,17 @@ def main() -> None:
             bare = Subject("bare", [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--low-bandwidth"],
                            b"BENCH-00001")
             subjects = [desk, bare]
+            if args.tracemalloc:
+                report = Path(tmp) / "tracemalloc.txt"
+                traced = Subject("desk", [sys.executable, "-c", TRACED, url, f"{tmp}/drafts", str(report), "6",
+                                          str(ROOT)], desk.needle)
+                pid, fd = _spawn(traced.argv, _env())
+                _read_until(fd, traced.needle, 60)
+                _drain(fd, quiet=8.0, timeout=12)
+                _stop(pid, fd)
+                print("desk: memory allocated by Python at the worklist (tracemalloc), by package")
+                print(report.read_text())
+                return
             if args.byte_log:
                 print("\n".join(byte_log(subject) for subject in subjects))
                 return
@@ -499,6 +545,8 @@ def main() -> None:
         print(f"  idle window {args.idle:.0f} s (the status clock shows minutes: one tick falls in any window "
               "over 60 s)")
     print(f"  {ssh_note}")
+    print(f"  of the desk's start-up, signing in alone (POST /api/v1/auth/login, argon2id on the backend): "
+          f"{statistics.median(sign_ins):.2f} s")
     spread = {name: (min(r['startup_s'] for r in rows), max(r['startup_s'] for r in rows))
               for name, rows in results.items()}
     print("  start-up spread: " + ", ".join(f"{n} {lo:.2f}–{hi:.2f} s" for n, (lo, hi) in spread.items()))
