@@ -100,6 +100,8 @@ class Subject:
     """Bytes that are on the screen once the first screen is (the first row's reference)."""
     settle: float = 0.4
     """How long the app must write nothing for a step to count as done."""
+    painted: bytes = b""
+    """Bytes on the app's own first screen (the desk's sign-in), when it is not the first row's screen."""
 
 
 # -- reading a terminal ---------------------------------------------------------
@@ -206,7 +208,11 @@ def _steady(fd: int, key: bytes, quiet: float) -> bytes:
 def run_pty(subject: Subject) -> dict[str, float]:
     pid, fd = _spawn(subject.argv, _env())
     t0 = time.perf_counter()
-    first, found = _read_until(fd, subject.needle, 30)
+    first, found = _read_until(fd, subject.painted or subject.needle, 30)
+    painted = time.perf_counter() - t0
+    if found and subject.painted and subject.needle not in first:
+        more, found = _read_until(fd, subject.needle, 30)
+        first += more
     startup = time.perf_counter() - t0
     if not found:
         os.kill(pid, signal.SIGKILL)
@@ -215,7 +221,8 @@ def run_pty(subject: Subject) -> dict[str, float]:
     rss, hwm = _rss(pid)
     steps = _steps(fd, subject)
     _stop(pid, fd)
-    return {"startup_s": startup, "rss_mb": rss / 1024, "hwm_mb": hwm / 1024, "first_bytes": len(first), **steps}
+    return {"painted_s": painted, "startup_s": startup, "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
+            "first_bytes": len(first), **steps}
 
 
 def idle_both(subjects: list[Subject], seconds: float, access_log: Path) -> dict[str, dict[str, float]]:
@@ -418,6 +425,7 @@ class Figure:
 
 
 FIGURES = [
+    Figure("painted_s", "launch until its first screen (desk: sign-in)", "s", "", "{:.2f}"),
     Figure("startup_s", "start-up until the first row is shown", "s", "≤ 0.5 s, ≤ 1.3× bare", "{:.2f}"),
     Figure("rss_mb", "resident memory then (VmRSS)", "MB", "≤ 45 MB", "{:.1f}"),
     Figure("hwm_mb", "peak resident memory (VmHWM)", "MB", "", "{:.1f}"),
@@ -473,13 +481,13 @@ def main() -> None:
             sign_ins = []
             for _ in range(3):  # what signing in costs on its own (argon2id on the backend)
                 t0 = time.perf_counter()
-                token = httpx.post(f"{url}/api/v1/auth/login",
+                token = httpx.post(f"{url}/api/v1/auth/login", timeout=60,
                                    json={"username": "agent1", "password": "agent1"}).json()
                 sign_ins.append(time.perf_counter() - t0)
-            page = httpx.get(f"{url}/api/v1/worklist", params={"limit": 1},
+            page = httpx.get(f"{url}/api/v1/worklist", params={"limit": 1}, timeout=60,
                              headers={"Authorization": f"Bearer {token['access_token']}"}).json()
             desk = Subject("desk", [sys.executable, "-c", DESK, url, f"{tmp}/drafts"],
-                           page["items"][0]["account_ref"].encode(), settle=0.5)
+                           page["items"][0]["account_ref"].encode(), settle=0.5, painted=b"collectdesk")
             bare = Subject("bare", [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--low-bandwidth"],
                            b"BENCH-00001")
             subjects = [desk, bare]
