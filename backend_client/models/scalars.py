@@ -198,7 +198,7 @@ E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 class Money(Wire):
