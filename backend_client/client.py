@@ -4,70 +4,81 @@ problem details, time-outs and refused connections become typed exceptions."""
 from __future__ import annotations
 
 import datetime as dt
+import ssl
+import sys
 import uuid
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-from pydantic import BaseModel, ValidationError
+if "httpx" not in sys.modules:
+    # httpx imports its own command line (``httpx._main``: click, pygments' lexers, rich's
+    # syntax, progress and tables) whenever click is installed, as it is beside the backend:
+    # 3.3 MB and 50–90 ms of every desk's start for a command nobody here runs. A module set
+    # to None is one that cannot be imported; httpx then defines a ``main`` that says so.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from backend_client.models import (
-    AccountCreate,
-    AccountDetail,
-    AccountFilter,
-    AccountPatch,
-    AgentReport,
-    AssignPreview,
-    AssignRequest,
-    AssignResult,
-    BreachPage,
-    CasesReport,
-    ComplianceVerdict,
-    ContactCreate,
-    ContactOut,
-    DocumentCreate,
-    DocumentOut,
-    DocumentPage,
-    EscalationCheck,
-    EscalationCreate,
-    EscalationOut,
-    EscalationPage,
-    HandoffCreate,
-    HandoffOut,
-    Health,
-    Lease,
-    LetterRunOut,
-    LetterSend,
-    LoginRequest,
-    NoteCreate,
-    NoteOut,
-    PaymentCreate,
-    PaymentOut,
-    PlanCreate,
-    PlanOut,
-    PlanPage,
-    PlanPreview,
-    PortfolioReport,
-    Problem,
-    SegmentCreate,
-    SegmentOut,
-    SegmentPage,
-    SegmentPatch,
-    SharedNotes,
-    TeamOverview,
-    TeamReport,
-    Timeline,
-    TokenResponse,
-    UserOut,
-    WorklistPage,
-)
-from backend_client.tls import certificate_problem, verify_context
-from backend_client.vocabulary import NoteVisibility
+import httpx  # noqa: E402
+from pydantic import BaseModel, ValidationError  # noqa: E402
+
+from backend_client import models as wire  # noqa: E402
+from backend_client.tls import certificate_problem, verify_context  # noqa: E402
+from backend_client.vocabulary import NoteVisibility  # noqa: E402
+
+if TYPE_CHECKING:
+    from backend_client.models import (
+        AccountCreate,
+        AccountDetail,
+        AccountFilter,
+        AccountPatch,
+        AgentReport,
+        AssignPreview,
+        AssignRequest,
+        AssignResult,
+        BreachPage,
+        CasesReport,
+        ComplianceVerdict,
+        ContactCreate,
+        ContactOut,
+        DocumentCreate,
+        DocumentOut,
+        DocumentPage,
+        EscalationCheck,
+        EscalationCreate,
+        EscalationOut,
+        EscalationPage,
+        HandoffCreate,
+        HandoffOut,
+        Health,
+        Lease,
+        LetterRunOut,
+        LetterSend,
+        NoteOut,
+        PaymentCreate,
+        PaymentOut,
+        PlanCreate,
+        PlanOut,
+        PlanPage,
+        PlanPreview,
+        PortfolioReport,
+        Problem,
+        SegmentCreate,
+        SegmentOut,
+        SegmentPage,
+        SegmentPatch,
+        SharedNotes,
+        TeamOverview,
+        TeamReport,
+        Timeline,
+        TokenResponse,
+        UserOut,
+        WorklistPage,
+    )
 
 M = TypeVar("M", bound=BaseModel)
 
-REPORT_MODELS: dict[str, type[AgentReport | TeamReport | PortfolioReport | CasesReport]] = {"agent": AgentReport, "team": TeamReport, "portfolio": PortfolioReport,
-                                             "cases": CasesReport}
+REPORT_MODELS: dict[str, str] = {"agent": "AgentReport", "team": "TeamReport", "portfolio": "PortfolioReport",
+                                 "cases": "CasesReport"}
+"""Each report's shape, by name: imported when a report is first asked for."""
 
 
 class BackendError(Exception):
@@ -171,8 +182,14 @@ class BackendClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.ca_bundle = ca_bundle
+        verify = verify_context(ca_bundle)
+        if verify is True and self.base_url.startswith("http://"):
+            # Plain HTTP speaks no TLS: certifi's public CAs are not loaded for it (36 ms and their
+            # memory at every start of the desk). Should TLS ever be spoken, this context still
+            # verifies the certificate and the host name; it trusts no CA, so it refuses.
+            verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
-                                       verify=verify_context(ca_bundle), headers={"Accept": "application/json"})
+                                       verify=verify, headers={"Accept": "application/json"})
 
     async def __aenter__(self) -> BackendClient:
         return self
@@ -202,9 +219,9 @@ class BackendClient:
             raise BackendUnavailable(f"the backend cannot be reached ({exc.__class__.__name__})") from exc
         if response.status_code >= 400:
             try:
-                problem = Problem.model_validate(response.json())
+                problem = wire.Problem.model_validate(response.json())
             except (ValueError, ValidationError):
-                problem = Problem(title=response.reason_phrase or "Error", status=response.status_code,
+                problem = wire.Problem(title=response.reason_phrase or "Error", status=response.status_code,
                                   detail=response.text[:200] or None)
             if response.status_code >= 500:
                 raise BackendUnavailable(problem.detail or problem.title)
@@ -221,11 +238,11 @@ class BackendClient:
     # -- the API -------------------------------------------------------------
 
     async def health(self) -> Health:
-        return await self._get("/healthz", Health)
+        return await self._get("/healthz", wire.Health)
 
     async def login(self, username: str, password: str) -> TokenResponse:
-        body = LoginRequest(username=username, password=password).model_dump()
-        token = _parse(await self._request("POST", "/api/v1/auth/login", json=body), TokenResponse)
+        body = wire.LoginRequest(username=username, password=password).model_dump()
+        token = _parse(await self._request("POST", "/api/v1/auth/login", json=body), wire.TokenResponse)
         self.token = token.access_token
         return token
 
@@ -239,78 +256,78 @@ class BackendClient:
             self.token = None
 
     async def me(self) -> UserOut:
-        return await self._get("/api/v1/me", UserOut)
+        return await self._get("/api/v1/me", wire.UserOut)
 
     async def worklist(self, *, limit: int = 50, cursor: str | None = None, bucket: str | None = None,
                        q: str | None = None) -> WorklistPage:
-        return await self._get("/api/v1/worklist", WorklistPage, limit=limit, cursor=cursor, bucket=bucket, q=q)
+        return await self._get("/api/v1/worklist", wire.WorklistPage, limit=limit, cursor=cursor, bucket=bucket, q=q)
 
     async def next_account(self, skip: int | None = None) -> Lease:
         response = await self._request("POST", "/api/v1/worklist/next", params={"skip": skip})
-        return _parse(response, Lease)
+        return _parse(response, wire.Lease)
 
     async def release(self, account_id: int) -> None:
         await self._request("POST", f"/api/v1/accounts/{account_id}/release")
 
     async def account(self, account_id: int) -> AccountDetail:
-        return await self._get(f"/api/v1/accounts/{account_id}", AccountDetail)
+        return await self._get(f"/api/v1/accounts/{account_id}", wire.AccountDetail)
 
     async def timeline(self, account_id: int, limit: int = 200) -> Timeline:
-        return await self._get(f"/api/v1/accounts/{account_id}/timeline", Timeline, limit=limit)
+        return await self._get(f"/api/v1/accounts/{account_id}/timeline", wire.Timeline, limit=limit)
 
     async def log_contact(self, account_id: int, contact: ContactCreate, idempotency_key: str | None = None) -> ContactOut:
         response = await self._request(
             "POST", f"/api/v1/accounts/{account_id}/contacts", json=self._body(contact),
             headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
         )
-        return _parse(response, ContactOut)
+        return _parse(response, wire.ContactOut)
 
     async def add_note(self, account_id: int, text: str, idempotency_key: str | None = None, *,
                        visibility: NoteVisibility | str = "team") -> NoteOut:
         """``visibility="shared"``: other teams (customer service, sales) may read it."""
         response = await self._request(
             "POST", f"/api/v1/accounts/{account_id}/notes",
-            json=NoteCreate(text=text, visibility=NoteVisibility(visibility)).model_dump(mode="json"),
+            json=wire.NoteCreate(text=text, visibility=NoteVisibility(visibility)).model_dump(mode="json"),
             headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
         )
-        return _parse(response, NoteOut)
+        return _parse(response, wire.NoteOut)
 
     async def patch_account(self, account_id: int, patch: AccountPatch, version: int) -> AccountDetail:
         response = await self._request("PATCH", f"/api/v1/accounts/{account_id}", json=self._body(patch),
                                        headers={"If-Match": str(version)})
-        return _parse(response, AccountDetail)
+        return _parse(response, wire.AccountDetail)
 
     async def compliance(self, account_id: int, *, channel: str = "phone", party: str = "debtor",
                          used: str | None = None, at: dt.datetime | None = None) -> ComplianceVerdict:
         """The backend's verdict on a contact with the account now (or at ``at``)."""
-        return await self._get(f"/api/v1/accounts/{account_id}/compliance", ComplianceVerdict, channel=channel,
+        return await self._get(f"/api/v1/accounts/{account_id}/compliance", wire.ComplianceVerdict, channel=channel,
                                party=party, used=used, at=at.isoformat() if at else None)
 
     async def breaches(self, *, limit: int = 100, before: int | None = None, team: str | None = None) -> BreachPage:
-        return await self._get("/api/v1/breaches", BreachPage, limit=limit, before=before, team=team)
+        return await self._get("/api/v1/breaches", wire.BreachPage, limit=limit, before=before, team=team)
 
     # -- the supervisor desk and reports (issue 5) ----------------------------------
 
     async def assign(self, request: AssignRequest) -> AssignResult:
         """Move accounts (ids, or every account matching a filter) to an agent or a team, in one action."""
         response = await self._request("POST", "/api/v1/accounts/assign", json=self._body(request))
-        return _parse(response, AssignResult)
+        return _parse(response, wire.AssignResult)
 
     async def assign_preview(self, account_filter: AccountFilter) -> AssignPreview:
         """How many accounts a filter matches, whose they are, and the first of them."""
         response = await self._request("POST", "/api/v1/accounts/assign/preview", json=self._body(account_filter))
-        return _parse(response, AssignPreview)
+        return _parse(response, wire.AssignPreview)
 
     async def overview(self, *, day: dt.date | None = None, team: str | None = None) -> TeamOverview:
         """The team overview now; ``day`` is "today" for promises due (the caller's calendar)."""
-        return await self._get("/api/v1/reports/overview", TeamOverview, day=day.isoformat() if day else None,
+        return await self._get("/api/v1/reports/overview", wire.TeamOverview, day=day.isoformat() if day else None,
                                team=team)
 
     async def report(self, kind: str, *, days: int = 30, since: dt.date | None = None,
                      until: dt.date | None = None, team: str | None = None,
                      limit: int | None = None) -> AgentReport | TeamReport | PortfolioReport | CasesReport:
         """``kind`` is agent, team, portfolio or cases; the last ``days`` days, or ``since``…``until`` (days, both included)."""
-        model = REPORT_MODELS[kind]
+        model: type[AgentReport | TeamReport | PortfolioReport | CasesReport] = getattr(wire, REPORT_MODELS[kind])
         return await self._get(f"/api/v1/reports/{kind}", model, days=days, team=team, limit=limit,
                                **{"from": since.isoformat() if since else None, "to": until.isoformat() if until else None})
 
@@ -319,23 +336,23 @@ class BackendClient:
     async def draft_plan(self, account_id: int, plan: PlanCreate, idempotency_key: str | None = None) -> PlanOut:
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/plans", json=self._body(plan),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, PlanOut)
+        return _parse(response, wire.PlanOut)
 
     async def preview_plan(self, account_id: int, plan: PlanCreate) -> PlanPreview:
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/plans/preview", json=self._body(plan))
-        return _parse(response, PlanPreview)
+        return _parse(response, wire.PlanPreview)
 
     async def plan(self, plan_id: int) -> PlanOut:
-        return await self._get(f"/api/v1/plans/{plan_id}", PlanOut)
+        return await self._get(f"/api/v1/plans/{plan_id}", wire.PlanOut)
 
     async def plans(self, *, status: str | None = None, account_id: int | None = None, limit: int = 100) -> PlanPage:
         """Plans the caller may see: ``status="pending"`` is a supervisor's approval queue."""
-        return await self._get("/api/v1/plans", PlanPage, status=status, account_id=account_id, limit=limit)
+        return await self._get("/api/v1/plans", wire.PlanPage, status=status, account_id=account_id, limit=limit)
 
     async def plan_action(self, plan_id: int, action: str, note: str = "") -> PlanOut:
         """``submit``, ``approve``, ``reject`` or ``cancel``."""
         response = await self._request("POST", f"/api/v1/plans/{plan_id}/{action}", json={"note": note})
-        return _parse(response, PlanOut)
+        return _parse(response, wire.PlanOut)
 
     async def plan_letter(self, plan_id: int, fmt: str = "md", lang: str | None = None) -> bytes:
         response = await self._request("GET", f"/api/v1/plans/{plan_id}/letter", params={"format": fmt, "lang": lang})
@@ -343,12 +360,12 @@ class BackendClient:
 
     async def post_payment(self, payment: PaymentCreate) -> PaymentOut:
         response = await self._request("POST", "/api/v1/payments", json=self._body(payment))
-        return _parse(response, PaymentOut)
+        return _parse(response, wire.PaymentOut)
 
     async def create_account(self, row: AccountCreate, idempotency_key: str | None = None) -> AccountDetail:
         response = await self._request("POST", "/api/v1/accounts", json=self._body(row),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, AccountDetail)
+        return _parse(response, wire.AccountDetail)
 
     # -- escalations and documents (issue 5) ---------------------------------------
 
@@ -359,39 +376,39 @@ class BackendClient:
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/escalations",
                                        json=self._body(escalation),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, EscalationOut)
+        return _parse(response, wire.EscalationOut)
 
     async def escalation_check(self, account_id: int, kind: str = "legal") -> EscalationCheck:
         """What an escalation of ``kind`` would lack now, in words (empty ``missing``: ready)."""
-        return await self._get(f"/api/v1/accounts/{account_id}/escalations/check", EscalationCheck, kind=kind)
+        return await self._get(f"/api/v1/accounts/{account_id}/escalations/check", wire.EscalationCheck, kind=kind)
 
     async def escalations(self, *, status: str | None = None, kind: str | None = None,
                           account_id: int | None = None, limit: int = 100) -> EscalationPage:
         """The caller's queue (or one account's escalations)."""
-        return await self._get("/api/v1/escalations", EscalationPage, status=status, kind=kind, account_id=account_id,
+        return await self._get("/api/v1/escalations", wire.EscalationPage, status=status, kind=kind, account_id=account_id,
                                limit=limit)
 
     async def escalation(self, escalation_id: int) -> EscalationOut:
-        return await self._get(f"/api/v1/escalations/{escalation_id}", EscalationOut)
+        return await self._get(f"/api/v1/escalations/{escalation_id}", wire.EscalationOut)
 
     async def escalation_action(self, escalation_id: int, action: str, note: str = "") -> EscalationOut:
         """``review``, ``accept``, ``return`` (with a note) or ``close``."""
         response = await self._request("POST", f"/api/v1/escalations/{escalation_id}/{action}", json={"note": note})
-        return _parse(response, EscalationOut)
+        return _parse(response, wire.EscalationOut)
 
     async def documents(self, account_id: int) -> DocumentPage:
-        return await self._get(f"/api/v1/accounts/{account_id}/documents", DocumentPage)
+        return await self._get(f"/api/v1/accounts/{account_id}/documents", wire.DocumentPage)
 
     async def make_document(self, account_id: int, document: DocumentCreate,
                             idempotency_key: str | None = None) -> DocumentOut:
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/documents", json=self._body(document),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, DocumentOut)
+        return _parse(response, wire.DocumentOut)
 
     async def document_bytes(self, document: DocumentOut | str | int, name: str | None = None) -> bytes:
         """A stored document's bytes: from a ``DocumentOut`` or its ``url``, or
         ``(escalation_id, name)`` for a document of a legal pack (``demand_letter.pdf``)."""
-        if isinstance(document, DocumentOut):
+        if isinstance(document, wire.DocumentOut):
             path = document.url
         elif isinstance(document, int):
             if name is None:
@@ -406,35 +423,35 @@ class BackendClient:
                           idempotency_key: str | None = None) -> ContactOut:
         """Send a demand letter now: a ``letter`` contact whose ``document_id`` is the PDF sent."""
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/letters",
-                                       json=self._body(letter or LetterSend()),
+                                       json=self._body(letter or wire.LetterSend()),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, ContactOut)
+        return _parse(response, wire.ContactOut)
 
     async def segment_letters(self, segment_id: int, letter: LetterSend | None = None,
                               idempotency_key: str | None = None) -> LetterRunOut:
         """A demand letter to every account the segment matches now; the run names its print file."""
         response = await self._request("POST", f"/api/v1/segments/{segment_id}/letters",
-                                       json=self._body(letter or LetterSend()),
+                                       json=self._body(letter or wire.LetterSend()),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, LetterRunOut)
+        return _parse(response, wire.LetterRunOut)
 
     # -- segments (issue 6 item 4) ------------------------------------------------
 
     async def segments(self) -> SegmentPage:
         """The caller's segments, each with the count of accounts it matches now (supervisor, admin)."""
-        return await self._get("/api/v1/segments", SegmentPage)
+        return await self._get("/api/v1/segments", wire.SegmentPage)
 
     async def segment(self, segment_id: int) -> SegmentOut:
-        return await self._get(f"/api/v1/segments/{segment_id}", SegmentOut)
+        return await self._get(f"/api/v1/segments/{segment_id}", wire.SegmentOut)
 
     async def create_segment(self, segment: SegmentCreate, idempotency_key: str | None = None) -> SegmentOut:
         response = await self._request("POST", "/api/v1/segments", json=self._body(segment),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, SegmentOut)
+        return _parse(response, wire.SegmentOut)
 
     async def patch_segment(self, segment_id: int, patch: SegmentPatch) -> SegmentOut:
         response = await self._request("PATCH", f"/api/v1/segments/{segment_id}", json=self._body(patch))
-        return _parse(response, SegmentOut)
+        return _parse(response, wire.SegmentOut)
 
     async def delete_segment(self, segment_id: int) -> None:
         await self._request("DELETE", f"/api/v1/segments/{segment_id}")
@@ -442,21 +459,21 @@ class BackendClient:
     async def assign_segment(self, segment_id: int) -> AssignResult:
         """Move every account the segment matches now to its agent or team."""
         response = await self._request("POST", f"/api/v1/segments/{segment_id}/assign")
-        return _parse(response, AssignResult)
+        return _parse(response, wire.AssignResult)
 
     # -- collaboration (issue 5 item 4) ---------------------------------------------
 
     async def shared_notes(self, account_id: int | None = None, *, account_ref: str | None = None) -> SharedNotes:
         """An account's notes shared with other teams, by id or by the bank's reference."""
         if account_id is not None:
-            return await self._get(f"/api/v1/accounts/{account_id}/shared-notes", SharedNotes)
-        return await self._get("/api/v1/shared-notes", SharedNotes, account_ref=account_ref)
+            return await self._get(f"/api/v1/accounts/{account_id}/shared-notes", wire.SharedNotes)
+        return await self._get("/api/v1/shared-notes", wire.SharedNotes, account_ref=account_ref)
 
     async def hand_off(self, account_id: int, handoff: HandoffCreate, idempotency_key: str | None = None) -> HandoffOut:
         """Hand the account to another agent or team with a note."""
         response = await self._request("POST", f"/api/v1/accounts/{account_id}/handoff", json=self._body(handoff),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
-        return _parse(response, HandoffOut)
+        return _parse(response, wire.HandoffOut)
 
 
 def _parse(response: httpx.Response, model: type[M]) -> M:

@@ -31,9 +31,17 @@ class DualClock(Widget):
         super().__init__(id=id)
         self._clock = clock
         self._agent_tz = agent_tz
+        self._shown = ""
+        """What the clocks showed when last painted."""
 
     def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self.refresh, name="clock")
+        self.set_interval(TICK_SECONDS, self._tick, name="clock")
+
+    def _tick(self) -> None:
+        # The clocks show minutes: painted again when a minute has turned, not on every tick
+        # (an idle desk on a thin link writes nothing while nothing it shows has changed).
+        if self.render().plain != self._shown:
+            self.refresh()
 
     def show_zones(self, zones: Sequence[str]) -> None:
         self.zones = tuple(zones)
@@ -52,4 +60,5 @@ class DualClock(Widget):
             text.append(" · ".join(shown), style="bold")
             if len(self.zones) > 3:
                 text.append(" " + _("and {count} more zones").format(count=len(self.zones) - 3), style="dim")
+        self._shown = text.plain
         return text

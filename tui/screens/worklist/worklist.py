@@ -138,8 +138,10 @@ class WorklistScreen(DeskScreen):
 
     def _explain(self, item: WorklistItem | None) -> None:
         line = self.query_one("#worklist-why", Static)
+        # The line's size is fixed (two rows, the screen's width): only its own cells are
+        # painted again, not the screen laid out anew (which repaints the table's scroll bar).
         if item is None:
-            line.update("")
+            line.update("", layout=False)
             return
         reasons = " · ".join(why(r) for r in item.reasons if r.code != "contactable") or "—"
         when = verdict(item.contactable_now, item.next_contact_at, item.blocks, self.desk.agent_tz)
@@ -147,7 +149,7 @@ class WorklistScreen(DeskScreen):
             when = f"{when} · {here}"
         # Whether the customer may be called comes first: the reasons may run long.
         line.update(_("{ref} {name}: {when} — {reasons}").format(
-            ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when))
+            ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when), layout=False)
 
     # -- actions ------------------------------------------------------------------
 
