@@ -63,7 +63,11 @@ DECIDER_ROLES = ("supervisor", "legal", "admin")
 SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
-"""While the backend is down, how often the desk asks whether it is back."""
+"""While the backend is down, how soon the desk first asks whether it is back; each time it is
+not, the wait doubles, up to ``RETRY_AT_MOST_S``."""
+RETRY_AT_MOST_S = 60.0
+"""The longest wait between two such questions: a desk left offline (a backend down for the
+night, a desk host cut off) asks once a minute, not twelve times."""
 REREAD_STORE_EVERY_S = 3.0
 """How often the desk reads again what this machine keeps (other desks of the user send and add)."""
 
@@ -162,6 +166,9 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         self._told_down = False
         self.slow_after_s = SLOW_AFTER_S
         self.retry_every_s = RETRY_EVERY_S
+        self.retry_at_most_s = RETRY_AT_MOST_S
+        self._retry_wait_s: float | None = None
+        """How long until the next "is the backend back?" (doubled at each no; None: the first)."""
         self.reread_store_every_s = REREAD_STORE_EVERY_S
         self.worklist_stale = False
         """Something was saved since the worklist was loaded: reload it when it is shown again."""
@@ -263,6 +270,7 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             self._set_status(connection="slow")
 
     def _answered(self) -> None:
+        self._retry_wait_s = None
         if self._retry_timer is not None:
             self._retry_timer.stop()
             self._retry_timer = None
@@ -286,9 +294,13 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         if self._status.connection != "down" or self._status.untrusted != untrusted:
             self._set_status(connection="down", untrusted=untrusted)
         if self._retry_timer is None:
-            self._retry_timer = self.set_interval(self.retry_every_s, self._probe, name="retry")
+            self._retry_timer = self.set_timer(self._retry_wait_s or self.retry_every_s, self._probe, name="retry")
 
     def _probe(self) -> None:
+        # Fired: the probe's failure sets the next one, a wait twice as long (a minute at most).
+        self._retry_timer = None
+        self._retry_wait_s = min((self._retry_wait_s or self.retry_every_s) * 2,
+                                 max(self.retry_at_most_s, self.retry_every_s))
         if self._status.connection == "down":
             self.probe()
 

@@ -330,6 +330,53 @@ async def test_what_a_killed_desk_left_is_sent_from_here_by_itself(make_desk, ac
     assert [e.note.text for e in (await api.timeline(second.id)).items if e.kind == "note"] == ["left by a killed desk"]
 
 
+async def test_a_desk_left_offline_asks_less_and_less_often_down_to_once_a_minute(make_desk, accounts,
+                                                                                switch) -> None:
+    """An idle desk makes no request more than once a minute (issue 18 item 3), offline too:
+    the wait between two "is it back?" doubles from ``retry_every_s`` up to ``retry_at_most_s``
+    (5 s to 60 s), and starts again from the first once the backend answers."""
+    accounts()
+    desk = make_desk()
+    desk.retry_every_s, desk.retry_at_most_s = 0.01, 0.08
+    waits: list[float] = []
+    set_timer = desk.set_timer
+
+    def recording(delay, callback=None, *, name=None, **kw):  # noqa: ANN001, ANN202
+        if name == "retry":
+            waits.append(round(delay, 3))
+        return set_timer(delay, callback, name=name, **kw)
+
+    desk.set_timer = recording
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        switch.down = True
+        await pilot.press("enter")
+        await settle(pilot)
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if len(waits) >= 6:
+                break
+        assert waits[:6] == [0.01, 0.02, 0.04, 0.08, 0.08, 0.08]
+        switch.down = False
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if desk.status.connection == "ok":
+                break
+        assert desk.status.connection == "ok"
+        waits.clear()
+        switch.down = True
+        await pilot.press("escape", "enter")  # down again: the first wait is the shortest again
+        await settle(pilot)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if waits:
+                break
+        assert waits[0] == 0.01
+    from tui.app import RETRY_AT_MOST_S, RETRY_EVERY_S
+
+    assert (RETRY_EVERY_S, RETRY_AT_MOST_S) == (5.0, 60.0)
+
+
 async def test_an_account_opened_while_the_backend_was_away_loads_when_it_is_back(make_desk, accounts,
                                                                                 switch) -> None:  # noqa: ANN001
     """Opened offline, the account is empty and the call form waits; the backend back,
