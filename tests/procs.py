@@ -7,10 +7,13 @@ Shared by ``tests/desk/test_many_desks.py`` (desk processes) and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from collectdesk.embedded import free_port
@@ -29,6 +32,22 @@ def seed_database(url: str, accounts: int = 24) -> str:
                               text=True, timeout=120, env=child_env())
         assert done.returncode == 0, done.stderr
     return url
+
+
+@contextlib.contextmanager
+def own_database(name: str, tmp_dir: Path, scratch_postgres: Callable[[str], AbstractContextManager[str]],
+                 accounts: int = 24) -> Iterator[str]:
+    """A database of a test's own, migrated and seeded (``seed_database``): a scratch database
+    ``name`` on the suite's PostgreSQL server when it runs on one (dropped after), else a
+    SQLite file in ``tmp_dir``. Its URL."""
+    from backend.db import normalize_url
+
+    with contextlib.ExitStack() as stack:
+        if ON_POSTGRES:
+            url = normalize_url(stack.enter_context(scratch_postgres(name)))
+        else:
+            url = f"sqlite:///{tmp_dir / 'backend.db'}"
+        yield seed_database(url, accounts)
 
 
 class Backend:

@@ -10,7 +10,6 @@ or a scratch database on the suite's PostgreSQL server), migrated and seeded by 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import threading
 import time
@@ -24,21 +23,17 @@ from sqlalchemy import text
 
 from backend.api.deps import SessionDep
 from backend.app import create_app
-from backend.db import normalize_url
 from config.settings import BackendSettings
-from tests.procs import ON_POSTGRES, seed_database
+from tests.procs import own_database
 
 PG_DATABASE = "collectdesk_capacity"
 
 
 @pytest.fixture(scope="module")
 def capacity_db(tmp_path_factory: pytest.TempPathFactory, scratch_postgres) -> Iterator[str]:  # noqa: ANN001
-    with contextlib.ExitStack() as stack:
-        if ON_POSTGRES:
-            url = normalize_url(stack.enter_context(scratch_postgres(PG_DATABASE)))
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('capacity') / 'backend.db'}"
-        yield seed_database(url)
+    """The backend's own database, migrated and seeded: on the suite's database server."""
+    with own_database(PG_DATABASE, tmp_path_factory.mktemp("capacity"), scratch_postgres) as url:
+        yield url
 
 
 def make_app(url: str, **settings: object):  # noqa: ANN201

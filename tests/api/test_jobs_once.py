@@ -11,7 +11,6 @@ SQLite file, or a scratch database on the suite's PostgreSQL server).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
@@ -19,10 +18,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
-from backend.db import normalize_url
 from backend.services import jobs
 from config.settings import BackendSettings
-from tests.procs import ON_POSTGRES, seed_database
+from tests.procs import own_database
 
 T0 = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -49,12 +47,9 @@ PG_DATABASE = "collectdesk_jobs_once"
 
 @pytest.fixture(scope="module")
 def jobs_db(tmp_path_factory: pytest.TempPathFactory, scratch_postgres) -> Iterator[str]:  # noqa: ANN001
-    with contextlib.ExitStack() as stack:
-        if ON_POSTGRES:
-            url = normalize_url(stack.enter_context(scratch_postgres(PG_DATABASE)))
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('jobs-once') / 'backend.db'}"
-        yield seed_database(url, accounts=12)
+    """The backend's own database, migrated and seeded: on the suite's database server."""
+    with own_database(PG_DATABASE, tmp_path_factory.mktemp("jobs-once"), scratch_postgres, accounts=12) as url:
+        yield url
 
 
 async def test_two_workers_run_each_job_once_and_the_other_takes_over(jobs_db: str,

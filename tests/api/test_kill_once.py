@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import time
 import uuid
@@ -43,8 +42,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.db import normalize_url
-from tests.procs import ON_POSTGRES, Backend, seed_database
+from tests.procs import ON_POSTGRES, Backend, own_database
 
 pytestmark = pytest.mark.processes
 
@@ -64,12 +62,8 @@ PG_DATABASE = "collectdesk_kill_once"
 @pytest.fixture(scope="module")
 def backend_db(tmp_path_factory: pytest.TempPathFactory, scratch_postgres) -> Iterator[str]:  # noqa: ANN001
     """The backend's own database, migrated and seeded: on the suite's database server."""
-    with contextlib.ExitStack() as stack:
-        if ON_POSTGRES:
-            url = normalize_url(stack.enter_context(scratch_postgres(PG_DATABASE)))
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('kill-once') / 'backend.db'}"
-        yield seed_database(url)
+    with own_database(PG_DATABASE, tmp_path_factory.mktemp("kill-once"), scratch_postgres) as url:
+        yield url
 
 
 @pytest.fixture
