@@ -28,6 +28,8 @@ from tests.procs import own_database
 
 PG_DATABASE = "collectdesk_capacity"
 
+pytestmark = pytest.mark.timers  # real waits: not under faketime (.ci/run)
+
 
 @pytest.fixture(scope="module")
 def capacity_db(tmp_path_factory: pytest.TempPathFactory, scratch_postgres) -> Iterator[str]:  # noqa: ANN001

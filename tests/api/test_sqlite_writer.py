@@ -18,6 +18,8 @@ from sqlalchemy.exc import OperationalError
 import backend.db
 from backend.db import make_engine
 
+pytestmark = pytest.mark.timers  # real waits: not under faketime (.ci/run)
+
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
