@@ -35,9 +35,7 @@ import argparse
 import asyncio
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -53,7 +51,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import next_account  # noqa: E402
 
 from backend.db import normalize_url  # noqa: E402
-from collectdesk.embedded import free_port  # noqa: E402
 
 ROUTES = ("next", "account", "timeline", "compliance", "contact")
 CONTACT = {"channel": "phone", "direction": "inbound", "party": "debtor", "outcome": "RPC", "result": "RTP",
@@ -252,26 +249,7 @@ def main() -> None:
         next_account.prepare(url, args.accounts, most)
     names, _supervisors = next_account.people(most)
 
-    port = free_port()
-    env = {**os.environ, "COLLECTDESK_DB": url, "PYTHONPATH": str(ROOT)}
-    log = (ROOT / "bench" / "out" / "agents_server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "collectdesk", "serve", "--port", str(port), "--workers",
-                               str(args.workers), "--log-level", "warning", "--exit-with-parent", str(os.getpid())],
-                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
-
+    with next_account.served(url, ROOT / "bench" / "out" / "agents_server.log", args.workers) as (base, server):
         async def signed_in() -> dict[str, str]:
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 return await sign_in(http, names)
@@ -282,7 +260,7 @@ def main() -> None:
         agents = args.agents
         crossed = None
         while True:
-            level, cpu = asyncio.run(run_level(base, names[:agents], tokens, args.think, args.duration, server.pid))
+            level, cpu = asyncio.run(run_level(base, names[:agents], tokens, args.think, args.duration, server))
             p95 = report(level, cpu)
             if not args.ramp:
                 break
@@ -295,14 +273,6 @@ def main() -> None:
         if args.ramp:
             print(f"\np95 of all requests passed 100 ms at {crossed} agents" if crossed
                   else f"\np95 stayed under 100 ms up to {agents} agents")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -41,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -171,6 +173,40 @@ async def round_of(base: str, names: list[str], calls: int, pause: float) -> dic
             "load": f"{load_before} -> {load()}"}
 
 
+@contextlib.contextmanager
+def served(url: str, log_path: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """``collectdesk serve`` on ``url``'s database, a free loopback port and ``workers`` workers,
+    its log in ``log_path``: its base URL and process id once ``/healthz`` answers; stopped after. The server goes
+    when this script does, however it ends (``--exit-with-parent``; a plain kill runs the stop)."""
+    port = free_port()
+    env = {**os.environ, "COLLECTDESK_DB": url, "PYTHONPATH": str(ROOT)}
+    with log_path.open("w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "collectdesk", "serve", "--port", str(port), "--workers",
+                                   str(workers), "--log-level", "warning", "--exit-with-parent", str(os.getpid())],
+                                  env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.1)
+            yield base, server.pid
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'out' / 'next.db'}")
@@ -195,26 +231,7 @@ def main() -> None:
         total = conn.execute(text("SELECT count(*) FROM accounts")).scalar()
     engine.dispose()
 
-    port = free_port()
-    env = {**os.environ, "COLLECTDESK_DB": url, "PYTHONPATH": str(ROOT)}
-    log = (ROOT / "bench" / "out" / "next_account_server.log").open("w")
-    # --exit-with-parent: the server goes when this script does, however it ends.
-    server = subprocess.Popen([sys.executable, "-m", "collectdesk", "serve", "--port", str(port),
-                               "--log-level", "warning", "--exit-with-parent", str(os.getpid())],
-                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below on a plain kill too
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
+    with served(url, ROOT / "bench" / "out" / "next_account_server.log") as (base, _server):
         print(f"database: {engine.dialect.name} {version}, {total:,} accounts; one backend (collectdesk serve, "
               f"1 worker) on loopback; {args.people} people x {args.calls} calls a round; "
               f"{os.cpu_count()} CPUs; times in ms")
@@ -226,14 +243,6 @@ def main() -> None:
             answers = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items(), key=str))
             print(f"{label:<12} {r['n']:>6} {r['p50']:7.1f} {r['p95']:7.1f} {r['p99']:7.1f} {r['max']:7.1f} "
                   f"{r['rate']:7.1f}  {answers:<18} {r['load']}", flush=True)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 if __name__ == "__main__":

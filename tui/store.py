@@ -635,7 +635,7 @@ class Places:
             db.execute("UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?"
                        " AND state = 'pending'", (self.store.token,))
 
-    def _place(self, row: tuple[Any, ...], now: float) -> Place:
+    def _place(self, row: tuple[Any, ...]) -> Place:
         desk, host, pid, started, account_id, ref, name, form, at, left_at = row
         alive = left_at is None and (host != self._host or _alive(int(pid), str(started)))
         return Place(desk=desk, account_id=account_id, account_ref=ref, name=name, form=form, at=at, alive=alive)
@@ -651,7 +651,7 @@ class Places:
                 "SELECT desk, host, pid, started, account_id, account_ref, name, form, at, left_at FROM places"
                 " WHERE server = ? AND user = ? AND desk <> ? ORDER BY at DESC", (server, user, self.store.token),
             ).fetchall()
-            places = [self._place(row, now) for row in rows]
+            places = [self._place(row) for row in rows]
             ended = [p for p in places if not p.alive]
             if ended:
                 # Every ended desk's place is let go: the newest is where the agent was last.
