@@ -135,7 +135,7 @@ class BackendSettings(BaseSettings):
     """The key's passphrase, if it is encrypted (from the environment: never on a command line)."""
 
     hash_workers: int = Field(default=1, ge=1)
-    """Threads that check passwords (argon2id, about 0.1 s of CPU each), off the event loop: a
+    """Threads that check passwords (argon2id, about 20 ms of CPU each), off the event loop: a
     flood of sign-ins takes at most this many CPUs from the requests of those signed in."""
     hash_queue: int = Field(default=64, ge=0)
     """Sign-ins that may wait for a hashing thread; more at once are answered 503 with Retry-After."""

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
 from backend.models import ApiToken, LoginThrottle, User, utcnow
-from backend.security import HashPool, PoolFull, new_token, token_digest
+from backend.security import HashPool, PoolFull, needs_rehash, new_token, token_digest
 from backend.services import audit
 
 T = TypeVar("T")
@@ -284,9 +284,11 @@ def open_attempt(session: Session, username: str, address: str, limits: Limits, 
 
 
 def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
-                  ttl_hours: float) -> tuple[str, ApiToken]:
-    """Step 3: the turn given back; a success clears the name's count and makes a token; a
-    wrong password counts as a failure, sets the wait it earns, and is answered 401."""
+                  ttl_hours: float, *, new_hash: str | None = None) -> tuple[str, ApiToken]:
+    """Step 3: the turn given back; a success clears the name's count and makes a token (and
+    stores ``new_hash``, the password hashed again with today's parameters, unless the
+    password changed meanwhile); a wrong password counts as a failure, sets the wait it earns,
+    and is answered 401."""
     now = utcnow()
     rows = _locked_rows(session, attempt.keys)
     for row in rows.values():
@@ -297,6 +299,8 @@ def close_attempt(session: Session, attempt: Attempt, ok: bool, limits: Limits,
                 row.failures, row.blocked_until, row.last_failure_at = 0, None, None
         user = session.get(User, attempt.user_id)
         assert user is not None
+        if new_hash is not None and user.password_hash == attempt.password_hash:
+            user.password_hash = new_hash
         token = new_token()
         token_row = ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now, last_used_at=now,
                              expires_at=now + dt.timedelta(hours=ttl_hours))
@@ -390,7 +394,8 @@ async def sign_in(session: Session, pool: HashPool, turns: asyncio.Semaphore, li
                         await bell.wait(deadline - loop.time())
             try:
                 ok = await pool.verify(attempt.password_hash, password)
-                return await at_database(close_attempt, session, attempt, ok, limits, ttl_hours)
+                new_hash = await pool.rehash(password) if ok and needs_rehash(attempt.password_hash) else None
+                return await at_database(close_attempt, session, attempt, ok, limits, ttl_hours, new_hash=new_hash)
             finally:
                 bell.ring()
     except PoolFull:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.errors import Invalid
 from backend.models import ApiToken, Team, User, utcnow
-from backend.security import hash_password, token_digest, verify_password
+from backend.security import hash_password, needs_rehash, token_digest, verify_password
 from backend.services import audit
 from backend_client.models import Role, UserOut
 
@@ -67,8 +67,9 @@ def login(session: Session, username: str, password: str, ttl_hours: float, *,
 
     limits = signin.configured()
     attempt = signin.open_attempt(session, username, address, limits)
-    return signin.close_attempt(session, attempt, verify_password(attempt.password_hash, password), limits,
-                                ttl_hours)
+    ok = verify_password(attempt.password_hash, password)
+    new_hash = hash_password(password) if ok and needs_rehash(attempt.password_hash) else None
+    return signin.close_attempt(session, attempt, ok, limits, ttl_hours, new_hash=new_hash)
 
 
 def revoke_tokens(session: Session, user_id: int, now: dt.datetime | None = None) -> int:

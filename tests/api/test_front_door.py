@@ -149,6 +149,31 @@ async def test_a_success_clears_the_names_count(door) -> None:  # noqa: ANN001
         assert _retry_after(await _login(http, "agent2", "agent2")) == 1
 
 
+async def test_an_older_hash_signs_in_and_is_made_again_with_todays_parameters(door, session) -> None:  # noqa: ANN001
+    """A hash made with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes: the parameters before
+    OWASP's profile) still lets its user in, and the sign-in stores a new one; a wrong password
+    changes nothing."""
+    from argon2 import PasswordHasher
+
+    from backend.security import needs_rehash, verify_password
+
+    old = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash("agent2")
+    user = session.scalars(select(User).where(User.username == "agent2")).one()
+    user.password_hash = old
+    session.commit()
+    assert needs_rehash(old)
+    async with door() as http:
+        assert (await _login(http, "agent2", "wrong")).status_code == 401
+        session.expire_all()
+        assert session.get(User, user.id).password_hash == old
+        assert (await _login(http, "agent2", "agent2")).status_code == 200
+    session.expire_all()
+    new = session.get(User, user.id).password_hash
+    assert new != old and not needs_rehash(new)
+    assert "$m=19456,t=2,p=1$" in new
+    assert verify_password(new, "agent2") and not verify_password(new, "agent1")
+
+
 async def test_an_address_is_throttled_across_names(door, app, clock) -> None:  # noqa: ANN001
     assert (app.state.login_limits.address_backoff_after, app.state.login_limits.address_lock_after) == (20, 100)
     app.state.login_limits = Limits(address_backoff_after=4, address_lock_after=6)

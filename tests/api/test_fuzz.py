@@ -236,7 +236,7 @@ def _auth(draw: st.DrawFn, tokens: dict[str, str]) -> bytes | None:
 
 @pytest.fixture(autouse=True)
 def cheap_passwords(session, monkeypatch):  # noqa: ANN001, ANN201
-    """Sign-ins verify an argon2 hash (~0.1 s each at the production cost); the fuzz
+    """Sign-ins verify an argon2 hash (~20 ms each at the production cost); the fuzz
     signs in hundreds of times, so within this test the demo users get cheap hashes
     (rolled back with the test) and so does the hash that unknown users are checked
     against. What is fuzzed (parsing, lookups, answers) is unchanged."""

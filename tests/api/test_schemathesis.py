@@ -73,7 +73,7 @@ CHECKS = [
 
 @pytest.fixture(autouse=True)
 def cheap_passwords(session, monkeypatch):  # noqa: ANN001, ANN201
-    """Generated sign-ins check a password hash each (~0.1 s at the production cost): the
+    """Generated sign-ins check a password hash each (~20 ms at the production cost): the
     demo users, and the hash unknown users are checked against, get cheap ones here
     (rolled back with the test). What is checked (the answers' shapes) is unchanged."""
     from argon2 import PasswordHasher
