@@ -268,24 +268,64 @@ def _requests(access_log: Path) -> int:
     return sum(1 for line in access_log.read_text(errors="replace").splitlines() if '" ' in line and "HTTP/" in line)
 
 
-def byte_log(subject: Subject) -> str:
-    """What one cursor move writes: each screen row the app repaints, with its bytes."""
+def _rows(out: bytes) -> dict[int, tuple[int, int]]:
+    """Screen row (1 = top) → (bytes written to it, times it was painted) in ``out``."""
     import re
 
-    pid, fd = _spawn(subject.argv, _env())
-    _read_until(fd, subject.needle, 30)
-    _drain(fd, quiet=1.0)
-    out = _steady(fd, DOWN, 0.5)
-    _stop(pid, fd)
     moves = list(re.finditer(rb"\x1b\[(\d+);(\d+)H", out))
-    rows: dict[int, int] = {}
+    rows: dict[int, tuple[int, int]] = {}
     for here, after in zip(moves, [*moves[1:], None], strict=False):
         end = after.start() if after else len(out)
         row = int(here.group(1))
-        rows[row] = rows.get(row, 0) + end - here.start()
-    lines = [f"{subject.name}: one cursor move wrote {len(out):,} B, {len(rows)} rows repainted "
-             f"(row: bytes, 1 = top)"]
-    lines.append("  " + ", ".join(f"{row}: {n}" for row, n in sorted(rows.items())))
+        size, times = rows.get(row, (0, 0))
+        rows[row] = (size + end - here.start(), times + 1)
+    return rows
+
+
+def _frames(fd: int, key: bytes, quiet: float, gap: float = 0.008) -> list[bytes]:
+    """Press ``key`` and read until the app has written nothing for ``quiet`` seconds: what it
+    wrote, in frames (writes less than ``gap`` seconds apart are one frame)."""
+    os.write(fd, key)
+    frames: list[bytes] = []
+    last = time.monotonic()
+    while time.monotonic() - last < quiet:
+        ready, _, _ = select.select([fd], [], [], 0.002)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        now = time.monotonic()
+        if frames and now - last < gap:
+            frames[-1] += chunk
+        else:
+            frames.append(chunk)
+        last = now
+    return frames
+
+
+def byte_log(subject: Subject) -> str:
+    """What one cursor move and one screen change (``enter``, then ``escape``) write: in
+    frames (writes close together), each frame's size and the screen rows it paints
+    (row: bytes, 1 = top)."""
+    pid, fd = _spawn(subject.argv, _env())
+    _read_until(fd, subject.needle, 30)
+    _drain(fd, quiet=1.0)
+    steps = [("one cursor move", _frames(fd, DOWN, 0.5))]
+    _drain(fd, quiet=1.0)
+    steps.append(("enter", _frames(fd, ENTER, 1.0)))
+    steps.append(("escape", _frames(fd, ESCAPE, 1.0)))
+    _stop(pid, fd)
+    lines = []
+    for what, frames in steps:
+        lines.append(f"{subject.name}: {what} wrote {sum(map(len, frames)):,} B in {len(frames)} frame(s)")
+        for frame in frames:
+            rows = _rows(frame)
+            lines.append(f"  {len(frame):,} B, {len(rows)} rows: "
+                         + ", ".join(f"{row}: {n}" for row, (n, _times) in sorted(rows.items())))
     return "\n".join(lines)
 
 
