@@ -8,6 +8,7 @@ when they are first opened, which keeps importing the desk light.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import SystemCommand
 from textual.binding import Binding
 
-from backend_client.client import BackendError, NotFound
+from backend_client.client import BackendError, NotFound, Unauthorized
 from tui.i18n import _
 from tui.keys import class_bindings
 from tui.labels import FORMS, label, term
@@ -28,11 +29,17 @@ if TYPE_CHECKING:
     from backend_client.models import AccountDetail, EscalationOut, TeamOverview
 
 
+OPEN_WAIT_S = 0.25
+"""How long an account's answers are waited for before its screen opens without them (what has
+not answered by then fills in as it comes)."""
+
+
 class Navigation:
     """The desk's screens, opened on ``app`` (the running ``CollectDesk``)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.open_wait_s = OPEN_WAIT_S
 
     # -- signing in and out -------------------------------------------------------
 
@@ -136,9 +143,63 @@ class Navigation:
 
     def account(self, account_id: int, *, ref: str = "", name: str = "",
                 detail: AccountDetail | None = None, form: str | None = None) -> None:
+        """Open the account. Its four requests (the account, its timeline, the verdict on
+        calling now, its plans) are asked at once and the screen opens when they have answered,
+        or after ``open_wait_s`` with what has: a screen painted once, whole, rather than
+        painted bare and then again as each answer comes (on a thin link, about half the
+        bytes of opening an account). Keys typed meanwhile go to the account screen."""
         from tui.screens.account.account import AccountScreen
 
-        self.app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail, form=form))
+        app = self.app
+        if detail is not None:
+            app.push_screen(AccountScreen(account_id, ref=ref, name=name, detail=detail, form=form))
+            return
+        app.hold_keys(self.open_wait_s + app.network_hold_s)
+        app.run_worker(self._open_account(account_id, ref=ref, name=name, form=form), name="open-account",
+                       group="open-account", exclusive=True, exit_on_error=False)
+
+    def _ask(self, account_id: int, parts: tuple[str, ...]) -> dict[str, asyncio.Task[Any]]:
+        """The account's ``parts`` asked of the backend, all at once."""
+        app, api = self.app, self.app.api
+        requests: dict[str, Callable[[], Awaitable[Any]]] = {
+            "detail": lambda: api.account(account_id),
+            "timeline": lambda: api.timeline(account_id),
+            "verdict": lambda: api.compliance(account_id, at=app.clock()),
+            "plans": lambda: api.plans(account_id=account_id, limit=20),
+        }
+        asked = {}
+        for part in parts:
+            # A lapsed session is said once the account's screen is open (``_opened``), so that
+            # the sign-in comes on top of it and the account loads when the agent is back.
+            task = asyncio.ensure_future(app.call(requests[part](), signing_in=True))
+            # Its error is the screen's to handle (or nobody's, if the agent moved on).
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            asked[part] = task
+        return asked
+
+    def _opened(self, asked: dict[str, asyncio.Task[Any]]) -> None:
+        """The account's screen is open: an answer that says the session has ended (come or
+        still to come) asks the agent to sign in again, on top of it."""
+
+        def lapsed(task: asyncio.Task[Any]) -> None:
+            if not task.cancelled() and isinstance(task.exception(), Unauthorized) and self.app.user is not None:
+                self.app.call_later(self.session_lapsed)
+
+        for task in asked.values():
+            task.add_done_callback(lapsed)
+
+    async def _open_account(self, account_id: int, *, ref: str, name: str, form: str | None) -> None:
+        from tui.screens.account.account import AccountScreen
+
+        app = self.app
+        asked = self._ask(account_id, ("detail", "timeline", "verdict", "plans"))
+        await asyncio.wait(asked.values(), timeout=self.open_wait_s)
+        detail = asked["detail"]
+        if detail.done() and isinstance(detail.exception(), NotFound):
+            app.report(detail.exception(), _("Account"))
+            return
+        app.push_screen(AccountScreen(account_id, ref=ref, name=name, form=form, asked=asked))
+        self._opened(asked)
 
     def contact_form(self, account: AccountDetail, *, result: str | None,
                      done: Callable[[Any], None]) -> None:
@@ -158,8 +219,9 @@ class Navigation:
         self.app.push_screen(EscalateScreen(account), done)
 
     def next_account(self, skip: int | None = None) -> None:
-        """Lease the next account to work (``POST /worklist/next``) and open it with
-        its timeline already loaded, in place of the account (and call) just worked."""
+        """Lease the next account to work (``POST /worklist/next``) and open it, in place of
+        the account (and call) just worked, once its timeline, verdict and plans have answered
+        (or after ``open_wait_s``, as ``account`` does)."""
         self.app.run_worker(self._next_account(skip), name="next-account", group="next", exclusive=True,
                             exit_on_error=False)
 
@@ -179,15 +241,14 @@ class Navigation:
             self._close_call_form()
             app.release_keys()
             return
-        try:
-            timeline = await app.call(app.api.timeline(lease.account.id))
-        except BackendError:
-            timeline = None  # the account screen asks again
+        asked = self._ask(lease.account.id, ("timeline", "verdict", "plans"))
+        await asyncio.wait(asked.values(), timeout=self.open_wait_s)
         app.worklist_stale = True
         self.back_to_worklist()
         account = lease.account
         await app.push_screen(AccountScreen(account.id, ref=account.account_ref, name=account.customer.name,
-                                            detail=account, timeline=timeline, leased=True))
+                                            detail=account, asked=asked, leased=True))
+        self._opened(asked)
 
     def _close_call_form(self) -> None:
         from tui.screens.call.call import CallScreen

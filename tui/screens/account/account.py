@@ -4,7 +4,10 @@ agent's clock beside the customer's, and the timeline, newest first."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -41,6 +44,11 @@ from tui.screens.common.base import DeskScreen
 from tui.store import Waiting
 from tui.widgets.clocks import DualClock
 from tui.widgets.timeline import TimelineTable
+
+if TYPE_CHECKING:
+    from backend_client.models import PlanPage
+
+T = TypeVar("T")
 
 LETTER_CONFIRM_S = 5.0
 """A second press of the letter key within this long sends the demand letter."""
@@ -87,14 +95,21 @@ class AccountScreen(DeskScreen):
                       "account.letter": (N_("Demand letter"), N_("send"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
-                 timeline: Timeline | None = None, leased: bool = False, form: str | None = None) -> None:
+                 asked: dict[str, asyncio.Task[Any]] | None = None, leased: bool = False,
+                 form: str | None = None) -> None:
         super().__init__()
         self.account_id = account_id
+        self._asked_on_opening = dict(asked or {})
+        """Requests made as the account was opened (``detail``, ``timeline``, ``verdict``,
+        ``plans``), answered or still on their way: each part is taken from its answer instead
+        of being asked again (``_answered``, ``_answer``)."""
+        if detail is None:
+            detail = self._answered("detail")
         self.leased = leased
         """Opened as *next account*: the lease is let go when the agent goes back without saving."""
         self._ref, self._name = ref, name
         self.detail: AccountDetail | None = detail
-        self.timeline: Timeline | None = timeline
+        self.timeline: Timeline | None = None
         self.plan: PlanOut | None = None
         """The account's current plan (the open one, else the latest), as last loaded."""
         self._asked: tuple[str, str | None] | None = (FORM_ACTIONS[form], None) if form in FORM_ACTIONS else None
@@ -133,16 +148,21 @@ class AccountScreen(DeskScreen):
         yield from self.status_and_footer()
 
     def on_mount(self) -> None:
+        self.query_one("#account-escalation").display = False
         if self.detail is not None:
             self.show_detail(self.detail)
         else:
             self.load_detail()
-        if self.timeline is not None:
-            self.show_timeline(self.timeline)
+        timeline = self._answered("timeline")
+        if timeline is not None:
+            self.show_timeline(timeline)
         else:
             self.load_timeline()
-        self.load_plan()
-        self.query_one("#account-escalation").display = False
+        plans = self._answered("plans")
+        if plans is not None:
+            self._show_plans(plans)
+        else:
+            self.load_plan()
 
     def on_screen_resume(self) -> None:
         self._show_unsent()
@@ -170,10 +190,27 @@ class AccountScreen(DeskScreen):
 
     # -- loading ------------------------------------------------------------------
 
+    def _answered(self, part: str) -> Any:  # noqa: ANN401
+        """The answer to ``part`` asked on opening, if it has come and is not an error (it is
+        then taken, not asked again); else ``None``, and the part's loader awaits or asks."""
+        task = self._asked_on_opening.get(part)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        del self._asked_on_opening[part]
+        return task.result()
+
+    async def _answer(self, part: str, request: Callable[[], Awaitable[T]]) -> T:
+        """The answer to ``part``: the one asked on opening (awaited if still on its way; its
+        error raised here) the first time, else ``request`` asked now."""
+        task = self._asked_on_opening.pop(part, None)
+        if task is not None:
+            return await task
+        return await self.desk.call(request())
+
     @work(name="account-detail", group="account", exclusive=True, exit_on_error=False)
     async def load_detail(self) -> None:
         try:
-            detail = await self.desk.call(self.desk.api.account(self.account_id))
+            detail = await self._answer("detail", lambda: self.desk.api.account(self.account_id))
         except NotFound as exc:
             self.desk.report(exc, _("Account"))
             self.dismiss_back()
@@ -194,7 +231,7 @@ class AccountScreen(DeskScreen):
     @work(name="account-timeline", group="timeline", exclusive=True, exit_on_error=False)
     async def load_timeline(self) -> None:
         try:
-            timeline = await self.desk.call(self.desk.api.timeline(self.account_id))
+            timeline = await self._answer("timeline", lambda: self.desk.api.timeline(self.account_id))
         except BackendError as exc:
             if not isinstance(exc, NotFound):
                 self.desk.report(exc, _("Timeline"))
@@ -207,7 +244,8 @@ class AccountScreen(DeskScreen):
         counted, whose clock opens next) at the desk's clock; the line built from the
         account detail stays until it comes, and stays if the backend is away."""
         try:
-            answer = await self.desk.call(self.desk.api.compliance(self.account_id, at=self.desk.clock()))
+            answer = await self._answer("verdict",
+                                        lambda: self.desk.api.compliance(self.account_id, at=self.desk.clock()))
         except BackendError:
             return  # the line keeps what it showed; the status line says why
         self.show_verdict(answer)
@@ -247,9 +285,12 @@ class AccountScreen(DeskScreen):
     @work(name="account-plan", group="account-plan", exclusive=True, exit_on_error=False)
     async def load_plan(self) -> None:
         try:
-            page = await self.desk.call(self.desk.api.plans(account_id=self.account_id, limit=20))
+            page = await self._answer("plans", lambda: self.desk.api.plans(account_id=self.account_id, limit=20))
         except BackendError:
             return  # the line keeps what it showed; the status line says why
+        self._show_plans(page)
+
+    def _show_plans(self, page: PlanPage) -> None:
         open_plans = [p for p in page.items if p.status in ("draft", "pending", "active")]
         self.show_plan(open_plans[0] if open_plans else (page.items[0] if page.items else None))
 
@@ -371,7 +412,11 @@ class AccountScreen(DeskScreen):
         # The account's own answer (kept with it) until the full verdict at the desk's clock comes.
         self._verdict_line(verdict(d.contactable_now, d.next_contact_at, d.blocks, self.desk.agent_tz,
                                    now=self.desk.clock(), places=c.places), blocked=not d.contactable_now)
-        self.load_verdict()
+        answer = self._answered("verdict")
+        if answer is not None:
+            self.show_verdict(answer)
+        else:
+            self.load_verdict()
         self._show_unsent()
         if self.app.screen is self:
             self.desk.release_keys()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.i18n import N_
 from tui.keys import localize_bindings
@@ -87,7 +87,9 @@ class DeskMixin:
         line = StatusLine()
         line.set_reactive(StatusLine.status, self.desk.status)
         yield line
-        yield Footer(compact=True, show_command_palette=False)
+        from tui.widgets.keys_footer import KeysFooter
+
+        yield KeysFooter(compact=True, show_command_palette=False)
 
 
 class DeskScreen(DeskMixin, Screen):
