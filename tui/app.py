@@ -60,6 +60,9 @@ APPROVER_ROLES = ("supervisor", "admin")
 """Roles that decide on plans beyond an agent's authority (the approvals queue)."""
 DECIDER_ROLES = ("supervisor", "legal", "admin")
 """Roles that decide on escalations (the escalations inbox)."""
+SCREEN_CHANGE_HOLD_S = 0.08
+"""On a thin link, how long painting waits when the screen changes (``_paint_once``)."""
+
 SLOW_AFTER_S = 1.0
 """A request still unanswered after this long shows "waiting for the backend" on the status line."""
 RETRY_EVERY_S = 5.0
@@ -137,6 +140,7 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             # Textual renders with the console's colour system (TEXTUAL_COLOR_SYSTEM
             # is read once, at import); 16 colours whatever the terminal claims.
             self.console._color_system = ColorSystem.STANDARD
+            self.add_class("-low-bandwidth")
         localize_bindings(self)
         if settings.keymap:
             self.set_keymap(settings.keymap)
@@ -194,6 +198,28 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         from tui import fmt
 
         self._set_status(clock=fmt.clock(self.clock(), self.agent_tz))
+
+    # -- changing screens ------------------------------------------------------------
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self._paint_once()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def pop_screen(self) -> Any:
+        self._paint_once()
+        return super().pop_screen()
+
+    def switch_screen(self, screen: Any) -> Any:
+        self._paint_once()
+        return super().switch_screen(screen)
+
+    def _paint_once(self) -> None:
+        """On a thin link a screen that changes is painted once, when it has settled: Textual
+        paints a screen as it is pushed, again once its widgets have their styles, and the
+        footer again once it has its keys (about twice the bytes of one paint). Painting is
+        held for ``SCREEN_CHANGE_HOLD_S``, as Textual's own change of mode does."""
+        if self.low_bandwidth and self.is_running:
+            self.delay_update(SCREEN_CHANGE_HOLD_S)
 
     # -- status line -------------------------------------------------------------
 

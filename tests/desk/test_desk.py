@@ -305,6 +305,24 @@ async def test_low_bandwidth_mode(make_desk, accounts) -> None:
     assert normal.console.color_system != "standard" or normal.theme != "ansi-dark"
 
 
+async def test_on_a_thin_link_the_why_line_is_one_row_without_the_rows_own_reference(make_desk, accounts) -> None:
+    """Each cursor move repaints the line under the worklist: on a thin link it is one row and
+    leaves out the reference and name the highlighted row shows; otherwise two rows, with them."""
+    accounts()
+    for low, rows in ((True, 1), (False, 2)):
+        desk = make_desk(low_bandwidth=low)
+        async with desk.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("down")
+            await settle(pilot)
+            line = desk.screen.query_one("#worklist-why")
+            item = desk.screen.table.current_item
+            assert line.size.height == rows
+            text = str(line.render())
+            assert (item.account_ref in text) is not low and (item.customer_name in text) is not low
+            assert text.startswith(item.account_ref) is not low
+
+
 async def test_on_a_thin_link_the_call_timer_draws_whole_minutes(make_desk, accounts) -> None:
     """Drawn every second, the call timer kept an SSH link busy: sshd's ClientAliveInterval
     never found it quiet, so a dropped connection went unnoticed while a call form was open."""

@@ -148,6 +148,11 @@ class WorklistScreen(DeskScreen):
         if here := kept(self.table.waiting, item.id):
             when = f"{when} · {here}"
         # Whether the customer may be called comes first: the reasons may run long.
+        if self.desk.low_bandwidth:
+            # On a thin link the line is one row (desk.tcss), without the reference and name
+            # the highlighted row shows: what a cursor move repaints beyond the two rows.
+            line.update(f"{when} — {reasons}", layout=False)
+            return
         line.update(_("{ref} {name}: {when} — {reasons}").format(
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when), layout=False)
 
