@@ -4,6 +4,7 @@ problem details, time-outs and refused connections become typed exceptions."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import ssl
 import sys
 import uuid
@@ -101,6 +102,39 @@ class UntrustedServer(BackendUnavailable):
     def __init__(self, problem: str) -> None:
         super().__init__(f"no secure connection to the backend: {problem}")
         self.problem = problem
+
+
+class BackendBusy(BackendUnavailable):
+    """503: the backend is handling all it can (or could not get a database connection in time)
+    and said when to try again: ``retry_after`` seconds (its ``Retry-After``; 1 if it named none).
+    Nothing was done; what was sent may be sent again then."""
+
+    RETRY_AFTER_AT_MOST_S = 300
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> int:
+    """``Retry-After`` in whole seconds (1 to ``BackendBusy.RETRY_AFTER_AT_MOST_S``): a number of
+    seconds or an HTTP date; 1 when it is missing or unreadable."""
+    if not value:
+        return 1
+    value = value.strip()
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        import email.utils
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 1
+        if when.tzinfo is None:
+            return 1
+        seconds = math.ceil((when - dt.datetime.now(dt.UTC)).total_seconds())
+    return min(max(seconds, 1), BackendBusy.RETRY_AFTER_AT_MOST_S)
 
 
 class BadResponse(BackendError):
@@ -223,6 +257,9 @@ class BackendClient:
             except (ValueError, ValidationError):
                 problem = wire.Problem(title=response.reason_phrase or "Error", status=response.status_code,
                                   detail=response.text[:200] or None)
+            if response.status_code == 503:
+                raise BackendBusy(problem.detail or problem.title,
+                                  retry_after_seconds(response.headers.get("Retry-After")))
             if response.status_code >= 500:
                 raise BackendUnavailable(problem.detail or problem.title)
             raise _BY_STATUS.get(response.status_code, ProblemResponse)(problem)

@@ -27,6 +27,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from backend_client.client import (
+    BackendBusy,
     BackendClient,
     BackendError,
     BackendTimeout,
@@ -266,7 +267,8 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
         try:
             result = await request
         except BackendUnavailable as exc:
-            self._went_down(untrusted=isinstance(exc, UntrustedServer))
+            self._went_down(untrusted=isinstance(exc, UntrustedServer),
+                            retry_after=exc.retry_after if isinstance(exc, BackendBusy) else None)
             raise
         except Unauthorized:
             self._answered()
@@ -301,7 +303,7 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             self._retry_timer.stop()
             self._retry_timer = None
         if self._status.connection == "down":
-            self._set_status(connection="ok", untrusted=False)
+            self._set_status(connection="ok", untrusted=False, busy=False)
             self._told_down = False
             if self.user is not None:
                 self.notify(_("The backend is back."), title=_("Online"))
@@ -316,11 +318,19 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             if back is not None:
                 back()
 
-    def _went_down(self, *, untrusted: bool = False) -> None:
-        if self._status.connection != "down" or self._status.untrusted != untrusted:
-            self._set_status(connection="down", untrusted=untrusted)
+    def _went_down(self, *, untrusted: bool = False, retry_after: int | None = None) -> None:
+        """The backend did not answer (or said it is busy, and to try again in ``retry_after``
+        seconds): the status line says so and the backend is probed again, not sooner than it
+        asked; what is saved meanwhile is kept in the outbox and sent once it answers."""
+        self._set_status(connection="down", untrusted=untrusted, busy=retry_after is not None)
+        wait = self._retry_wait_s or self.retry_every_s
+        if retry_after is not None and retry_after > wait:
+            if self._retry_timer is not None:
+                self._retry_timer.stop()
+                self._retry_timer = None
+            wait = retry_after
         if self._retry_timer is None:
-            self._retry_timer = self.set_timer(self._retry_wait_s or self.retry_every_s, self._probe, name="retry")
+            self._retry_timer = self.set_timer(wait, self._probe, name="retry")
 
     def _probe(self) -> None:
         # Fired: the probe's failure sets the next one, a wait twice as long (a minute at most).
@@ -356,6 +366,9 @@ class CollectDesk(KeyHolding, OutboxSending, App[int]):
             severity = "error"
         elif isinstance(exc, BackendTimeout):
             message, severity = _("The backend did not answer in time; nothing typed is lost."), "warning"
+        elif isinstance(exc, BackendBusy):
+            message, severity = _("The backend is busy; nothing typed is lost, and it is sent when the backend "
+                                  "answers."), "warning"
         elif isinstance(exc, BackendUnavailable):
             message, severity = _("The backend cannot be reached; nothing typed is lost."), "warning"
         elif isinstance(exc, Unauthorized):

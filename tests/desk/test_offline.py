@@ -400,3 +400,80 @@ async def test_an_account_opened_while_the_backend_was_away_loads_when_it_is_bac
         await settle(pilot)
         assert type(desk.screen).__name__ == "CallScreen"
         assert "A-0001 · Alice Moreno" in screen_text(desk)
+
+
+async def test_a_busy_backend_is_asked_again_when_it_says_and_the_work_waits(make_desk, accounts, drafts, login,
+                                                                             engine, db_url, session) -> None:  # noqa: ANN001
+    """The backend refuses what it cannot take at once (503 with ``Retry-After``: its admission
+    bound, here one request at a time, taken by a slow upload): the desk says it is busy, keeps
+    the call in its outbox, asks again no sooner than it was told (not at its own, shorter
+    retry), and sends the call once when the backend has room."""
+    import threading
+
+    from backend.api.deps import get_session
+    from backend.app import create_app
+    from backend.db import Database
+    from config.settings import BackendSettings
+    from tests.desk.conftest import OneAtATime, Switch
+
+    first, *_ = accounts()
+    busy = create_app(BackendSettings(db=db_url, max_in_flight=1), Database(db_url, engine=engine))
+    lock = threading.Lock()
+
+    def _session():  # noqa: ANN202
+        with lock:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    session.rollback()
+
+    busy.dependency_overrides[get_session] = _session
+    desk = make_desk(transport=Switch(httpx.ASGITransport(app=OneAtATime(busy))))
+    desk.retry_every_s = 0.05
+    upload_started, upload_done = asyncio.Event(), asyncio.Event()
+
+    async def slow_body():  # noqa: ANN202
+        upload_started.set()
+        await upload_done.wait()
+        yield b'{"username": "agent1", "password": "agent1"}'
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=busy), base_url="http://backend") as other:
+        async with desk.run_test(size=(80, 24)) as pilot:
+            await open_call(pilot)
+            await pilot.press("3")
+            upload = asyncio.ensure_future(other.post("/api/v1/auth/login", content=slow_body(),
+                                                      headers={"Content-Type": "application/json"}))
+            await asyncio.wait_for(upload_started.wait(), 5)  # admitted: the one place is taken
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert desk.status.connection == "down" and desk.status.busy, screen_text(desk)
+            assert len(outbox_file(drafts)) == 1
+            text = screen_text(desk)
+            assert "Backend busy: retrying" in text and "1 unsent" in text
+            assert desk._retry_timer is not None and desk._retry_timer._interval >= 1.0  # Retry-After: 1
+            upload_done.set()
+            assert (await upload).status_code == 200
+            for _ in range(100):
+                await pilot.pause(0.05)
+                await settle(pilot)
+                if not outbox_file(drafts):
+                    break
+            assert outbox_file(drafts) == [] and desk.status.connection == "ok" and not desk.status.busy
+    api = await login("agent1")
+    assert [c.outcome for c in await contacts_of(api, first.id)] == ["BSY"]
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_kept_within_bounds() -> None:
+    import email.utils
+
+    from backend_client.client import BackendBusy, retry_after_seconds
+
+    assert retry_after_seconds("7") == 7
+    assert retry_after_seconds(" 0 ") == 1  # never sooner than a second
+    assert retry_after_seconds(None) == retry_after_seconds("") == retry_after_seconds("soon") == 1
+    assert retry_after_seconds("86400") == BackendBusy.RETRY_AFTER_AT_MOST_S
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
+    assert 110 <= retry_after_seconds(email.utils.format_datetime(later, usegmt=True)) <= 121
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    assert retry_after_seconds(email.utils.format_datetime(past, usegmt=True)) == 1

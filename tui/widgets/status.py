@@ -21,6 +21,8 @@ class DeskStatus:
     """``ok``, ``slow`` (a request is taking long), ``down`` or ``unknown`` (not signed in yet)."""
     untrusted: bool = False
     """Down because the backend's TLS certificate is not trusted (not merely unreachable)."""
+    busy: bool = False
+    """Down because the backend said it is busy (503): asked again when it said."""
     unsent: int = 0
     refused: int = 0
     who: str = ""
@@ -51,6 +53,9 @@ class StatusLine(Widget):
         if status.connection == "down" and status.untrusted:
             left.append("▲ ", style="bold")
             left.append(_("Backend certificate not trusted; your work is kept here"))
+        elif status.connection == "down" and status.busy:
+            left.append("▲ ", style="bold")
+            left.append(_("Backend busy: retrying; your work is kept here"))
         elif status.connection == "down":
             left.append("▲ ", style="bold")
             left.append(_("Offline: retrying; your work is kept here"))
