@@ -11,22 +11,23 @@ engine's answers), which it uses and which never use it."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.compliance.engine import PastContact
+from backend.compliance.engine import ContactState, PastContact, Place, contact_state
 from backend.domain import priority
 from backend.domain.accounts import bucket_for
-from backend.domain.strategy import RankInputs, broken_why, load_split, rank
-from backend.models import Account, Customer, Plan, PlanItem, User, utcnow
+from backend.domain.strategy import RankInputs, Split, broken_why, load_split, rank
+from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
 from backend.scoring.money import reasons_in_account_money
 from backend.services import compliance
 from backend.services.authority import load_authority
-from backend.services.contactability import PAUSE_FLAGS
+from backend.services.contactability import PAUSE_FLAGS, places_from
 from backend_client.money import exponent
 
 # --------------------------------------------------------------------------
@@ -123,6 +124,33 @@ def work_due(last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...
     return promise_due, broken, callback_due, (now - last.at).total_seconds() / 3600 if last else None
 
 
+def answer_values(state: ContactState) -> dict:
+    """The stored columns of a phone answer."""
+    return {"contactable": state.allowed, "next_contact_at": state.next_at if not state.allowed else None,
+            "contact_blocks": compliance.block_dicts(state.blocks), "recheck_at": state.recheck_at}
+
+
+def _rank_values(account_ref: str | None, history: dict | None, currency: str, limit_minor: int | None, dpd: int,
+                 bucket: str | None, overdue_minor: int, flags: dict | None, contactable: bool,
+                 last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...], now: dt.datetime,
+                 split: Split) -> dict:
+    """The stored rank of an account (priority, reasons, risk, strategy) from its own
+    columns, its phone answer, its last contact and its plans: ``refresh_priority``'s
+    and ``refresh_due``'s, by kind or one by one."""
+    promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
+    p_default, risk_reasons = risk_of(history, currency, limit_minor)
+    strategy = split.for_account(account_ref or "")
+    p = rank(strategy, RankInputs(
+        dpd=dpd, bucket=bucket or bucket_for(dpd), overdue_minor=overdue_minor,
+        currency=currency, exponent=exponent(currency), p_default=p_default,
+        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken is not None,
+        callback_due=callback_due, paused=paused_by(flags), contactable=contactable,
+        hours_since_contact=hours_since, broken_reason=broken,
+    ))
+    return {"priority": p.value, "reasons": [r.as_dict() for r in p.reasons], "risk": p_default,
+            "strategy": strategy.id}
+
+
 def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
                      history: list[PastContact] | None = None, plans: list[PlanRow] | None = None,
                      write: bool = True) -> dict:
@@ -135,25 +163,11 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     last = history[-1] if history else None
     if plans is None:
         plans = plan_rows(session, [account.id])[account.id] if account.id is not None else []
-    promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
     state = compliance.phone_state(account, history, now)
-    p_default, risk_reasons = risk_of(account.history, account.currency, account.credit_limit_minor)
-    split = load_split()
-    strategy = split.for_account(account.account_ref or "")
-    p = rank(strategy, RankInputs(
-        dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
-        currency=account.currency, exponent=exponent(account.currency), p_default=p_default,
-        risk_reasons=tuple(risk_reasons), promise_due=promise_due, broken_promise=broken is not None,
-        callback_due=callback_due, paused=paused_by(account.flags), contactable=state.allowed,
-        hours_since_contact=hours_since, broken_reason=broken,
-    ))
-    value, reasons = p.value, list(p.reasons)
-    values = {
-        "priority": value, "reasons": [r.as_dict() for r in reasons], "contactable": state.allowed,
-        "risk": p_default, "strategy": strategy.id,
-        "next_contact_at": state.next_at if not state.allowed else None,
-        "contact_blocks": compliance.block_dicts(state.blocks), "recheck_at": state.recheck_at,
-    }
+    values = {**_rank_values(account.account_ref, account.history, account.currency, account.credit_limit_minor,
+                             account.dpd, account.bucket, account.overdue_minor, account.flags, state.allowed,
+                             last, plans, now, load_split()),
+              **answer_values(state)}
     if inspect(account).persistent:
         # Priority is derived, not edited: store it without a new version, so
         # that logging a contact does not make the desk's If-Match stale.
@@ -172,16 +186,99 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
 # Keeping the stored answers fresh
 
 
+class Kinds:
+    """The engine's phone answers of one instant, one per kind of account: accounts with
+    no contact in ``compliance.HISTORY_DAYS`` whose verdict depends only on the same inputs
+    (the customer's country and region, the places its zone, phones and addresses point
+    to, each phone's kind and do-not-call mark in order, and the flags in force now,
+    pauses, ceases and legal hold included). The engine reads numbers only as names when
+    no contact names one, so accounts of a kind share one answer (as the bulk builds do:
+    ``bench/worklist.py``). Shared by the batches of one ``refresh_all_due``."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.answers: dict[tuple, dict] = {}
+        self.places: dict[tuple, tuple[Place, ...]] = {}
+        self.evaluated = 0
+        """Engine evaluations made (one per kind met)."""
+
+    def answer(self, flags: dict[str, object], country: str | None, region: str | None, places: tuple[Place, ...],
+               phones: list[tuple[str, str, bool]]) -> dict:
+        key = (country, region, places, json.dumps(flags, sort_keys=True, default=str),
+               tuple((kind, dnc) for _number, kind, dnc in phones))
+        values = self.answers.get(key)
+        if values is None:
+            subject = compliance.make_subject(flags, country, region, places, phones)
+            state = contact_state(compliance.policies_at(country, region), subject, (), "phone", self.now)
+            values = self.answers[key] = answer_values(state)
+            self.evaluated += 1
+        return values
+
+    def places_of(self, timezone: str | None, phone_zones: list[list[str]],
+                  addresses: list[tuple[str | None, str | None]], country: str | None, region: str | None,
+                  confirmed: bool) -> tuple[Place, ...]:
+        key = (timezone, tuple(tuple(z or ()) for z in phone_zones), tuple(addresses), country, region, confirmed)
+        found = self.places.get(key)
+        if found is None:
+            found = self.places[key] = tuple(
+                Place(zone, sources) for zone, sources in places_from(timezone, phone_zones, addresses, country, region,
+                                                                      confirmed))
+        return found
+
+
+def _by_kind(session: Session, ids: list[int], now: dt.datetime, plans: dict[int, list[PlanRow]],
+             kinds: Kinds) -> list[dict]:
+    """The new answer and rank of accounts with no contact history, one engine evaluation
+    per kind (``Kinds``), read as plain columns (no ORM objects)."""
+    a, c = Account.__table__.c, Customer.__table__.c
+    rows = session.execute(
+        select(a.id, a.account_ref, a.history, a.currency, a.credit_limit_minor, a.dpd, a.bucket, a.overdue_minor,
+               a.flags, a.status, a.customer_id, c.country, c.region, c.timezone, c.timezone_source)
+        .join_from(Account.__table__, Customer.__table__, c.id == a.customer_id)
+        .where(a.id.in_(ids))
+    ).all()
+    customer_ids = {r.customer_id for r in rows}
+    p = Phone.__table__.c
+    phones: dict[int, list] = {i: [] for i in customer_ids}
+    for r in session.execute(select(p.customer_id, p.number, p.kind, p.timezones, p.do_not_call)
+                             .where(p.customer_id.in_(customer_ids)).order_by(p.customer_id, p.position, p.id)):
+        phones[r.customer_id].append(r)
+    d = Address.__table__.c
+    addresses: dict[int, list[tuple[str | None, str | None]]] = {i: [] for i in customer_ids}
+    for r in session.execute(select(d.customer_id, d.country, d.region)
+                             .where(d.customer_id.in_(customer_ids)).order_by(d.customer_id, d.id)):
+        addresses[r.customer_id].append((r.country, r.region))
+    split = load_split()
+    out = []
+    for r in rows:
+        own = phones[r.customer_id]
+        places = kinds.places_of(r.timezone, [ph.timezones for ph in own], addresses[r.customer_id], r.country,
+                                 r.region, r.timezone_source == "customer")
+        answer = kinds.answer(compliance.subject_flags(r.flags, r.status), r.country, r.region, places,
+                              [(ph.number, ph.kind, ph.do_not_call) for ph in own])
+        out.append({"b_id": r.id, **_rank_values(r.account_ref, r.history, r.currency, r.credit_limit_minor, r.dpd,
+                                                 r.bucket, r.overdue_minor, r.flags, answer["contactable"], None,
+                                                 plans[r.id], now, split),
+                    **answer})
+    return out
+
+
 def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
-                agent: User | None = None) -> int:
+                agent: User | None = None, kinds: Kinds | None = None) -> int:
     """Evaluate again up to ``limit`` accounts whose stored phone answer has lapsed
     (``recheck_at`` passed), of one agent or of all. Returns how many; the caller
     commits (a request at its end, ``refresh_all_due`` after each batch).
 
+    Accounts with contacts in the engine's history go through the engine one by one
+    (``refresh_priority``); the others by kind (``Kinds``: one evaluation per kind, given
+    by ``kinds`` when it is for ``now``, kept across batches), the same answer.
+
     On PostgreSQL the rows are locked and rows another transaction holds are
     passed over, so several backends (or a worklist request and the background
     loop) never wait on each other; on SQLite the one write lock serialises them."""
-    now = now or utcnow()
+    now = now or (kinds.now if kinds is not None else utcnow())
+    if kinds is None or kinds.now != now:
+        kinds = Kinds(now)
     stmt = select(Account.id).where(Account.recheck_at <= now, Account.status != "closed")
     if agent is not None:
         stmt = stmt.where(Account.agent_id == agent.id)
@@ -191,16 +288,19 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     ids = list(session.scalars(stmt))
     if not ids:
         return 0
-    accounts = session.scalars(
-        select(Account).where(Account.id.in_(ids))
-        .options(selectinload(Account.customer).selectinload(Customer.phones),
-                 selectinload(Account.customer).selectinload(Customer.addresses))
-    ).unique().all()
     histories = compliance.histories_of(session, ids, now)
     plans = plan_rows(session, ids)
-    rows = [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
-                                                    plans=plans[account.id], write=False)}
-            for account in accounts]
+    own = [i for i in ids if histories[i]]
+    rows = _by_kind(session, [i for i in ids if not histories[i]], now, plans, kinds) if len(own) < len(ids) else []
+    if own:
+        accounts = session.scalars(
+            select(Account).where(Account.id.in_(own))
+            .options(selectinload(Account.customer).selectinload(Customer.phones),
+                     selectinload(Account.customer).selectinload(Customer.addresses))
+        ).unique().all()
+        rows += [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
+                                                         plans=plans[account.id], write=False)}
+                 for account in accounts]
     # One statement for the batch (executemany), not one per account.
     table = Account.__table__
     session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
@@ -208,11 +308,24 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     return len(ids)
 
 
-def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 500) -> int:
-    """Refresh every lapsed account, a batch per transaction (short write locks)."""
+KIND_CLOCK = dt.timedelta(seconds=5)
+"""Without a ``now`` of its caller's, ``refresh_all_due`` evaluates batch after batch at one
+instant for up to this long (so that kinds are evaluated once, not once a batch), then takes
+the clock again. An answer holds from the instant it was evaluated at: one that lapsed
+meanwhile is already due again and the next round takes it."""
+
+
+def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 500,
+                    kinds: Kinds | None = None) -> int:
+    """Refresh every lapsed account, a batch per transaction (short write locks);
+    ``kinds``: the kinds known already at ``now`` (else found as the batches go)."""
     total = 0
+    if kinds is None or now is None or kinds.now != now:
+        kinds = Kinds(now or utcnow())
     while True:
-        done = refresh_due(session, now, limit=batch)
+        if now is None and utcnow() - kinds.now > KIND_CLOCK:
+            kinds = Kinds(utcnow())
+        done = refresh_due(session, kinds.now, limit=batch, kinds=kinds)
         session.commit()  # let go of the rows (and SQLite's write lock) between batches
         total += done
         if done < batch:
