@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, inspect, select, update
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, case, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -124,6 +125,23 @@ def work_due(last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...
     return promise_due, broken, callback_due, (now - last.at).total_seconds() / 3600 if last else None
 
 
+_FRAGMENTS: dict[tuple[str, str], str] = {}
+
+
+def reasons_json(reasons: list) -> str:
+    """``json.dumps([r.as_dict() for r in reasons])``, the very same text, with each
+    reason's JSON worked out once per process: a reason's words are made from its
+    parameters (and the scorecard's 132 are fixed), so code and words name it."""
+    parts = []
+    for w in reasons:
+        key = (w.code, w.text)
+        fragment = _FRAGMENTS.get(key)
+        if fragment is None:
+            fragment = _FRAGMENTS[key] = json.dumps(w.as_dict())
+        parts.append(fragment)
+    return "[" + ", ".join(parts) + "]"
+
+
 def answer_values(state: ContactState) -> dict:
     """The stored columns of a phone answer."""
     return {"contactable": state.allowed, "next_contact_at": state.next_at if not state.allowed else None,
@@ -133,7 +151,7 @@ def answer_values(state: ContactState) -> dict:
 def _rank_values(account_ref: str | None, history: dict | None, currency: str, limit_minor: int | None, dpd: int,
                  bucket: str | None, overdue_minor: int, flags: dict | None, contactable: bool,
                  last: PastContact | None, plans: list[PlanRow] | tuple[PlanRow, ...], now: dt.datetime,
-                 split: Split) -> dict:
+                 split: Split, *, reasons_text: bool = False) -> dict:
     """The stored rank of an account (priority, reasons, risk, strategy) from its own
     columns, its phone answer, its last contact and its plans: ``refresh_priority``'s
     and ``refresh_due``'s, by kind or one by one."""
@@ -147,8 +165,8 @@ def _rank_values(account_ref: str | None, history: dict | None, currency: str, l
         callback_due=callback_due, paused=paused_by(flags), contactable=contactable,
         hours_since_contact=hours_since, broken_reason=broken,
     ))
-    return {"priority": p.value, "reasons": [r.as_dict() for r in p.reasons], "risk": p_default,
-            "strategy": strategy.id}
+    return {"priority": p.value, "reasons": reasons_json(p.reasons) if reasons_text else [r.as_dict() for r in p.reasons],
+            "risk": p_default, "strategy": strategy.id}
 
 
 def refresh_priority(session: Session, account: Account, now: dt.datetime | None = None, *,
@@ -198,13 +216,15 @@ class Kinds:
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
         self.answers: dict[tuple, dict] = {}
+        self.stored: dict[int, tuple] = {}
+        """Per answer (by its id): (contactable, next_contact_at, contact_blocks, recheck_at) as a raw write sends them."""
         self.places: dict[tuple, tuple[Place, ...]] = {}
         self.evaluated = 0
         """Engine evaluations made (one per kind met)."""
 
     def answer(self, flags: dict[str, object], country: str | None, region: str | None, places: tuple[Place, ...],
                phones: list[tuple[str, str, bool]]) -> dict:
-        key = (country, region, places, json.dumps(flags, sort_keys=True, default=str),
+        key = (country, region, places, json.dumps(flags, sort_keys=True, default=str) if flags else "",
                tuple((kind, dnc) for _number, kind, dnc in phones))
         values = self.answers.get(key)
         if values is None:
@@ -213,6 +233,15 @@ class Kinds:
             values = self.answers[key] = answer_values(state)
             self.evaluated += 1
         return values
+
+    def stored_form(self, answer: dict, stamp: Callable[[Any], Any]) -> tuple:
+        """``answer`` as the raw by-kind write sends it (worked out once per kind)."""
+        found = self.stored.get(id(answer))
+        if found is None:
+            found = self.stored[id(answer)] = (
+                answer["contactable"], stamp(answer["next_contact_at"]), json.dumps(answer["contact_blocks"]),
+                stamp(answer["recheck_at"]))
+        return found
 
     def places_of(self, timezone: str | None, phone_zones: list[list[str]],
                   addresses: list[tuple[str | None, str | None]], country: str | None, region: str | None,
@@ -249,6 +278,7 @@ def _by_kind(session: Session, ids: list[int], now: dt.datetime, plans: dict[int
                              .where(d.customer_id.in_(customer_ids)).order_by(d.customer_id, d.id)):
         addresses[r.customer_id].append((r.country, r.region))
     split = load_split()
+    stamp = _stamper(session)
     out = []
     for r in rows:
         own = phones[r.customer_id]
@@ -256,11 +286,52 @@ def _by_kind(session: Session, ids: list[int], now: dt.datetime, plans: dict[int
                                  r.region, r.timezone_source == "customer")
         answer = kinds.answer(compliance.subject_flags(r.flags, r.status), r.country, r.region, places,
                               [(ph.number, ph.kind, ph.do_not_call) for ph in own])
-        out.append({"b_id": r.id, **_rank_values(r.account_ref, r.history, r.currency, r.credit_limit_minor, r.dpd,
-                                                 r.bucket, r.overdue_minor, r.flags, answer["contactable"], None,
-                                                 plans[r.id], now, split),
-                    **answer})
+        ranked = _rank_values(r.account_ref, r.history, r.currency, r.credit_limit_minor, r.dpd, r.bucket,
+                              r.overdue_minor, r.flags, answer["contactable"], None, plans[r.id], now, split,
+                              reasons_text=True)
+        out.append((r.id, ranked["priority"], ranked["reasons"], ranked["risk"], ranked["strategy"],
+                    *kinds.stored_form(answer, stamp)))
     return out
+
+
+def _stamper(session: Session) -> Callable[[Any], Any]:
+    """An instant as the driver takes it for a column of ``UTCDateTime`` (SQLite: its text)."""
+    dialect = session.get_bind().dialect
+    process = Account.__table__.c.recheck_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return process or (lambda value: value)
+
+
+def _write_by_kind(session: Session, rows: list[tuple]) -> None:
+    """The rows of ``_by_kind`` in one statement, as the driver takes them (no ORM
+    and no per-row conversion: a storm is hundreds of thousands of rows). Stamps
+    ``updated_at`` as any write of the row does; not the version (derived columns)."""
+    conn = session.connection()
+    driver = conn.connection.driver_connection
+    now = _stamper(session)(utcnow())
+    if conn.dialect.name == "postgresql":
+        ids, priorities, reasons, risks, strategies, allowed, nexts, blocks, rechecks = (
+            list(c) for c in zip(*rows, strict=True))
+        with driver.cursor() as cursor:  # arrays sent in binary (%b): see rescore._Batch._write
+            cursor.execute(
+                "UPDATE accounts AS a SET priority = u.priority, reasons = CAST(u.reasons AS json), "
+                "risk = u.risk, strategy = u.strategy, contactable = u.contactable, "
+                "next_contact_at = u.next_contact_at, contact_blocks = CAST(u.contact_blocks AS json), "
+                "recheck_at = u.recheck_at, updated_at = %s "
+                "FROM unnest(CAST(%b AS integer[]), CAST(%b AS double precision[]), CAST(%b AS text[]), "
+                "CAST(%b AS double precision[]), CAST(%b AS text[]), CAST(%b AS boolean[]), "
+                "CAST(%b AS timestamptz[]), CAST(%b AS text[]), CAST(%b AS timestamptz[])) "
+                "AS u(id, priority, reasons, risk, strategy, contactable, next_contact_at, contact_blocks, recheck_at) "
+                "WHERE a.id = u.id",
+                (now, ids, priorities, reasons, risks, strategies, allowed, nexts, blocks, rechecks))
+    else:
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(
+                "UPDATE accounts SET priority = ?, reasons = ?, risk = ?, strategy = ?, contactable = ?, "
+                "next_contact_at = ?, contact_blocks = ?, recheck_at = ?, updated_at = ? WHERE id = ?",
+                [(*row[1:], now, row[0]) for row in rows])
+        finally:
+            cursor.close()
 
 
 def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
@@ -291,20 +362,21 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     histories = compliance.histories_of(session, ids, now)
     plans = plan_rows(session, ids)
     own = [i for i in ids if histories[i]]
-    rows = _by_kind(session, [i for i in ids if not histories[i]], now, plans, kinds) if len(own) < len(ids) else []
+    if len(own) < len(ids):
+        _write_by_kind(session, _by_kind(session, [i for i in ids if not histories[i]], now, plans, kinds))
     if own:
         accounts = session.scalars(
             select(Account).where(Account.id.in_(own))
             .options(selectinload(Account.customer).selectinload(Customer.phones),
                      selectinload(Account.customer).selectinload(Customer.addresses))
         ).unique().all()
-        rows += [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
-                                                         plans=plans[account.id], write=False)}
-                 for account in accounts]
-    # One statement for the batch (executemany), not one per account.
-    table = Account.__table__
-    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-        {name: bindparam(name) for name in rows[0] if name != "b_id"}), rows)
+        rows = [{"b_id": account.id, **refresh_priority(session, account, now, history=histories[account.id],
+                                                        plans=plans[account.id], write=False)}
+                for account in accounts]
+        # One statement for the batch (executemany), not one per account.
+        table = Account.__table__
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            {name: bindparam(name) for name in rows[0] if name != "b_id"}), rows)
     return len(ids)
 
 
@@ -315,10 +387,23 @@ the clock again. An answer holds from the instant it was evaluated at: one that 
 meanwhile is already due again and the next round takes it."""
 
 
-def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 500,
+def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 1000,
                     kinds: Kinds | None = None) -> int:
     """Refresh every lapsed account, a batch per transaction (short write locks);
-    ``kinds``: the kinds known already at ``now`` (else found as the batches go)."""
+    ``kinds``: the kinds known already at ``now`` (else found as the batches go).
+    On SQLite the batches write through one connection of their own with the
+    rescore's writer settings (``rescore.SQLITE_WRITER_PRAGMAS``: a storm's batches
+    rewrite the same index pages, kept in cache and copied back once in a while)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or not isinstance(bind, Engine) or session.in_transaction():
+        return _refresh_all_due(session, now, batch, kinds)
+    from backend.services.rescore import sqlite_writer
+
+    with bind.connect() as conn, sqlite_writer(conn), Session(bind=conn) as own:
+        return _refresh_all_due(own, now, batch, kinds)
+
+
+def _refresh_all_due(session: Session, now: dt.datetime | None, batch: int, kinds: Kinds | None) -> int:
     total = 0
     if kinds is None or now is None or kinds.now != now:
         kinds = Kinds(now or utcnow())

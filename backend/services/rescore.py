@@ -37,7 +37,15 @@ from backend.domain.accounts import bucket_for
 from backend.domain.strategy import RankInputs, Split, load_split, rank
 from backend.models import Account, Contact, Plan, utcnow
 from backend.services.compliance import HISTORY_DAYS
-from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
+from backend.services.ranking import (  # noqa: F401 (reasons_json: the pass's, kept here for its callers)
+    PlanRow,
+    paused_by,
+    plan_row,
+    plan_rows_query,
+    reasons_json,
+    risk_of,
+    work_due,
+)
 from backend_client.money import exponent
 
 BATCH = 5000
@@ -56,23 +64,6 @@ SMALL = 50_000
 SQLITE_WRITER_PRAGMAS = {"cache_size": -256 * 1024, "wal_autocheckpoint": 50_000}
 #: Stored flags that pause nothing (read as text, not parsed).
 NO_FLAGS = (None, "{}", "null")
-
-
-_FRAGMENTS: dict[tuple[str, str], str] = {}
-
-
-def reasons_json(reasons: list) -> str:
-    """``json.dumps([r.as_dict() for r in reasons])``, the very same text, with each
-    reason's JSON worked out once per process: a reason's words are made from its
-    parameters (and the scorecard's 132 are fixed), so code and words name it."""
-    parts = []
-    for w in reasons:
-        key = (w.code, w.text)
-        fragment = _FRAGMENTS.get(key)
-        if fragment is None:
-            fragment = _FRAGMENTS[key] = json.dumps(w.as_dict())
-        parts.append(fragment)
-    return "[" + ", ".join(parts) + "]"
 
 
 @dataclass
@@ -225,7 +216,7 @@ class _Batch:
 
 
 @contextmanager
-def _sqlite_writer(conn: Any) -> Iterator[None]:
+def sqlite_writer(conn: Any) -> Iterator[None]:
     """``SQLITE_WRITER_PRAGMAS`` on ``conn`` while the pass writes, then back as they were.
     Set on the driver's connection, outside any transaction (no write lock taken for it)."""
     raw = conn.connection.driver_connection
@@ -251,7 +242,7 @@ def rescore_range(engine: Engine, first_id: int, last_id: int, now: dt.datetime,
     # Reads on a connection of their own: on SQLite it reads beside the writer (another
     # process's batch) instead of queueing for the one write lock.
     with engine.connect() as conn, engine.connect().execution_options(read_only=True) as reader, \
-            (_sqlite_writer(conn) if engine.dialect.name == "sqlite" else nullcontext()):
+            (sqlite_writer(conn) if engine.dialect.name == "sqlite" else nullcontext()):
         while True:
             before = out.accounts + out.lapsed
             done = worker.run(reader, conn, after, last_id, batch, out)
