@@ -10,9 +10,10 @@ engine's answers), which it uses and which never use it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Engine, Select, bindparam, case, func, inspect, select, update
@@ -387,31 +388,53 @@ the clock again. An answer holds from the instant it was evaluated at: one that 
 meanwhile is already due again and the next round takes it."""
 
 
+#: SQLite, the writing connection of a pass: a page cache big enough for the pages a
+#: batch dirties (the rows and three priority indexes: ~20,000 pages of 4 KiB at
+#: 25,000 accounts), and the write-ahead log copied back every ~200 MB instead of
+#: every 4 MB, so that an index page rewritten by batch after batch is copied back
+#: once in a while rather than at every commit. 116,272 accounts written: 85 → 42 µs
+#: each. Set for the pass only (the connection returns to its pool as it was).
+SQLITE_WRITER_PRAGMAS = {"cache_size": -256 * 1024, "wal_autocheckpoint": 50_000}
+
+
+@contextlib.contextmanager
+def sqlite_writer(conn: Any) -> Iterator[None]:
+    """``SQLITE_WRITER_PRAGMAS`` on ``conn`` while the pass writes, then back as they were.
+    Set on the driver's connection, outside any transaction (no write lock taken for it)."""
+    raw = conn.connection.driver_connection
+    was = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in SQLITE_WRITER_PRAGMAS}
+    for name, value in SQLITE_WRITER_PRAGMAS.items():
+        raw.execute(f"PRAGMA {name}={value}")
+    try:
+        yield
+    finally:
+        conn.rollback()
+        for name, value in was.items():
+            raw.execute(f"PRAGMA {name}={value}")
+
+
 def refresh_all_due(session: Session, now: dt.datetime | None = None, *, batch: int = 1000,
                     kinds: Kinds | None = None) -> int:
     """Refresh every lapsed account, a batch per transaction (short write locks);
     ``kinds``: the kinds known already at ``now`` (else found as the batches go).
     On SQLite the batches write through one connection of their own with the
-    rescore's writer settings (``rescore.SQLITE_WRITER_PRAGMAS``: a storm's batches
-    rewrite the same index pages, kept in cache and copied back once in a while)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite" or not isinstance(bind, Engine) or session.in_transaction():
-        return _refresh_all_due(session, now, batch, kinds)
-    from backend.services.rescore import sqlite_writer
-
-    with bind.connect() as conn, sqlite_writer(conn), Session(bind=conn) as own:
-        return _refresh_all_due(own, now, batch, kinds)
-
-
-def _refresh_all_due(session: Session, now: dt.datetime | None, batch: int, kinds: Kinds | None) -> int:
+    rescore's writer settings (``SQLITE_WRITER_PRAGMAS``: a storm's batches rewrite
+    the same index pages, kept in cache and copied back once in a while)."""
     total = 0
     if kinds is None or now is None or kinds.now != now:
         kinds = Kinds(now or utcnow())
-    while True:
-        if now is None and utcnow() - kinds.now > KIND_CLOCK:
-            kinds = Kinds(utcnow())
-        done = refresh_due(session, kinds.now, limit=batch, kinds=kinds)
-        session.commit()  # let go of the rows (and SQLite's write lock) between batches
-        total += done
-        if done < batch:
-            return total
+    bind = session.get_bind()
+    with contextlib.ExitStack() as stack:
+        if bind.dialect.name == "sqlite" and isinstance(bind, Engine) and not session.in_transaction():
+            conn = stack.enter_context(bind.connect())
+            stack.enter_context(sqlite_writer(conn))
+            session = stack.enter_context(Session(bind=conn))
+        while True:
+            if now is None and utcnow() - kinds.now > KIND_CLOCK:
+                kinds = Kinds(utcnow())
+            done = refresh_due(session, kinds.now, limit=batch, kinds=kinds)
+            session.commit()  # let go of the rows (and SQLite's write lock) between batches
+            total += done
+            if done < batch:
+                return total
+    return total  # not reached
