@@ -354,7 +354,10 @@ def refresh_due(session: Session, now: dt.datetime | None = None, *, limit: int 
     stmt = select(Account.id).where(Account.recheck_at <= now, Account.status != "closed")
     if agent is not None:
         stmt = stmt.where(Account.agent_id == agent.id)
-    stmt = stmt.order_by(Account.recheck_at, Account.id).limit(limit)
+    # The longest lapsed first, in the index's order: not also by id, which on PostgreSQL
+    # sorted every row of a storm's one instant (a window opening for a whole zone lapses
+    # them all together) for each batch of 1,000 (65 ms a batch at 30,000, growing).
+    stmt = stmt.order_by(Account.recheck_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Account)
     ids = list(session.scalars(stmt))
