@@ -218,7 +218,9 @@ class Kinds:
         self.now = now
         self.answers: dict[tuple, dict] = {}
         self.stored: dict[int, tuple] = {}
-        """Per answer (by its id): (contactable, next_contact_at, contact_blocks, recheck_at) as a raw write sends them."""
+        """Per answer (by its id: each is kept alive in ``answers`` as long as this object, and one
+        ``Kinds`` serves one thread): (contactable, next_contact_at, contact_blocks, recheck_at) as a
+        raw write sends them."""
         self.places: dict[tuple, tuple[Place, ...]] = {}
         self.evaluated = 0
         """Engine evaluations made (one per kind met)."""
@@ -257,7 +259,7 @@ class Kinds:
 
 
 def _by_kind(session: Session, ids: list[int], now: dt.datetime, plans: dict[int, list[PlanRow]],
-             kinds: Kinds) -> list[dict]:
+             kinds: Kinds) -> list[tuple]:
     """The new answer and rank of accounts with no contact history, one engine evaluation
     per kind (``Kinds``), read as plain columns (no ORM objects)."""
     a, c = Account.__table__.c, Customer.__table__.c

@@ -93,7 +93,7 @@ def _mix(session: Session) -> None:
                 customer.addresses.append(Address(text="1 High St", country="GB", region=None))
             case 8:
                 account.flags = {"complaint": True, "cease": ["phone", "sms"]}
-    # Some accounts with the very same inputs, differently ordered flags: still one kind.
+    # The same flags written in either order: a kind's key must not depend on their order.
     for account in accounts[60:70]:
         account.flags = {"cease": ["email"], "attorney": False} if account.id % 2 else {"attorney": False,
                                                                                        "cease": ["email"]}
