@@ -22,6 +22,14 @@ written again), and once more with nothing changed (nothing written). Each
 prints the time split into reading, computing and writing, summed over the
 processes, and their CPU time. At the end, 300 random accounts are compared with
 what ``refresh_priority`` computes for them.
+
+**The lapse storm** (``--db URL --lapse-storm N``, issue 19 item 5): the stored phone
+answers of N accounts lapse at once (their ``recheck_at`` set in the past, not timed),
+as when a call window opens for whole zones, and ``refresh_all_due`` (what the
+background re-check and ``collectdesk rescore`` run) evaluates them again, timed: the
+accounts with no contact history by kind (one engine evaluation per kind), the others
+one by one. Then ``--check`` random accounts of the N are compared with what the
+engine gives them one by one (``refresh_priority``), every stored column.
 """
 
 from __future__ import annotations
@@ -214,6 +222,67 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
         engine.dispose()
 
 
+def lapse_storm(url: str, n: int, check: int, batch: int = 0) -> None:
+    """N stored answers lapse at once; ``refresh_all_due`` evaluates them again (timed)."""
+    import random
+
+    from sqlalchemy import select, text, update
+    from sqlalchemy.orm import Session
+
+    from backend.db import make_engine, normalize_url
+    from backend.models import EPOCH, Account, Contact, utcnow
+    from backend.services import ranking
+    from backend.services.compliance import histories_of
+    from backend.services.ranking import plan_rows, refresh_all_due, refresh_priority
+
+    engine = make_engine(normalize_url(url))
+    with Session(engine) as session:
+        total = session.execute(text("SELECT count(*) FROM accounts")).scalar()
+        ids = list(session.scalars(select(Account.id).where(Account.status != "closed").order_by(Account.id)
+                                   .limit(n)))
+        session.execute(update(Account).where(Account.id <= ids[-1]).values(recheck_at=EPOCH))
+        with_history = session.scalar(select(text("count(DISTINCT account_id)")).select_from(Contact)
+                                      .where(Contact.account_id <= ids[-1]))
+        session.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE accounts"))
+    print(f"\nlapse storm: {engine.dialect.name}, {total:,} accounts, the phone answers of {len(ids):,} lapsed "
+          f"({with_history:,} of them with contacts); batches of {batch or 'the default'}", flush=True)
+    now = utcnow()
+    kinds = ranking.Kinds(now)
+    before = load()
+    t, cpu = time.perf_counter(), time.process_time()
+    with Session(engine) as session:
+        done = refresh_all_due(session, now, kinds=kinds, **({'batch': batch} if batch else {}))
+    took, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"  refresh_all_due: {done:,} accounts in {took:.1f} s ({done / took:,.0f} a second), CPU of this process "
+          f"{cpu:.1f} s ({cpu / max(done, 1) * 1e6:.0f} µs an account, not counting PostgreSQL's server); "
+          f"{kinds.evaluated:,} kinds evaluated by the engine; load average {before} -> {load()}", flush=True)
+    if check:
+        with Session(engine) as session:
+            sample = sorted(random.Random(5).sample(ids, min(check, len(ids))))
+            stored = {r[0]: r[1:] for r in session.execute(
+                select(Account.id, Account.priority, Account.reasons, Account.contactable, Account.risk,
+                       Account.strategy, Account.next_contact_at, Account.contact_blocks, Account.recheck_at)
+                .where(Account.id.in_(sample)))}
+            accounts = session.scalars(select(Account).where(Account.id.in_(sample))).all()
+            contacts, plans = histories_of(session, sample, now), plan_rows(session, sample)
+            same = 0
+            for a in accounts:
+                v = refresh_priority(session, a, now, history=contacts[a.id], plans=plans[a.id], write=False)
+                mine = (v["priority"], v["reasons"], v["contactable"], v["risk"], v["strategy"], v["next_contact_at"],
+                        v["contact_blocks"], v["recheck_at"])
+                if mine == tuple(stored[a.id]):
+                    same += 1
+                elif len(accounts) - same <= 3:
+                    print(f"  differs from the engine one by one: account {a.id}: {stored[a.id]} != {mine}")
+            session.rollback()
+        print(f"  check: {same} of {len(accounts)} random accounts of the storm as the engine gives them one by one "
+              f"(at the storm's instant, every stored column)")
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in memory (default 1,000,000)")
@@ -224,8 +293,15 @@ def main() -> None:
     parser.add_argument("--check", type=int, default=300,
                         help="compare this many random accounts with refresh_priority afterwards (0: no check)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--lapse-storm", type=int, default=0, metavar="N",
+                        help="with --db: only the lapse storm, N phone answers lapsed at once and evaluated again")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    if args.lapse_storm:
+        if not args.db:
+            parser.error("--lapse-storm needs --db")
+        lapse_storm(args.db, args.lapse_storm, args.check, args.batch)
+        return
     if not args.skip_memory:
         in_memory(args.accounts)
     if args.db:

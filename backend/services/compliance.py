@@ -46,7 +46,37 @@ def configure(deployment_default: Sequence[str]) -> None:
 
 
 def policies_for(customer: Customer) -> tuple[Policy, ...]:
-    return applicable(default_policies(), customer.country, customer.region, _deployment_default)
+    return policies_at(customer.country, customer.region)
+
+
+def policies_at(country: str | None, region: str | None) -> tuple[Policy, ...]:
+    """The policies a customer of ``country`` (and ``region``) is held to."""
+    return applicable(default_policies(), country, region, _deployment_default)
+
+
+def subject_flags(flags: dict | None, status: str | None) -> dict[str, object]:
+    """The flags the engine sees in force now: the account's own, and ``legal`` while under legal hold."""
+    out = dict(flags or {})
+    if status == "legal":
+        out["legal"] = True
+    return out
+
+
+def make_subject(flags: dict[str, object], country: str | None, region: str | None, places: tuple[Place, ...],
+                 phones: Sequence[tuple[str, str, bool]], history: Any = None) -> Subject:
+    """The engine's view of an account from its parts: ``phones`` as (number, kind, do not call)
+    in the customer's order; ``history`` the flags' periods, or None for the flags in force now."""
+    return Subject(
+        zones=tuple(p.zone for p in places),
+        country=country,
+        region=region,
+        flags=flags,
+        do_not_call=frozenset(number for number, _kind, dnc in phones if dnc),
+        phones=tuple(number for number, _kind, _dnc in phones),
+        phone_kinds={number: kind for number, kind, _dnc in phones},
+        flag_history=history,
+        places=places,
+    )
 
 
 def subject_of(account: Account, session: Session | None = None) -> Subject:
@@ -54,21 +84,9 @@ def subject_of(account: Account, session: Session | None = None) -> Subject:
     history (a contact is judged by the flags in force when it was made); without,
     the flags in force now (the worklist's answer for now)."""
     customer = account.customer
-    places = places_of(customer)
-    flags = dict(account.flags or {})
-    if account.status == "legal":
-        flags["legal"] = True
-    return Subject(
-        zones=tuple(p.zone for p in places),
-        country=customer.country,
-        region=customer.region,
-        flags=flags,
-        do_not_call=frozenset(p.number for p in customer.phones if p.do_not_call),
-        phones=tuple(p.number for p in customer.phones),
-        phone_kinds={p.number: p.kind for p in customer.phones},
-        flag_history=flag_history.history(session, account) if session is not None else None,
-        places=places,
-    )
+    return make_subject(subject_flags(account.flags, account.status), customer.country, customer.region,
+                        places_of(customer), [(p.number, p.kind, p.do_not_call) for p in customer.phones],
+                        flag_history.history(session, account) if session is not None else None)
 
 
 def places_out(places: Iterable[Place]) -> list[PlaceOut]:

@@ -26,8 +26,8 @@ import datetime as dt
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,17 @@ from backend.domain.accounts import bucket_for
 from backend.domain.strategy import RankInputs, Split, load_split, rank
 from backend.models import Account, Contact, Plan, utcnow
 from backend.services.compliance import HISTORY_DAYS
-from backend.services.ranking import PlanRow, paused_by, plan_row, plan_rows_query, risk_of, work_due
+from backend.services.ranking import (  # noqa: F401 (the pass's own, kept importable from here)
+    SQLITE_WRITER_PRAGMAS,
+    PlanRow,
+    paused_by,
+    plan_row,
+    plan_rows_query,
+    reasons_json,
+    risk_of,
+    sqlite_writer,
+    work_due,
+)
 from backend_client.money import exponent
 
 BATCH = 5000
@@ -47,32 +57,8 @@ BATCH = 5000
 SQLITE_BATCH = 25_000
 #: Fewer accounts than this are rescored in one process unless told otherwise.
 SMALL = 50_000
-#: SQLite, the writing connection of a pass: a page cache big enough for the pages a
-#: batch dirties (the rows and three priority indexes: ~20,000 pages of 4 KiB at
-#: 25,000 accounts), and the write-ahead log copied back every ~200 MB instead of
-#: every 4 MB, so that an index page rewritten by batch after batch is copied back
-#: once in a while rather than at every commit. 116,272 accounts written: 85 → 42 µs
-#: each. Set for the pass only (the connection returns to its pool as it was).
-SQLITE_WRITER_PRAGMAS = {"cache_size": -256 * 1024, "wal_autocheckpoint": 50_000}
 #: Stored flags that pause nothing (read as text, not parsed).
 NO_FLAGS = (None, "{}", "null")
-
-
-_FRAGMENTS: dict[tuple[str, str], str] = {}
-
-
-def reasons_json(reasons: list) -> str:
-    """``json.dumps([r.as_dict() for r in reasons])``, the very same text, with each
-    reason's JSON worked out once per process: a reason's words are made from its
-    parameters (and the scorecard's 132 are fixed), so code and words name it."""
-    parts = []
-    for w in reasons:
-        key = (w.code, w.text)
-        fragment = _FRAGMENTS.get(key)
-        if fragment is None:
-            fragment = _FRAGMENTS[key] = json.dumps(w.as_dict())
-        parts.append(fragment)
-    return "[" + ", ".join(parts) + "]"
 
 
 @dataclass
@@ -224,22 +210,6 @@ class _Batch:
         return written
 
 
-@contextmanager
-def _sqlite_writer(conn: Any) -> Iterator[None]:
-    """``SQLITE_WRITER_PRAGMAS`` on ``conn`` while the pass writes, then back as they were.
-    Set on the driver's connection, outside any transaction (no write lock taken for it)."""
-    raw = conn.connection.driver_connection
-    was = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in SQLITE_WRITER_PRAGMAS}
-    for name, value in SQLITE_WRITER_PRAGMAS.items():
-        raw.execute(f"PRAGMA {name}={value}")
-    try:
-        yield
-    finally:
-        conn.rollback()
-        for name, value in was.items():
-            raw.execute(f"PRAGMA {name}={value}")
-
-
 def rescore_range(engine: Engine, first_id: int, last_id: int, now: dt.datetime, *, batch: int | None = None,
                   split: Split | None = None, progress: Callable[[int], None] | None = None) -> Rescored:
     """Rescore the accounts with ``first_id <= id <= last_id`` (see the module); one batch per transaction."""
@@ -251,7 +221,7 @@ def rescore_range(engine: Engine, first_id: int, last_id: int, now: dt.datetime,
     # Reads on a connection of their own: on SQLite it reads beside the writer (another
     # process's batch) instead of queueing for the one write lock.
     with engine.connect() as conn, engine.connect().execution_options(read_only=True) as reader, \
-            (_sqlite_writer(conn) if engine.dialect.name == "sqlite" else nullcontext()):
+            (sqlite_writer(conn) if engine.dialect.name == "sqlite" else nullcontext()):
         while True:
             before = out.accounts + out.lapsed
             done = worker.run(reader, conn, after, last_id, batch, out)
