@@ -24,10 +24,11 @@ from backend.compliance.engine import (
     evaluate,
     next_after,
 )
-from backend.compliance.policy import Policy, applicable, default_policies
+from backend.compliance.policy import Policy, applicable
 from backend.domain.errors import Forbidden
 from backend.domain.regions import zone_label
 from backend.models import Account, Contact, Customer, User, utcnow
+from backend.services import configuration
 from backend.services import flags as flag_history
 from backend.services.contactability import customer_places
 from backend_client.models import ComplianceBlock, ComplianceVerdict, LimitCount, LocalTime
@@ -46,7 +47,7 @@ def configure(deployment_default: Sequence[str]) -> None:
 
 
 def policies_for(customer: Customer) -> tuple[Policy, ...]:
-    return applicable(default_policies(), customer.country, customer.region, _deployment_default)
+    return applicable(configuration.current().policies, customer.country, customer.region, _deployment_default)
 
 
 def subject_of(account: Account, session: Session | None = None) -> Subject:

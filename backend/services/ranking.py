@@ -20,12 +20,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.compliance.engine import PastContact
 from backend.domain import priority
 from backend.domain.accounts import bucket_for
-from backend.domain.strategy import RankInputs, broken_why, load_split, rank
+from backend.domain.strategy import RankInputs, broken_why, rank
 from backend.models import Account, Customer, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
 from backend.scoring.money import reasons_in_account_money
 from backend.services import compliance
-from backend.services.authority import load_authority
+from backend.services.configuration import current as configuration
 from backend.services.contactability import PAUSE_FLAGS
 from backend_client.money import exponent
 
@@ -77,7 +77,7 @@ def plan_rows_query(where: ColumnElement[bool]) -> Select:
 
 def plan_row(status: str, updated_at: dt.datetime, kind: str, total_minor: int, currency: str,
              next_due: dt.date | None, broken_due: dt.date | None) -> PlanRow:
-    broken_on = (broken_due + dt.timedelta(days=load_authority().grace_for(kind) + 1)) if broken_due else None
+    broken_on = (broken_due + dt.timedelta(days=configuration().authority.grace_for(kind) + 1)) if broken_due else None
     return PlanRow(status, updated_at, next_due, kind, total_minor, currency, broken_on)
 
 
@@ -138,7 +138,7 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     promise_due, broken, callback_due, hours_since = work_due(last, plans, now)
     state = compliance.phone_state(account, history, now)
     p_default, risk_reasons = risk_of(account.history, account.currency, account.credit_limit_minor)
-    split = load_split()
+    split = configuration().split
     strategy = split.for_account(account.account_ref or "")
     p = rank(strategy, RankInputs(
         dpd=account.dpd, bucket=account.bucket or bucket_for(account.dpd), overdue_minor=account.overdue_minor,
