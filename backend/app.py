@@ -40,6 +40,9 @@ holder's job is taken over once it has lapsed; one stopped lets it go at once.""
 SWEEP_LEASE_S = 600.0
 """The sweep's lease: long enough for one sweep."""
 
+SUPERVISOR_ENV = "COLLECTDESK_SUPERVISOR_PID"
+"""Set by ``collectdesk serve``'s supervisor (``collectdesk.supervisor``) for its workers: its process id."""
+
 SWEEP_LOCK_KEY = 0x5CD_5EE9
 """PostgreSQL advisory lock held by the process that is running the daily sweep."""
 
@@ -164,6 +167,27 @@ async def config_loop(every: float) -> None:
             log.exception("looking for a new configuration failed")
 
 
+def _exit_with_supervisor() -> None:
+    """In a worker of ``collectdesk serve``: stop (SIGTERM, gracefully) when the supervisor is
+    gone (killed with ``kill -9``), rather than keep its port and its jobs as an orphan."""
+    import os
+    import signal
+    import threading
+    import time
+
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if not supervisor or not supervisor.isdigit() or os.getpid() == int(supervisor):
+        return
+
+    def _watch() -> None:
+        while os.getppid() == int(supervisor):
+            time.sleep(0.5)
+        log.warning("the supervisor [%s] is gone: stopping worker [%d]", supervisor, os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=_watch, name="exit-with-supervisor", daemon=True).start()
+
+
 def create_app(settings: BackendSettings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     db = db or Database(settings.db, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
@@ -185,6 +209,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
         log.info("collectdesk backend %s on %s: %d threads, %d+%d connections, at most %s requests at once",
                  VERSION, make_url(db.url).render_as_string(hide_password=True), settings.threads,
                  settings.db_pool_size, settings.db_max_overflow, settings.max_in_flight or "unlimited")
+        _exit_with_supervisor()
         tasks = []
         holder = app.state.job_holder
         if settings.config_check_seconds > 0:
