@@ -54,6 +54,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--keep-alive", type=options.positive, default=5, metavar="SECONDS",
                        help="how long an idle connection is kept open for its next request (default 5; behind a "
                             "reverse proxy, longer than the proxy keeps its idle connections to the backend)")
+    serve.add_argument("--proxy-headers", action="store_true",
+                       help="behind a reverse proxy: take the client's address from X-Forwarded-For and the scheme "
+                            "from X-Forwarded-Proto, when the connection comes from --forwarded-allow-ips")
+    serve.add_argument("--forwarded-allow-ips", type=options.networks, metavar="LIST",
+                       help="the proxies whose X-Forwarded-* headers are believed, comma-separated addresses or "
+                            "networks (10.0.0.0/8), or * for any (implies --proxy-headers; default: "
+                            "$COLLECTDESK_TRUSTED_PROXIES, else 127.0.0.1,::1)")
     serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
@@ -212,6 +219,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configuration the supervisor checked (SIGHUP reloads it: ``backend.services.configuration``)."""
     db_url = resolve_db(args.db)
     settings = _backend_settings()
+    proxy = proxy_options(args, settings.trusted_proxies)
     if args.migrate:
         upgrade_db(db_url)
     open_engine(db_url).dispose()
@@ -237,12 +245,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["COLLECTDESK_CONFIG_DIR"] = str(snapshots.current)  # the workers read the checked copy
         if args.exit_with_parent:
             _exit_with_parent(args.exit_with_parent)
-        return _supervise(args, tls, snapshots.reload)
+        return _supervise(args, tls, proxy, snapshots.reload)
     finally:
         shutil.rmtree(snapshots.root, ignore_errors=True)
 
 
-def _supervise(args: argparse.Namespace, tls: dict[str, object], on_hup) -> int:  # noqa: ANN001
+def _supervise(args: argparse.Namespace, tls: dict[str, object], proxy: dict[str, object], on_hup) -> int:  # noqa: ANN001
     from uvicorn.config import Config
 
     from collectdesk.supervisor import Supervisor
@@ -252,7 +260,7 @@ def _supervise(args: argparse.Namespace, tls: dict[str, object], on_hup) -> int:
     # same keep-alive.
     config = Config("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                     log_level=args.log_level, log_config=server_log_config(args.log_level),
-                    timeout_keep_alive=args.keep_alive, proxy_headers=False, **tls)  # type: ignore[arg-type]
+                    timeout_keep_alive=args.keep_alive, **proxy, **tls)  # type: ignore[arg-type]
     sock = config.bind_socket()  # "address already in use" is uvicorn's line and exit code 3
     supervisor = Supervisor(config, [sock], on_hup=on_hup)
     try:
@@ -262,6 +270,18 @@ def _supervise(args: argparse.Namespace, tls: dict[str, object], on_hup) -> int:
     if supervisor.startup_failed:
         raise CliError("a worker could not start (its error is in the log above); stopped", code=3)
     return 0
+
+
+def proxy_options(args: argparse.Namespace, trusted_proxies: list[str]) -> dict[str, object]:
+    """uvicorn's options for a reverse proxy in front: off unless ``--proxy-headers`` or
+    ``--forwarded-allow-ips``; the proxies believed default to ``trusted_proxies`` (the
+    settings' ``COLLECTDESK_TRUSTED_PROXIES``), else loopback."""
+    if not args.proxy_headers and args.forwarded_allow_ips is None:
+        return {"proxy_headers": False}
+    allowed = args.forwarded_allow_ips
+    if allowed is None:
+        allowed = options.networks(",".join(trusted_proxies)) if trusted_proxies else ["127.0.0.1", "::1"]
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
 
 
 def server_log_config(level: str) -> dict[str, object]:
