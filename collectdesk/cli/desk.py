@@ -250,6 +250,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shutil.rmtree(snapshots.root, ignore_errors=True)
 
 
+APP_FACTORY = "backend.app:create_app"
+"""What each worker serves (the training sandbox's serve names its own: ``collectdesk.cli.sandbox``)."""
+
+
 def _supervise(args: argparse.Namespace, tls: dict[str, object], proxy: dict[str, object], on_hup) -> int:  # noqa: ANN001
     from uvicorn.config import Config
 
@@ -258,7 +262,7 @@ def _supervise(args: argparse.Namespace, tls: dict[str, object], proxy: dict[str
     # One worker or many, the same path: the supervisor binds the socket (TCP_NODELAY on every
     # connection accepted from it: collectdesk.supervisor) and every worker serves it with the
     # same keep-alive.
-    config = Config("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    config = Config(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
                     log_level=args.log_level, log_config=server_log_config(args.log_level),
                     timeout_keep_alive=args.keep_alive, **proxy, **tls)  # type: ignore[arg-type]
     sock = config.bind_socket()  # "address already in use" is uvicorn's line and exit code 3
