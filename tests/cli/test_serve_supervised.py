@@ -81,8 +81,11 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie (killed, not yet reaped by the supervisor) is not alive.
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @pytest.fixture
@@ -140,6 +143,24 @@ def test_one_worker_killed_with_sigkill_is_replaced_and_the_supervisor_stays(dat
     assert f"Child process [{first}] died" in text
     assert text.count("Started parent process") == 1  # the same supervisor all along
     assert served.proc.returncode in (0, -signal.SIGTERM)
+
+
+def test_a_worker_whose_supervisor_is_killed_stops_and_lets_the_port_go(migrated_url: str, tmp_path: Path) -> None:
+    served = Served(migrated_url, tmp_path / "serve.log", "--workers", "1")
+    try:
+        wait_healthy(served.url, timeout=60, proc=served.proc)
+        [worker] = served.workers()
+        os.kill(served.proc.pid, signal.SIGKILL)  # the supervisor alone, as a crash would
+        served.proc.wait(10)
+        deadline = time.monotonic() + 20
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(worker), served.text()
+        assert "the supervisor" in served.text() and f"stopping worker [{worker}]" in served.text()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{served.url}/healthz", timeout=5)
+    finally:
+        served.stop()
 
 
 # -- the configuration, reloaded on SIGHUP by every worker ----------------------------------
