@@ -89,3 +89,10 @@ def test_the_client_address_is_the_forwarded_one_only_from_a_trusted_proxy(migra
         assert "203.0.113.7" in access[-1], access
     else:
         assert "203.0.113.7" not in log.read_text() and access[-1].split()[1].startswith("127.0.0.1:"), access
+
+
+def test_keep_alive_is_a_positive_number_of_seconds() -> None:
+    assert _args().keep_alive == 5  # uvicorn's, for one worker or many
+    assert _args("--keep-alive", "75").keep_alive == 75
+    run = run_child("serve", "--db", "sqlite:////nonexistent/x.db", "--keep-alive", "0", timeout=60)
+    assert run.code == 2 and "0 must be at least 1" in run.err and "Traceback" not in run.err
