@@ -235,8 +235,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from backend.services.configuration import ConfigurationError, Snapshots
     from config import CONFIG_DIR
 
+    _forget_stale_snapshots(Path(tempfile.gettempdir()))
     snapshots = Snapshots(Path(settings.config_dir).expanduser() if settings.config_dir else CONFIG_DIR,
-                          Path(tempfile.mkdtemp(prefix="collectdesk-config-")))
+                          Path(tempfile.mkdtemp(prefix=f"{SNAPSHOT_PREFIX}{os.getpid()}-")))
     try:
         try:
             snapshots.install()
@@ -248,6 +249,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _supervise(args, tls, proxy, snapshots.reload)
     finally:
         shutil.rmtree(snapshots.root, ignore_errors=True)
+
+
+SNAPSHOT_PREFIX = "collectdesk-config-"
+"""The supervisor's copies of the configuration: ``collectdesk-config-<its pid>-…`` in the temporary directory."""
+
+
+def _forget_stale_snapshots(tmp: Path) -> None:
+    """Remove the copies left by supervisors that were killed (SIGKILL leaves no time to clean up)."""
+    import shutil
+
+    for path in tmp.glob(f"{SNAPSHOT_PREFIX}*-*"):
+        pid = path.name.removeprefix(SNAPSHOT_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass  # alive (another user's), or cannot tell: leave it
 
 
 APP_FACTORY = "backend.app:create_app"

@@ -252,3 +252,17 @@ def test_serve_refuses_a_bad_configuration_at_start_in_one_line(migrated_url: st
     assert "bad configuration:" in done.stderr and "champion.toml" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert "Uvicorn running" not in done.stderr  # refused before anything listens
+
+
+def test_serve_removes_the_configuration_copies_of_supervisors_killed_before(tmp_path: Path) -> None:
+    from collectdesk.cli.desk import SNAPSHOT_PREFIX, _forget_stale_snapshots
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its process id is no process's any more
+    stale = tmp_path / f"{SNAPSHOT_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{SNAPSHOT_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "collectdesk-config-notapid"
+    for path in (stale, mine, other):
+        (path / "gen-1").mkdir(parents=True)
+    _forget_stale_snapshots(tmp_path)
+    assert not stale.exists() and mine.exists() and other.exists()
