@@ -40,6 +40,9 @@ holder's job is taken over once it has lapsed; one stopped lets it go at once.""
 SWEEP_LEASE_S = 600.0
 """The sweep's lease: long enough for one sweep."""
 
+SUPERVISOR_ENV = "COLLECTDESK_SUPERVISOR_PID"
+"""Set by ``collectdesk serve``'s supervisor (``collectdesk.supervisor``) for its workers: its process id."""
+
 SWEEP_LOCK_KEY = 0x5CD_5EE9
 """PostgreSQL advisory lock held by the process that is running the daily sweep."""
 
@@ -151,14 +154,49 @@ def _release_jobs(db: Database, holder: str) -> None:
         session.commit()
 
 
+async def config_loop(every: float) -> None:
+    """Every ``every`` seconds, take the configuration again if it was reloaded
+    (``backend.services.configuration``: on ``collectdesk serve``'s SIGHUP)."""
+    from backend.services import configuration
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(configuration.refresh)
+        except Exception:  # noqa: BLE001 - the next look retries; the old configuration stays
+            log.exception("looking for a new configuration failed")
+
+
+def _exit_with_supervisor() -> None:
+    """In a worker of ``collectdesk serve``: stop (SIGTERM, gracefully) when the supervisor is
+    gone (killed with ``kill -9``), rather than keep its port and its jobs as an orphan."""
+    import os
+    import signal
+    import threading
+    import time
+
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if not supervisor or not supervisor.isdigit() or os.getpid() == int(supervisor):
+        return
+
+    def _watch() -> None:
+        while os.getppid() == int(supervisor):
+            time.sleep(0.5)
+        log.warning("the supervisor [%s] is gone: stopping worker [%d]", supervisor, os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=_watch, name="exit-with-supervisor", daemon=True).start()
+
+
 def create_app(settings: BackendSettings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     db = db or Database(settings.db, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
                         pool_timeout=settings.db_pool_timeout_seconds)
     redact.install()
-    from backend.services import compliance
+    from backend.services import compliance, configuration
 
     compliance.configure(settings.policies)
+    configuration.configure(settings.config_dir)  # a worker cannot start without a good one
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,8 +209,11 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
         log.info("collectdesk backend %s on %s: %d threads, %d+%d connections, at most %s requests at once",
                  VERSION, make_url(db.url).render_as_string(hide_password=True), settings.threads,
                  settings.db_pool_size, settings.db_max_overflow, settings.max_in_flight or "unlimited")
+        _exit_with_supervisor()
         tasks = []
         holder = app.state.job_holder
+        if settings.config_check_seconds > 0:
+            tasks.append(asyncio.create_task(config_loop(settings.config_check_seconds)))
         if settings.recheck_seconds > 0:
             tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds, holder=holder)))
         if settings.sweep_hours > 0:
@@ -222,7 +263,18 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=errors.problems(422, 503))
     def healthz(session: SessionDep) -> Health:
-        session.execute(text("SELECT 1"))
-        return Health(database=db.dialect, version=VERSION)
+        """200 when the database answers (for load balancers and reverse proxies: README), with the
+        configuration this worker serves; 503 when it does not (or is too busy to, Retry-After)."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            session.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            if "database is locked" in str(exc.orig):
+                raise  # busy, not down: errors.install's 503 with Retry-After
+            log.warning("health check: the database does not answer: %s", type(exc.orig).__name__)
+            raise errors.ProblemError(503, "Unavailable", "The database does not answer",
+                                      headers={"Retry-After": "5"}) from None
+        return Health(database=db.dialect, version=VERSION, config=configuration.current().digest)
 
     return app

@@ -60,6 +60,12 @@ class BackendSettings(BaseSettings):
     bank_name: str = "Collectdesk Demo Bank"
     bank_contact: str = "Customer care: +1 800 555 0100 · care@bank.example · 1 Bank Plaza, New York, NY"
     """Who letters come from (plan confirmations, demand letters)."""
+    config_dir: Path | None = None
+    """The folder of the configuration that can be reloaded while serving: ``policies/``,
+    ``strategies/`` and ``authority.toml`` (``backend.services.configuration``). Unset: the
+    package's own ``config/``. ``collectdesk serve`` reloads it on SIGHUP."""
+    config_check_seconds: float = Field(default=1.0, ge=0)
+    """How often each worker looks whether its configuration was reloaded; 0: never."""
     recheck_seconds: float = 30.0
     """How often the backend evaluates again the accounts whose contactability has lapsed
     (a call window opened or closed); 0 turns the loop off (the worklist still does it for its page)."""

@@ -24,10 +24,11 @@ from backend.compliance.engine import (
     evaluate,
     next_after,
 )
-from backend.compliance.policy import Policy, applicable, default_policies
+from backend.compliance.policy import Policy, applicable
 from backend.domain.errors import Forbidden
 from backend.domain.regions import zone_label
 from backend.models import Account, Contact, Customer, User, utcnow
+from backend.services import configuration
 from backend.services import flags as flag_history
 from backend.services.contactability import customer_places
 from backend_client.models import ComplianceBlock, ComplianceVerdict, LimitCount, LocalTime
@@ -51,7 +52,7 @@ def policies_for(customer: Customer) -> tuple[Policy, ...]:
 
 def policies_at(country: str | None, region: str | None) -> tuple[Policy, ...]:
     """The policies a customer of ``country`` (and ``region``) is held to."""
-    return applicable(default_policies(), country, region, _deployment_default)
+    return applicable(configuration.current().policies, country, region, _deployment_default)
 
 
 def subject_flags(flags: dict | None, status: str | None) -> dict[str, object]:

@@ -18,7 +18,8 @@ from backend.domain.history import with_payment
 from backend.models import OPEN_PLAN_STATUSES, Account, Contact, Payment, Plan, PlanEvent, PlanItem, User, utcnow
 from backend.services import audit
 from backend.services.accounts import get_visible, visible
-from backend.services.authority import Authority, load_authority, percent_bp
+from backend.services.authority import Authority, percent_bp
+from backend.services.configuration import current as configuration
 from backend.services.ranking import refresh_priority
 from backend_client.models import (
     Allocation,
@@ -123,7 +124,7 @@ class Checked:
 
 
 def check(session: Session, user: User, account: Account, data: PlanCreate, today: dt.date) -> Checked:
-    authority = load_authority()
+    authority = configuration().authority
     errors: list[tuple[str, str]] = []
     if data.first_due < today:
         errors.append(("first_due", "is in the past"))
@@ -255,7 +256,7 @@ def promise_from_call(session: Session, user: User, account: Account, contact: C
     be tracked (another kind of plan is open, or no role may agree it) the contact is
     kept all the same and ``contact.promise_note`` says why; None is answered."""
     assert contact.ptp_amount_minor is not None and contact.ptp_date is not None
-    authority = load_authority()
+    authority = configuration().authority
     open_plan = session.scalar(select(Plan).where(Plan.account_id == account.id, Plan.status.in_(OPEN_PLAN_STATUSES)))
     if open_plan is not None and open_plan.kind != "promise":
         contact.promise_note = (f"not tracked: {open_plan.kind} plan {open_plan.id} is {open_plan.status} on this "
@@ -325,7 +326,7 @@ def _refuse(plan: Plan, action: str, allowed: tuple[str, ...]) -> None:
 def act(session: Session, user: User, plan_id: int, action: str, note: str = "") -> Plan:
     """``submit``, ``approve``, ``reject`` or ``cancel``; each a status change on the timeline."""
     plan = get_plan(session, user, plan_id, for_update=True)
-    authority = load_authority()
+    authority = configuration().authority
     today = utcnow().date()
     if action == "submit":
         _refuse(plan, "submitted", ("draft",))
@@ -504,7 +505,7 @@ def sweep(session: Session, as_of: dt.date, *, account_ids: list[int] | None = N
     """Mark items of active plans kept or broken as of ``as_of`` and move the plans:
     kept when every item is, broken as soon as one is (the account then rises with
     reason "broken promise"). Idempotent: a second run changes nothing."""
-    authority = load_authority()
+    authority = configuration().authority
     stmt = select(Plan).where(Plan.status == "active")
     if account_ids is not None:
         stmt = stmt.where(Plan.account_id.in_(account_ids))
@@ -561,7 +562,7 @@ def letter(session: Session, user: User, plan_id: int, fmt: str, lang: str | Non
         schedule=tuple((i.due, i.amount_minor) for i in plan.items), status=plan.status,
         approved_by=plan.decided_by.display_name if plan.decided_by and plan.status != "rejected" else None,
         created_on=plan.created_at.date(), agent_name=plan.created_by.display_name,
-        grace_days=load_authority().grace_for(plan.kind),
+        grace_days=configuration().authority.grace_for(plan.kind),
         lang=lang,
     )
     try:

@@ -23,12 +23,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.compliance.engine import ContactState, PastContact, Place, contact_state
 from backend.domain import priority
 from backend.domain.accounts import bucket_for
-from backend.domain.strategy import RankInputs, Split, broken_why, load_split, rank
+from backend.domain.strategy import RankInputs, Split, broken_why, rank
 from backend.models import Account, Address, Customer, Phone, Plan, PlanItem, User, utcnow
 from backend.scoring import score_history
 from backend.scoring.money import reasons_in_account_money
 from backend.services import compliance
-from backend.services.authority import load_authority
+from backend.services.configuration import current as configuration
 from backend.services.contactability import PAUSE_FLAGS, places_from
 from backend_client.money import exponent
 
@@ -80,7 +80,7 @@ def plan_rows_query(where: ColumnElement[bool]) -> Select:
 
 def plan_row(status: str, updated_at: dt.datetime, kind: str, total_minor: int, currency: str,
              next_due: dt.date | None, broken_due: dt.date | None) -> PlanRow:
-    broken_on = (broken_due + dt.timedelta(days=load_authority().grace_for(kind) + 1)) if broken_due else None
+    broken_on = (broken_due + dt.timedelta(days=configuration().authority.grace_for(kind) + 1)) if broken_due else None
     return PlanRow(status, updated_at, next_due, kind, total_minor, currency, broken_on)
 
 
@@ -185,7 +185,7 @@ def refresh_priority(session: Session, account: Account, now: dt.datetime | None
     state = compliance.phone_state(account, history, now)
     values = {**_rank_values(account.account_ref, account.history, account.currency, account.credit_limit_minor,
                              account.dpd, account.bucket, account.overdue_minor, account.flags, state.allowed,
-                             last, plans, now, load_split()),
+                             last, plans, now, configuration().split),
               **answer_values(state)}
     if inspect(account).persistent:
         # Priority is derived, not edited: store it without a new version, so
@@ -280,7 +280,7 @@ def _by_kind(session: Session, ids: list[int], now: dt.datetime, plans: dict[int
     for r in session.execute(select(d.customer_id, d.country, d.region)
                              .where(d.customer_id.in_(customer_ids)).order_by(d.customer_id, d.id)):
         addresses[r.customer_id].append((r.country, r.region))
-    split = load_split()
+    split = configuration().split
     stamp = _stamper(session)
     out = []
     for r in rows:

@@ -34,8 +34,9 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, String, func, select, type_coerce
 
 from backend.domain.accounts import bucket_for
-from backend.domain.strategy import RankInputs, Split, load_split, rank
+from backend.domain.strategy import RankInputs, Split, rank
 from backend.models import Account, Contact, Plan, utcnow
+from backend.services import configuration
 from backend.services.compliance import HISTORY_DAYS
 from backend.services.ranking import (  # noqa: F401 (the pass's own, kept importable from here)
     SQLITE_WRITER_PRAGMAS,
@@ -216,7 +217,7 @@ def rescore_range(engine: Engine, first_id: int, last_id: int, now: dt.datetime,
     cpu = time.process_time()
     out = Rescored()
     batch = batch or (SQLITE_BATCH if engine.dialect.name == "sqlite" else BATCH)
-    worker = _Batch(engine, now, split or load_split())
+    worker = _Batch(engine, now, split or configuration.current().split)
     after = first_id - 1
     # Reads on a connection of their own: on SQLite it reads beside the writer (another
     # process's batch) instead of queueing for the one write lock.

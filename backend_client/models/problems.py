@@ -39,3 +39,6 @@ class Health(Wire):
     status: Literal["ok"] = "ok"
     database: str
     version: str
+    config: str | None = None
+    """The digest of the configuration (policies, strategies, authority) the answering worker
+    serves: the same in every worker and host once a reload has reached them."""

@@ -51,6 +51,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--keyfile", type=Path, metavar="FILE",
                        help="the certificate's private key (PEM; default: $COLLECTDESK_TLS_KEYFILE, else the "
                             "certificate file holds it)")
+    serve.add_argument("--keep-alive", type=options.positive, default=5, metavar="SECONDS",
+                       help="how long an idle connection is kept open for its next request (default 5; behind a "
+                            "reverse proxy, longer than the proxy keeps its idle connections to the backend)")
+    serve.add_argument("--proxy-headers", action="store_true",
+                       help="behind a reverse proxy: take the client's address from X-Forwarded-For and the scheme "
+                            "from X-Forwarded-Proto, when the connection comes from --forwarded-allow-ips")
+    serve.add_argument("--forwarded-allow-ips", type=options.networks, metavar="LIST",
+                       help="the proxies whose X-Forwarded-* headers are believed, comma-separated addresses or "
+                            "networks (10.0.0.0/8), or * for any (implies --proxy-headers; default: "
+                            "$COLLECTDESK_TRUSTED_PROXIES, else 127.0.0.1,::1)")
     serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
@@ -204,23 +214,99 @@ def _exit_with_parent(pid: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The backend: a supervisor (``collectdesk.supervisor``) and ``--workers`` worker processes,
+    one worker too: a worker that dies (``kill -9``) is replaced, and every worker serves the
+    configuration the supervisor checked (SIGHUP reloads it: ``backend.services.configuration``)."""
     db_url = resolve_db(args.db)
+    settings = _backend_settings()
+    proxy = proxy_options(args, settings.trusted_proxies)
     if args.migrate:
         upgrade_db(db_url)
     open_engine(db_url).dispose()
     # The app factory reads its settings from the environment, in every worker.
     os.environ["COLLECTDESK_DB"] = db_url
-    tls = _server_tls(args)
-    if args.exit_with_parent:
-        _exit_with_parent(args.exit_with_parent)
+    tls = _server_tls(args, settings)
     if not tls and args.host not in ("127.0.0.1", "localhost", "::1"):
         say(f"{PROG}: serving plain HTTP on {args.host}: give it --certfile and --keyfile, or put a reverse proxy "
             "that terminates TLS in front of it; tokens travel in headers")
-    import uvicorn
+    import shutil
+    import tempfile
 
-    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, log_config=server_log_config(args.log_level), proxy_headers=False, **tls)
+    from backend.services.configuration import ConfigurationError, Snapshots
+    from config import CONFIG_DIR
+
+    _forget_stale_snapshots(Path(tempfile.gettempdir()))
+    snapshots = Snapshots(Path(settings.config_dir).expanduser() if settings.config_dir else CONFIG_DIR,
+                          Path(tempfile.mkdtemp(prefix=f"{SNAPSHOT_PREFIX}{os.getpid()}-")))
+    try:
+        try:
+            snapshots.install()
+        except ConfigurationError as exc:
+            raise CliError(f"bad configuration: {exc}") from None
+        os.environ["COLLECTDESK_CONFIG_DIR"] = str(snapshots.current)  # the workers read the checked copy
+        if args.exit_with_parent:
+            _exit_with_parent(args.exit_with_parent)
+        return _supervise(args, tls, proxy, snapshots.reload)
+    finally:
+        shutil.rmtree(snapshots.root, ignore_errors=True)
+
+
+SNAPSHOT_PREFIX = "collectdesk-config-"
+"""The supervisor's copies of the configuration: ``collectdesk-config-<its pid>-…`` in the temporary directory."""
+
+
+def _forget_stale_snapshots(tmp: Path) -> None:
+    """Remove the copies left by supervisors that were killed (SIGKILL leaves no time to clean up)."""
+    import shutil
+
+    for path in tmp.glob(f"{SNAPSHOT_PREFIX}*-*"):
+        pid = path.name.removeprefix(SNAPSHOT_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass  # alive (another user's), or cannot tell: leave it
+
+
+APP_FACTORY = "backend.app:create_app"
+"""What each worker serves (the training sandbox's serve names its own: ``collectdesk.cli.sandbox``)."""
+
+
+def _supervise(args: argparse.Namespace, tls: dict[str, object], proxy: dict[str, object], on_hup) -> int:  # noqa: ANN001
+    from uvicorn.config import Config
+
+    from collectdesk.supervisor import Supervisor
+
+    # One worker or many, the same path: the supervisor binds the socket (TCP_NODELAY on every
+    # connection accepted from it: collectdesk.supervisor) and every worker serves it with the
+    # same keep-alive.
+    config = Config(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
+                    log_level=args.log_level, log_config=server_log_config(args.log_level),
+                    timeout_keep_alive=args.keep_alive, **proxy, **tls)  # type: ignore[arg-type]
+    sock = config.bind_socket()  # "address already in use" is uvicorn's line and exit code 3
+    supervisor = Supervisor(config, [sock], on_hup=on_hup)
+    try:
+        supervisor.run()
+    finally:
+        sock.close()
+    if supervisor.startup_failed:
+        raise CliError("a worker could not start (its error is in the log above); stopped", code=3)
     return 0
+
+
+def proxy_options(args: argparse.Namespace, trusted_proxies: list[str]) -> dict[str, object]:
+    """uvicorn's options for a reverse proxy in front: off unless ``--proxy-headers`` or
+    ``--forwarded-allow-ips``; the proxies believed default to ``trusted_proxies`` (the
+    settings' ``COLLECTDESK_TRUSTED_PROXIES``), else loopback."""
+    if not args.proxy_headers and args.forwarded_allow_ips is None:
+        return {"proxy_headers": False}
+    allowed = args.forwarded_allow_ips
+    if allowed is None:
+        allowed = options.networks(",".join(trusted_proxies)) if trusted_proxies else ["127.0.0.1", "::1"]
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
 
 
 def server_log_config(level: str) -> dict[str, object]:
@@ -245,21 +331,25 @@ def _encrypted_key(path: Path) -> bool:
     return b"ENCRYPTED PRIVATE KEY" in text or b"Proc-Type: 4,ENCRYPTED" in text
 
 
-def _server_tls(args: argparse.Namespace) -> dict[str, object]:
-    """uvicorn's TLS options from --certfile/--keyfile (else ``COLLECTDESK_TLS_*``), tried here
-    first: a file missing or unreadable, not PEM, or a key that is not the certificate's is
-    refused in one line before uvicorn starts (it would say it in a traceback). {} for plain HTTP."""
-    import ssl
-
+def _backend_settings():  # noqa: ANN202 - BackendSettings, imported here
     from pydantic import ValidationError
 
     from config.settings import BackendSettings
 
     try:
-        settings = BackendSettings()
+        return BackendSettings()
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise CliError(f"bad backend settings: {problems}") from None
+
+
+def _server_tls(args: argparse.Namespace, settings=None) -> dict[str, object]:  # noqa: ANN001
+    """uvicorn's TLS options from --certfile/--keyfile (else ``COLLECTDESK_TLS_*``), tried here
+    first: a file missing or unreadable, not PEM, or a key that is not the certificate's is
+    refused in one line before uvicorn starts (it would say it in a traceback). {} for plain HTTP."""
+    import ssl
+
+    settings = settings or _backend_settings()
     certfile = args.certfile or settings.tls_certfile
     keyfile = args.keyfile or settings.tls_keyfile
     if certfile is None:

@@ -26,6 +26,30 @@ def positive(value: str) -> int:
     return n
 
 
+def networks(value: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.0/8``), or ``*``: each
+    written as ``ipaddress`` normalises it (uvicorn would take a malformed one silently as a
+    name that never matches)."""
+    import ipaddress
+
+    entries = [v.strip() for v in value.split(",") if v.strip()]
+    if entries == ["*"]:
+        return entries
+    if not entries:
+        raise argparse.ArgumentTypeError("no address given (addresses or networks, comma-separated, or *)")
+    out = []
+    for entry in entries:
+        try:
+            if "/" in entry:
+                out.append(str(ipaddress.ip_network(entry, strict=False)))
+            else:
+                out.append(str(ipaddress.ip_address(entry.strip("[]"))))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{entry!r} is no IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, "
+                                             "::1, or * for any)") from None
+    return out
+
+
 def count(value: str) -> int:
     try:
         n = int(value.replace("_", "").replace(",", ""))

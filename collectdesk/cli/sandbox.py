@@ -25,12 +25,31 @@ def install_sandbox_clock(clock: Any, *, setattr: Any = setattr) -> None:  # noq
             setattr(module, "utcnow", sandbox_now)
 
 
-def serve_sandbox(argv: list[str]) -> int:
-    """``CLOCK_FILE serve ...``: ``collectdesk serve`` on the sandbox's clock."""
-    from collectdesk.cli.entry import main
+CLOCK_ENV = "COLLECTDESK_SANDBOX_CLOCK"
+"""The sandbox's clock file, for ``serve``'s workers (spawned processes: nothing patched in
+the supervisor reaches them, so each installs the clock itself, in ``create_app``)."""
+
+
+def create_app() -> Any:
+    """The app factory ``serve``'s workers call in a sandbox: the backend's, on the sandbox's clock."""
+    import os
+
+    from backend.app import create_app as backend_app
     from tui.training.clock import SandboxClock
 
-    install_sandbox_clock(SandboxClock(Path(argv[0])))
+    install_sandbox_clock(SandboxClock(Path(os.environ[CLOCK_ENV])))
+    return backend_app()
+
+
+def serve_sandbox(argv: list[str]) -> int:
+    """``CLOCK_FILE serve ...``: ``collectdesk serve`` on the sandbox's clock, in every worker."""
+    import os
+
+    from collectdesk.cli import desk
+    from collectdesk.cli.entry import main
+
+    os.environ[CLOCK_ENV] = str(Path(argv[0]).resolve())
+    desk.APP_FACTORY = "collectdesk.cli.sandbox:create_app"
     return main(argv[1:])
 
 

@@ -42,9 +42,32 @@ def test_the_audit_log_refuses_update_and_delete(session, make_account) -> None:
 
 
 async def test_healthz_needs_no_token(http, engine) -> None:  # noqa: ANN001
+    from backend.services import configuration
+
     response = await http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": engine.dialect.name, "version": "0.1.0"}
+    assert response.json() == {"status": "ok", "database": engine.dialect.name, "version": "0.1.0",
+                               "config": configuration.current().digest}
+
+
+async def test_healthz_answers_503_when_the_database_does_not(tmp_path) -> None:  # noqa: ANN001
+    """What a load balancer's health check is told (README: behind a reverse proxy): a
+    database that cannot be reached (here a SQLite file whose folder went away) is a 503 at
+    once, with Retry-After, not a 500."""
+    import httpx
+
+    from backend.app import create_app
+    from config.settings import BackendSettings
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    app = create_app(BackendSettings(db=f"sqlite:///{gone / 'x.db'}"))
+    gone.rmdir()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == "The database does not answer"
 
 
 async def test_openapi_documents_every_route_and_its_problems(http) -> None:  # noqa: ANN001
