@@ -77,7 +77,10 @@ class Level:
             self.first_failure.setdefault(key, f"{route}: {body[:160]}")
 
 
-def cpu_ticks(pids: list[int]) -> int:
+def cpu_ticks(pids: list[int], *, reaped: bool = False) -> int:
+    """utime + stime of ``pids``; with ``reaped``, also the CPU of their children that have
+    ended (cutime + cstime): PostgreSQL's connections come and go, and the postmaster holds
+    the time of those gone, so the sum over every ``postgres`` process never goes back."""
     total = 0
     for pid in pids:
         try:
@@ -85,6 +88,8 @@ def cpu_ticks(pids: list[int]) -> int:
         except OSError:
             continue
         total += int(parts[11]) + int(parts[12])  # utime, stime
+        if reaped:
+            total += int(parts[13]) + int(parts[14])  # cutime, cstime
     return total
 
 
@@ -189,17 +194,16 @@ async def run_level(base: str, names: list[str], tokens: dict[str, str], think: 
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         tasks = [asyncio.create_task(agent(n, http)) for n in names]
         await asyncio.sleep(think)  # warm-up: every agent has started
-        pg = postgres_pids()
         server = descendants(server_pid)
         ticks = os.sysconf("SC_CLK_TCK")
-        before = (cpu_ticks(server), cpu_ticks(pg), os.times())
+        before = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True), os.times())
         load_before = os.getloadavg()
         level.counting = True
         t0 = time.perf_counter()
         await asyncio.sleep(duration)
         level.counting = False
         elapsed = time.perf_counter() - t0
-        after = (cpu_ticks(server), cpu_ticks(pg), os.times())
+        after = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True), os.times())
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     me = (after[2].user + after[2].system - before[2].user - before[2].system) / elapsed

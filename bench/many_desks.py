@@ -113,6 +113,14 @@ def set_winsize(fd: int) -> None:
 # -- /proc ------------------------------------------------------------------------
 
 
+def backend_ticks(pid: int) -> int:
+    """CPU of ``collectdesk serve``: its supervisor and its workers (``agents.descendants``)."""
+    from agents import cpu_ticks as ticks_of
+    from agents import descendants
+
+    return ticks_of(descendants(pid))
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of ``pid`` (all its threads), in clock ticks; 0 once it is gone."""
     try:
@@ -436,7 +444,7 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     pids = [d.pid for d in desks]
     bytes0 = sum(d.written for d in desks)
     desk0 = sum(cpu_ticks(p) for p in pids)
-    back0 = cpu_ticks(backend.proc.pid)
+    back0 = backend_ticks(backend.proc.pid)
     log0 = backend.log_offset()
     offline0, waiting0 = [d.offline for d in desks], [d.waiting for d in desks]
     load = Load(pids + [backend.proc.pid])
@@ -473,7 +481,7 @@ def window(label: str, seconds: float, desks: list[Desk], backend: Backend, pres
     requests = backend.requests_between(log0, backend.log_offset())
     return {"label": label, "seconds": elapsed, "presses": presses, "keys": keys,
             "desk_cpu_s": (sum(cpu_ticks(p) for p in pids) - desk0) / CLK_TCK,
-            "backend_cpu_s": (cpu_ticks(backend.proc.pid) - back0) / CLK_TCK,
+            "backend_cpu_s": (backend_ticks(backend.proc.pid) - back0) / CLK_TCK,
             "requests": requests, "bytes": sum(d.written for d in desks) - bytes0, "load": running,
             "offline": sum(d.offline > o for d, o in zip(desks, offline0, strict=True)),
             "waiting": sum(d.waiting > w for d, w in zip(desks, waiting0, strict=True))}

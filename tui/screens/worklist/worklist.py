@@ -137,6 +137,8 @@ class WorklistScreen(DeskScreen):
         self._explain(event.item)
 
     def _explain(self, item: WorklistItem | None) -> None:
+        if self.desk.low_bandwidth:
+            return  # no why line on a thin link (desk.tcss): w says why
         line = self.query_one("#worklist-why", Static)
         # The line's size is fixed (two rows, the screen's width): only its own cells are
         # painted again, not the screen laid out anew (which repaints the table's scroll bar).
@@ -148,11 +150,6 @@ class WorklistScreen(DeskScreen):
         if here := kept(self.table.waiting, item.id):
             when = f"{when} · {here}"
         # Whether the customer may be called comes first: the reasons may run long.
-        if self.desk.low_bandwidth:
-            # On a thin link the line is one row (desk.tcss), without the reference and name
-            # the highlighted row shows: what a cursor move repaints beyond the two rows.
-            line.update(f"{when} — {reasons}", layout=False)
-            return
         line.update(_("{ref} {name}: {when} — {reasons}").format(
             ref=item.account_ref, name=item.customer_name, reasons=reasons, when=when), layout=False)
 
