@@ -106,6 +106,23 @@ def session(engine: Engine) -> Iterator[Session]:
         conn.close()
 
 
+def on_test_session(app, session: Session):  # noqa: ANN001, ANN201
+    """``app`` serving every request on the test's ``session``, one at a time, each ending as
+    in production: what it did not commit is rolled back. Returns ``app``."""
+    lock = threading.Lock()
+
+    def _session() -> Iterator[Session]:
+        with lock:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    session.rollback()
+
+    app.dependency_overrides[get_session] = _session
+    return app
+
+
 @pytest.fixture
 def app(engine: Engine, db_url: str, session: Session):  # noqa: ANN201
     app = create_app(BackendSettings(db=db_url), Database(db_url, engine=engine))

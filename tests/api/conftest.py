@@ -4,18 +4,17 @@ signed-in headers per user, row counts, and clocks for the call window."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import backend.models
-from backend.api.deps import get_session
 from backend.app import create_app
 from backend.db import Database
 from config.settings import BackendSettings
+from tests.conftest import on_test_session
 
 
 @pytest.fixture
@@ -24,18 +23,7 @@ def app(engine: Engine, db_url: str, session: Session):  # noqa: ANN201
     production: whatever the request did not commit is rolled back, so a
     refused request cannot leak half a change into the next one."""
     app = create_app(BackendSettings(db=db_url), Database(db_url, engine=engine))
-    lock = threading.Lock()
-
-    def _session() -> Iterator[Session]:
-        with lock:
-            try:
-                yield session
-            finally:
-                if session.in_transaction():
-                    session.rollback()
-
-    app.dependency_overrides[get_session] = _session
-    return app
+    return on_test_session(app, session)
 
 
 @pytest.fixture

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -53,11 +51,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
-from backend.api.deps import get_session
 from backend.app import create_app
 from backend.db import Database
 from backend.services import users as users_svc
 from config.settings import BackendSettings
+from tests.conftest import on_test_session
 
 EXAMPLES = int(os.environ.get("COLLECTDESK_SCHEMATHESIS_EXAMPLES", "10"))
 
@@ -97,18 +95,7 @@ def st_app(engine, db_url: str, session: Session):  # noqa: ANN001, ANN201
     app's lifespan, and the recheck and sweep loops would work on the database beside
     the test's transaction."""
     app = create_app(BackendSettings(db=db_url, recheck_seconds=0, sweep_hours=0), Database(db_url, engine=engine))
-    lock = threading.Lock()
-
-    def _session() -> Iterator[Session]:
-        with lock:
-            try:
-                yield session
-            finally:
-                if session.in_transaction():
-                    session.rollback()
-
-    app.dependency_overrides[get_session] = _session
-    return app
+    return on_test_session(app, session)
 
 
 def _seed(app, session: Session, account_id: int) -> dict[str, int]:  # noqa: ANN001

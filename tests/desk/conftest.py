@@ -12,8 +12,7 @@ import asyncio
 import datetime as dt
 import io
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,11 +22,11 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from backend.api.deps import get_session
 from backend.app import create_app
 from backend.db import Database
 from backend_client.client import BackendClient
 from config.settings import BackendSettings, DeskSettings
+from tests.conftest import on_test_session
 
 NOW = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)
 """Wednesday 11 March 2026, 15:00 UTC: 11:00 in New York (calling hours), 23:00 in Shanghai (not)."""
@@ -76,18 +75,7 @@ def backend_clock(frozen: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> Backe
 def app(engine: Engine, db_url: str, session: Session, frozen: dt.datetime):  # noqa: ANN201
     """The backend, each request ending as in production: what it did not commit is rolled back."""
     app = create_app(BackendSettings(db=db_url), Database(db_url, engine=engine))
-    lock = threading.Lock()
-
-    def _session() -> Iterator[Session]:
-        with lock:
-            try:
-                yield session
-            finally:
-                if session.in_transaction():
-                    session.rollback()
-
-    app.dependency_overrides[get_session] = _session
-    return app
+    return on_test_session(app, session)
 
 
 class OneAtATime:

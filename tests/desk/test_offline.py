@@ -408,27 +408,15 @@ async def test_a_busy_backend_is_asked_again_when_it_says_and_the_work_waits(mak
     bound, here one request at a time, taken by a slow upload): the desk says it is busy, keeps
     the call in its outbox, asks again no sooner than it was told (not at its own, shorter
     retry), and sends the call once when the backend has room."""
-    import threading
-
-    from backend.api.deps import get_session
     from backend.app import create_app
     from backend.db import Database
     from config.settings import BackendSettings
+    from tests.conftest import on_test_session
     from tests.desk.conftest import OneAtATime, Switch
 
     first, *_ = accounts()
-    busy = create_app(BackendSettings(db=db_url, max_in_flight=1), Database(db_url, engine=engine))
-    lock = threading.Lock()
-
-    def _session():  # noqa: ANN202
-        with lock:
-            try:
-                yield session
-            finally:
-                if session.in_transaction():
-                    session.rollback()
-
-    busy.dependency_overrides[get_session] = _session
+    busy = on_test_session(create_app(BackendSettings(db=db_url, max_in_flight=1), Database(db_url, engine=engine)),
+                           session)
     desk = make_desk(transport=Switch(httpx.ASGITransport(app=OneAtATime(busy))))
     desk.retry_every_s = 0.05
     upload_started, upload_done = asyncio.Event(), asyncio.Event()
