@@ -148,3 +148,28 @@ async def test_the_footer_is_built_again_only_when_its_keys_change(make_desk, ac
         await pilot.press("slash")
         await settle(pilot)
         assert built and set(built) == {"WorklistScreen"}
+
+
+async def test_moves_and_enter_in_one_packet_open_the_account_moved_to(make_desk, accounts) -> None:  # noqa: ANN001
+    """Over SSH "down down enter" often arrives at once: the account opened is the one the
+    cursor moved to, never the one it was on (the table's moves waited in its queue while
+    the screen's priority enter acted)."""
+    accounts()
+    desk = make_desk()
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        items = desk.screen.table.items
+        burst(desk, "down", "down", "enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen"
+        assert desk.screen.account_id == items[2].id
+        await pilot.press("escape")
+        await settle(pilot)
+        burst(desk, "up", "enter")
+        await settle(pilot)
+        assert desk.screen.account_id == items[1].id
+        await pilot.press("escape")
+        await settle(pilot)
+        burst(desk, "ctrl+home", "enter")
+        await settle(pilot)
+        assert desk.screen.account_id == items[0].id
