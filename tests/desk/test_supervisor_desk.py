@@ -251,3 +251,25 @@ async def test_an_export_goes_to_the_download_directory_and_a_missing_one_is_sai
         assert not missing.exists()  # a mistyped directory is said, never made
         [refused] = [n for n in desk._notifications if n.title == "Not exported"]
         assert str(missing) in refused.message and refused.severity == "error"
+
+
+async def test_a_move_and_enter_in_one_packet_open_the_breach_moved_to(make_desk, accounts, login) -> None:  # noqa: ANN001
+    """The queues' tables move in order with their keys: "down enter" arriving at once (SSH)
+    opens the second breach's account, not the first's."""
+    first, second, *_ = accounts()
+    agent = await login("agent1")
+    for account, hour in ((first, 8), (second, 9)):
+        await agent.log_contact(account.id, ContactCreate(
+            channel="phone", outcome="NA", used="+12125550101",
+            started_at=dt.datetime(2026, 3, 10, hour, 0, tzinfo=dt.UTC), note="before breakfast"))
+    desk = make_desk("super1")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "BreachesScreen"
+        rows = [b.contact.account_id for b in desk.screen.items]
+        assert sorted(rows) == sorted([first.id, second.id])
+        burst(desk, "down", "enter")
+        await settle(pilot)
+        assert type(desk.screen).__name__ == "AccountScreen" and desk.screen.account_id == rows[1]

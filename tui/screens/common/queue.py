@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.widgets import DataTable
 
@@ -49,14 +50,66 @@ def right(text: str, width: int, style: str = "") -> Text:
 
 
 def cursor_bindings(screen: str) -> list[Binding]:
-    """``j``/``k`` for a queue's table, with ``screen``'s own binding ids (remappable each)."""
+    """The moves of a screen's main table, with ``screen``'s own binding ids (remappable each):
+    ``j``/``k``, and the table's own arrows, page up and down, ``ctrl+home`` and ``ctrl+end``.
+
+    All are priority bindings of the screen (``TableMoves`` acts on the table when it has the
+    focus, else leaves the key to the focused field). A key that a focused widget binds waits in
+    that widget's queue while a screen's priority binding acts at once, so over SSH, where
+    "down down a" arrives in one packet, the plan approved (or the account opened) was the one
+    the cursor had been on, not the one it moved to."""
     return [
         Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id=f"{screen}.down", priority=True,
                 show=False),
         Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id=f"{screen}.up", priority=True, show=False),
+        Binding("down", "cursor_down", N_("Down"), tooltip=N_("Move down"), id=f"{screen}.down_arrow",
+                priority=True, show=False),
+        Binding("up", "cursor_up", N_("Up"), tooltip=N_("Move up"), id=f"{screen}.up_arrow", priority=True,
+                show=False),
+        Binding("pagedown", "page_down", N_("Page down"), tooltip=N_("Move a page down"), id=f"{screen}.page_down",
+                priority=True, show=False),
+        Binding("pageup", "page_up", N_("Page up"), tooltip=N_("Move a page up"), id=f"{screen}.page_up",
+                priority=True, show=False),
+        Binding("ctrl+home", "first", N_("First"), tooltip=N_("Move to the first row"), id=f"{screen}.first",
+                priority=True, show=False),
+        Binding("ctrl+end", "last", N_("Last"), tooltip=N_("Move to the last row loaded"), id=f"{screen}.last",
+                priority=True, show=False),
     ]
 
-class QueueScreen(DeskScreen, Generic[T]):
+
+class TableMoves:
+    """The actions of ``cursor_bindings`` on ``table``, the screen's main table (mixed into a
+    screen): each moves the table's cursor at once when it has the focus; otherwise the key is
+    skipped here and goes to the focused field (a note being typed keeps its arrows)."""
+
+    table: DataTable[Any]
+    focused: Any
+
+    def _table_moves(self) -> DataTable[Any]:
+        if self.focused is not self.table:
+            raise SkipAction()
+        return self.table
+
+    def action_cursor_down(self) -> None:
+        self._table_moves().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._table_moves().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self._table_moves().action_page_down()
+
+    def action_page_up(self) -> None:
+        self._table_moves().action_page_up()
+
+    def action_first(self) -> None:
+        self._table_moves().action_scroll_top()
+
+    def action_last(self) -> None:
+        self._table_moves().action_scroll_bottom()
+
+
+class QueueScreen(TableMoves, DeskScreen, Generic[T]):
     """A screen around one ``DataTable`` (``TABLE``, its id) of ``items`` loaded from the
     backend by a ``load`` worker. Keys typed while it opens wait for the first load
     (``ready_for_keys``); a load that fails says so, once the backend is lost (the
@@ -148,12 +201,6 @@ class QueueScreen(DeskScreen, Generic[T]):
         self._loaded_once = True
         if self.app.screen is self:
             self.desk.release_keys()
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
 
     def action_reload(self) -> None:
         self.load()

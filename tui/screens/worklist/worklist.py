@@ -22,13 +22,14 @@ from backend_client.models import WorklistItem
 from tui.i18n import N_, _
 from tui.labels import kept, verdict, why
 from tui.screens.common.base import DeskScreen
+from tui.screens.common.queue import TableMoves, cursor_bindings
 from tui.store import Waiting
 from tui.widgets.worklist_table import WorklistTable
 
 PAGE_SIZE = 50
 
 
-class WorklistScreen(DeskScreen):
+class WorklistScreen(TableMoves, DeskScreen):
     NOUN = N_("Worklist")
     AUTO_FOCUS = "#worklist"
     BINDINGS = [
@@ -39,22 +40,7 @@ class WorklistScreen(DeskScreen):
                 id="worklist.next", priority=True),
         Binding("w", "why", N_("Why"), tooltip=N_("Every reason the highlighted account is where it is"),
                 id="worklist.why"),
-        Binding("j", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down", priority=True, show=False),
-        Binding("k", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up", priority=True, show=False),
-        # The table's own moves, as priority bindings of the screen: a key a focused widget
-        # binds waits in that widget's queue, while the priority ``enter`` acts at once, so
-        # "down down enter" in one packet (SSH) opened the account the cursor had been on.
-        Binding("down", "cursor_down", N_("Down"), tooltip=N_("Move down"), id="worklist.down_arrow", priority=True,
-                show=False),
-        Binding("up", "cursor_up", N_("Up"), tooltip=N_("Move up"), id="worklist.up_arrow", priority=True, show=False),
-        Binding("pagedown", "page_down", N_("Page down"), tooltip=N_("Move a page down"), id="worklist.page_down",
-                priority=True, show=False),
-        Binding("pageup", "page_up", N_("Page up"), tooltip=N_("Move a page up"), id="worklist.page_up", priority=True,
-                show=False),
-        Binding("ctrl+home", "first", N_("First"), tooltip=N_("Move to the first account"), id="worklist.first",
-                priority=True, show=False),
-        Binding("ctrl+end", "last", N_("Last"), tooltip=N_("Move to the last account loaded"), id="worklist.last",
-                priority=True, show=False),
+        *cursor_bindings("worklist"),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the worklist again from the top"), id="worklist.reload", priority=True,
                 show=False),
         Binding("escape", "back", N_("Clear search"), tooltip=N_("Close the search and show every account"),
@@ -195,30 +181,6 @@ class WorklistScreen(DeskScreen):
 
     def open_account(self, item: WorklistItem) -> None:
         self.desk.nav.account(item.id, ref=item.account_ref, name=item.customer_name)
-
-    def _table_moves(self) -> WorklistTable:
-        """The table, to move its cursor now; the key is left to others unless it has focus."""
-        if self.focused is not self.table:
-            raise SkipAction()
-        return self.table
-
-    def action_cursor_down(self) -> None:
-        self._table_moves().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self._table_moves().action_cursor_up()
-
-    def action_page_down(self) -> None:
-        self._table_moves().action_page_down()
-
-    def action_page_up(self) -> None:
-        self._table_moves().action_page_up()
-
-    def action_first(self) -> None:
-        self._table_moves().action_scroll_top()
-
-    def action_last(self) -> None:
-        self._table_moves().action_scroll_bottom()
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
