@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,23 +125,27 @@ def _read_until(fd: int, needle: bytes, timeout: float) -> tuple[bytes, bool]:
     return out, False
 
 
-def _drain(fd: int, quiet: float = 0.4, timeout: float = 8.0) -> bytes:
-    """Read until the app has written nothing for ``quiet`` seconds."""
-    out = b""
+def _chunks(fd: int, quiet: float, timeout: float, poll: float = 0.02) -> Iterator[tuple[float, bytes]]:
+    """What the app writes, chunk by chunk with the instant it was read, until it has written
+    nothing for ``quiet`` seconds (or ``timeout`` has passed, or the pty closed)."""
     end = time.monotonic() + timeout
     last = time.monotonic()
     while time.monotonic() < end and time.monotonic() - last < quiet:
-        ready, _, _ = select.select([fd], [], [], 0.02)
+        ready, _, _ = select.select([fd], [], [], poll)
         if ready:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
-                break
+                return
             if not chunk:
-                break
-            out += chunk
+                return
             last = time.monotonic()
-    return out
+            yield last, chunk
+
+
+def _drain(fd: int, quiet: float = 0.4, timeout: float = 8.0) -> bytes:
+    """Read until the app has written nothing for ``quiet`` seconds."""
+    return b"".join(chunk for _at, chunk in _chunks(fd, quiet, timeout))
 
 
 def _rss(pid: int) -> tuple[int, int]:
@@ -287,23 +291,13 @@ def _frames(fd: int, key: bytes, quiet: float, gap: float = 0.008) -> list[bytes
     wrote, in frames (writes less than ``gap`` seconds apart are one frame)."""
     os.write(fd, key)
     frames: list[bytes] = []
-    last = time.monotonic()
-    while time.monotonic() - last < quiet:
-        ready, _, _ = select.select([fd], [], [], 0.002)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        now = time.monotonic()
-        if frames and now - last < gap:
+    last = 0.0
+    for at, chunk in _chunks(fd, quiet, timeout=30.0, poll=0.002):
+        if frames and at - last < gap:
             frames[-1] += chunk
         else:
             frames.append(chunk)
-        last = now
+        last = at
     return frames
 
 

@@ -162,9 +162,9 @@ class Desk:
     fd: int = -1
     started: float = 0.0
     shown: float = 0.0
+    """When the needle (the user's top account) was first on the screen; 0 while not yet."""
     framed: float = 0.0
     """When it had written its first frame (FIRST_FRAME bytes: the sign-in screen, or the worklist)."""
-    """When the needle (the user's top account) was first on the screen; 0 while not yet."""
     written: int = 0
     offline: int = 0
     """Times it drew "Offline: retrying" (its status line: a request to the backend failed)."""

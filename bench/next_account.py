@@ -187,16 +187,7 @@ def served(url: str, log_path: Path, workers: int = 1) -> Iterator[tuple[str, in
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
+            worklist_bench.wait_healthy(base, server, 60)
             yield base, server.pid
         finally:
             server.terminate()

@@ -235,6 +235,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(base: str, server: subprocess.Popen, seconds: float) -> None:  # type: ignore[type-arg]
+    """Until the server at ``base`` answers ``/healthz``; ``SystemExit`` if it has not within
+    ``seconds`` or its process ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("the server did not start")
+        time.sleep(0.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'out' / 'worklist.db'}")
@@ -343,16 +358,7 @@ def main() -> None:
              "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT)
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
+            wait_healthy(base, server, 30)
             with httpx.Client(base_url=base, timeout=30) as http:
                 token = http.post("/api/v1/auth/login", json={"username": "agent1", "password": "agent1"}).json()
                 http.headers["Authorization"] = f"Bearer {token['access_token']}"
