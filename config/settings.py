@@ -91,6 +91,12 @@ class BackendSettings(BaseSettings):
     max_in_flight: int = Field(default=100, ge=0)
     """Requests each worker handles at once; one more is answered 503 with Retry-After at once,
     so that latency stays bounded when more is offered than the server can do. 0: no limit."""
+    max_queue_seconds: float = Field(default=2.0, ge=0)
+    """How long an admitted request may wait for one of the worker's ``threads``: one that
+    waited longer is answered 503 with Retry-After when its turn comes, before it takes a
+    connection or does anything, so that under overload the requests served are served
+    quickly and the rest refused. The wait is counted from admission (``max_in_flight``),
+    so not the time a request spent in the kernel before the worker read it. 0: no bound."""
 
     # -- the front door: signing in (SPEC §5) --------------------------------------------
     # Failed sign-ins are counted per user name (as typed, whether or not it exists) and per

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ProblemError
+from backend.api.errors import ADMITTED_AT, ProblemError
 from backend.models import ApiToken, User
 from backend.services.users import token_in_use
 from backend_client.models import text_problem
@@ -36,6 +37,13 @@ def refuse_hostile_url(request: Request) -> None:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's session, in the thread that runs the route. A request admitted longer
+    ago than ``max_queue_seconds`` waited that long for this thread: it is answered 503
+    with Retry-After now, before it takes a connection (``errors.Admission``)."""
+    bound = request.app.state.settings.max_queue_seconds
+    admitted = request.scope.get("state", {}).get(ADMITTED_AT)
+    if bound and admitted is not None and time.monotonic() - admitted > bound:
+        raise ProblemError(503, "Busy", "The server is handling all it can; try again", headers={"Retry-After": "1"})
     yield from request.app.state.db.session()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -145,10 +146,22 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+ADMITTED_AT = "collectdesk.admitted_at"
+"""The key in a request's ``scope["state"]`` (``request.state``) of the instant (``time.monotonic``)
+it was admitted: ``deps.get_session`` refuses one that waited longer than ``max_queue_seconds``."""
+
+
+def busy_response() -> JSONResponse:
+    busy = Problem(title="Busy", status=503, detail="The server is handling all it can; try again")
+    return problem_response(busy, headers={"Retry-After": "1"})
+
+
 class Admission:
-    """At most ``limit`` requests handled at once by this worker: one more is answered 503
-    (``Busy``) with ``Retry-After`` at once, before it takes a thread or a connection, so
-    that what is admitted is served in bounded time however much more is offered."""
+    """At most ``limit`` requests handled at once by this worker (0: no limit): one more is
+    answered 503 (``Busy``) with ``Retry-After`` at once, before it takes a thread or a
+    connection, so that what is admitted is served in bounded time however much more is
+    offered. Each admitted request is stamped with the instant (``ADMITTED_AT``), so that
+    one which then waited too long for a thread is refused too (``deps.get_session``)."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -159,10 +172,10 @@ class Admission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
-            busy = Problem(title="Busy", status=503, detail="The server is handling all it can; try again")
-            await problem_response(busy, headers={"Retry-After": "1"})(scope, receive, send)
+        if self.limit and self.in_flight >= self.limit:
+            await busy_response()(scope, receive, send)
             return
+        scope.setdefault("state", {})[ADMITTED_AT] = time.monotonic()
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)

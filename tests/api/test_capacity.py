@@ -168,3 +168,45 @@ async def test_the_server_runs_the_routes_in_as_many_threads_as_configured(capac
             assert limiter.total_tokens == 7
     finally:
         limiter.total_tokens = before
+
+
+@pytest.mark.parametrize("bound", [0.3, 0.0])
+async def test_a_request_that_waited_too_long_for_a_thread_is_refused_when_its_turn_comes(
+        capacity_db: str, bound: float) -> None:
+    """One thread, held 0.8 s by a slow route: the next request waits for it. With
+    ``max_queue_seconds`` 0.3 it is answered 503 Busy with Retry-After as soon as it gets
+    the thread (it is not served late); with no bound (0) it is served, late."""
+    import anyio.to_thread
+
+    app = make_app(capacity_db, max_queue_seconds=bound)
+    holding, release = threading.Event(), threading.Event()
+
+    @app.get("/hold")
+    def hold() -> dict[str, int]:
+        holding.set()
+        release.wait(5)
+        return {"held": 1}
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    before = limiter.total_tokens
+    limiter.total_tokens = 1  # as the lifespan sets it from ``threads``; not run by the ASGI transport
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+            first = asyncio.create_task(http.get("/hold"))
+            while not holding.is_set():
+                await asyncio.sleep(0.01)
+            second = asyncio.create_task(http.get("/healthz"))
+            await asyncio.sleep(0.8)
+            release.set()
+            t0 = time.perf_counter()
+            answered = await second
+            after_release = time.perf_counter() - t0
+            assert (await first).status_code == 200
+    finally:
+        limiter.total_tokens = before
+    if bound:
+        assert answered.status_code == 503 and answered.headers["retry-after"] == "1"
+        assert answered.json()["title"] == "Busy"
+        assert after_release < 0.5, "refused as soon as it had the thread"
+    else:
+        assert answered.status_code == 200
