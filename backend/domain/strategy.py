@@ -22,13 +22,11 @@ from typing import Any, NamedTuple
 
 from backend.domain.accounts import BUCKETS
 from backend.domain.priority import Priority, Why
+from backend.domain.strategy_error import StrategyError
+from backend.domain.treatments import TreatmentPath, parse_treatments
 from config import CONFIG_DIR
 
 STRATEGY_DIR = CONFIG_DIR / "strategies"
-
-
-class StrategyError(ValueError):
-    """A strategy file that cannot be used; ``str()`` names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,8 @@ class Strategy:
     bucket: Mapping[str, float]
     default_probability: Mapping[str, float]
     usd_per_unit: Mapping[str, Decimal] = field(default_factory=dict)
+    treatments: TreatmentPath = field(default_factory=TreatmentPath)
+    """The reminders this strategy sends by itself (issue 20); empty where the file has none."""
 
     @property
     def usd_rate(self) -> Mapping[str, float]:
@@ -232,6 +232,7 @@ def parse_strategy(data: Mapping[str, Any], source: str) -> Strategy:
         default_probability=probabilities,
         usd_per_unit={k: _num(data.get("usd_per_unit", {}), k, f"{where}: usd_per_unit", Decimal)
                       for k in data.get("usd_per_unit", {})},
+        treatments=parse_treatments(data, source),
     )
     if strategy.contactable_now < 500:
         raise StrategyError(f"{where}: contactable_now must keep callable accounts first (at least 500)")
