@@ -140,6 +140,9 @@ async def sign_in(http: httpx.AsyncClient, names: list[str]) -> dict[str, str]:
             if r.status_code == 200:
                 tokens[name] = r.json()["access_token"]
                 break
+            if r.status_code == 401:  # no such agent: --reuse of a database dealt to fewer
+                raise SystemExit(f"{name} could not sign in (401): the database has fewer agents than asked; "
+                                 "run without --reuse to deal to them")
             await asyncio.sleep(float(r.headers.get("retry-after", "0.2") or 0.2))
         else:
             raise SystemExit(f"{name} could not sign in: {r.status_code} {r.text[:200]}")
