@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ADMITTED_AT, ProblemError
+from backend.api.errors import ADMITTED_AT, BUSY_DETAIL, ProblemError
 from backend.models import ApiToken, User
 from backend.services.users import token_in_use
 from backend_client.models import text_problem
@@ -43,7 +43,7 @@ def get_session(request: Request) -> Iterator[Session]:
     bound = request.app.state.settings.max_queue_seconds
     admitted = request.scope.get("state", {}).get(ADMITTED_AT)
     if bound and admitted is not None and time.monotonic() - admitted > bound:
-        raise ProblemError(503, "Busy", "The server is handling all it can; try again", headers={"Retry-After": "1"})
+        raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": "1"})
     yield from request.app.state.db.session()
 
 

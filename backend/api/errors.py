@@ -151,8 +151,11 @@ ADMITTED_AT = "collectdesk.admitted_at"
 it was admitted: ``deps.get_session`` refuses one that waited longer than ``max_queue_seconds``."""
 
 
+BUSY_DETAIL = "The server is handling all it can; try again"
+
+
 def busy_response() -> JSONResponse:
-    busy = Problem(title="Busy", status=503, detail="The server is handling all it can; try again")
+    busy = Problem(title="Busy", status=503, detail=BUSY_DETAIL)
     return problem_response(busy, headers={"Retry-After": "1"})
 
 
