@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NoReturn
 
 from backend.domain.strategy_error import StrategyError
@@ -61,17 +62,14 @@ class TreatmentPath:
 
     steps: tuple[Step, ...] = ()
 
-    def __post_init__(self) -> None:
-        predecessors: dict[str, tuple[str, ...]] = {}
-        for s in self.steps:
-            if s.then is not None and s.then != QUEUE:
-                predecessors[s.then] = predecessors.get(s.then, ()) + (s.id,)
-        object.__setattr__(self, "_predecessors", predecessors)
-
-    @property
+    @cached_property
     def predecessors(self) -> Mapping[str, tuple[str, ...]]:
         """Step id → the ids of the steps whose ``then`` names it (most have one or none)."""
-        return self.__dict__["_predecessors"]  # type: ignore[no-any-return]
+        found: dict[str, tuple[str, ...]] = {}
+        for s in self.steps:
+            if s.then is not None and s.then != QUEUE:
+                found[s.then] = found.get(s.then, ()) + (s.id,)
+        return found
 
     @property
     def entry_steps(self) -> tuple[Step, ...]:
