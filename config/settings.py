@@ -79,8 +79,10 @@ class BackendSettings(BaseSettings):
     # ``threads``; with ``threads`` ≤ ``db_pool_size`` + ``db_max_overflow`` no thread waits
     # for a connection. PostgreSQL's ``max_connections`` must exceed the connections of every
     # worker of every host: workers × (pool size + overflow) + a few for maintenance.
-    threads: int = Field(default=20, ge=1)
-    """Threads that run the routes' bodies (and their dependencies) in each worker."""
+    threads: int = Field(default=2, ge=1)
+    """Threads that run the routes' bodies (and their dependencies) in each worker. Two: the
+    routes are CPU-bound, and more threads only fight over the interpreter with each other and
+    with the event loop (bench/README, "Fewer route threads")."""
     db_pool_size: int = Field(default=10, ge=1)
     """Connections to PostgreSQL each worker keeps open."""
     db_max_overflow: int = Field(default=10, ge=0)

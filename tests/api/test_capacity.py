@@ -145,7 +145,7 @@ def test_capacity_settings_are_sized_together_by_default(monkeypatch: pytest.Mon
     each is a setting (``COLLECTDESK_*``), passed to the engine the app makes."""
     settings = BackendSettings(db="sqlite://")
     assert (settings.threads, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds,
-            settings.max_in_flight) == (20, 10, 10, 2.0, 100)
+            settings.max_in_flight) == (2, 10, 10, 2.0, 100)
     assert settings.threads <= settings.db_pool_size + settings.db_max_overflow
     for name, value in {"THREADS": "8", "DB_POOL_SIZE": "4", "DB_MAX_OVERFLOW": "4", "DB_POOL_TIMEOUT_SECONDS": "0.5",
                         "MAX_IN_FLIGHT": "30"}.items():
