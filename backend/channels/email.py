@@ -329,8 +329,12 @@ def send(settings: BackendSettings, message: EmailMessage) -> SendResult:
         result = _by_code(exc.smtp_code, exc.smtp_error, "auth")
     except smtplib.SMTPResponseException as exc:  # SMTPConnectError, a refused HELO, STARTTLS, AUTH
         result = _by_code(exc.smtp_code, exc.smtp_error, stage)
-    except smtplib.SMTPServerDisconnected as exc:
-        result = SendResult(Outcome.TEMPORARY, None, f"the relay closed the connection: {exc}", stage)
+    except smtplib.SMTPServerDisconnected as exc:  # smtplib's word for a reply that timed out, too
+        if isinstance(exc.__context__, TimeoutError):
+            result = SendResult(Outcome.TEMPORARY, None, f"no answer from the relay within "
+                                f"{settings.smtp_timeout_seconds:g} s", stage)
+        else:
+            result = SendResult(Outcome.TEMPORARY, None, f"the relay closed the connection: {exc}", stage)
     except ssl.SSLCertVerificationError as exc:
         result = SendResult(Outcome.PERMANENT, None, f"the relay's certificate is not trusted: "
                             f"{exc.verify_message}", stage)

@@ -291,3 +291,30 @@ def test_template_and_message_errors_name_what_is_at_fault(tmp_path) -> None:
         build_message(good, to="not an address", sender=SENDER, key=KEY, now=NOW)
     with pytest.raises(EmailError, match="^key: "):
         build_message(good, to="c@example.com", sender=SENDER, key="a\nBcc: x@evil.example", now=NOW)
+
+
+def test_a_relay_that_never_answers_is_temporary() -> None:
+    with socket.socket() as silent:  # listens (the kernel accepts), never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        result = send(_settings(port, smtp_timeout_seconds=0.3), _message())
+    assert (result.outcome, result.code, result.stage) == (Outcome.TEMPORARY, None, "connect")
+    assert result.retry and "0.3 s" in result.message
+
+
+def test_every_email_step_of_the_strategies_has_its_templates() -> None:
+    import tomllib
+
+    from backend.domain.treatments import parse_treatments
+    from config import CONFIG_DIR
+
+    named = set()
+    for path in sorted((CONFIG_DIR / "strategies").glob("*.toml")):
+        path_steps = parse_treatments(tomllib.loads(path.read_text(encoding="utf-8")), path.name).steps
+        named |= {s.template for s in path_steps if s.channel == "email"}
+    assert named == {"reminder_email", "pre_due_email"}
+    for name in sorted(named):
+        for lang in ("en", "zh_CN"):
+            render(name, lang, bank_name="B", customer_name="C", amount_due_minor=1, currency="USD",
+                   due_date=dt.date(2026, 1, 1), opt_out_text="Stop", opt_out_url=OPT_OUT_URL)
