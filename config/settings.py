@@ -8,7 +8,7 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from config import CONFIG_DIR  # noqa: F401 - one CONFIG_DIR, named here too
@@ -147,6 +147,42 @@ class BackendSettings(BaseSettings):
     """The certificate's private key (PEM)."""
     tls_keyfile_password: str | None = Field(default=None, repr=False)
     """The key's passphrase, if it is encrypted (from the environment: never on a command line)."""
+
+    # -- e-mail (issue 20 item 2): the SMTP relay treatments send through (backend.channels.email) --
+    smtp_host: str | None = None
+    """The relay's host name; unset: no e-mail can be sent (a send says so, naming this setting)."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    """587: message submission, with STARTTLS."""
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before anything else is said (the relay's certificate
+    checked against the system's CAs, or ``smtp_ca_bundle``'s); false only for a relay on loopback
+    or a trusted network."""
+    smtp_ca_bundle: Path | None = None
+    """The CA certificates (PEM) the relay's certificate is checked against, for a relay signed by
+    the bank's own CA; unset: the system's CAs."""
+    smtp_username: str | None = None
+    """Set: sign in (AUTH) with it and ``smtp_password``; unset: send without signing in."""
+    smtp_password: SecretStr | None = Field(default=None, repr=False)
+    """From the environment (``COLLECTDESK_SMTP_PASSWORD``); never logged nor shown in an error."""
+    smtp_from: str | None = None
+    """The From address, bare or with a name: ``Demo Bank Collections <collections@bank.example>``."""
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long to wait for the relay, at connecting and at each reply; then a temporary failure."""
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from email.utils import parseaddr
+
+        if "\r" in value or "\n" in value:
+            raise ValueError("an address is one line")
+        _, address = parseaddr(value)
+        local, at, domain = address.rpartition("@")
+        if not at or not local or not domain or " " in address:
+            raise ValueError(f"{value!r} is not an e-mail address (name@domain, or Name <name@domain>)")
+        return value
 
     hash_workers: int = Field(default=1, ge=1)
     """Threads that check passwords (argon2id, about 20 ms of CPU each), off the event loop: a
