@@ -32,7 +32,6 @@ result or error carries it.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
 import html
 import logging
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.documents.errors import LetterError
+from backend.channels.result import Outcome, SendResult
 from backend.documents.letters import format_day, format_money
 from config import CONFIG_DIR
 
@@ -222,39 +222,6 @@ def build_message(rendered: Rendered, *, to: str, sender: str, key: str, now: dt
 
 
 # --------------------------------------------------------------------------- sending
-
-
-class Outcome(enum.StrEnum):
-    DELIVERED = "delivered"
-    """The relay accepted the message (250 after DATA): it is the relay's to deliver now."""
-    TEMPORARY = "temporary"
-    """Not sent: no connection, a timeout, a dropped connection or a 4xx. Send again later
-    (with back-off), under the same key."""
-    PERMANENT = "permanent"
-    """Not sent, and sending again will not help: a 5xx (a refused recipient, sender, login or
-    message), or a relay that cannot be spoken to safely (no STARTTLS, an untrusted certificate)."""
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    code: int | None
-    """The server's reply code (``250``, ``421``, ``550``); None where none came (no connection)."""
-    message: str
-    """The server's words, or what went wrong locally (never a secret)."""
-    stage: str
-    """Where it ended: ``connect``, ``starttls``, ``auth``, ``sender``, ``recipient``, ``data``
-    or ``sent``. A permanent failure at ``starttls``, ``auth`` or ``sender`` is the relay's
-    settings, not the customer's address: every message will fail so until they are fixed."""
-
-    @property
-    def delivered(self) -> bool:
-        return self.outcome is Outcome.DELIVERED
-
-    @property
-    def retry(self) -> bool:
-        """True: send the same message again later."""
-        return self.outcome is Outcome.TEMPORARY
 
 
 def _by_code(code: int, message: bytes | str, stage: str) -> SendResult:
