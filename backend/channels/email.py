@@ -47,8 +47,8 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backend.documents.errors import LetterError
 from backend.channels.result import Outcome, SendResult
+from backend.documents.errors import LetterError
 from backend.documents.letters import format_day, format_money
 from config import CONFIG_DIR
 
