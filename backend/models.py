@@ -655,6 +655,101 @@ class FlagPeriod(Base):
     ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id], lazy="joined")
 
 
+class TreatmentSend(Base):
+    """One step of a treatment path for one account in one delinquency cycle (issue 20):
+    found due, then sent, waiting for a lawful minute, retried, skipped or failed. ``key``
+    (account, step, cycle) is unique: a step is sent at most once a cycle, whatever runs
+    or workers find it due again."""
+
+    __tablename__ = "treatment_sends"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_treatment_sends_key"),
+        CheckConstraint("status IN ('pending', 'waiting', 'sending', 'sent', 'failed', 'skipped', 'unknown')",
+                        name="status"),
+        CheckConstraint("channel IN ('email', 'sms', 'letter')", name="channel"),
+        Index("ix_treatment_sends_status_next", "status", "next_attempt_at"),
+        Index("ix_treatment_sends_account_cycle", "account_id", "cycle_on"),
+        Index("ix_treatment_sends_due_on", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    """``{account id}:{step id}:{cycle's first day}``: the idempotency key the channel is given too."""
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    strategy: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(8))
+    template: Mapped[str] = mapped_column(String(60))
+    cycle_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    """The day it was first found due."""
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    """``pending`` (to send), ``waiting`` (not lawful now: ``next_attempt_at`` is the next lawful
+    minute), ``sending`` (handed to the channel), ``sent``, ``failed`` (for good, or retries spent),
+    ``skipped`` (never lawful, or nothing to send to: ``rule`` and ``reason`` say why), ``unknown``
+    (the process stopped while sending: never sent again, so never twice)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rule: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(MaskedText(), default="")
+    to: Mapped[str | None] = mapped_column(MaskedString(254))
+    """The address, number or postal address it went to."""
+    lang: Mapped[str | None] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(MaskedText(), default="")
+    """What was sent (the SMS, the e-mail's subject and text); a letter's is its document."""
+    provider_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    """The channel's id of the message (the gateway's), by which receipts come back."""
+    delivery: Mapped[str | None] = mapped_column(String(12))
+    """What a receipt said: ``delivered``, ``failed``, ``expired``; None before one came."""
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_runs.id"))
+    """The run that sent it (the one whose print file holds a letter)."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class TreatmentRun(Base):
+    """One run of the treatments (the scheduler's or ``collectdesk treat``'s): what it found
+    due and did, and the print file of the letters it made."""
+
+    __tablename__ = "treatment_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    planned: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True when this run looked for steps due on ``as_of`` (the first run of the day does)."""
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Channels found broken (their settings, login, certificate): left for the next run."""
+    print_file: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    letters: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TreatmentPause(Base):
+    """A step a supervisor paused: nothing more is sent for it until it is resumed."""
+
+    __tablename__ = "treatment_pauses"
+    strategy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    paused_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    paused_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(MaskedText(), default="")
+
+    paused_by: Mapped[User] = relationship(lazy="joined")
+
+
+class InboundSeen(Base):
+    """A signed webhook request already taken (its signature's digest): the same request
+    again is a replay and refused (issue 20)."""
+
+    __tablename__ = "inbound_seen"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 def _mask_on_set(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:
     if isinstance(value, str):
         from backend.domain.accounts import mask_card_numbers
