@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
@@ -19,12 +20,16 @@ from backend.api.escalations import router as escalations_router
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.api.segments import router as segments_router
+from backend.api.treatments import router as treatments_router
 from backend.api.unit_of_work import UnitOfWorkRoute
 from backend.db import Database
 from backend.security import HashPool
 from backend.services import signin
 from backend_client.models import Health, SweepResult
 from config.settings import BackendSettings
+
+if TYPE_CHECKING:
+    from backend.services.treatments import RunReport
 
 VERSION = "0.1.0"
 MAX_BODY_BYTES = 1 << 20
@@ -146,6 +151,48 @@ async def sweep_loop(db: Database, every: float, *,
         await sleep(every)
 
 
+TREAT_LEASE_S = 900.0
+"""The treatments' lease: long enough for one run (a large day of letters)."""
+
+
+def _treat(db: Database, settings: BackendSettings, holder: str, ttl: float = TREAT_LEASE_S) -> RunReport | None:
+    """One treatments run in the process holding the job's lease (once per deployment,
+    however many workers or hosts); None when another holds it."""
+    from backend.services import jobs, treatments
+
+    with db.sessionmaker() as session:
+        turn = jobs.my_turn(session, "treatments", holder, dt.timedelta(seconds=ttl))
+        session.commit()
+    if not turn:
+        return None
+    report = treatments.run(db.sessionmaker, settings)
+    with db.sessionmaker() as session:
+        jobs.ran(session, "treatments")
+        session.commit()
+    return report
+
+
+async def treatments_loop(db: Database, settings: BackendSettings, every: float, *, holder: str | None = None,
+                          sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    """Run the treatments every ``every`` seconds (``treatments_minutes``): each day's first run
+    finds the steps due; every run sends what may go now (``backend.services.treatments``)."""
+    from backend.services import jobs
+
+    holder = holder or jobs.new_holder()
+    while True:
+        try:
+            report = await run_in_threadpool(_treat, db, settings, holder, max(TREAT_LEASE_S, 2 * every))
+            if report is not None and (report.planned or report.counts):
+                log.info("treatments as of %s: %d newly due; %s", report.as_of, report.planned,
+                         ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items())) or "nothing sent")
+            for outage in report.outages if report is not None else ():
+                log.error("treatments: the %s channel is down (%s: %s)", outage["channel"], outage["stage"],
+                          outage["message"])
+        except Exception:  # noqa: BLE001 - a failed run must not stop the loop; the next one retries
+            log.exception("treatments run failed")
+        await sleep(every)
+
+
 def _release_jobs(db: Database, holder: str) -> None:
     from backend.services import jobs
 
@@ -218,6 +265,9 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
             tasks.append(asyncio.create_task(recheck_loop(db, settings.recheck_seconds, holder=holder)))
         if settings.sweep_hours > 0:
             tasks.append(asyncio.create_task(sweep_loop(db, settings.sweep_hours * 3600, holder=holder)))
+        if settings.treatments_minutes > 0:
+            tasks.append(asyncio.create_task(treatments_loop(db, settings, settings.treatments_minutes * 60,
+                                                             holder=holder)))
         try:
             yield
         finally:
@@ -259,6 +309,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.include_router(reports_router)
     app.include_router(segments_router)
     app.include_router(collab_router)
+    app.include_router(treatments_router)
     docs.install(app)  # /docs and /redoc, their JavaScript and CSS served from here, not a CDN
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=errors.problems(422, 503))

@@ -69,6 +69,14 @@ class BackendSettings(BaseSettings):
     recheck_seconds: float = 30.0
     """How often the backend evaluates again the accounts whose contactability has lapsed
     (a call window opened or closed); 0 turns the loop off (the worklist still does it for its page)."""
+    treatments_minutes: float = 0.0
+    """How often the backend runs the treatments (issue 20: the reminders each strategy sends by
+    e-mail, SMS and letter), once per deployment however many workers or hosts; each day's first
+    run finds the steps due. 0 (the default) turns it off, so that a fresh installation never
+    writes to customers until the bank says so; ``collectdesk treat`` runs it by hand."""
+    opt_out_url: str = "https://bank.example/opt-out"
+    """Where a customer opts out of e-mails (an ``https:`` or ``mailto:`` address): shown in
+    every treatment e-mail and its ``List-Unsubscribe`` (Reg F §1006.6(e))."""
     sweep_hours: float = 24.0
     """How often the backend runs the sweep (plan items and plans kept or broken, SPEC §2), the
     first time at start-up; 0 turns it off (``collectdesk sweep`` and each payment still run it)."""

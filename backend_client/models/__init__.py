@@ -189,6 +189,15 @@ if TYPE_CHECKING:
         Timeline,
         TimelineEntry,
     )
+    from backend_client.models.treatments import (
+        InboundAck,
+        TreatmentDay,
+        TreatmentPauseCreate,
+        TreatmentPauseOut,
+        TreatmentRunOut,
+        TreatmentSendOut,
+        TreatmentStepFigures,
+    )
     from backend_client.vocabulary import (  # the words of the contract, defined once there
         AccountStatus,
         Bucket,
@@ -266,6 +275,13 @@ _WHERE: dict[str, str] = {
     "LetterRunItem": "backend_client.models.escalations",
     "LetterRunOut": "backend_client.models.escalations",
     "LetterSend": "backend_client.models.escalations",
+    "InboundAck": "backend_client.models.treatments",
+    "TreatmentDay": "backend_client.models.treatments",
+    "TreatmentPauseCreate": "backend_client.models.treatments",
+    "TreatmentPauseOut": "backend_client.models.treatments",
+    "TreatmentRunOut": "backend_client.models.treatments",
+    "TreatmentSendOut": "backend_client.models.treatments",
+    "TreatmentStepFigures": "backend_client.models.treatments",
     "Allocation": "backend_client.models.plans",
     "LimitBreach": "backend_client.models.plans",
     "PaymentCreate": "backend_client.models.plans",
@@ -522,6 +538,13 @@ __all__ = [
     "EscalationPage",
     "DocumentCreate",
     "LetterSend",
+    "InboundAck",
+    "TreatmentDay",
+    "TreatmentPauseCreate",
+    "TreatmentPauseOut",
+    "TreatmentRunOut",
+    "TreatmentSendOut",
+    "TreatmentStepFigures",
     "LetterRunItem",
     "LetterRunOut",
     # assign

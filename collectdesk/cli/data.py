@@ -106,6 +106,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     options.db_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
+    treat = sub.add_parser(
+        "treat", help="send the reminders the strategies' treatment paths have due (e-mail, SMS, letter)",
+        description="Find the treatment steps due (the first run of a day does), check each with the "
+                    "compliance engine for its channel at the moment it would go, and send it once: e-mail "
+                    "through COLLECTDESK_SMTP_*, SMS through COLLECTDESK_SMS_*, letters into the run's print "
+                    "file. Each line says what became of one message and why. Running it again sends "
+                    "nothing twice. The backend runs the same every COLLECTDESK_TREATMENTS_MINUTES.")
+    treat.add_argument("--dry-run", action="store_true",
+                       help="print what would be sent and why, with the law's answer now; send and write nothing")
+    treat.add_argument("--as-of", dest="as_of", type=options.date, metavar="DATE",
+                       help="the day whose steps are due, YYYY-MM-DD (default: today in UTC)")
+    treat.add_argument("--print-file", metavar="FILE.pdf", type=Path,
+                       help="write the run's letters (one print file) to FILE.pdf as well")
+    options.db_option(treat)
+    treat.set_defaults(func=cmd_treat)
+
     rescore = sub.add_parser(
         "rescore", help="score and rank every account again (after a scorecard or strategy change, or nightly)",
         description="Score every account again from its own statement history and rank it with its strategy "
@@ -285,6 +301,40 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"sweep as of {as_of.isoformat()}: {plural(result.items_kept, 'plan item')} kept, "
           f"{result.items_broken:,} broken; {plural(result.plans_kept, 'plan')} kept, {result.plans_broken:,} broken")
     return 0
+
+
+def cmd_treat(args: argparse.Namespace) -> int:
+    from backend.models import utcnow
+    from backend.services import treatments
+    from collectdesk.cli.desk import _backend_settings
+
+    settings = _backend_settings()
+    now = utcnow()
+    as_of = args.as_of or now.date()
+    engine = open_engine(resolve_db(args.db))
+    try:
+        if args.dry_run:
+            with open_session(engine) as session:
+                lines = treatments.dry_run(session, settings, as_of, now)
+            for line in lines:
+                print(line)
+            print(f"dry run as of {as_of.isoformat()}: {plural(len(lines), 'message')} due, nothing sent")
+            return 0
+        report = treatments.run(lambda: open_session(engine), settings, as_of=as_of)
+    finally:
+        engine.dispose()
+    for line in report.lines:
+        print(line)
+    for outage in report.outages:
+        print(f"the {outage['channel']} channel is down ({outage['stage']}: {outage['message']}); its messages wait",
+              file=sys.stderr)
+    if args.print_file is not None and report.print_file is not None:
+        args.print_file.write_bytes(report.print_file)
+        print(f"print file: {args.print_file} ({plural(len(report.letters), 'letter')})")
+    counts = ", ".join(f"{n:,} {what}" for what, n in sorted(report.counts.items()) if n)
+    print(f"treatments as of {as_of.isoformat()} (run {report.run_id}): {plural(report.planned, 'step')} newly due"
+          f"{'; ' + counts if counts else ''}")
+    return 1 if report.outages else 0
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:

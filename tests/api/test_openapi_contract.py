@@ -11,7 +11,8 @@ What a route's dependencies say it answers:
 - a path parameter (a record by id or name): 404;
 - a body: 413 (``errors.BodyLimit``) and 422;
 - ``If-Match``: 412 (stale) and 428 (missing);
-- signing in: 401 (a wrong password) and 429 with ``Retry-After`` (the throttle).
+- signing in: 401 (a wrong password) and 429 with ``Retry-After`` (the throttle);
+- the SMS gateway's signed webhook: 401 (no signature, a wrong or stale one).
 
 And none of 401, 412, 413, 428 or 429 where nothing in the route can answer it.
 """
@@ -72,7 +73,8 @@ def _expected(route: Any) -> tuple[set[int], set[int]]:
         must.add(503)
     signs_in = route.path == "/api/v1/auth/login"
     auth = deps.get_current_token in calls
-    if auth or signs_in:
+    signed = route.path == "/api/v1/inbound/sms"  # the gateway's webhook: an HMAC signature, not a token
+    if auth or signs_in or signed:
         must.add(401)
     if signs_in:
         must.add(429)

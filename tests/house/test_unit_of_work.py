@@ -29,6 +29,10 @@ COMMITS_ALLOWED = {
     ("backend/services/signin.py", "close_attempt"): "a sign-in's steps around the password check in its own threads",
     ("backend/services/ranking.py", "refresh_all_due"): "the background re-check, a batch per transaction",
     ("backend/services/rescore.py", "_write"): "the portfolio rescore (CLI), a batch per transaction",
+    ("backend/services/treatments.py", "run"): "the treatments (scheduler, CLI): the day's plan, then the run's record",
+    ("backend/services/treatments.py", "send_one"): "a message marked sending before its channel is called, "
+                                                     "and its outcome after: never sent twice",
+    ("backend/services/treatments.py", "_send_letter"): "a treatment letter, one transaction per letter",
 }
 
 
