@@ -48,7 +48,8 @@ from config import CONFIG_DIR
 CONFIG_FILE = CONFIG_DIR / "escalation.toml"
 KINDS = tuple(k.value for k in EscalationKind)
 DOCUMENT_KINDS = tuple(k.value for k in DocumentKind)
-LEGAL_PACK = DOCUMENT_KINDS
+LEGAL_PACK = ("demand_letter", "statement", "contact_history", "plan_history")
+"""What a legal referral carries (SPEC §3): not every document kind (a reminder letter is none of it)."""
 MEDIA = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8"}
 
 # A flag an escalation holds while it is undecided or open (SPEC §4 pauses): a
