@@ -198,6 +198,10 @@ class DocumentKind(StrEnum):
     statement = "statement"
     contact_history = "contact_history"
     plan_history = "plan_history"
+    reminder_letter = "reminder_letter"
+    """A friendly reminder (a treatment's early letter, issue 20); not in the legal pack."""
+    please_call_letter = "please_call_letter"
+    """Asks the customer to call (after calls that failed, issue 20); not in the legal pack."""
 
 
 class DocumentFormat(StrEnum):

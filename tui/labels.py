@@ -450,6 +450,8 @@ DOCUMENT_KINDS: dict[str, str] = {
     "statement": N_("statement of account"),
     "contact_history": N_("contact history"),
     "plan_history": N_("plan history"),
+    "reminder_letter": N_("reminder letter"),
+    "please_call_letter": N_("please-call letter"),
 }
 
 DOCUMENT_SHORT: dict[str, str] = {

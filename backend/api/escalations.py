@@ -158,10 +158,11 @@ def send_letter(
     account_id: IdPath, body: LetterSend, user: CurrentUser, session: SessionDep, settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Send a demand letter now (issue 14): the compliance engine is asked for the
+    """Send a letter now (issue 14: the demand letter; issue 20: ``reminder_letter`` and
+    ``please_call_letter``, which treatments send, by hand too): the compliance engine is asked for the
     ``letter`` channel (refused ``409`` naming the rule, as a call is), the PDF is made
     in the customer's language and kept, and an outbound ``letter`` contact records it
-    (``document_id``). A legal referral counts it once it is 14 days old."""
+    (``document_id``). A legal referral counts a demand letter once it is 14 days old."""
     from backend.services import contacts as contacts_svc
 
     def create() -> ContactOut:

@@ -28,22 +28,33 @@ class Jurisdiction:
     lang: str
     contact: str | None
     """The bank's local office, one item a line; None: the deployment's."""
+    hours: str | None = None
+    """When the bank's phone line answers, as a letter prints it; None: the file's own ``hours``."""
 
 
 OTHER = Jurisdiction("", "en", None)
 
 
 @lru_cache(maxsize=4)
+def _read(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _text(value: object) -> str:
+    return "\n".join(line.strip() for line in str(value or "").splitlines() if line.strip())
+
+
+@lru_cache(maxsize=4)
 def _load(path: Path) -> dict[str, Jurisdiction]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = _read(path)
     by_country: dict[str, Jurisdiction] = {}
     for code, entry in data.get("jurisdictions", {}).items():
         lang = entry.get("lang", "en")
         if lang not in LANGS:
             raise ValueError(f"{path}: [jurisdictions.{code}] lang {lang!r} is not one of {', '.join(LANGS)}")
-        contact = "\n".join(line.strip() for line in str(entry.get("contact", "")).splitlines() if line.strip())
+        contact, hours = _text(entry.get("contact")), _text(entry.get("hours"))
         for country in entry.get("countries", []):
-            by_country[str(country).upper()] = Jurisdiction(code, lang, contact or None)
+            by_country[str(country).upper()] = Jurisdiction(code, lang, contact or None, hours or None)
     return by_country
 
 
@@ -61,6 +72,12 @@ def document_lang(place: Jurisdiction, requested: str | None) -> str:
     if requested.startswith("zh") and place.lang.startswith("zh"):
         return place.lang
     return requested
+
+
+def bank_hours(place: Jurisdiction, path: Path = CONFIG_FILE) -> str:
+    """When the bank's phone line answers, as a letter to that jurisdiction gives it (the
+    file's top-level ``hours`` for a country in no jurisdiction, or one that names none)."""
+    return place.hours or _text(_read(path).get("hours"))
 
 
 def bank_contact(place: Jurisdiction, default: str) -> str:

@@ -48,7 +48,8 @@ from config import CONFIG_DIR
 CONFIG_FILE = CONFIG_DIR / "escalation.toml"
 KINDS = tuple(k.value for k in EscalationKind)
 DOCUMENT_KINDS = tuple(k.value for k in DocumentKind)
-LEGAL_PACK = DOCUMENT_KINDS
+LEGAL_PACK = ("demand_letter", "statement", "contact_history", "plan_history")
+"""What a legal referral carries (SPEC §3): not every document kind (a reminder letter is none of it)."""
 MEDIA = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8"}
 
 # A flag an escalation holds while it is undecided or open (SPEC §4 pauses): a
@@ -363,15 +364,17 @@ def context(session: Session, account: Account, kind: str, today: dt.date, bank_
             bank_contact: str) -> dict[str, Any]:
     """What the ``kind`` template prints about ``account`` (the card only as its last four):
     ``jurisdiction`` (``CN``, ``TW``, ``HK`` or empty) chooses the rules a template cites, and
-    the bank's contact is its office there (config/letters.toml)."""
+    the bank's contact is its office there, with the hours its phone line answers
+    (config/letters.toml)."""
     from backend.documents import mask_card
-    from backend.documents.jurisdictions import jurisdiction
+    from backend.documents.jurisdictions import bank_hours, jurisdiction
 
     customer = account.customer
     policy = load_policy()
     place = jurisdiction(customer.country)
     d: dict[str, Any] = {
-        "bank_name": bank_name, "bank_contact": place.contact or bank_contact, "jurisdiction": place.code, "today": today, "customer_name": customer.name,
+        "bank_name": bank_name, "bank_contact": place.contact or bank_contact, "bank_hours": bank_hours(place),
+        "jurisdiction": place.code, "today": today, "customer_name": customer.name,
         "customer_address": customer.addresses[0].text if customer.addresses else None,
         "account_ref": account.account_ref, "card": mask_card(account.card_last4), "opened_on": account.opened_on,
         "credit_limit_minor": account.credit_limit_minor, "balance_minor": account.balance_minor,

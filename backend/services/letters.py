@@ -1,5 +1,6 @@
 """Letters sent (issue 14): the demand letter from the desk, one account at a time or
-in a supervisor's batch for a segment.
+in a supervisor's batch for a segment; and (issue 20) the reminder and please-call letters
+a treatment step sends, through :func:`send_for_treatment`, the same way.
 
 Sending a letter is a contact like a call: the compliance engine is asked for the
 ``letter`` channel at the moment it goes (cease, pauses, legal hold), it is
@@ -84,6 +85,20 @@ def send(session: Session, user: User, account_id: int, data: LetterSend, bank_n
             raise Invalid("Letter cannot be sent", f"address: {exc.detail}",
                                errors=[("address", exc.detail)]) from None
         raise Conflict("Letter not allowed now", exc.detail, rule=exc.rule, blocks=exc.blocks) from None
+    session.flush()
+    return contact
+
+
+def send_for_treatment(session: Session, user: User, account: Account, kind: str, lang: str | None,
+                       bank_name: str, bank_contact: str, now: dt.datetime) -> Contact:
+    """A treatment step's letter (issue 20): ``kind`` (``reminder_letter``, ``please_call_letter``
+    or ``demand_letter``) sent on ``account`` at ``now`` as :func:`send` sends one, asked of the
+    compliance engine for the ``letter`` channel at that moment and recorded as a ``letter``
+    contact naming its PDF. ``lang`` None: the customer's. Raises :class:`NotSent` (the rule,
+    or ``no-address``) where it may not go; the scheduler records that and moves on. The
+    caller holds the account (locked, visible to ``user``) and its transaction."""
+    data = LetterSend.model_validate({"kind": kind, "lang": lang})
+    contact = _send(session, user, account, data, bank_name, bank_contact, now)
     session.flush()
     return contact
 

@@ -104,9 +104,10 @@ class DocumentCreate(Wire):
 
 
 class LetterSend(Wire):
-    """``POST /api/v1/accounts/{id}/letters``: send a letter (issue 14: the demand letter)."""
+    """``POST /api/v1/accounts/{id}/letters``: send a letter (issue 14: the demand letter; issue 20:
+    the reminder and please-call letters a treatment sends, which a supervisor may send by hand)."""
 
-    kind: Literal["demand_letter"] = "demand_letter"
+    kind: Literal["demand_letter", "reminder_letter", "please_call_letter"] = "demand_letter"
     lang: DocumentLang | None = None
     """Default: the customer's language, as for documents."""
 
