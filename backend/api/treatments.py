@@ -108,10 +108,10 @@ def inbound_sms(
     from backend.channels import sms
 
     now = utcnow()
-    secret = settings.sms_webhook_secret.get_secret_value() if settings.sms_webhook_secret else None
+    secret = settings.sms_webhook_secret
     try:
         verified = sms.verify(secret, timestamp, signature, body, now,
-                              tolerance=dt.timedelta(seconds=settings.sms_webhook_tolerance_seconds))
+                              tolerance_seconds=settings.sms_webhook_tolerance_seconds)
     except sms.WebhookRefused as exc:
         raise ProblemError(401, "Not signed", f"{exc.field}: {exc.reason}", errors=[(exc.field, exc.reason)]) from None
     inbound.take_once(session, verified.replay_key, now)
@@ -122,4 +122,5 @@ def inbound_sms(
         raise inbound.bad(field or "body", words or str(exc)) from None
     if isinstance(message, sms.Receipt):
         return inbound.receipt(session, message.id, message.status, message.at, message.error)
-    return inbound.reply(session, message.sender, message.text, message.at, sms.is_opt_out(message.text))
+    # message is a Reply
+    return inbound.reply(session, message.sender, message.text, message.at, message.opt_out)

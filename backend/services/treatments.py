@@ -124,7 +124,7 @@ class Channels:
             def mail(message: EmailMessage) -> SendResult:
                 return email.send(settings, message)
         text = None
-        if getattr(settings, "sms_gateway_url", None):
+        if settings.sms_gateway_url:
             from backend.channels import sms
 
             def text(to: str, body: str, key: str) -> SendResult:
@@ -337,7 +337,8 @@ def prepare(session: Session, row: TreatmentSend, account: Account, channels: Ch
         _check(session, account, "sms", now, number)
         rendered_sms = sms.render(row.template, lang, bank_name=settings.bank_name, customer_name=customer.name,
                                   amount_due_minor=account.overdue_minor, currency=account.currency,
-                                  due_date=_due_date(account, now.date()), opt_out_text=sms.OPT_OUT[lang])
+                                  due_date=_due_date(account, now.date()), opt_out_text=sms.OPT_OUT_TEXT[lang],
+                                  max_segments=settings.sms_max_segments)
         return Prepared(number, lang, rendered_sms.text)
     raise ValueError(f"not a message channel: {row.channel}")
 
@@ -687,7 +688,7 @@ def day_view(session: Session, user: User, settings: BackendSettings, as_of: dt.
     audit.record(session, user.id, "view", "treatments", None, as_of=as_of.isoformat(), rows=len(rows))
     return TreatmentDay(as_of=as_of, enabled=settings.treatments_minutes > 0,
                         channels={"email": bool(settings.smtp_host and settings.smtp_from),
-                                  "sms": bool(getattr(settings, "sms_gateway_url", None)), "letter": True},
+                                  "sms": bool(settings.sms_gateway_url), "letter": True},
                         steps=steps, items=[send_out(r, ref) for r, ref in rows],
                         last_run=run_out(last) if last else None)
 
