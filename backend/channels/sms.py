@@ -426,6 +426,9 @@ def send(settings: BackendSettings, *, to: str, text: str, key: str) -> SendResu
     assert url is not None
     timeout = settings.sms_timeout_seconds
     try:
+        # trust_env=False: no proxy nor CA bundle from the environment, the gateway reached
+        # directly and its certificate checked against certifi's CAs; redirects are not followed
+        # (the credential is for this URL only).
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             response = client.post(url, content=body, headers=headers)
         result = _classify(response, number, settings, secret)
@@ -479,7 +482,9 @@ class Verified:
     signed_at: dt.datetime
     """The timestamp it was signed with (UTC)."""
     replay_key: str
-    """SHA-256 hex of its canonical signature: store it (unique) and refuse a post that has it again."""
+    """The SHA-256 hex of the signature's 64 hex digits (the header without ``sha256=``, as
+    computed here, so one post has one key): store it (unique) for at least twice the
+    tolerance and refuse a post whose key is there already."""
 
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
