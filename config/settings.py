@@ -222,7 +222,11 @@ class BackendSettings(BaseSettings):
         import ipaddress
         from urllib.parse import urlsplit
 
-        parts = urlsplit(value.strip())
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - a port out of range raises here
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL: {exc}") from exc
         host = parts.hostname or ""
         if parts.scheme not in ("https", "http") or not host:
             raise ValueError(f"{value!r} is not an http(s) URL")

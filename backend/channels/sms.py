@@ -281,6 +281,10 @@ def check_settings(settings: BackendSettings) -> None:
     """:class:`SmsError` naming the setting when no text can be sent at all as configured."""
     if not settings.sms_gateway_url:
         raise SmsError("sms_gateway_url: not set (COLLECTDESK_SMS_GATEWAY_URL): no text can be sent")
+    if settings.sms_auth_value is not None:
+        value = settings.sms_auth_value.get_secret_value()
+        if not value or not value.isascii() or not value.isprintable():
+            raise SmsError("sms_auth_value: must be printable ASCII on one line (COLLECTDESK_SMS_AUTH_VALUE)")
     if "$sender" in _placeholders(settings.sms_body_template) and not settings.sms_sender:
         raise SmsError("sms_sender: not set, and sms_body_template sends $sender (COLLECTDESK_SMS_SENDER)")
 
@@ -413,8 +417,8 @@ def send(settings: BackendSettings, *, to: str, text: str, key: str) -> SendResu
     check_settings(settings)
     number = normalise_number(to, settings.default_country, field="to")
     check_text(text, max_segments=settings.sms_max_segments)
-    if not isinstance(key, str) or not key.strip() or any(c in key for c in "\r\n") or not key.isprintable():
-        raise SmsError(f"key: {key!r} must be a non-empty line (the idempotency key)")
+    if not isinstance(key, str) or not key.strip() or not key.isascii() or not key.isprintable():
+        raise SmsError(f"key: {key!r} must be a non-empty line of ASCII (the idempotency key, a header too)")
     body = build_body(settings.sms_body_template, to=number, text=text, key=key, sender=settings.sms_sender)
     headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
                IDEMPOTENCY_HEADER: key, "User-Agent": "collectdesk-sms"}
@@ -432,6 +436,8 @@ def send(settings: BackendSettings, *, to: str, text: str, key: str) -> SendResu
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             response = client.post(url, content=body, headers=headers)
         result = _classify(response, number, settings, secret)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:  # sms_gateway_url: a port out of range…
+        result = SendResult(Outcome.PERMANENT, None, f"sms_gateway_url: cannot be used: {exc}", "gateway")
     except httpx.ConnectTimeout:
         result = SendResult(Outcome.TEMPORARY, None, f"cannot reach the gateway within {timeout:g} s", "connect")
     except httpx.TimeoutException:

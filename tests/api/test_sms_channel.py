@@ -184,6 +184,15 @@ def test_busy_or_broken_gateway_is_temporary(gateway, code) -> None:
     assert result.retry and not result.outage and "busy" in result.message
 
 
+def test_a_gateway_url_that_cannot_be_used_is_a_permanent_outage() -> None:
+    with pytest.raises(ValueError, match="(?s)sms_gateway_url.*out of range"):
+        _settings("http://127.0.0.1:99999/send")
+    # one that slipped past the settings' check (built without it) is the channel's, not the customer's
+    settings = BackendSettings.model_construct(**{**dict(_settings("http://127.0.0.1/")), "sms_gateway_url": "http://[zz]/"})
+    result = send(settings, to=NUMBER, text=TEXT, key=KEY)
+    assert (result.outcome, result.stage) == (Outcome.PERMANENT, "gateway") and result.outage
+
+
 def test_nothing_listening_is_temporary() -> None:
     port = _free_port()  # bound and closed: nothing listens there
     result = send(_settings(f"http://127.0.0.1:{port}/send"), to=NUMBER, text=TEXT, key=KEY)
@@ -234,8 +243,12 @@ def test_what_no_resend_can_mend_is_refused_before_sending(gateway) -> None:
     for bad in ("12345", "not a number", "+861012345678", "+18005550100", ""):  # garbage, a landline, toll-free
         with pytest.raises(SmsError, match="^to: "):
             send(settings, to=bad, text=TEXT, key=KEY)
-    with pytest.raises(SmsError, match="^key: "):
-        send(settings, to=NUMBER, text=TEXT, key="a\nb")
+    for key in ("a\nb", "", "clé-42"):
+        with pytest.raises(SmsError, match="^key: "):
+            send(settings, to=NUMBER, text=TEXT, key=key)
+    with pytest.raises(SmsError, match="^sms_auth_value: must be printable ASCII") as refused:
+        send(_settings(f"{base}/send", sms_auth_value="Bearer s3cret\r\nX: y"), to=NUMBER, text=TEXT, key=KEY)
+    assert "s3cret" not in str(refused.value)
     with pytest.raises(SmsError, match="^text: 4 SMS segments"):
         send(settings, to=NUMBER, text="x" * 500, key=KEY)
     with pytest.raises(SmsError, match="^sms_gateway_url: not set"):
