@@ -192,6 +192,110 @@ class BackendSettings(BaseSettings):
             raise ValueError(f"{value!r} is not an e-mail address (name@domain, or Name <name@domain>)")
         return value
 
+    # -- SMS (issue 20 item 2): the HTTP gateway treatments text through (backend.channels.sms) --
+    sms_gateway_url: str | None = None
+    """Where a text is POSTed (the gateway's send endpoint); ``https://`` unless its host is
+    loopback. Unset: no text can be sent (a send says so, naming this setting)."""
+    sms_auth_header: str = "Authorization"
+    """The header that carries ``sms_auth_value`` (``Authorization``, ``X-Api-Key``…)."""
+    sms_auth_value: SecretStr | None = Field(default=None, repr=False)
+    """The header's value (``Bearer …``), from the environment (``COLLECTDESK_SMS_AUTH_VALUE``);
+    never logged nor shown in an error. Unset: no such header is sent."""
+    sms_body_template: str = '{"to": "$to", "text": "$text", "from": "$sender", "reference": "$key"}'
+    """The JSON the gateway is sent. It is parsed as JSON, and every string value that is exactly
+    ``"$to"`` (the number, E.164), ``"$text"``, ``"$key"`` (the idempotency key) or ``"$sender"``
+    (``sms_sender``) is replaced by that value, so whatever a value holds stays one JSON string;
+    a placeholder inside a longer string is refused. ``$to`` and ``$text`` are required."""
+    sms_sender: str | None = None
+    """The sender id the gateway shows (a short code, a number, an alphanumeric name)."""
+    sms_message_id_field: str = "id"
+    """Where the gateway's message id is in its JSON answer, as a dotted path (``id``,
+    ``data.message_id``, ``messages.0.id``): receipts come back under that id."""
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long to wait for the gateway, to connect and to answer; then a temporary failure."""
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+    """A text longer than this many SMS segments (160 GSM-7 characters, or 70 UCS-2 for Chinese,
+    alone; 153 and 67 each in a longer one) is refused, not sent."""
+    sms_webhook_secret: SecretStr | None = Field(default=None, repr=False)
+    """The key the gateway signs its receipts and replies with (HMAC-SHA256, see
+    ``backend.channels.sms``); unset: every inbound post is refused."""
+    sms_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    """An inbound post signed more than this far from now (before or after) is refused."""
+
+    @field_validator("sms_gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - a port out of range raises here
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL: {exc}") from exc
+        host = parts.hostname or ""
+        if parts.scheme not in ("https", "http") or not host:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if parts.scheme != "https" and not loopback:
+            raise ValueError(f"{value!r}: https:// is required (plain http only to a gateway on loopback)")
+        return value.strip()
+
+    @field_validator("sms_auth_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
+            raise ValueError(f"{value!r} is not a header name")
+        return value
+
+    @field_validator("sms_body_template")
+    @classmethod
+    def _body_template(cls, value: str) -> str:
+        import json
+        import re
+
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from exc
+        found: set[str] = set()
+
+        def walk(node: object) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if re.search(r"\$(to|text|key|sender)\b", k):
+                        raise ValueError(f"{k!r}: a placeholder is a value, not a key")
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+            elif isinstance(node, str):
+                if node in ("$to", "$text", "$key", "$sender"):
+                    found.add(node)
+                elif re.search(r"\$(to|text|key|sender)\b", node):
+                    raise ValueError(f"{node!r}: a placeholder must be a whole JSON string (\"$to\"), "
+                                     "not part of one")
+
+        walk(parsed)
+        missing = sorted({"$to", "$text"} - found)
+        if missing:
+            raise ValueError(f"has no {missing[0]} (a string value that is exactly \"{missing[0]}\")")
+        return value
+
+    @field_validator("sms_message_id_field")
+    @classmethod
+    def _dotted(cls, value: str) -> str:
+        if not value or any(not part for part in value.split(".")):
+            raise ValueError(f"{value!r} is not a dotted path (id, data.message_id)")
+        return value
+
     hash_workers: int = Field(default=1, ge=1)
     """Threads that check passwords (argon2id, about 20 ms of CPU each), off the event loop: a
     flood of sign-ins takes at most this many CPUs from the requests of those signed in."""
