@@ -94,10 +94,14 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), LONGEST_BACKOFF)
 
 
-def message_lang(language: str | None) -> str:
-    """The template language for a customer: Chinese ones get ``zh_CN``, everyone else ``en``
-    (the two every e-mail and SMS template is written in)."""
-    return "zh_CN" if (language or "").lower().startswith("zh") else "en"
+def message_lang(language: str | None, country: str | None = None) -> str:
+    """The template language for a customer: ``zh_CN`` for one whose language is Chinese, or
+    who has none on record and lives in mainland China; ``en`` for everyone else (the two every
+    e-mail and SMS template is written in; Taiwan and Hong Kong would want traditional script,
+    which no message template has yet, so they get English unless their language says Chinese)."""
+    if language:
+        return "zh_CN" if language.lower().startswith("zh") else "en"
+    return "zh_CN" if (country or "").upper() == "CN" else "en"
 
 
 # --------------------------------------------------------------------------- channels
@@ -190,19 +194,37 @@ def _failed_calls(session: Session, ids: Sequence[int], since: dt.datetime) -> d
     return out
 
 
-def _settled(session: Session, ids: Sequence[int], since: dt.date) -> tuple[dict[tuple[int, dt.date], dict[str, dt.date]], set[str]]:
-    """Per (account, cycle): step id → the day it was settled; and every key there is."""
+def _settled(session: Session, ids: Sequence[int], since: dt.date
+             ) -> tuple[dict[tuple[int, dt.date], dict[str, dt.date]], set[str], dict[int, dt.date]]:
+    """Per (account, cycle): step id → the day it was settled; every key there is; and each
+    account's latest cycle."""
     done: dict[tuple[int, dt.date], dict[str, dt.date]] = defaultdict(dict)
     keys: set[str] = set()
+    latest: dict[int, dt.date] = {}
     rows = session.execute(
         select(TreatmentSend.account_id, TreatmentSend.cycle_on, TreatmentSend.step_id, TreatmentSend.status,
                TreatmentSend.sent_at, TreatmentSend.updated_at, TreatmentSend.key)
         .where(TreatmentSend.account_id.in_(ids), TreatmentSend.cycle_on >= since))
     for account_id, cycle_on, step_id, status, sent_at, updated_at, key in rows:
         keys.add(key)
+        latest[account_id] = max(cycle_on, latest.get(account_id, cycle_on))
         if status in DONE:
             done[(account_id, cycle_on)][step_id] = (sent_at or updated_at).date()
-    return done, keys
+    return done, keys, latest
+
+
+SAME_CYCLE_DAYS = 28
+"""A cycle worked out within this many days after the account's latest one is that one: the
+days past due come from the bank's file, which may be days old, and ``today - dpd`` then
+moves on a day each day although the customer missed one payment. A new delinquency needs a
+cure and another missed due date, a billing cycle (about a month) later at the soonest."""
+
+
+def same_cycle(computed: dt.date, latest: dt.date | None) -> dt.date:
+    """The cycle an account is in: its latest one unless ``computed`` is a billing cycle later."""
+    if latest is not None and latest <= computed < latest + dt.timedelta(days=SAME_CYCLE_DAYS):
+        return latest
+    return computed
 
 
 def find_due(session: Session, split: Split, today: dt.date, *, account_ids: Sequence[int] | None = None,
@@ -225,16 +247,17 @@ def find_due(session: Session, split: Split, today: dt.date, *, account_ids: Seq
         oldest = min(today - dt.timedelta(days=max(r[2], 1)) for r in rows)
         broken = _broken_on(session, ids)
         calls = _failed_calls(session, ids, dt.datetime.combine(oldest, dt.time(), dt.UTC))
-        done, keys = _settled(session, ids, oldest)
+        done, keys, latest = _settled(session, ids, oldest - dt.timedelta(days=SAME_CYCLE_DAYS))
         for account_id, ref, dpd in rows:
             strategy = split.for_account(ref)
             path = strategy.treatments
             if not path.steps:
                 continue
             # The pre-due date is not carried by the bank's file: only past-due accounts have a cycle.
-            cycle = cycle_for(dpd, today, None)
-            if cycle is None:
+            computed = cycle_for(dpd, today, None)
+            if computed is None:
                 continue
+            cycle = same_cycle(computed, latest.get(account_id))
             start = dt.datetime.combine(cycle, dt.time(), dt.UTC)
             facts = AccountFacts(dpd=dpd, next_due_on=None, broken_promise_on=broken.get(account_id),
                                  failed_calls=sum(1 for at in calls.get(account_id, ()) if at >= start),
@@ -312,7 +335,7 @@ def prepare(session: Session, row: TreatmentSend, account: Account, channels: Ch
     """The message for ``row``, made in the customer's language and checked by the compliance
     engine at ``now``; :class:`Refused` if it may not go."""
     customer = account.customer
-    lang = message_lang(customer.language)
+    lang = message_lang(customer.language, customer.country)
     if account.status != "open":
         raise Refused("closed", f"the account is {account.status}", None)
     if row.channel == "email":
@@ -405,7 +428,7 @@ def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int
             return "outage"
         if row.channel == "email" and channels.email is None or row.channel == "sms" and channels.sms is None:
             return "not configured"
-        account = session.get(Account, row.account_id, with_for_update=True)
+        account = session.get(Account, row.account_id, with_for_update={"of": Account})
         assert account is not None
         user = system_user(session)
         now = clock()
@@ -441,12 +464,20 @@ def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int
             return "taken"
     # The channel is called outside any transaction: a slow relay holds no lock.
     at = clock()
-    if prepared.email is not None:
-        assert channels.email is not None
-        result = channels.email(prepared.email)
-    else:
-        assert channels.sms is not None
-        result = channels.sms(prepared.to, prepared.content, key)
+    try:
+        if prepared.email is not None:
+            assert channels.email is not None
+            result = channels.email(prepared.email)
+        else:
+            assert channels.sms is not None
+            result = channels.sms(prepared.to, prepared.content, key)
+    except ValueError as exc:  # EmailError, SmsError: raised before anything is sent
+        words = str(exc)
+        stage = "recipient" if words.startswith("to:") else "gateway" if prepared.email is None else "sender"
+        result = SendResult(Outcome.PERMANENT, None, words, stage)
+    if not result.delivered and result.code is not None and 200 <= result.code < 300:
+        # Accepted, but not as the channel should answer (no message id): it may have gone.
+        result = SendResult(Outcome.PERMANENT, result.code, result.message, "accepted?")
     with factory() as session:
         row = session.get(TreatmentSend, row_id)
         account = session.get(Account, row.account_id) if row else None
@@ -459,6 +490,11 @@ def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int
             report.lines.append(f"{account.account_ref} {row.step_id}: sent by {row.channel} to {mask_card_numbers(prepared.to)}")
             return "sent"
         words = f"{result.stage}: {result.code or ''} {result.message}".strip()[:2000]
+        if result.stage == "accepted?":
+            _settle(session, row.id, status="unknown", rule="unknown", reason=words, updated_at=at)
+            session.commit()
+            report.lines.append(f"{account.account_ref} {row.step_id}: may have gone ({words}); not sent again")
+            return "unknown"
         if result.outage:
             down.add(row.channel)
             report.outages.append({"channel": row.channel, "stage": result.stage, "code": result.code,

@@ -320,7 +320,7 @@ def cmd_treat(args: argparse.Namespace) -> int:
                 print(line)
             print(f"dry run as of {as_of.isoformat()}: {plural(len(lines), 'message')} due, nothing sent")
             return 0
-        report = treatments.run(lambda: open_session(engine), settings, as_of=as_of)
+        report = treatments.run(lambda: open_session(engine), settings, as_of=as_of, plan_today=True)
     finally:
         engine.dispose()
     for line in report.lines:
