@@ -639,11 +639,13 @@ def dry_run(session: Session, settings: BackendSettings, as_of: dt.date, now: dt
                 lines.append(f"{head}: " + _would(verdict.blocks[0].rule, "; ".join(b.detail for b in verdict.blocks),
                                                  verdict.next_allowed_at))
             continue
+        configured = channels.email if row.channel == "email" else channels.sms
         try:
             with session.begin_nested() as nested:
                 prepare(session, row, account, channels, settings, now)
                 nested.rollback()
-            lines.append(f"{head}: would send")
+            lines.append(f"{head}: would send" if configured is not None
+                         else f"{head}: would wait (the {row.channel} channel is not configured)")
         except Refused as exc:
             lines.append(f"{head}: " + _would(exc.rule, exc.detail, exc.until))
         except ValueError as exc:

@@ -331,3 +331,21 @@ def test_a_gateway_that_refuses_our_login_is_an_outage_and_a_busy_one_is_tried_a
     assert day([a.id, b.id]).counts.get("sent", 0) == 0  # not before the back-off is over
     clock.now = NOW + treatments.backoff(1)
     assert day([a.id, b.id]).counts["sent"] == 2 and len(gateway.received) == 2
+
+
+def test_the_scheduled_run_is_taken_by_one_server_process_at_a_time(tmp_path) -> None:  # noqa: ANN001
+    """With several workers or hosts, the treatments run in the one holding the job's lease."""
+    from backend.app import _treat
+    from backend.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'treat.db'}"
+    upgrade(url)
+    db = Database(url)
+    try:
+        settings = BackendSettings(db=url)
+        first = _treat(db, settings, "host:1:aaaa")
+        assert first is not None and first.run_id is not None
+        assert _treat(db, settings, "host:2:bbbb") is None  # the first still holds it
+        assert _treat(db, settings, "host:1:aaaa") is not None  # its holder renews it
+    finally:
+        db.engine.dispose()
