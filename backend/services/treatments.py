@@ -270,21 +270,44 @@ def find_due(session: Session, split: Split, today: dt.date, *, account_ids: Seq
 
 def plan(session: Session, split: Split, today: dt.date, *, account_ids: Sequence[int] | None = None,
          now: dt.datetime | None = None) -> int:
-    """Rows for the steps newly due on ``today``; how many were made. Flushed, not committed."""
+    """Rows for the steps newly due on ``today``; how many were made. Flushed, not committed.
+
+    Inserted a thousand at a time; a key another run made meanwhile is left as it is
+    (``ON CONFLICT DO NOTHING`` on the unique key), never made twice."""
+    now = now or utcnow()
     made = 0
+    batch: list[dict[str, Any]] = []
     for due, exists in find_due(session, split, today, account_ids=account_ids):
         if exists:
             continue
-        try:
-            with session.begin_nested():
-                session.add(TreatmentSend(key=due.key, account_id=due.account_id, strategy=due.strategy,
-                                          step_id=due.step.id, channel=due.step.channel, template=due.step.template,
-                                          cycle_on=due.cycle_on, due_on=today, status="pending",
-                                          created_at=now or utcnow(), updated_at=now or utcnow()))
-            made += 1
-        except IntegrityError:  # made by another run just now
-            pass
+        batch.append({"key": due.key, "account_id": due.account_id, "strategy": due.strategy, "step_id": due.step.id,
+                      "channel": due.step.channel, "template": due.step.template, "cycle_on": due.cycle_on,
+                      "due_on": today, "status": "pending", "attempts": 0, "reason": "", "content": "",
+                      "created_at": now, "updated_at": now})
+        if len(batch) >= BATCH:
+            made += _insert_new(session, batch)
+            batch = []
+    if batch:
+        made += _insert_new(session, batch)
     return made
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(TreatmentSend).on_conflict_do_nothing(constraint="uq_treatment_sends_key")
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(TreatmentSend).on_conflict_do_nothing(index_elements=["key"])
+    before = session.scalar(select(func.count()).select_from(TreatmentSend).where(
+        TreatmentSend.key.in_([r["key"] for r in rows])))
+    session.execute(stmt, rows)
+    after = session.scalar(select(func.count()).select_from(TreatmentSend).where(
+        TreatmentSend.key.in_([r["key"] for r in rows])))
+    return int(after or 0) - int(before or 0)
 
 
 # --------------------------------------------------------------------------- sending
