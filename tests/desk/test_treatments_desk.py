@@ -104,6 +104,9 @@ async def test_the_screen_opens_from_the_team_and_shows_the_days_steps_and_messa
         await pilot.press("j")
         await settle(pilot)
         assert "T-0003 champion/letter_15 · sent" in screen_text(desk)
+        await pilot.press("f5")  # loaded again: the messages keep their place
+        await settle(pilot)
+        assert screen.sends_table.cursor_row == 1 and "T-0003 champion/letter_15 · sent" in screen_text(desk)
         # A day back: nothing due then, the open rows still shown; and back to today.
         await pilot.press("left")
         await settle(pilot)
