@@ -71,6 +71,9 @@ if TYPE_CHECKING:
         TeamReport,
         Timeline,
         TokenResponse,
+        TreatmentDay,
+        TreatmentPauseCreate,
+        TreatmentPauseOut,
         UserOut,
         WorklistPage,
     )
@@ -512,6 +515,23 @@ class BackendClient:
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
         return _parse(response, wire.HandoffOut)
 
+
+    # -- treatments (issue 20) -------------------------------------------------------
+
+    async def treatments(self, as_of: dt.date | None = None) -> TreatmentDay:
+        """A day of treatments (default today, UTC): each step with its rows by status, the day's
+        messages and every one still open, the last run (supervisor, legal, admin)."""
+        return await self._get("/api/v1/treatments", wire.TreatmentDay,
+                               as_of=as_of.isoformat() if as_of is not None else None)
+
+    async def pause_treatment(self, pause: TreatmentPauseCreate) -> TreatmentPauseOut:
+        """Stop sending one step until it is resumed (supervisor, admin); a paused step stays paused."""
+        response = await self._request("POST", "/api/v1/treatments/pauses", json=self._body(pause))
+        return _parse(response, wire.TreatmentPauseOut)
+
+    async def resume_treatment(self, strategy: str, step_id: str) -> None:
+        """Send the step again from the next run (supervisor, admin)."""
+        await self._request("DELETE", f"/api/v1/treatments/pauses/{strategy}/{step_id}")
 
 def _parse(response: httpx.Response, model: type[M]) -> M:
     try:

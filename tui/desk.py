@@ -72,6 +72,9 @@ class Navigator(Protocol):
     def breaches(self) -> None:
         """The team's broken promises."""
 
+    def treatments(self) -> None:
+        """The day's treatments (supervisors, legal officers, admins)."""
+
     def reports(self) -> None:
         """The reports."""
 

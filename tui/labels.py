@@ -677,3 +677,60 @@ def scorecard_why(reason: Why) -> str | None:
     except (TypeError, ValueError, KeyError):
         return None
     return listing(parts, last_and=False)
+
+
+# -- treatments (issue 20) ----------------------------------------------------------
+
+SEND_STATUSES: dict[str, str] = {
+    "pending": N_("to send"),
+    "waiting": N_("waiting"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+    "unknown": N_("unknown"),
+}
+"""A treatment message's status (``backend_client.models.SendStatus``), in words."""
+
+STRATEGIES: dict[str, str] = {"champion": N_("champion"), "challenger": N_("challenger")}
+
+RUN_COUNTS: dict[str, str] = {
+    **SEND_STATUSES,
+    "planned": N_("planned"),
+    "retry": N_("to retry"),
+    "paused": N_("paused"),
+    "outage": N_("channel down"),
+    "not configured": N_("not configured"),
+}
+"""What a treatment run counts (``TreatmentRunOut.counts``), in words."""
+
+TREATMENT_RULES: dict[str, str] = {
+    "closed": N_("the account is closed"),
+    "template": N_("the template or a setting is wrong"),
+    "outage": N_("the channel is down"),
+    "retry": N_("the channel failed; tried again later"),
+    "refused": N_("the channel refused it"),
+    "unknown": N_("the sender stopped while sending; not sent again"),
+}
+"""The treatments' own reasons (the compliance rules' are ``RULES``)."""
+
+_TRIGGERS: dict[str, str] = {
+    "days_past_due": N_("DPD {n}"),
+    "days_before_due": N_("due −{n}d"),
+    "after_broken_promise_days": N_("broken +{n}d"),
+    "after_failed_calls": N_("failed ×{n}"),
+}
+
+
+def treatment_rule(code: str | None) -> str:
+    """Why a treatment message waits, was skipped or failed, in words."""
+    if code in TREATMENT_RULES:
+        return _(TREATMENT_RULES[code])
+    return rule(code) if code else ""
+
+
+def treatment_when(when: str) -> str:
+    """A step's trigger (``days_past_due 5``) in a few cells: ``DPD 5``, ``due −3d``."""
+    trigger, _space, number = when.partition(" ")
+    template = _TRIGGERS.get(trigger)
+    return _(template).format(n=number) if template else when

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from backend_client.models import AccountDetail, EscalationOut, TeamOverview
 
 
+TREATMENT_WATCHERS = ("supervisor", "legal", "admin")
+"""Who sees the treatments screen (the backend's rule)."""
+
 OPEN_WAIT_S = 0.25
 """How long an account's answers are waited for before its screen opens without them (what has
 not answered by then fills in as it comes)."""
@@ -324,6 +327,19 @@ class Navigation:
 
         self.app.push_screen(ReportsScreen())
 
+    def treatments(self) -> None:
+        """The day's treatments: supervisors and admins pause steps, legal officers watch."""
+        from tui.screens.supervisor.treatments import TreatmentsScreen
+
+        app = self.app
+        if app.user is None or app.user.role not in TREATMENT_WATCHERS:
+            app.notify(_("Treatments are watched by supervisors, legal officers and admins."),
+                       title=_("Treatments"))
+            return
+        if isinstance(app.screen, TreatmentsScreen):
+            return
+        app.push_screen(TreatmentsScreen())
+
     def segments(self) -> None:
         from tui.screens.supervisor.segments import SegmentsScreen
 
@@ -374,6 +390,7 @@ class Navigation:
         from tui.screens.supervisor.overview import SupervisorScreen
         from tui.screens.supervisor.reports import ReportsScreen
         from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+        from tui.screens.supervisor.treatments import PauseStepScreen, TreatmentsScreen
         from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
         from tui.screens.worklist.worklist import WorklistScreen
 
@@ -381,7 +398,7 @@ class Navigation:
             LoginScreen, WorklistScreen, AccountScreen, CallScreen, NoteScreen, PlanScreen,
             HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
             LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign, SegmentsScreen,
-            SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen, WhyScreen, HelpScreen,
+            SegmentFormScreen, ReportsScreen, TreatmentsScreen, PauseStepScreen, TrainingScreen, ResultsScreen, TrainerScreen, WhyScreen, HelpScreen,
         ]
         sections = [(term(getattr(cls, "NOUN", cls.__name__)), cls) for cls in screens if class_bindings(cls)]
         everywhere = (_("Every screen"), self.app.help_bindings())
@@ -397,6 +414,7 @@ class Navigation:
         from tui.screens.supervisor.overview import SupervisorScreen
         from tui.screens.supervisor.reports import ReportsScreen
         from tui.screens.supervisor.segments import SegmentsScreen
+        from tui.screens.supervisor.treatments import TreatmentsScreen
         from tui.screens.worklist.worklist import WorklistScreen
 
         app = self.app
@@ -427,6 +445,11 @@ class Navigation:
             yield SystemCommand(_("Team") + ": " + _("overview"),
                                 _("The team overview: each agent's accounts, what is due, what broke"),
                                 app.action_team)
+        # "Treatments: open", for those who watch them (supervisors, legal officers, admins).
+        if app.user.role in TREATMENT_WATCHERS and not isinstance(screen, TreatmentsScreen):
+            yield SystemCommand(_("Treatments: open"),
+                                _("The reminders sent by e-mail, SMS and letter today: steps, messages, pauses"),
+                                self.treatments)
         if app.user.role != "trainer" and not isinstance(screen, ReportsScreen):
             yield SystemCommand(_("Reports") + ": " + _("show"),
                                 _("Attempts, contacts, promises, kept plans and more, with bars and sparklines"),

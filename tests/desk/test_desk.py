@@ -40,6 +40,7 @@ def desk_classes() -> list[type]:
     from tui.screens.supervisor.overview import SupervisorScreen
     from tui.screens.supervisor.reports import ReportsScreen
     from tui.screens.supervisor.segments import SegmentFormScreen, SegmentsScreen
+    from tui.screens.supervisor.treatments import PauseStepScreen, TreatmentsScreen
     from tui.screens.training.training import ResultsScreen, TrainerScreen, TrainingScreen
     from tui.screens.worklist.worklist import WorklistScreen
     from tui.widgets.worklist_table import WorklistTable
@@ -48,7 +49,7 @@ def desk_classes() -> list[type]:
     return [CollectDesk, LoginScreen, WorklistScreen, WorklistTable, AccountScreen, CallScreen, NoteScreen, PlanScreen,
             HandoffScreen, TimezoneScreen, PhonesScreen, SharedNotesScreen, EscalateScreen, EscalationsScreen,
             LegalPackScreen, SupervisorScreen, ApprovalsScreen, BreachesScreen, AssignScreen, ConfirmAssign,
-            SegmentsScreen, SegmentFormScreen, ReportsScreen, TrainingScreen, ResultsScreen, TrainerScreen,
+            SegmentsScreen, SegmentFormScreen, ReportsScreen, TreatmentsScreen, PauseStepScreen, TrainingScreen, ResultsScreen, TrainerScreen,
             WhyScreen, HelpScreen]
 
 
@@ -73,7 +74,9 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
             assert binding.description, f"{cls.__name__}: {binding.id} has no description"
             ids.add(binding.id)
     assert {"desk.quit", "desk.help", "desk.palette", "worklist.search", "account.contact", "call.save_next",
-            "plan.save", "plan.submit", "approvals.approve", "approvals.reject", "desk.approvals"} <= ids
+            "plan.save", "plan.submit", "approvals.approve", "approvals.reject", "desk.approvals",
+            "supervisor.treatments", "treatments.pause", "treatments.day_before", "treatments.day_after",
+            "treatments.reload", "pause.save"} <= ids
 
 
 async def test_help_lists_every_key_of_every_screen_starting_with_this_one(make_desk, accounts) -> None:
@@ -87,7 +90,8 @@ async def test_help_lists_every_key_of_every_screen_starting_with_this_one(make_
         help_screen = desk.screen
         titles = ["Sign-in", "Worklist", "Account", "Call", "Note", "Plan", "Handoff", "Time zone", "Phones",
                   "Shared notes", "Escalation", "Escalations", "Legal pack", "Team", "Approvals", "Breaches", "Assign",
-                  "Assign", "Segments", "Segment", "Reports", "Training", "Results", "Trainer", "Why", "Keys"]
+                  "Assign", "Segments", "Segment", "Reports", "Treatments", "Pause step", "Training", "Results",
+                  "Trainer", "Why", "Keys"]
         # The screen the agent is on first, then what every screen has, then the others.
         assert [title for title, _rows in help_screen.rows] == [
             "Worklist", "Every screen", *[t for t in titles if t != "Worklist"]]

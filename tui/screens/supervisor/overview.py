@@ -6,7 +6,7 @@ have a plan payment due today, how many plans broke in the last week. Below it,
 the team's totals and what waits for the supervisor (plans to approve, breaches).
 
 Keys: ``enter`` assigns the highlighted agent's accounts, ``s`` assigns any set,
-``a`` the approvals queue, ``b`` breaches, ``r`` reports, ``x`` the escalations
+``a`` the approvals queue, ``b`` breaches, ``r`` reports, ``t`` treatments, ``x`` the escalations
 inbox (``action_escalations``: the desk's, when it has one), ``w`` the worklist.
 Supervisors and admins land here after signing in, with their worklist beneath.
 """
@@ -49,6 +49,9 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
                 id="supervisor.reports", priority=True, show=False),  # the footer fits 80: r and s are in ? and ^p
         Binding("x", "escalations", N_("Escalations"), tooltip=N_("The escalations waiting for a decision"),
                 id="supervisor.escalations", priority=True),
+        Binding("t", "treatments", N_("Treatments"),
+                tooltip=N_("Today's reminders by e-mail, SMS and letter: steps, messages, pausing a step"),
+                id="supervisor.treatments", priority=True, show=False),  # the footer is full at 80: in ? and ^p
         Binding("s", "assign", N_("Assign set"), tooltip=N_("Pick a set of accounts by filter and move it in one action"),
                 id="supervisor.assign", priority=True, show=False),
         Binding("w", "worklist", N_("Worklist"), tooltip=N_("The team's accounts, highest priority first"),
@@ -208,6 +211,9 @@ class SupervisorScreen(QueueScreen[OverviewRow]):
 
     def action_reports(self) -> None:
         self.desk.nav.reports()
+
+    def action_treatments(self) -> None:
+        self.desk.nav.treatments()
 
     def action_escalations(self) -> None:
         """The escalations inbox, when the desk has one (``Navigator.escalations``);
