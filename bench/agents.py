@@ -2,7 +2,7 @@
 fails past that.
 
     python bench/agents.py [--db URL] [--accounts 20000] [--agents 100] [--think 30] [--duration 60]
-                           [--workers 1] [--ramp [--step 100] [--max 1000]] [--reuse]
+                           [--workers 1] [--ramp [--step 100] [--max 1000]] [--reuse] [--processes 1]
 
 Each simulated agent works as a fast agent does, on a keep-alive connection of its
 own, signed in as a user of its own: *next account* (``POST /worklist/next``), the
@@ -17,7 +17,9 @@ think time and prints, per route and in all: requests, p50 / p95 / p99 / max as 
 client saw them, answers by status (a ``503`` is counted and its ``Retry-After`` obeyed,
 as the desk does), requests a second; and the CPU used in the window by the server (its
 process and every worker), by PostgreSQL (every ``postgres`` process of the machine)
-and by this script, in CPU-seconds a second (1.00 = one core busy). ``--ramp`` starts at
+and by this script (all its processes), in CPU-seconds a second (1.00 = one core busy).
+``--processes P`` deals the agents over P processes of the bench, each with its own event
+loop, so that 1,000 agents are not bounded by one Python process. ``--ramp`` starts at
 ``--agents`` and adds ``--step`` until the p95 of all requests passes 100 ms (or
 ``--max``), and prints the level where it crossed.
 
@@ -150,7 +152,9 @@ async def sign_in(http: httpx.AsyncClient, names: list[str]) -> dict[str, str]:
 
 
 async def run_level(base: str, names: list[str], tokens: dict[str, str], think: float, duration: float,
-                    server_pid: int) -> tuple[Level, dict[str, float]]:
+                    server_pid: int | None) -> tuple[Level, dict[str, float]]:
+    """One level in this process; ``server_pid`` None: the server's and PostgreSQL's CPU are
+    measured by the parent (``--processes``), this process's own only."""
     level = Level(agents=len(names))
     stop = asyncio.Event()
 
@@ -197,21 +201,62 @@ async def run_level(base: str, names: list[str], tokens: dict[str, str], think: 
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         tasks = [asyncio.create_task(agent(n, http)) for n in names]
         await asyncio.sleep(think)  # warm-up: every agent has started
-        server = descendants(server_pid)
+        server = descendants(server_pid) if server_pid is not None else []
         ticks = os.sysconf("SC_CLK_TCK")
-        before = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True), os.times())
+        before = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True) if server_pid else 0, os.times())
         load_before = os.getloadavg()
         level.counting = True
         t0 = time.perf_counter()
         await asyncio.sleep(duration)
         level.counting = False
         elapsed = time.perf_counter() - t0
-        after = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True), os.times())
+        after = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True) if server_pid else 0, os.times())
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     me = (after[2].user + after[2].system - before[2].user - before[2].system) / elapsed
     cpu = {"server": (after[0] - before[0]) / ticks / elapsed, "postgres": (after[1] - before[1]) / ticks / elapsed,
            "bench": me, "elapsed": elapsed, "load": "/".join(f"{x:.1f}" for x in load_before)}
+    return level, cpu
+
+
+def _child(job: tuple[str, list[str], dict[str, str], float, float]) -> tuple[Level, dict[str, float]]:
+    base, names, tokens, think, duration = job
+    return asyncio.run(run_level(base, names, tokens, think, duration, None))
+
+
+def run_spread(base: str, names: list[str], tokens: dict[str, str], think: float, duration: float,
+               server_pid: int, processes: int) -> tuple[Level, dict[str, float]]:
+    """One level with its agents dealt over ``processes`` processes (each its own event loop
+    and connections), so that the load generator is not itself the bound. The server's and
+    PostgreSQL's CPU are measured here over the same window as the children's (each starts
+    its window after one think time; they start within a second of each other)."""
+    import multiprocessing
+
+    slices = [names[i::processes] for i in range(processes)]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(processes) as pool:
+        pending = pool.map_async(_child, [(base, part, tokens, think, duration) for part in slices if part])
+        time.sleep(think)
+        server = descendants(server_pid)
+        ticks = os.sysconf("SC_CLK_TCK")
+        load_before = os.getloadavg()
+        before = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True))
+        t0 = time.perf_counter()
+        time.sleep(duration)
+        elapsed = time.perf_counter() - t0
+        after = (cpu_ticks(server), cpu_ticks(postgres_pids(), reaped=True))
+        parts = pending.get()
+    level = Level(agents=len(names))
+    for part, _cpu in parts:
+        for route in ROUTES:
+            level.samples[route] += part.samples[route]
+            for key, n in part.statuses[route].items():
+                level.statuses[route][key] = level.statuses[route].get(key, 0) + n
+        for key, body in part.first_failure.items():
+            level.first_failure.setdefault(key, body)
+    cpu = {"server": (after[0] - before[0]) / ticks / elapsed, "postgres": (after[1] - before[1]) / ticks / elapsed,
+           "bench": sum(c["bench"] for _, c in parts), "elapsed": elapsed,
+           "load": "/".join(f"{x:.1f}" for x in load_before)}
     return level, cpu
 
 
@@ -248,6 +293,8 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=100)
     parser.add_argument("--max", type=int, default=1000, help="the most agents --ramp tries")
     parser.add_argument("--reuse", action="store_true", help="measure the database an earlier run built")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="deal the agents over this many processes of the bench (default 1)")
     args = parser.parse_args()
     url = normalize_url(args.db)
     most = args.max if args.ramp else args.agents
@@ -267,7 +314,11 @@ def main() -> None:
         agents = args.agents
         crossed = None
         while True:
-            level, cpu = asyncio.run(run_level(base, names[:agents], tokens, args.think, args.duration, server))
+            if args.processes > 1:
+                level, cpu = run_spread(base, names[:agents], tokens, args.think, args.duration, server,
+                                        args.processes)
+            else:
+                level, cpu = asyncio.run(run_level(base, names[:agents], tokens, args.think, args.duration, server))
             p95 = report(level, cpu)
             if not args.ramp:
                 break
