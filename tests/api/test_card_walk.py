@@ -133,13 +133,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/segments"): {"name": "Walk {n}", "filter": {"team": "A"}, "to_agent": "agent2", "note": "n"},
     ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "Walk {n}", "note": "n", "to_agent": "agent2"},
     ("POST", "/api/v1/accounts/{account_id}/handoff"): {"to_agent": "agent2", "note": "n"},
+    ("POST", "/api/v1/treatments/pauses"): {"strategy": "champion", "step_id": "sms_1", "note": "n"},
 }
 AS = {"/api/v1/accounts": "admin", "/api/v1/payments": "admin", "/api/v1/plans/{plan_id}/approve": "super1",
       "/api/v1/plans/{plan_id}/reject": "super1", "/api/v1/accounts/assign": "super1",
       "/api/v1/accounts/assign/preview": "super1", "/api/v1/segments": "super1",
       "/api/v1/segments/{segment_id}": "super1", "/api/v1/escalations/{escalation_id}/review": "super1",
       "/api/v1/escalations/{escalation_id}/accept": "super1", "/api/v1/escalations/{escalation_id}/return": "super1",
-      "/api/v1/escalations/{escalation_id}/close": "super1", "/api/v1/accounts/{account_id}": "admin"}
+      "/api/v1/escalations/{escalation_id}/close": "super1", "/api/v1/accounts/{account_id}": "admin",
+      "/api/v1/treatments/pauses": "super1"}
 
 
 def _filled(value: Any, names: dict[str, str]) -> Any:
