@@ -359,8 +359,6 @@ def prepare(session: Session, row: TreatmentSend, account: Account, channels: Ch
     engine at ``now``; :class:`Refused` if it may not go."""
     customer = account.customer
     lang = message_lang(customer.language, customer.country)
-    if account.status != "open":
-        raise Refused("closed", f"the account is {account.status}", None)
     if row.channel == "email":
         from backend.channels import email
 
@@ -428,6 +426,23 @@ def _record_contact(session: Session, user: User, account: Account, row: Treatme
     return contact
 
 
+def still_due(row: TreatmentSend, account: Account) -> tuple[str, str] | None:
+    """Why a row found due earlier must not go now (the rule and the words), or None: the
+    account closed, or paid up since (a reminder of a missed payment to one who has paid),
+    or its step no longer in the strategy's path."""
+    if account.status != "open":
+        return "closed", f"the account is {account.status}"
+    split = configuration().split
+    path = (split.challenger if row.strategy == "challenger" else split.champion).treatments
+    try:
+        step = path.step(row.step_id)
+    except KeyError:
+        return "step-removed", f"the {row.strategy} path has no step {row.step_id} any more"
+    if step.trigger != "days_before_due" and (account.dpd <= 0 or account.overdue_minor <= 0):
+        return "paid", "the account is no longer past due"
+    return None
+
+
 def sendable(session: Session, now: dt.datetime, *, account_ids: Sequence[int] | None = None) -> list[int]:
     """The rows to try now: pending, or waiting with their minute come; paused steps left."""
     paused = {(p.strategy, p.step_id) for p in session.scalars(select(TreatmentPause))}
@@ -455,6 +470,13 @@ def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int
         assert account is not None
         user = system_user(session)
         now = clock()
+        stale = still_due(row, account)
+        if stale is not None:
+            _settle(session, row.id, status="skipped", rule=stale[0], reason=stale[1], next_attempt_at=None,
+                    updated_at=now)
+            session.commit()
+            report.lines.append(f"{account.account_ref} {row.step_id}: skipped ({stale[0]}: {stale[1]})")
+            return "skipped"
         if row.channel == "letter":
             return _send_letter(session, row, account, user, settings, now, report)
         try:

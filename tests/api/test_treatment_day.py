@@ -349,3 +349,19 @@ def test_the_scheduled_run_is_taken_by_one_server_process_at_a_time(tmp_path) ->
         assert _treat(db, settings, "host:1:aaaa") is not None  # its holder renews it
     finally:
         db.engine.dispose()
+
+
+def test_a_waiting_reminder_to_a_customer_who_pays_meanwhile_is_not_sent(
+        session: Session, make_account: Callable, gateway: Gateway, clock: Clock,
+        day: Callable[..., treatments.RunReport]) -> None:
+    account = make_account(dpd=1, phones=["+8613800138001"], country="CN", region=None, timezone="Asia/Shanghai",
+                           currency="CNY", address="2 Nanjing Rd, Shanghai")
+    assert day([account.id]).counts["waiting"] == 1  # 23:00 in Shanghai
+    account.dpd, account.overdue_minor = 0, 0  # paid before the morning
+    session.commit()
+    clock.now = dt.datetime(2026, 3, 12, 0, 0, tzinfo=dt.UTC)
+    report = day([account.id])
+    assert report.counts["skipped"] == 1 and not gateway.received
+    session.expire_all()
+    row = session.scalar(select(TreatmentSend).where(TreatmentSend.account_id == account.id))
+    assert (row.status, row.rule) == ("skipped", "paid")
