@@ -706,27 +706,29 @@ def treatments(session: Session, user: User, days: int = 30, *, team: str | None
     payments: dict[int, list[dt.datetime]] = defaultdict(list)
     cures: dict[int, list[dt.datetime]] = defaultdict(list)
     ceases: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
-    if rows:
+    if rows:  # what happened after the period began, on the accounts sent to (nothing before counts)
         for account_id, paid_at in session.execute(
-                select(Payment.account_id, Payment.paid_at).where(Payment.account_id.in_(accounts))):
+                select(Payment.account_id, Payment.paid_at)
+                .where(Payment.account_id.in_(accounts), Payment.paid_at > p.since)):
             payments[account_id].append(paid_at)
         for account_id, paid_at, detail in session.execute(
             select(Payment.account_id, Payment.paid_at, AuditEntry.detail)
             .join(AuditEntry, (AuditEntry.entity == "payment") & (AuditEntry.entity_id == Payment.id)
                   & (AuditEntry.action == "create"))
-            .where(Payment.account_id.in_(accounts))
+            .where(Payment.account_id.in_(accounts), Payment.paid_at > p.since)
         ):
             detail = detail or {}
             if detail.get("bucket") == "current" and detail.get("bucket_before") not in (None, "", "current"):
                 cures[account_id].append(paid_at)
         for account_id, channel, started in session.execute(
                 select(FlagPeriod.account_id, FlagPeriod.channel, FlagPeriod.started_at)
-                .where(FlagPeriod.flag == "cease", FlagPeriod.account_id.in_(accounts))):
+                .where(FlagPeriod.flag == "cease", FlagPeriod.account_id.in_(accounts), FlagPeriod.started_at > p.since)):
             if channel:
                 ceases[(account_id, channel)].append(started)
         for account_id, channel, started in session.execute(
                 select(Contact.account_id, Contact.channel, Contact.started_at)
-                .where(Contact.direction == "inbound", Contact.result == "CEASE", Contact.account_id.in_(accounts))):
+                .where(Contact.direction == "inbound", Contact.result == "CEASE", Contact.account_id.in_(accounts),
+                       Contact.started_at > p.since)):
             ceases[(account_id, channel)].append(started)
         for times in (*payments.values(), *cures.values(), *ceases.values()):
             times.sort()
@@ -746,7 +748,7 @@ def treatments(session: Session, user: User, days: int = 30, *, team: str | None
         if step_id in entries.get(strategy, ()):
             whole.setdefault(strategy, _Tally()).add(judged)
 
-    def place(key: tuple[str, str]) -> tuple:
+    def place(key: tuple[str, str]) -> tuple[bool, int, str, int, str]:
         side, step_id = key
         known = order.get(side, [])
         return (side not in _SIDES, _SIDES.index(side) if side in _SIDES else 0, side,
