@@ -4,6 +4,7 @@ treatments measured per path and step (issue 20, item 5)."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 
 from sqlalchemy import case, func, select
@@ -630,8 +631,6 @@ class _Tally:
 
 def _within(times: list[dt.datetime], after: dt.datetime, window: dt.timedelta) -> bool:
     """Any of ``times`` (sorted) in (after, after + window]."""
-    from bisect import bisect_right
-
     i = bisect_right(times, after)
     return i < len(times) and times[i] <= after + window
 
