@@ -1,4 +1,5 @@
-"""Report routes (issue 5, item 5): ``GET /api/v1/reports/{agent,team,portfolio,cases}``.
+"""Report routes (issue 5, item 5): ``GET /api/v1/reports/{agent,team,portfolio,cases}``, and
+``GET /api/v1/reports/treatments`` (issue 20, item 5).
 
 Each takes the period as ``days`` (the last N days to now, default 30) or as
 ``from`` and ``to`` (ISO 8601 dates or instants; a date is midnight UTC, and
@@ -29,6 +30,7 @@ from backend_client.models import (
     PortfolioReport,
     TeamOverview,
     TeamReport,
+    TreatmentReport,
     instant_problem,
 )
 
@@ -117,6 +119,21 @@ def report_cases(user: CurrentUser, session: SessionDep, days: Days = 30, team: 
     report = reports_svc.cases(session, user, team=team, limit=limit, **_period(days, since, until))
     accounts = sorted({c.account_id for c in report.successful + report.difficult})
     _record(session, user, "cases", report, report.team, accounts=accounts)
+    return report
+
+
+@router.get("/reports/treatments", response_model=TreatmentReport)
+def report_treatments(user: CurrentUser, session: SessionDep, days: Days = 30, team: TeamName = None,
+                      since: Annotated[str | None, Query(alias="from")] = None,
+                      until: Annotated[str | None, Query(alias="to")] = None) -> TreatmentReport:
+    """Treatments measured: per path (champion, challenger) and step, the messages settled in
+    the period — attempted, sent, delivered, opted out within 30 days, paid within 7 and 30
+    days, cured within 30 days — each windowed measure judged only once its window has passed
+    (the rest ``not_yet``), rates in basis points; and challenger − champion for the paths and
+    the steps both have, with Newcombe's 95 % interval. Supervisors: their team's accounts;
+    legal officers and admins: all, or ``team``; agents 403."""
+    report = reports_svc.treatments(session, user, team=team, **_period(days, since, until))
+    _record(session, user, "treatments", report, report.team, as_of=report.as_of.isoformat())
     return report
 
 

@@ -1,8 +1,10 @@
-"""Reports: champion against challenger (issue 6); agent, team, portfolio and cases (issue 5)."""
+"""Reports: champion against challenger (issue 6); agent, team, portfolio and cases (issue 5);
+treatments measured per path and step (issue 20, item 5)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 
 from sqlalchemy import case, func, select
@@ -11,20 +13,24 @@ from sqlalchemy.orm import Session
 from backend.domain.accounts import BUCKETS
 from backend.domain.errors import Forbidden, Invalid, NotFound
 from backend.domain.outcomes import counts_for
+from backend.domain.proportions import difference_bp, interval_bp, rate_bp
 from backend.models import (
     Account,
     AuditEntry,
     Contact,
+    FlagPeriod,
     Note,
     Payment,
     Plan,
     PlanEvent,
     Team,
+    TreatmentSend,
     User,
     UTCDateTime,
     utcnow,
 )
 from backend.services.accounts import visible
+from backend.services.configuration import current as configuration
 from backend_client.models import (
     AgentFigures,
     AgentReport,
@@ -34,6 +40,7 @@ from backend_client.models import (
     CasesReport,
     Money,
     PortfolioReport,
+    RateDifference,
     ReportPeriod,
     RollMatrix,
     RollRow,
@@ -41,6 +48,10 @@ from backend_client.models import (
     StrategyReport,
     TeamFigures,
     TeamReport,
+    TreatmentComparison,
+    TreatmentFigures,
+    TreatmentMeasure,
+    TreatmentReport,
 )
 
 REPORT_ROLES = ("supervisor", "admin", "legal")
@@ -570,3 +581,183 @@ def cases(session: Session, user: User, days: int = 30, *, team: str | None = No
 
     return CasesReport(period=p, team=team_name, successful=[case(c) for c in good],
                        difficult=[case(c) for c in bad])
+
+
+# --------------------------------------------------------------------------
+# Treatments measured (issue 20, item 5)
+#
+# Per path (champion, challenger) and step: what the messages settled in the period did,
+# each judged over a window after its own send, and only once that window has passed by
+# the report's ``as_of`` (now): a text sent three days ago cannot be judged on payment in
+# 7 days yet; it is counted as ``not_yet``, out of the denominator. Rates are counts and
+# whole basis points worked out with integers; champion against challenger is each rate's
+# difference (challenger − champion) with Newcombe's 95 % interval.
+
+PAID_SHORT = dt.timedelta(days=7)
+PAID_LONG = dt.timedelta(days=30)
+OPT_OUT_WINDOW = dt.timedelta(days=30)
+CURE_WINDOW = dt.timedelta(days=30)
+TREATMENT_MEASURES = ("sent", "delivered", "opted_out", "paid_7d", "paid_30d", "cured_30d")
+_WINDOWS = {"opted_out": OPT_OUT_WINDOW, "paid_7d": PAID_SHORT, "paid_30d": PAID_LONG, "cured_30d": CURE_WINDOW}
+_SETTLED = ("sent", "failed", "skipped", "unknown")
+_SIDES = ("champion", "challenger")
+
+
+class _Tally:
+    """Counts for one (strategy, step) or one path: attempted, then per measure count/of/not yet."""
+
+    def __init__(self) -> None:
+        self.attempted = 0
+        self.counts = {m: [0, 0, 0] for m in TREATMENT_MEASURES}  # count, of, not yet
+
+    def add(self, judged: dict[str, bool | None]) -> None:
+        """One settled message: each measure True/False (judged) or None (not yet); a
+        measure absent was not asked (its denominator does not take the message)."""
+        self.attempted += 1
+        for measure, verdict in judged.items():
+            c = self.counts[measure]
+            if verdict is None:
+                c[2] += 1
+            else:
+                c[1] += 1
+                c[0] += bool(verdict)
+
+    def figures(self, strategy: str, step_id: str | None, channel: str | None, entry: bool) -> TreatmentFigures:
+        measures = {m: TreatmentMeasure(count=c, of=of, rate_bp=rate_bp(c, of), not_yet=wait)
+                    for m, (c, of, wait) in self.counts.items()}
+        return TreatmentFigures(strategy=strategy, step_id=step_id, channel=channel, entry=entry,
+                                attempted=self.attempted, **measures)
+
+
+def _within(times: list[dt.datetime], after: dt.datetime, window: dt.timedelta) -> bool:
+    """Any of ``times`` (sorted) in (after, after + window]."""
+    i = bisect_right(times, after)
+    return i < len(times) and times[i] <= after + window
+
+
+def judge_send(channel: str, status: str, sent_at: dt.datetime | None, delivery: str | None, as_of: dt.datetime, *,
+               payments: list[dt.datetime], cures: list[dt.datetime], ceases: list[dt.datetime]
+               ) -> dict[str, bool | None]:
+    """One settled message's measures: True or False where judged, None where its window has
+    not passed by ``as_of`` (not yet). A message that did not reach its channel is judged on
+    ``sent`` alone. ``payments``, ``cures`` (payments that made the account current) and
+    ``ceases`` (opt-outs on the message's channel) are the account's, sorted."""
+    reached = status == "sent" and sent_at is not None
+    out: dict[str, bool | None] = {"sent": reached}
+    if not reached:
+        return out
+    assert sent_at is not None
+    out["delivered"] = delivery == "delivered" if channel == "sms" else True
+    events = {"opted_out": ceases, "paid_7d": payments, "paid_30d": payments, "cured_30d": cures}
+    for measure, window in _WINDOWS.items():
+        out[measure] = _within(events[measure], sent_at, window) if sent_at + window <= as_of else None
+    return out
+
+
+def _comparison(step_id: str | None, champion: _Tally, challenger: _Tally) -> TreatmentComparison:
+    rows = []
+    for m in TREATMENT_MEASURES:
+        b, n = champion.counts[m][:2]
+        a, k = challenger.counts[m][:2]
+        ci = interval_bp(a, k, b, n)
+        rows.append(RateDifference(measure=m, champion_bp=rate_bp(b, n), challenger_bp=rate_bp(a, k),
+                                   difference_bp=difference_bp(a, k, b, n),
+                                   low_bp=ci[0] if ci else None, high_bp=ci[1] if ci else None))
+    return TreatmentComparison(step_id=step_id, differences=rows)
+
+
+def treatments(session: Session, user: User, days: int = 30, *, team: str | None = None,
+               since: dt.datetime | None = None, until: dt.datetime | None = None,
+               now: dt.datetime | None = None) -> TreatmentReport:
+    """What each treatment step and path did for the messages settled in the period (sent, or
+    given up: failed, skipped, unknown; at ``sent_at``, else when they were settled), judged
+    as of ``now``. Per message:
+
+    - **attempted**: settled; **sent**: reached its channel (status ``sent``);
+    - **delivered** (of those sent): a text with the gateway's receipt ``delivered`` (no receipt
+      yet, or ``failed``/``expired``: not delivered); an e-mail or a letter counts as delivered
+      once sent, since no receipt comes back for them;
+    - **opted out** within 30 days: a cease on the message's channel starting after the send and
+      at most 30 days after it (``flag_periods``), or an inbound contact on that channel with the
+      result ``CEASE`` then; a cease before the send is not one it caused;
+    - **paid within 7 / 30 days**: any payment on the account with ``paid_at`` in
+      (sent, sent + N days];
+    - **cured within 30 days**: a payment in (sent, sent + 30 days] that brought the account from
+      a delinquent bucket to ``current``, as recorded when it came (its audit entry's
+      ``bucket_before`` and ``bucket``, as the portfolio report's cure). An account made current
+      by the bank's file alone, without a payment recorded here, is not seen as cured.
+
+    The windowed measures count only messages whose window has passed by ``now``; the others
+    are ``not_yet``. A path as a whole is its entry steps' messages (the steps no other step
+    leads to). Supervisors see their team's accounts; legal officers and admins all, or ``team``."""
+    team_id, team_name = _scope(session, user, team)
+    as_of = (now or utcnow()).astimezone(dt.UTC)
+    p = period(days, since, until, now=as_of)
+    settled_at = func.coalesce(TreatmentSend.sent_at, TreatmentSend.updated_at)
+    where = [TreatmentSend.status.in_(_SETTLED), settled_at >= p.since, settled_at < p.until,
+             *_in_team(Account.team_id, team_id)]
+    rows = session.execute(
+        select(TreatmentSend.account_id, TreatmentSend.strategy, TreatmentSend.step_id, TreatmentSend.channel,
+               TreatmentSend.status, TreatmentSend.sent_at, TreatmentSend.delivery)
+        .join(Account, Account.id == TreatmentSend.account_id).where(*where)
+        .order_by(TreatmentSend.id)).all()
+    accounts = select(TreatmentSend.account_id).join(Account, Account.id == TreatmentSend.account_id).where(*where)
+    payments: dict[int, list[dt.datetime]] = defaultdict(list)
+    cures: dict[int, list[dt.datetime]] = defaultdict(list)
+    ceases: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
+    if rows:  # what happened after the period began, on the accounts sent to (nothing before counts)
+        for account_id, paid_at in session.execute(
+                select(Payment.account_id, Payment.paid_at)
+                .where(Payment.account_id.in_(accounts), Payment.paid_at > p.since)):
+            payments[account_id].append(paid_at)
+        for account_id, paid_at, detail in session.execute(
+            select(Payment.account_id, Payment.paid_at, AuditEntry.detail)
+            .join(AuditEntry, (AuditEntry.entity == "payment") & (AuditEntry.entity_id == Payment.id)
+                  & (AuditEntry.action == "create"))
+            .where(Payment.account_id.in_(accounts), Payment.paid_at > p.since)
+        ):
+            detail = detail or {}
+            if detail.get("bucket") == "current" and detail.get("bucket_before") not in (None, "", "current"):
+                cures[account_id].append(paid_at)
+        for account_id, channel, started in session.execute(
+                select(FlagPeriod.account_id, FlagPeriod.channel, FlagPeriod.started_at)
+                .where(FlagPeriod.flag == "cease", FlagPeriod.account_id.in_(accounts), FlagPeriod.started_at > p.since)):
+            if channel:
+                ceases[(account_id, channel)].append(started)
+        for account_id, channel, started in session.execute(
+                select(Contact.account_id, Contact.channel, Contact.started_at)
+                .where(Contact.direction == "inbound", Contact.result == "CEASE", Contact.account_id.in_(accounts),
+                       Contact.started_at > p.since)):
+            ceases[(account_id, channel)].append(started)
+        for times in (*payments.values(), *cures.values(), *ceases.values()):
+            times.sort()
+
+    split = configuration().split
+    paths = {"champion": split.champion.treatments, "challenger": split.challenger.treatments}
+    entries = {side: {s.id for s in path.entry_steps} for side, path in paths.items()}
+    order = {side: [s.id for s in path.steps] for side, path in paths.items()}
+    channels = {(side, s.id): s.channel for side, path in paths.items() for s in path.steps}
+    steps: dict[tuple[str, str], _Tally] = {key: _Tally() for key in channels}
+    whole: dict[str, _Tally] = {side: _Tally() for side in _SIDES}
+    for account_id, strategy, step_id, channel, status, sent_at, delivery in rows:
+        judged = judge_send(channel, status, sent_at, delivery, as_of, payments=payments.get(account_id, []),
+                            cures=cures.get(account_id, []), ceases=ceases.get((account_id, channel), []))
+        steps.setdefault((strategy, step_id), _Tally()).add(judged)
+        channels.setdefault((strategy, step_id), channel)
+        if step_id in entries.get(strategy, ()):
+            whole.setdefault(strategy, _Tally()).add(judged)
+
+    def place(key: tuple[str, str]) -> tuple[bool, int, str, int, str]:
+        side, step_id = key
+        known = order.get(side, [])
+        return (side not in _SIDES, _SIDES.index(side) if side in _SIDES else 0, side,
+                known.index(step_id) if step_id in known else len(known), step_id)
+
+    step_figures = [steps[key].figures(key[0], key[1], channels.get(key), key[1] in entries.get(key[0], ()))
+                    for key in sorted(steps, key=place)]
+    path_figures = [whole[side].figures(side, None, None, True) for side in sorted(whole, key=lambda s: place((s, "")))]
+    comparisons = [_comparison(None, whole["champion"], whole["challenger"])]
+    both = [sid for side, sid in sorted(steps, key=place) if side == "champion" and ("challenger", sid) in steps]
+    comparisons += [_comparison(sid, steps[("champion", sid)], steps[("challenger", sid)]) for sid in both]
+    return TreatmentReport(period=p, as_of=as_of, team=team_name, paths=path_figures, steps=step_figures,
+                           comparisons=comparisons)

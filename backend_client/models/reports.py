@@ -236,3 +236,88 @@ class TeamOverview(Wire):
     team: str | None = None
     agents: list[OverviewRow]
     total: OverviewRow
+
+
+# --------------------------------------------------------------------------
+# Reports: treatments measured (issue 20, item 5)
+
+
+class TreatmentMeasure(Wire):
+    """``count`` of ``of`` messages, and the rate in whole basis points (1 bp = 0.01 %,
+    worked out with integers, halves up; None when ``of`` is 0). ``not_yet``: messages sent
+    too recently for the measure's window to have passed by the report's ``as_of``; they are
+    left out of ``of`` (not counted as failures), and judged in a later report."""
+
+    count: int
+    of: int
+    rate_bp: int | None = None
+    not_yet: int = 0
+
+
+class TreatmentFigures(Wire):
+    """One treatment step of one path (``step_id``), or a path as a whole (``step_id`` None:
+    the sends of its entry steps, those no other step leads to), over the messages settled
+    in the period."""
+
+    strategy: str
+    """``champion`` or ``challenger``."""
+    step_id: str | None = None
+    channel: str | None = None
+    entry: bool = False
+    """An entry step of its path (counted in the path as a whole)."""
+    attempted: int
+    """Messages settled: sent, failed, skipped or unknown (pending and waiting ones are not yet)."""
+    sent: TreatmentMeasure
+    """Of those attempted, the ones that reached the channel (status ``sent``)."""
+    delivered: TreatmentMeasure
+    """Of those sent: a text with the gateway's receipt ``delivered``; an e-mail or a letter
+    counts as delivered once sent (no receipt comes back for them)."""
+    opted_out: TreatmentMeasure
+    """Of those sent 30 days or more before ``as_of``: a cease on the message's channel set
+    within 30 days after it (after, never before or at the send), or an inbound reply on that
+    channel with the result ``CEASE`` in that time."""
+    paid_7d: TreatmentMeasure
+    """Of those sent 7 days or more before ``as_of``: any payment on the account paid after
+    the send and at most 7 days after it."""
+    paid_30d: TreatmentMeasure
+    """The same within 30 days."""
+    cured_30d: TreatmentMeasure
+    """Of those sent 30 days or more before ``as_of``: a payment within 30 days after the
+    send that brought the account from a delinquent bucket to ``current`` (as the backend
+    recorded it when the payment came: its audit entry's ``bucket_before`` and ``bucket``,
+    the evidence the portfolio report's cure uses)."""
+
+
+class RateDifference(Wire):
+    """Challenger − champion for one measure, in basis points, with the 95 % confidence
+    interval (Newcombe's hybrid Wilson score, rounded outward to whole basis points); all
+    None where either side has nothing to judge."""
+
+    measure: str
+    champion_bp: int | None = None
+    challenger_bp: int | None = None
+    difference_bp: int | None = None
+    low_bp: int | None = None
+    high_bp: int | None = None
+
+
+class TreatmentComparison(Wire):
+    """Champion against challenger: the paths as a whole (``step_id`` None) or one step id
+    both paths have."""
+
+    step_id: str | None = None
+    differences: list[RateDifference]
+
+
+class TreatmentReport(Wire):
+    """``GET /api/v1/reports/treatments``: what each treatment step and path did for the
+    messages settled in the period, judged as of ``as_of``; per path and step, never per agent."""
+
+    period: ReportPeriod
+    as_of: AwareDatetime
+    team: str | None = None
+    paths: list[TreatmentFigures]
+    steps: list[TreatmentFigures]
+    comparisons: list[TreatmentComparison]
+    confidence: str = "95 %"
+    method: str = "Newcombe (1998) hybrid Wilson score interval for a difference of two proportions"
