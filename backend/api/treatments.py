@@ -91,6 +91,10 @@ def treatment_print_file(run_id: IdPath, user: CurrentUser, session: SessionDep)
         "Content-Disposition": f'inline; filename="treatment-letters-{run.id}.pdf"', "ETag": f'"{run.sha256}"'})
 
 
+WEBHOOK_CHALLENGE = 'HMAC-SHA256 realm="collectdesk-sms", headers="X-Collectdesk-Timestamp X-Collectdesk-Signature"'
+"""What a refused webhook request is told to sign with (a 401 names its scheme)."""
+
+
 async def raw_body(request: Request) -> bytes:
     """The body as the gateway signed it, byte for byte."""
     return await request.body()
@@ -113,7 +117,8 @@ def inbound_sms(
         verified = sms.verify(secret, timestamp, signature, body, now,
                               tolerance_seconds=settings.sms_webhook_tolerance_seconds)
     except sms.WebhookRefused as exc:
-        raise ProblemError(401, "Not signed", f"{exc.field}: {exc.reason}", errors=[(exc.field, exc.reason)]) from None
+        raise ProblemError(401, "Not signed", f"{exc.field}: {exc.reason}", errors=[(exc.field, exc.reason)],
+                           headers={"WWW-Authenticate": WEBHOOK_CHALLENGE}) from None
     inbound.take_once(session, verified.replay_key, now)
     try:
         message = sms.parse_inbound(body)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, StringConstraints
 
-from backend_client.models.scalars import NoteText, Wire
+from backend_client.models.scalars import ShortText, Wire
 
 SendStatus = Literal["pending", "waiting", "sending", "sent", "failed", "skipped", "unknown"]
 TreatmentChannel = Literal["email", "sms", "letter"]
@@ -90,7 +90,8 @@ class TreatmentPauseCreate(Wire):
 
     strategy: StrategySide
     step_id: StepName
-    note: NoteText = ""
+    note: ShortText = ""
+    """Why, in a line (shown on the treatments screen)."""
 
 
 class TreatmentPauseOut(Wire):
