@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
 from backend.db import Database
-from backend.models import Contact
+from backend.models import Account, Contact
 from config.settings import BackendSettings
 from tests.api.test_treatment_day import Gateway, Relay, _free_port
 from tests.conftest import on_test_session
@@ -242,3 +242,21 @@ async def test_a_gateway_that_does_not_take_it_is_502_and_nothing_is_recorded(
     assert count(Contact, Contact.account_id == account.id) == 1
     assert session.scalar(select(func.count()).select_from(Contact).where(Contact.account_id == account.id)) == 1
     assert dt.datetime.fromisoformat(r.json()["started_at"]) == clock.now
+
+
+async def test_on_legal_hold_only_a_legal_officer_sends(
+        http, auth, make_account, clock, gateway: Gateway, session, problem) -> None:  # noqa: ANN001
+    account = make_account(dpd=125, phones=["+12125550155"])
+    session.execute(update(Account).where(Account.id == account.id).values(status="legal"))
+    session.commit()
+    body = problem(await _send(http, await auth("agent1"), account.id, "sms", "reminder_sms"), 409)
+    assert body["rule"] == "legal" and not gateway.received
+    legal = await auth("legal1")
+    assert (await _preview(http, legal, account.id, "sms", "reminder_sms")).json()["allowed"] is True
+    r = await _send(http, legal, account.id, "sms", "reminder_sms")
+    assert r.status_code == 201, r.text
+    assert r.json()["agent"] == "legal1" and len(gateway.received) == 1
+    # Closed is closed, for everyone.
+    session.execute(update(Account).where(Account.id == account.id).values(status="closed"))
+    session.commit()
+    assert problem(await _send(http, legal, account.id, "sms", "reminder_sms"), 409)["rule"] == "closed"
