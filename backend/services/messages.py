@@ -94,6 +94,14 @@ def _allowed_to_send(user: User) -> None:
         raise Forbidden("Forbidden", "Your role does not send messages to customers")
 
 
+def _open(account: Account) -> None:
+    """Only an open account, or one on legal hold (which the compliance engine leaves to legal
+    officers), is written to; a closed or charged-off one never (said here, not left to
+    ``prepare``, whose own check of the account's status the scheduler may move elsewhere)."""
+    if account.status not in ("open", "legal"):
+        raise treatments.Refused("closed", f"the account is {account.status}", None)
+
+
 def _known(data: MessageRequest) -> None:
     if data.template not in templates_on_disk()[data.channel]:
         raise Invalid("Invalid request", f"template: no {data.channel} template {data.template!r}",
@@ -121,6 +129,7 @@ def preview(session: Session, user: User, account_id: int, data: MessageRequest,
     channels = treatments.Channels.from_settings(settings)
     base = {"channel": data.channel, "template": data.template, "configured": not missing, "missing": missing}
     try:
+        _open(account)
         prepared = treatments.prepare_message(session, account, data.channel, data.template, "preview", channels,
                                               settings, now, role=user.role, check=False)
     except treatments.Refused as exc:  # closed, or nowhere to send it
@@ -183,6 +192,7 @@ def send(session: Session, user: User, account_id: int, data: MessageRequest, se
     channels = channels or treatments.Channels.from_settings(settings)
     message_key = f"message:{user.id}:{key or uuid.uuid4().hex}"
     try:
+        _open(account)
         prepared = treatments.prepare_message(session, account, data.channel, data.template, message_key, channels,
                                               settings, clock(), role=user.role)
     except treatments.Refused as exc:
