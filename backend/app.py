@@ -17,6 +17,7 @@ from backend.api import docs, errors, redact
 from backend.api.collab import router as collab_router
 from backend.api.deps import SessionDep, refuse_hostile_url
 from backend.api.escalations import router as escalations_router
+from backend.api.messages import router as messages_router
 from backend.api.reports import router as reports_router
 from backend.api.routes import router
 from backend.api.segments import router as segments_router
@@ -306,6 +307,7 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app.router.route_class = UnitOfWorkRoute  # the app's own routes too (/healthz)
     app.include_router(router)
     app.include_router(escalations_router)
+    app.include_router(messages_router)
     app.include_router(reports_router)
     app.include_router(segments_router)
     app.include_router(collab_router)

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
         Lease,
         LetterRunOut,
         LetterSend,
+        MessagePreview,
+        MessageTemplates,
         NoteOut,
         PaymentCreate,
         PaymentOut,
@@ -193,6 +195,16 @@ class Invalid(ProblemResponse):
     """422: a field is wrong (``field_errors()``)."""
 
 
+class ChannelFailed(ProblemResponse):
+    """502 from a message sent by hand: the bank's mail relay or SMS gateway did not take it
+    (the backend itself answered). Nothing was sent or recorded; ``temporary`` says whether
+    the same request may go later."""
+
+    @property
+    def temporary(self) -> bool:
+        return bool((self.problem.model_extra or {}).get("temporary"))
+
+
 _BY_STATUS: dict[int, type[ProblemResponse]] = {
     401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 412: PreconditionFailed, 422: Invalid,
     429: TooManyRequests,
@@ -263,6 +275,8 @@ class BackendClient:
             if response.status_code == 503:
                 raise BackendBusy(problem.detail or problem.title,
                                   retry_after_seconds(response.headers.get("Retry-After")))
+            if response.status_code == 502 and (problem.model_extra or {}).get("channel"):
+                raise ChannelFailed(problem)  # the relay's answer, not the backend down
             if response.status_code >= 500:
                 raise BackendUnavailable(problem.detail or problem.title)
             raise _BY_STATUS.get(response.status_code, ProblemResponse)(problem)
@@ -474,6 +488,28 @@ class BackendClient:
                                        json=self._body(letter or wire.LetterSend()),
                                        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
         return _parse(response, wire.LetterRunOut)
+
+    # -- messages by hand (issue 20 item 6) ----------------------------------------
+
+    async def message_templates(self) -> MessageTemplates:
+        """The e-mail and SMS templates, and whether each channel is configured."""
+        return await self._get("/api/v1/message-templates", wire.MessageTemplates)
+
+    async def preview_message(self, account_id: int, channel: str, template: str) -> MessagePreview:
+        """What the message would say in the customer's language, where it would go, and
+        whether it may go now. Nothing is sent."""
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/messages/preview",
+                                       json={"channel": channel, "template": template})
+        return _parse(response, wire.MessagePreview)
+
+    async def send_message(self, account_id: int, channel: str, template: str,
+                           idempotency_key: str | None = None) -> ContactOut:
+        """Send it now: the contact that records it. ``Conflict`` naming the rule (``until`` in
+        ``problem.model_extra``), ``Invalid`` naming the field, ``ChannelFailed`` from the relay."""
+        response = await self._request("POST", f"/api/v1/accounts/{account_id}/messages",
+                                       json={"channel": channel, "template": template},
+                                       headers={"Idempotency-Key": idempotency_key or new_idempotency_key()})
+        return _parse(response, wire.ContactOut)
 
     # -- segments (issue 6 item 4) ------------------------------------------------
 

@@ -72,6 +72,20 @@ CHANNELS: dict[str, str] = {
     "visit": N_("visit"),
 }
 
+MESSAGE_CHANNELS: dict[str, str] = {"email": N_("e-mail"), "sms": N_("SMS")}
+"""The channels a message goes on by hand (issue 20 item 6)."""
+
+MESSAGE_TEMPLATES: dict[str, str] = {
+    "reminder_email": N_("Reminder: payment past due"),
+    "pre_due_email": N_("Reminder before the due date"),
+    "reminder_sms": N_("Reminder: payment past due"),
+    "pre_due_sms": N_("Reminder before the due date"),
+    "broken_promise_sms": N_("Promise to pay not kept"),
+}
+"""A message template's title (its file's name where it has none here)."""
+
+MESSAGE_LANGS: dict[str, str] = {"en": N_("English"), "zh_CN": N_("Chinese")}
+
 DIRECTIONS: dict[str, str] = {"outbound": N_("outbound"), "inbound": N_("inbound")}
 
 PARTIES: dict[str, str] = {"debtor": N_("debtor"), "third_party": N_("third party"), "attorney": N_("attorney")}

@@ -44,6 +44,8 @@ PROBLEM_STATUSES: dict[int, str] = {
     422: "Invalid request: the fields, parameters or headers at fault are named in errors",
     428: "Precondition required: the If-Match header is missing",
     429: "Too many attempts: wait Retry-After seconds",
+    502: "Not sent: the mail relay or the SMS gateway did not take the message (temporary says whether "
+         "trying again later may help); nothing was sent or recorded",
     503: "Busy: the database (or the sign-in pool) is saturated; try again after Retry-After seconds",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "required": True,
@@ -98,7 +100,7 @@ class ProblemError(Exception):
 STATUS: dict[type[domain.DomainError], int] = {
     domain.Unauthenticated: 401, domain.Forbidden: 403, domain.NotFound: 404, domain.Conflict: 409,
     domain.PreconditionFailed: 412, domain.Invalid: 422, domain.PreconditionRequired: 428,
-    domain.TooManyAttempts: 429, domain.Busy: 503,
+    domain.TooManyAttempts: 429, domain.ChannelFailed: 502, domain.Busy: 503,
 }
 """The one place a refusal of the domain becomes an HTTP status."""
 

@@ -82,6 +82,15 @@ class Busy(DomainError):
     default_title = "Busy"
 
 
+class ChannelFailed(DomainError):
+    """A message handed to the bank's mail relay or SMS gateway was not taken: nothing was sent
+    and nothing is recorded as sent. ``temporary`` (in ``extra``) says whether the same request
+    may succeed later (no connection, a 4xx from the relay, a 5xx from the gateway) or will
+    fail the same until the address, the number or the channel's settings are fixed."""
+
+    default_title = "Not sent"
+
+
 def not_found(what: str = "account") -> NotFound:
     return NotFound("Not found", f"No such {what}")
 

@@ -332,8 +332,10 @@ class Refused(Exception):
         self.rule, self.detail, self.until = rule, detail, until
 
 
-def _check(session: Session, account: Account, channel: str, now: dt.datetime, used: str | None) -> None:
-    verdict = compliance.verdict(session, account, channel, now, party="debtor", direction="outbound", used=used)
+def _check(session: Session, account: Account, channel: str, now: dt.datetime, used: str | None,
+           role: str | None = None) -> None:
+    verdict = compliance.verdict(session, account, channel, now, party="debtor", direction="outbound", used=used,
+                                 role=role)
     if not verdict.allowed:
         first = verdict.blocks[0]
         detail = "; ".join(b.detail for b in verdict.blocks)
@@ -354,9 +356,11 @@ def _due_date(account: Account, today: dt.date) -> dt.date:
 
 
 def prepare(session: Session, row: TreatmentSend, account: Account, channels: Channels, settings: BackendSettings,
-            now: dt.datetime) -> Prepared:
+            now: dt.datetime, *, role: str | None = None, check: bool = True) -> Prepared:
     """The message for ``row``, made in the customer's language and checked by the compliance
-    engine at ``now``; :class:`Refused` if it may not go."""
+    engine at ``now``; :class:`Refused` if it may not go. ``role``: who sends it, for the
+    compliance engine (a message by hand; the scheduler's have none); ``check`` False: made
+    without asking the law (a preview, which asks it on its own)."""
     customer = account.customer
     lang = message_lang(customer.language, customer.country)
     if row.channel == "email":
@@ -364,7 +368,8 @@ def prepare(session: Session, row: TreatmentSend, account: Account, channels: Ch
 
         if not customer.email:
             raise Refused("no-address", "the customer has no e-mail address on record", None)
-        _check(session, account, "email", now, customer.email)
+        if check:
+            _check(session, account, "email", now, customer.email, role)
         rendered = email.render(row.template, lang, bank_name=settings.bank_name, customer_name=customer.name,
                                 amount_due_minor=account.overdue_minor, currency=account.currency,
                                 due_date=_due_date(account, now.date()),
@@ -378,7 +383,8 @@ def prepare(session: Session, row: TreatmentSend, account: Account, channels: Ch
         number = _mobile(account)
         if number is None:
             raise Refused("no-address", "the customer has no mobile number on record", None)
-        _check(session, account, "sms", now, number)
+        if check:
+            _check(session, account, "sms", now, number, role)
         rendered_sms = sms.render(row.template, lang, bank_name=settings.bank_name, customer_name=customer.name,
                                   amount_due_minor=account.overdue_minor, currency=account.currency,
                                   due_date=_due_date(account, now.date()), opt_out_text=sms.OPT_OUT_TEXT[lang],
@@ -413,16 +419,25 @@ def _settle(session: Session, row_id: int, **values: Any) -> None:
 
 def _record_contact(session: Session, user: User, account: Account, row: TreatmentSend, at: dt.datetime,
                     to: str, content: str, document_id: int | None = None) -> Contact:
+    return record_message(session, user, account, row.channel, at, to, content, document_id,
+                          treatment=row.step_id, key=row.key)
+
+
+def record_message(session: Session, user: User, account: Account, channel: str, at: dt.datetime, to: str,
+                   content: str, document_id: int | None = None, **audited: Any) -> Contact:
+    """A message sent, as a contact on the timeline: outbound, to the debtor, ``LM``, what was
+    sent as its note, by ``user``; ``audited`` goes into the audit record with it. Used by the
+    scheduler (``_record_contact``) and by a message sent by hand (``services.messages``)."""
     from backend.services.ranking import refresh_priority
 
-    contact = Contact(account_id=account.id, agent_id=user.id, channel=row.channel, direction="outbound",
+    contact = Contact(account_id=account.id, agent_id=user.id, channel=channel, direction="outbound",
                       party="debtor", outcome=MESSAGE_OUTCOME, note=mask_card_numbers(content)[:4000],
                       started_at=at, logged_at=at, used=mask_card_numbers(to)[:254], document_id=document_id)
     session.add(contact)
     session.flush()
     refresh_priority(session, account, at)
-    audit.record(session, user.id, "create", "contact", contact.id, account_id=account.id, channel=row.channel,
-                 treatment=row.step_id, key=row.key)
+    audit.record(session, user.id, "create", "contact", contact.id, account_id=account.id, channel=channel,
+                 **audited)
     return contact
 
 
@@ -441,6 +456,16 @@ def still_due(row: TreatmentSend, account: Account) -> tuple[str, str] | None:
     if step.trigger != "days_before_due" and (account.dpd <= 0 or account.overdue_minor <= 0):
         return "paid", "the account is no longer past due"
     return None
+
+
+def prepare_message(session: Session, account: Account, channel: str, template: str, key: str, channels: Channels,
+                    settings: BackendSettings, now: dt.datetime, *, role: str | None = None,
+                    check: bool = True) -> Prepared:
+    """:func:`prepare` for a message that is no treatment step (one sent by hand): ``template``
+    on ``channel``, ``key`` the message's own (the e-mail's ``Message-ID``, the gateway's
+    ``Idempotency-Key``). Nothing is added to the session for it."""
+    row = TreatmentSend(channel=channel, template=template, key=key)
+    return prepare(session, row, account, channels, settings, now, role=role, check=check)
 
 
 def sendable(session: Session, now: dt.datetime, *, account_ids: Sequence[int] | None = None) -> list[int]:

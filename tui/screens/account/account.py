@@ -84,6 +84,10 @@ class AccountScreen(DeskScreen):
                 tooltip=N_("Send the customer a demand letter now (press twice): checked by the compliance engine, "
                            "kept as a PDF and recorded on the timeline"),
                 id="account.letter", priority=True, show=False),
+        Binding("m", "message", N_("Message"),
+                tooltip=N_("Send the customer a templated e-mail or SMS now: previewed in their language and "
+                           "checked by the compliance engine as reminders are"),
+                id="account.message", priority=True, show=False),
         Binding("r", "reload", N_("Reload"), tooltip=N_("Load the account and its timeline again"),
                 id="account.reload", priority=True, show=False),
         Binding("w", "why", N_("Why"), tooltip=N_("Every reason the account is where it is in the worklist"),
@@ -92,7 +96,8 @@ class AccountScreen(DeskScreen):
     ]
     PALETTE_TITLES = {"account.timezone": (N_("Customer"), N_("confirm time zone")),
                       "account.phones": (N_("Phones"), N_("edit")),
-                      "account.letter": (N_("Demand letter"), N_("send"))}
+                      "account.letter": (N_("Demand letter"), N_("send")),
+                      "account.message": (N_("Message"), N_("send"))}
 
     def __init__(self, account_id: int, *, ref: str = "", name: str = "", detail: AccountDetail | None = None,
                  asked: dict[str, asyncio.Task[Any]] | None = None, leased: bool = False,
@@ -601,6 +606,15 @@ class AccountScreen(DeskScreen):
                     title=_("Demand letter"), markup=False)
         self.load_timeline()
         self.load_detail()
+
+    def action_message(self) -> None:
+        """One templated e-mail or SMS, previewed and checked before it goes (``MessageScreen``)."""
+        from tui.screens.account.message import MessageScreen
+
+        if not self._loaded("message"):
+            return
+        assert self.detail is not None
+        self.app.push_screen(MessageScreen(self.detail), self._after_form)
 
     def action_handoff(self) -> None:
         from tui.screens.account.handoff import HandoffScreen
