@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from backend.channels.result import Outcome, SendResult
+from backend.channels.result import Outcome
 from backend.domain.accounts import mask_card_numbers
 from backend.domain.errors import ChannelFailed, Conflict, Forbidden, Invalid
 from backend.models import Account, Contact, User, utcnow
@@ -157,25 +157,6 @@ def preview(session: Session, user: User, account_id: int, data: MessageRequest,
                           detail=detail, until=until, blocks=verdict.blocks)
 
 
-def _hand_over(channels: treatments.Channels, prepared: treatments.Prepared, key: str) -> SendResult:
-    """The channel's answer (as the scheduler reads it: refused before sending is permanent,
-    a 2xx without the channel's id is not known to have gone)."""
-    try:
-        if prepared.email is not None:
-            assert channels.email is not None
-            result = channels.email(prepared.email)
-        else:
-            assert channels.sms is not None
-            result = channels.sms(prepared.to, prepared.content, key)
-    except ValueError as exc:  # EmailError, SmsError: raised before anything is sent
-        words = str(exc)
-        stage = "recipient" if words.startswith("to:") else "gateway" if prepared.email is None else "sender"
-        return SendResult(Outcome.PERMANENT, None, words, stage)
-    if not result.delivered and result.code is not None and 200 <= result.code < 300:
-        return SendResult(Outcome.PERMANENT, result.code, result.message, "accepted?")
-    return result
-
-
 def send(session: Session, user: User, account_id: int, data: MessageRequest, settings: BackendSettings, *,
          key: str | None = None, channels: treatments.Channels | None = None,
          clock: Callable[[], dt.datetime] | None = None) -> Contact:
@@ -208,7 +189,7 @@ def send(session: Session, user: User, account_id: int, data: MessageRequest, se
     # relay or gateway holds no lock (on SQLite, the one write lock) while it answers.
     session.rollback()
     at = clock()
-    result = _hand_over(channels, prepared, message_key)
+    result = treatments.hand_over(channels, prepared, message_key)
     if not result.delivered:
         temporary = result.outcome is Outcome.TEMPORARY
         words = f"{result.stage}: {result.code or ''} {result.message}".replace("  ", " ").strip()[:500]

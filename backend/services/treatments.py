@@ -480,6 +480,27 @@ def sendable(session: Session, now: dt.datetime, *, account_ids: Sequence[int] |
     return [i for i, strategy, step in session.execute(query) if (strategy, step) not in paused]
 
 
+def hand_over(channels: Channels, prepared: Prepared, key: str) -> SendResult:
+    """Give a prepared message to its channel; what became of it, never raised. A refusal
+    before anything was sent (``EmailError``, ``SmsError``: a setting or the number) is
+    permanent, at the stage it names; a 2xx without the channel's id is ``accepted?``: it
+    may have gone, so it is never sent again."""
+    try:
+        if prepared.email is not None:
+            assert channels.email is not None
+            result = channels.email(prepared.email)
+        else:
+            assert channels.sms is not None
+            result = channels.sms(prepared.to, prepared.content, key)
+    except ValueError as exc:
+        words = str(exc)
+        stage = "recipient" if words.startswith("to:") else "gateway" if prepared.email is None else "sender"
+        return SendResult(Outcome.PERMANENT, None, words, stage)
+    if not result.delivered and result.code is not None and 200 <= result.code < 300:
+        return SendResult(Outcome.PERMANENT, result.code, result.message, "accepted?")
+    return result
+
+
 def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int, channels: Channels, settings: BackendSettings,
              clock: Callable[[], dt.datetime], report: RunReport, down: set[str]) -> str:
     """Try one row; what became of it (a key of ``report.counts``)."""
@@ -534,20 +555,7 @@ def send_one(factory: Callable[[], AbstractContextManager[Session]], row_id: int
             return "taken"
     # The channel is called outside any transaction: a slow relay holds no lock.
     at = clock()
-    try:
-        if prepared.email is not None:
-            assert channels.email is not None
-            result = channels.email(prepared.email)
-        else:
-            assert channels.sms is not None
-            result = channels.sms(prepared.to, prepared.content, key)
-    except ValueError as exc:  # EmailError, SmsError: raised before anything is sent
-        words = str(exc)
-        stage = "recipient" if words.startswith("to:") else "gateway" if prepared.email is None else "sender"
-        result = SendResult(Outcome.PERMANENT, None, words, stage)
-    if not result.delivered and result.code is not None and 200 <= result.code < 300:
-        # Accepted, but not as the channel should answer (no message id): it may have gone.
-        result = SendResult(Outcome.PERMANENT, result.code, result.message, "accepted?")
+    result = hand_over(channels, prepared, key)
     with factory() as session:
         row = session.get(TreatmentSend, row_id)
         account = session.get(Account, row.account_id) if row else None

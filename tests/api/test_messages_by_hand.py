@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
@@ -27,37 +26,26 @@ from backend.app import create_app
 from backend.db import Database
 from backend.models import Account, Contact
 from config.settings import BackendSettings
-from tests.api.test_treatment_day import Gateway, Relay, _free_port
 from tests.conftest import on_test_session
+from tests.loopback import Gateway, Relay, running_gateway, running_relay
 
 
 @pytest.fixture
 def relay(clock) -> Iterator[Relay]:  # noqa: ANN001
-    store = Relay(lambda: clock.now)  # type: ignore[arg-type]
-    controller = Controller(store, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    store.port = controller.port  # type: ignore[attr-defined]
-    try:
+    with running_relay(lambda: clock.now) as store:
         yield store
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
 def gateway(clock) -> Iterator[Gateway]:  # noqa: ANN001
-    gw = Gateway(lambda: clock.now)  # type: ignore[arg-type]
-    gw.thread.start()
-    try:
+    with running_gateway(lambda: clock.now) as gw:
         yield gw
-    finally:
-        gw.server.shutdown()
-        gw.server.server_close()
 
 
 def _settings(db_url: str, relay: Relay | None, gateway: Gateway | None) -> BackendSettings:
     channels: dict[str, object] = {}
     if relay is not None:
-        channels |= {"smtp_host": "127.0.0.1", "smtp_port": relay.port, "smtp_starttls": False,  # type: ignore[attr-defined]
+        channels |= {"smtp_host": "127.0.0.1", "smtp_port": relay.port, "smtp_starttls": False,
                      "smtp_from": "Demo Bank <collections@bank.example>", "smtp_timeout_seconds": 5}
     if gateway is not None:
         channels |= {"sms_gateway_url": f"http://127.0.0.1:{gateway.port}/send", "sms_auth_value": "Bearer gw",

@@ -19,19 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import email
-import email.policy
 import json
-import socket
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,6 +36,7 @@ from backend.models import Account, Contact, TreatmentRun, TreatmentSend
 from backend.services import treatments
 from config.settings import BackendSettings
 from tests.conftest import on_test_session
+from tests.loopback import Gateway, Relay, running_gateway, running_relay
 
 NOW = dt.datetime(2026, 3, 11, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York, 23:00 in Shanghai
 SECRET = "webhook-secret-for-tests"
@@ -54,59 +49,6 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
-
-
-class Relay:
-    """An SMTP server keeping what it is given, with the instant each arrived (the test's clock)."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock, self.received = clock, []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        self.received.append({"to": list(envelope.rcpt_tos), "msg": msg, "at": self.clock()})
-        return "250 2.0.0 OK queued"
-
-
-class Gateway:
-    """An SMS gateway on loopback: answers each send with its id, keeps what it was sent with
-    the instant (the test's clock); ``answer`` may be set to a status to refuse with."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock, self.received, self.answer = clock, [], 200
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = gateway.answer
-                if status == 200:
-                    gateway.received.append({"body": json.loads(body), "headers": dict(self.headers),
-                                             "at": gateway.clock()})
-                    reply = json.dumps({"id": f"gw-{len(gateway.received)}"}).encode()
-                else:
-                    reply = b'{"error": "refused"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def texts_to(self, number: str) -> list[dict[str, Any]]:
-        return [r for r in self.received if number in json.dumps(r["body"])]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -125,31 +67,21 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def relay(clock: Clock) -> Iterator[tuple[Relay, int]]:
-    store = Relay(clock)
-    controller = Controller(store, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield store, controller.port
-    finally:
-        controller.stop()
+def relay(clock: Clock) -> Iterator[Relay]:
+    with running_relay(clock) as store:
+        yield store
 
 
 @pytest.fixture
 def gateway(clock: Clock) -> Iterator[Gateway]:
-    gw = Gateway(clock)
-    gw.thread.start()
-    try:
+    with running_gateway(clock) as gw:
         yield gw
-    finally:
-        gw.server.shutdown()
-        gw.server.server_close()
 
 
 @pytest.fixture
-def settings(relay: tuple[Relay, int], gateway: Gateway, db_url: str) -> BackendSettings:
+def settings(relay: Relay, gateway: Gateway, db_url: str) -> BackendSettings:
     return BackendSettings(
-        db=db_url, smtp_host="127.0.0.1", smtp_port=relay[1], smtp_starttls=False,
+        db=db_url, smtp_host="127.0.0.1", smtp_port=relay.port, smtp_starttls=False,
         smtp_from="Demo Bank <collections@bank.example>", smtp_timeout_seconds=5,
         sms_gateway_url=f"http://127.0.0.1:{gateway.port}/send", sms_auth_value="Bearer gw-token",
         sms_sender="DemoBank", sms_webhook_secret=SECRET, sms_timeout_seconds=5)
@@ -178,9 +110,9 @@ def _local_hours(contacts: list[Contact], zone: ZoneInfo) -> set[int]:
 
 
 def test_a_treatment_day_sends_each_message_once_lawfully_and_a_stop_reply_ceases_texts(
-        session: Session, make_account: Callable, settings: BackendSettings, relay: tuple[Relay, int],
+        session: Session, make_account: Callable, settings: BackendSettings, relay: Relay,
         gateway: Gateway, clock: Clock, day: Callable[..., treatments.RunReport], engine, db_url: str) -> None:
-    store = relay[0]
+    store = relay
     # In New York at 10:00: due a text today.
     ny = make_account(dpd=1, phones=["+12125550141"], email="ny@example.com")
     # In Shanghai at 23:00: a text is due but the window is shut until 08:00 there.

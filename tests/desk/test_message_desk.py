@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -18,35 +17,24 @@ from backend.app import create_app
 from backend.db import Database
 from backend.models import Contact
 from config.settings import BackendSettings
-from tests.api.test_treatment_day import Gateway, Relay, _free_port
 from tests.conftest import on_test_session
 from tests.desk.conftest import NOW, screen_text, settle
 from tests.desk.cuts import cuts
+from tests.loopback import Gateway, Relay, running_gateway, running_relay
 
 pytestmark = pytest.mark.desk
 
 
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
-    gw = Gateway(lambda: NOW)  # type: ignore[arg-type]
-    gw.thread.start()
-    try:
+    with running_gateway(lambda: NOW) as gw:
         yield gw
-    finally:
-        gw.server.shutdown()
-        gw.server.server_close()
 
 
 @pytest.fixture
 def relay() -> Iterator[Relay]:
-    store = Relay(lambda: NOW)  # type: ignore[arg-type]
-    controller = Controller(store, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    store.port = controller.port  # type: ignore[attr-defined]
-    try:
+    with running_relay(lambda: NOW) as store:
         yield store
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -54,7 +42,7 @@ def app(engine: Engine, db_url: str, session: Session, frozen, gateway: Gateway,
     """The backend with its SMS gateway and mail relay on loopback."""
     settings = BackendSettings(
         db=db_url, sms_gateway_url=f"http://127.0.0.1:{gateway.port}/send", sms_auth_value="Bearer gw",
-        sms_sender="DemoBank", sms_timeout_seconds=5, smtp_host="127.0.0.1", smtp_port=relay.port,  # type: ignore[attr-defined]
+        sms_sender="DemoBank", sms_timeout_seconds=5, smtp_host="127.0.0.1", smtp_port=relay.port,
         smtp_starttls=False, smtp_from="Demo Bank <collections@bank.example>", smtp_timeout_seconds=5)
     return on_test_session(create_app(settings, Database(db_url, engine=engine)), session)
 
