@@ -220,7 +220,7 @@ async def test_a_changed_draft_is_replaced_and_submitted_in_one_request(make_des
         send = desk.api._request
 
         async def counted(method: str, path: str, **kwargs):  # noqa: ANN003, ANN202
-            if method != "GET":
+            if method != "GET" and not path.endswith("/preview"):  # a preview POST writes nothing
                 writes.append(f"{method} {path}")
             return await send(method, path, **kwargs)
 
