@@ -286,8 +286,10 @@ def create_app(settings: BackendSettings | None = None, db: Database | None = No
     app = FastAPI(title="collectdesk", version=VERSION, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
                   lifespan=lifespan, dependencies=[Depends(refuse_hostile_url)])
     app.add_middleware(errors.BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.state.pressure = errors.Pressure()
+    """What this worker admitted and refused lately: the ``Retry-After`` of its 503 Busy."""
     if settings.max_in_flight or settings.max_queue_seconds:
-        app.add_middleware(errors.Admission, limit=settings.max_in_flight)
+        app.add_middleware(errors.Admission, limit=settings.max_in_flight, pressure=app.state.pressure)
     app.state.settings = settings
     app.state.db = db
     from backend.services import jobs

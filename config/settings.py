@@ -98,9 +98,12 @@ class BackendSettings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     """How long a request waits for a free connection; then it is answered 503 with Retry-After
     at once (never a 30-second hang)."""
-    max_in_flight: int = Field(default=100, ge=0)
+    max_in_flight: int = Field(default=50, ge=0)
     """Requests each worker handles at once; one more is answered 503 with Retry-After at once,
-    so that latency stays bounded when more is offered than the server can do. 0: no limit."""
+    so that latency stays bounded when more is offered than the server can do. 0: no limit.
+    Fifty: two workers on two CPUs answer about 155 requests a second, so 100 in flight are
+    answered within about 0.7 s; with 100 a worker, 2,000 agents waited 1.4 s (p50) for fewer
+    answers (bench/README, "Simulated agents")."""
     max_queue_seconds: float = Field(default=2.0, ge=0)
     """How long an admitted request may wait for one of the worker's ``threads``: one that
     waited longer is answered 503 with Retry-After when its turn comes, before it takes a

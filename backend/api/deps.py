@@ -43,7 +43,8 @@ def get_session(request: Request) -> Iterator[Session]:
     bound = request.app.state.settings.max_queue_seconds
     admitted = request.scope.get("state", {}).get(ADMITTED_AT)
     if bound and admitted is not None and time.monotonic() - admitted > bound:
-        raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": "1"})
+        retry_after = request.app.state.pressure.refused(admitted=True)
+        raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": str(retry_after)})
     yield from request.app.state.db.session()
 
 

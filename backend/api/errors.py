@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -156,9 +158,58 @@ it was admitted: ``deps.get_session`` refuses one that waited longer than ``max_
 BUSY_DETAIL = "The server is handling all it can; try again"
 
 
-def busy_response() -> JSONResponse:
+RETRY_AFTER_AT_MOST = 30
+"""The longest ``Retry-After`` a busy worker asks for (seconds)."""
+
+
+def busy_retry_after(served: int, refused: int, at_most: int = RETRY_AFTER_AT_MOST) -> int:
+    """The ``Retry-After`` of a refusal when, lately, ``served`` requests were admitted and
+    ``refused`` turned away: as many seconds as were refused for each one served (at least 1,
+    at most ``at_most``). A refused client comes back when, on average, there is room for it;
+    with ``Retry-After: 1`` whatever the load, 2,000 agents offered twice what two workers
+    serve sent a thousand refused retries a second, and refusing them cost a fifth of the
+    CPU the answers needed (bench/README, "Refused clients come back when there is room")."""
+    if refused <= 0:
+        return 1
+    return max(1, min(at_most, math.ceil(refused / max(served, 1))))
+
+
+class Pressure:
+    """What one worker admitted and refused over the current and the previous whole second
+    (its own: each worker refuses what it cannot hold), for ``busy_retry_after``. Counted from
+    the event loop and, for a refusal after the wait for a thread, from that thread: a count
+    lost to a race between them changes a ``Retry-After`` a little, never an answer."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.second = int(clock())
+        self.now = [0, 0]  # served, refused: this second
+        self.before = [0, 0]  # the second before
+
+    def _turn(self) -> None:
+        second = int(self.clock())
+        if second != self.second:
+            self.before = self.now if second == self.second + 1 else [0, 0]
+            self.now = [0, 0]
+            self.second = second
+
+    def served(self) -> None:
+        self._turn()
+        self.now[0] += 1
+
+    def refused(self, *, admitted: bool = False) -> int:
+        """Count one refusal (``admitted``: one counted as served, refused after its wait for a
+        thread) and return the ``Retry-After`` it gets."""
+        self._turn()
+        if admitted:
+            self.now[0] -= 1
+        self.now[1] += 1
+        return busy_retry_after(self.now[0] + self.before[0], self.now[1] + self.before[1])
+
+
+def busy_response(retry_after: int = 1) -> JSONResponse:
     busy = Problem(title="Busy", status=503, detail=BUSY_DETAIL)
-    return problem_response(busy, headers={"Retry-After": "1"})
+    return problem_response(busy, headers={"Retry-After": str(retry_after)})
 
 
 class Admission:
@@ -166,11 +217,13 @@ class Admission:
     answered 503 (``Busy``) with ``Retry-After`` at once, before it takes a thread or a
     connection, so that what is admitted is served in bounded time however much more is
     offered. Each admitted request is stamped with the instant (``ADMITTED_AT``), so that
-    one which then waited too long for a thread is refused too (``deps.get_session``)."""
+    one which then waited too long for a thread is refused too (``deps.get_session``).
+    ``Retry-After`` grows with the worker's ``pressure`` (``busy_retry_after``)."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, pressure: Pressure) -> None:
         self.app = app
         self.limit = limit
+        self.pressure = pressure
         self.in_flight = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -178,9 +231,10 @@ class Admission:
             await self.app(scope, receive, send)
             return
         if self.limit and self.in_flight >= self.limit:
-            await busy_response()(scope, receive, send)
+            await busy_response(self.pressure.refused())(scope, receive, send)
             return
         scope.setdefault("state", {})[ADMITTED_AT] = time.monotonic()
+        self.pressure.served()
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)

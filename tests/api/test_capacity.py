@@ -19,9 +19,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from backend.api.deps import SessionDep
+from backend.api.errors import RETRY_AFTER_AT_MOST, Pressure, busy_retry_after
 from backend.app import create_app
 from config.settings import BackendSettings
 from tests.procs import own_database
@@ -145,7 +148,7 @@ def test_capacity_settings_are_sized_together_by_default(monkeypatch: pytest.Mon
     each is a setting (``COLLECTDESK_*``), passed to the engine the app makes."""
     settings = BackendSettings(db="sqlite://")
     assert (settings.threads, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds,
-            settings.max_in_flight) == (2, 10, 10, 2.0, 100)
+            settings.max_in_flight) == (2, 10, 10, 2.0, 50)
     assert settings.threads <= settings.db_pool_size + settings.db_max_overflow
     for name, value in {"THREADS": "8", "DB_POOL_SIZE": "4", "DB_MAX_OVERFLOW": "4", "DB_POOL_TIMEOUT_SECONDS": "0.5",
                         "MAX_IN_FLIGHT": "30"}.items():
@@ -210,3 +213,61 @@ async def test_a_request_that_waited_too_long_for_a_thread_is_refused_when_its_t
         assert after_release < 0.5, "refused as soon as it had the thread"
     else:
         assert answered.status_code == 200
+
+
+# -- Retry-After follows the pressure ---------------------------------------------------------
+
+@given(served=st.integers(0, 10_000), refused=st.integers(0, 100_000))
+def test_a_busy_answer_asks_to_wait_as_long_as_refusals_outnumber_answers(served: int, refused: int) -> None:
+    """``busy_retry_after``: 1 s while no more are refused than served; then as many seconds
+    as were refused for each one served, never past ``RETRY_AFTER_AT_MOST``; more refused (or
+    fewer served) never asks for a shorter wait."""
+    wait = busy_retry_after(served, refused)
+    assert 1 <= wait <= RETRY_AFTER_AT_MOST
+    if refused <= max(served, 1):
+        assert wait == 1
+    assert busy_retry_after(served, refused + 1) >= wait
+    assert busy_retry_after(served + 1, refused) <= wait
+    if served and 0 < refused <= RETRY_AFTER_AT_MOST * served:
+        assert wait * served >= refused > (wait - 1) * served
+
+
+def test_the_pressure_is_that_of_the_last_two_seconds() -> None:
+    now = [100.2]
+    pressure = Pressure(clock=lambda: now[0])
+    for _ in range(10):
+        pressure.served()
+    assert [pressure.refused() for _ in range(10)] == [1] * 10  # as many refused as served
+    assert pressure.refused() == 2  # 11 for 10
+    now[0] = 101.5  # the next second: the last one's counts still weigh
+    for _ in range(18):
+        pressure.refused()
+    assert pressure.refused() == 3  # 30 refused for 10 served
+    pressure.served()
+    assert pressure.refused(admitted=True) == 4  # served, then refused after its wait: 31 for 10
+    assert (pressure.now, pressure.before) == ([0, 20], [10, 11])
+    now[0] = 102.1  # the second before last is forgotten
+    assert pressure.refused() == 21  # 21 refused, none served
+    now[0] = 110.0  # quiet for seconds: all forgotten
+    assert pressure.refused() == 1
+
+
+async def test_past_the_limit_the_refused_are_asked_to_wait_longer_the_more_they_are() -> None:
+    """One request admitted (the limit) and held: the refusals that follow are asked to wait
+    1, 2, 3… seconds, as many as have been refused for the one served."""
+    app = make_app("sqlite:///:memory:", max_in_flight=1)
+    gate, inside = asyncio.Event(), asyncio.Event()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, int]:
+        inside.set()
+        await gate.wait()
+        return {"ok": 1}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+        held = asyncio.create_task(http.get("/slow"))
+        await inside.wait()
+        waits = [(await http.get("/slow")).headers["retry-after"] for _ in range(4)]
+        gate.set()
+        assert (await held).status_code == 200
+    assert waits == ["1", "2", "3", "4"]
