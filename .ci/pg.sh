@@ -2,6 +2,8 @@
 # Start (or stop) a throw-away PostgreSQL 15 on loopback as the postgres user.
 #   .ci/pg.sh start DIR PORT   prints the URL of a fresh database "collectdesk"
 #   .ci/pg.sh stop DIR
+# PG_OPTS adds server settings (e.g. PG_OPTS="-c shared_buffers=4GB -c max_wal_size=8GB" for
+# the benches of a million accounts; bench/README.md says which ran with what).
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cmd=$1 dir=$2
@@ -18,7 +20,7 @@ start)
   chmod 700 "$dir"
   run_as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   run_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${PG_OPTS:-}" start >/dev/null
   run_as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres collectdesk
   echo "postgresql://postgres@127.0.0.1:$port/collectdesk"
   ;;

@@ -46,5 +46,5 @@ def test_the_backends_lines_are_in_the_servers_log_from_every_worker(tmp_path: P
             server.wait(5)
     lines = [line for line in log.read_text(errors="replace").splitlines() if "collectdesk backend " in line]
     assert len(lines) == 2, lines  # one per worker
-    assert all(line.startswith("INFO:") and "2 threads, 10+10 connections, at most 100 requests" in line
+    assert all(line.startswith("INFO:") and "2 threads, 10+10 connections, at most 50 requests" in line
                for line in lines), lines
