@@ -191,7 +191,7 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
 
     from backend.db import make_engine, normalize_url
     from backend.models import utcnow
-    from backend.services.rescore import rescore_portfolio
+    from backend.services.rescore import default_workers, rescore_portfolio
 
     url = normalize_url(url)
     engine = make_engine(url)
@@ -199,7 +199,8 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
         total = conn.execute(text("SELECT count(*) FROM accounts")).scalar()
         conn.rollback()
     print(f"\ndatabase: {engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}, "
-          f"{total:,} accounts; {workers} process(es), batches of {batch or 'the default'}", flush=True)
+          f"{total:,} accounts; {workers or default_workers(engine.dialect.name, os.cpu_count() or 1, total)} "
+          f"process(es), batches of {batch or 'the default'}", flush=True)
     give_histories(engine)
     engine.dispose()
     split = load_split()
@@ -207,7 +208,7 @@ def through_database(url: str, batch: int, workers: int, check: int) -> None:
                               ("back to the configured strategies", split),
                               ("nothing changed since", split)):
         before = load()
-        done = rescore_portfolio(url, utcnow(), workers=workers, batch=batch or None, split=strategies)
+        done = rescore_portfolio(url, utcnow(), workers=workers or None, batch=batch or None, split=strategies)
         n = max(done.accounts + done.lapsed, 1)
         print(f"  {label}: {done.accounts + done.lapsed:,} accounts in {done.elapsed:.1f} s "
               f"({n / done.elapsed:,.0f} a second); written {done.changed:,}, raced {done.raced:,}, "
@@ -288,8 +289,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in memory (default 1,000,000)")
     parser.add_argument("--db", help="also rescore every account of this database (it is changed, not wiped)")
     parser.add_argument("--batch", type=int, default=0, help="accounts a transaction (default: the product's, 5,000 on PostgreSQL, 25,000 on SQLite)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="processes for the database pass (id ranges; default one per CPU)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes for the database pass (id ranges; default the product's: one per CPU, "
+                             "one more on PostgreSQL)")
     parser.add_argument("--check", type=int, default=300,
                         help="compare this many random accounts with refresh_priority afterwards (0: no check)")
     parser.add_argument("--skip-memory", action="store_true")

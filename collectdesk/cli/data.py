@@ -130,7 +130,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     "are evaluated again by the compliance engine. Safe while desks work: an account saved "
                     "during the pass keeps what that save wrote.")
     rescore.add_argument("--workers", type=int, default=0, metavar="N",
-                         help="processes, each on its own range of accounts (default: one per CPU)")
+                         help="processes, each on its own range of accounts (default: one per CPU, "
+                              "and one more on PostgreSQL)")
     rescore.add_argument("--batch", type=int, default=0, metavar="N",
                          help="accounts per transaction (default 5,000 on PostgreSQL, 25,000 on SQLite)")
     options.db_option(rescore)

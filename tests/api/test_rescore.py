@@ -289,3 +289,16 @@ def test_sqlite_writer_settings_are_the_pass_s_only(url: str, monkeypatch: pytes
             assert settings(a) == settings(b) == before
     finally:
         engine.dispose()
+
+
+def test_a_big_portfolio_is_rescored_by_one_process_a_cpu_and_one_more_on_postgresql() -> None:
+    """``default_workers``: one process for a small portfolio; past ``SMALL`` accounts one a CPU
+    on SQLite (its writes are the processes' own, one at a time) and one more on PostgreSQL
+    (one computes while another waits for the server to write its batch)."""
+    from backend.services.rescore import SMALL, default_workers
+
+    assert default_workers("postgresql", 2, SMALL) == default_workers("sqlite", 8, SMALL) == 1
+    assert default_workers("postgresql", 2, SMALL + 1) == 3
+    assert default_workers("postgresql", 16, 1_000_000) == 17
+    assert default_workers("sqlite", 2, 1_000_000) == 2
+    assert default_workers("sqlite", 1, 1_000_000) == 1
