@@ -168,7 +168,7 @@ def busy_retry_after(served: int, refused: int, at_most: int = RETRY_AFTER_AT_MO
     at most ``at_most``). A refused client comes back when, on average, there is room for it;
     with ``Retry-After: 1`` whatever the load, 2,000 agents offered twice what two workers
     serve sent a thousand refused retries a second, and refusing them cost a fifth of the
-    CPU the answers needed (bench/README, "Refused clients come back when there is room")."""
+    CPU the answers needed (bench/README, "The goals, met")."""
     if refused <= 0:
         return 1
     return max(1, min(at_most, math.ceil(refused / max(served, 1))))
