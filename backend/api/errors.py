@@ -207,7 +207,7 @@ class Pressure:
         return busy_retry_after(self.now[0] + self.before[0], self.now[1] + self.before[1])
 
 
-def busy_response(retry_after: int = 1) -> JSONResponse:
+def busy_response(retry_after: int) -> JSONResponse:
     busy = Problem(title="Busy", status=503, detail=BUSY_DETAIL)
     return problem_response(busy, headers={"Retry-After": str(retry_after)})
 
