@@ -21,6 +21,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from textual.notifications import Notification, Notifications
 
 from backend.app import create_app
 from backend.db import Database
@@ -149,10 +150,39 @@ def make_desk(switch: Switch, drafts: Path) -> Callable:
         settings = DeskSettings(server=SERVER, lang=lang, low_bandwidth=low_bandwidth, keymap=keymap or {},
                                 drafts_dir=drafts_dir or drafts, timeout_s=5.0)
         client = BackendClient(SERVER, transport=transport or switch, timeout=5.0)
-        return CollectDesk(settings, client, username=username, password=username, clock=lambda: at,
+        desk = CollectDesk(settings, client, username=username, password=username, clock=lambda: at,
                            agent_tz=agent_tz)
+        desk._notifications = Raised()
+        return desk
 
     return _make
+
+
+class Raised(Notifications):
+    """The app's notifications, each also kept in ``raised`` until ``clear_notifications``.
+
+    A toast lives five seconds of wall time: on a loaded CI machine a test's first
+    ``settle`` can take longer than that, and the toast is gone before it is read. The
+    screen still drops expired toasts as ever (snapshots unchanged); tests read
+    ``notices(app)``, what was said, however long ago."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[Notification] = []
+
+    def add(self, notification: Notification) -> Raised:
+        self.raised.append(notification)
+        return super().add(notification)  # type: ignore[return-value]
+
+    def clear(self) -> Raised:
+        self.raised.clear()
+        return super().clear()  # type: ignore[return-value]
+
+
+def notices(app) -> list[Notification]:  # noqa: ANN001
+    """Every notification the desk raised since it started (or its last
+    ``clear_notifications``), expired or not."""
+    return list(app._notifications.raised)
 
 
 def screen_text(app) -> str:  # noqa: ANN001

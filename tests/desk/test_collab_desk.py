@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -33,7 +33,7 @@ async def test_a_shared_note_is_marked_and_customer_service_reads_it(make_desk, 
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
-        assert any("Shared note saved on A-0001." in n.message for n in desk._notifications)
+        assert any("Shared note saved on A-0001." in n.message for n in notices(desk))
         await pilot.press("n", *"Private thought", "ctrl+s")
         await settle(pilot)
         text = screen_text(desk)
@@ -61,7 +61,7 @@ async def test_a_note_with_a_pasted_control_character_is_said_and_kept_unsent(ma
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "NoteScreen"
-        assert any("Cannot save: check text" in n.message for n in desk._notifications)
+        assert any("Cannot save: check text" in n.message for n in notices(desk))
         assert desk.screen.query_one("#note-text", TextArea).text == "Paid\x07 in full\x9f"
         assert desk.outbox.pending(desk.server, "agent1") == []
         desk.screen.query_one("#note-text", TextArea).text = "Paid in full"
@@ -89,7 +89,7 @@ async def test_the_agent_hands_an_account_to_team_b_with_h(make_desk, accounts, 
         assert "Name the agent or the team who takes the account." in screen_text(desk)
         await pilot.press(*"agent3", "tab", "tab", *"Moved to Taipei; team B speaks Mandarin", "ctrl+s")
         await settle(pilot)
-        assert any("A-0001 handed off to agent3." in n.message for n in desk._notifications)
+        assert any("A-0001 handed off to agent3." in n.message for n in notices(desk))
         # Team B's now: back on the worklist, which no longer has it.
         assert type(desk.screen).__name__ == "WorklistScreen"
         assert "A-0001" not in screen_text(desk)

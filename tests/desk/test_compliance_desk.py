@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from tests.desk.conftest import NOW, screen_text, settle
+from tests.desk.conftest import NOW, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -55,7 +55,7 @@ async def test_the_account_and_call_screens_say_why_not_and_a_call_now_is_refuse
         await settle(pilot)
         # Refused by the backend with the rule; the form stays as it was.
         assert type(desk.screen).__name__ == "CallScreen" and desk.screen.outcome == "NA"
-        assert any("calling hours" in n.message for n in desk._notifications)
+        assert any("calling hours" in n.message for n in notices(desk))
     api = await login("agent1")
     assert not [e for e in (await api.timeline(shanghai.id)).items if e.kind == "contact"]
 

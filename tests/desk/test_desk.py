@@ -13,7 +13,7 @@ from textual.command import CommandPalette
 
 from config.settings import DeskSettings
 from tests.conftest import repo_root
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -251,7 +251,7 @@ async def test_another_teams_account_is_not_found_in_the_desk(make_desk, account
 
         await desk.push_screen(AccountScreen(first.id))
         await settle(pilot)
-        assert any("Not found, or not yours to see." in n.message for n in desk._notifications)
+        assert any("Not found, or not yours to see." in n.message for n in notices(desk))
         assert type(desk.screen).__name__ == "WorklistScreen"
         assert "Alice Moreno" not in screen_text(desk)
 

@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 from tui import labels
 
 pytestmark = pytest.mark.desk
@@ -65,7 +65,7 @@ async def test_escalate_legal_accepts_and_the_account_leaves_the_agents_worklist
         escalation = screen.escalation
         assert escalation is not None and escalation.kind == "legal" and escalation.status == "open"
         assert escalation.reason == "six calls, no answer" and escalation.note == "letter sent 20 days ago"
-        assert any(n.title == "Escalated" for n in desk._notifications)
+        assert any(n.title == "Escalated" for n in notices(desk))
         assert desk.drafts.get(desk.draft_key(ready.id, "escalation")) is None
         texts = timeline_texts(desk)
         assert (f"Escalation #{escalation.id} legal: opened · six calls, no answer · letter sent 20 days ago"
@@ -149,7 +149,7 @@ async def test_a_referral_lacking_a_precondition_lists_what_is_missing_and_keeps
         assert len(screen.missing) == 2
         for line in expected:
             assert line in screen.checks
-        refused = [n for n in desk._notifications if n.title == "Not escalated"]
+        refused = [n for n in notices(desk) if n.title == "Not escalated"]
         assert refused and "not possible yet: 2 missing" in refused[-1].message
         assert screen.query_one("#escalate-reason").value == "refuses to pay"
         shown = screen_text(desk)
@@ -202,7 +202,7 @@ async def test_supervisors_reach_the_inbox_from_the_worklist_and_return_with_a_n
         await pilot.press("r", "enter")
         await settle(pilot)
         assert inbox.items[0].status == "open"
-        assert any(n.title == "Not returned yet" for n in desk._notifications)
+        assert any(n.title == "Not returned yet" for n in notices(desk))
         await pilot.press(*"call her back first", "enter")
         await settle(pilot)
         assert inbox.items[0].status == "returned"

@@ -21,7 +21,7 @@ from textual._xterm_parser import XTermParser
 from textual.widgets import Input, TextArea
 from textual.widgets._footer import FooterKey
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 from tests.desk.test_escalations_desk import open_account
 from tests.desk.test_loop import KeyCounter
 from tui.keys import typing_in
@@ -211,7 +211,7 @@ async def test_every_key_the_call_form_shows_works_from_each_of_its_fields(make_
                 await pilot.press("ctrl+s")
                 await settle(pilot)
                 assert desk.screen is screen, where
-                assert [n.message for n in desk._notifications] == [
+                assert [n.message for n in notices(desk)] == [
                     "Verify the customer's identity (f3) and give the disclosure (f4) before recording a promise "
                     "or a payment."], where
             # The desk's keys, and the draft: it comes back on the outcome keys.
@@ -265,7 +265,7 @@ async def test_every_key_the_escalation_form_shows_works_from_each_of_its_fields
             await pilot.press("ctrl+s")
             await settle(pilot)
             assert desk.screen is screen and screen.escalation is None, where
-            assert [n.title for n in desk._notifications] == ["Not escalated"], where
+            assert [n.title for n in notices(desk)] == ["Not escalated"], where
             # The desk's keys, and the draft: it comes back on the kinds.
             screen = await the_desk_keys_then_back(pilot, field, "e", typed)
             assert screen.kind == "legal" and desk.focused is screen.query_one("#escalate-kinds"), where

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.models import ApiToken, Note
-from tests.desk.conftest import SERVER, screen_text, settle
+from tests.desk.conftest import SERVER, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -92,7 +92,7 @@ async def test_session_sign_out_ends_the_session_on_the_backend(make_desk, accou
         await pilot.press("enter")
         await settle(pilot)
         assert type(desk.screen).__name__ == "LoginScreen" and not desk.screen.again
-        assert [n.title for n in desk._notifications][-1] == "Signed out"  # said, not only shown
+        assert [n.title for n in notices(desk)][-1] == "Signed out"  # said, not only shown
         assert desk.api.token is None and desk.user is None
         digest = hashlib.sha256(token.encode()).hexdigest()
         assert session.scalar(select(ApiToken.revoked_at).where(ApiToken.token_hash == digest)) is not None

@@ -14,7 +14,7 @@ import pytest
 from rich.cells import cell_len
 
 from backend_client.models import Money, Why
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 from tui import fmt, i18n
 from tui.labels import why
 
@@ -229,7 +229,7 @@ async def test_the_desk_in_chinese_lines_up_wide_names(make_desk, accounts, logi
         await settle(pilot)
         assert desk.screen.detail.account_ref == "A-0002"
         text = screen_text(desk)
-        assert "已保存 A-0001 的联系记录。" in text or any("A-0001" in n.message for n in desk._notifications)
+        assert "已保存 A-0001 的联系记录。" in text or any("A-0001" in n.message for n in notices(desk))
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("slash", *"A-0001", "enter")

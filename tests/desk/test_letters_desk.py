@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from backend.models import Account, Contact, User
 from backend_client.models import EscalationCreate, SegmentCreate, SegmentFilter
-from tests.desk.conftest import NOW, screen_text, settle
+from tests.desk.conftest import NOW, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -31,11 +31,11 @@ async def test_an_agent_sends_a_demand_letter_from_the_account(make_desk, accoun
         await pilot.press("l")
         await settle(pilot)
         assert any("Press l again to send a demand letter to 1 Main St, New York, NY" in n.message
-                   for n in desk._notifications)
+                   for n in notices(desk))
         assert session.scalar(select(Contact.id).where(Contact.account_id == alice.id)) is None  # not yet
         await pilot.press("l")
         await settle(pilot)
-        assert any(n.message.startswith("Demand letter sent to 1 Main St") for n in desk._notifications)
+        assert any(n.message.startswith("Demand letter sent to 1 Main St") for n in notices(desk))
         text = screen_text(desk)
         assert "letter · sent to 1 Main St, New York, NY" in text
         assert "Document: demand letter (PDF, en)" in text
@@ -75,7 +75,7 @@ async def test_a_supervisor_sends_a_segments_letters_and_gets_the_print_file(mak
         assert "Send a demand letter to each of the 1 accounts of Ninety plus?" in screen_text(desk)
         await pilot.press("enter")
         await settle(pilot)
-        [said] = [n.message for n in desk._notifications if n.title == "Letters"]
+        [said] = [n.message for n in notices(desk) if n.title == "Letters"]
         assert said.startswith("Demand letters for Ninety plus: 1 sent, 0 skipped. Print file: ")
         path = said.split("Print file: ", 1)[1]
         assert path.endswith(".pdf") and drafts.parent in Path(path).parents

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from textual import events
 
-from tests.desk.conftest import burst, screen_text, settle
+from tests.desk.conftest import burst, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -162,14 +162,14 @@ async def test_promise_needs_identity_and_disclosure(make_desk, accounts, login)
         # Refused by the desk before anything is sent; the form is still there, filled in.
         assert type(desk.screen).__name__ == "CallScreen"
         assert desk.screen.query_one("#ptp-amount").value == "100"
-        assert any("identity" in n.message for n in desk._notifications)
+        assert any("identity" in n.message for n in notices(desk))
         # The focus went back to the outcome keys; f3 and f4 tick from there as from any field.
         assert desk.focused is not None and desk.focused.id == "picker"
         await pilot.press("f3", "f4", "ctrl+s")
         await settle(pilot)
         # Saved, and tracked as a promise by the backend: back on the account, which shows it.
         assert type(desk.screen).__name__ == "AccountScreen"
-        assert any("is tracked: a payment keeps it" in n.message for n in desk._notifications)
+        assert any("is tracked: a payment keeps it" in n.message for n in notices(desk))
     api = await login("agent1")
     contact = next(e.contact for e in (await api.timeline(first.id)).items if e.kind == "contact")
     assert contact.ptp_date == dt.date(2026, 3, 18) and contact.ptp_amount.amount_minor == 10000

@@ -18,7 +18,7 @@ from backend.db import Database
 from backend.models import Contact
 from config.settings import BackendSettings
 from tests.conftest import on_test_session
-from tests.desk.conftest import NOW, screen_text, settle
+from tests.desk.conftest import NOW, notices, screen_text, settle
 from tests.desk.cuts import cuts
 from tests.loopback import Gateway, Relay, running_gateway, running_relay
 
@@ -86,7 +86,7 @@ async def test_an_agent_previews_and_sends_an_sms_from_the_account(make_desk, ac
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
-        assert any(n.message == "SMS sent to +12125550101; it is on the timeline." for n in desk._notifications)
+        assert any(n.message == "SMS sent to +12125550101; it is on the timeline." for n in notices(desk))
         assert "sms · sent to +12125550101" in screen_text(desk) or "SMS" in screen_text(desk)
     assert len(gateway.received) == 1
     sent = gateway.received[0]["body"]
@@ -141,7 +141,7 @@ async def test_a_gateway_that_fails_keeps_the_choice_and_the_message_goes_once_l
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert desk.screen is screen and (screen.channel, screen.template) == ("sms", "broken_promise_sms")
-        [said] = [n.message for n in desk._notifications if n.severity == "error"]
+        [said] = [n.message for n in notices(desk) if n.severity == "error"]
         assert said.startswith("Not sent (try again later): the SMS gateway did not take the message")
         assert desk.status.connection == "ok"  # the gateway's failure, not the backend's
         assert _sms_contacts(session, alice.id) == []

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from backend_client.models import AccountPatch, FlagsPatch
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 from tui.store import Drafts, Outbox, Store
 
 pytestmark = pytest.mark.desk
@@ -54,7 +54,7 @@ async def test_backend_down_keeps_the_contact_and_sends_it_once(make_desk, accou
         assert "Offline: retrying" in text and "1 unsent" in text
         # Said once: the account screen's reloads after the save do not say it again.
         assert sum("cannot be reached" in n.message or "not answering" in n.message
-                   for n in desk._notifications) == 1
+                   for n in notices(desk)) == 1
         assert type(desk.screen).__name__ == "AccountScreen"  # back on the account, not stuck
         assert "unsent: no answer" in text
         # Still usable while down: the worklist is there, the keys work, nothing crashes.
@@ -87,7 +87,7 @@ async def test_an_answer_lost_after_the_write_is_not_a_second_contact(make_desk,
         switch.lose_answers = 1  # the backend records it, the answer never arrives
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert any("kept on this machine" in n.message for n in desk._notifications)
+        assert any("kept on this machine" in n.message for n in notices(desk))
         # The account screen's next requests are answered: the backend is back, and the
         # kept contact goes again, with the same key.
         assert outbox_file(drafts) == []
@@ -137,7 +137,7 @@ async def test_refused_when_sent_later_goes_back_into_the_form(make_desk, accoun
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert outbox_file(drafts) == []
-        assert any("refused" in n.message and "A-0001" in n.message for n in desk._notifications)
+        assert any("refused" in n.message and "A-0001" in n.message for n in notices(desk))
         # The account screen was still open: the call form has the refused contact back.
         await pilot.press("c")
         await settle(pilot)

@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from tests.desk.conftest import burst, screen_text, settle
+from tests.desk.conftest import burst, notices, screen_text, settle
 
 ACCOUNT_PARTS = ("account", "timeline", "compliance", "plans")
 
@@ -115,7 +115,7 @@ async def test_an_account_gone_meanwhile_is_said_and_the_worklist_stays(make_des
         await pilot.press("enter")
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
-        assert any(n.title == "Account" for n in desk._notifications), [n.title for n in desk._notifications]
+        assert any(n.title == "Account" for n in notices(desk)), [n.title for n in notices(desk)]
 
 
 async def test_the_footer_is_built_again_only_when_its_keys_change(make_desk, accounts, monkeypatch) -> None:  # noqa: ANN001

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from backend_client.models import AccountPatch, ContactCreate, PhonePatch
-from tests.desk.conftest import NOW, screen_text, settle
+from tests.desk.conftest import NOW, notices, screen_text, settle
 from tui import i18n
 
 pytestmark = pytest.mark.desk
@@ -103,7 +103,7 @@ async def test_the_agent_says_which_number_is_which_and_marks_one_not_to_call(ma
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
-        assert any(n.message == "M-0001: the numbers are saved." for n in desk._notifications)
+        assert any(n.message == "M-0001: the numbers are saved." for n in notices(desk))
         # The account as saved: its phones with their new kinds and marks, and the verdict
         # the backend gives on them (the mobile may not be called: what is left is in
         # Massachusetts' spent 30-day pool of work and other numbers).
@@ -135,7 +135,7 @@ async def test_phones_in_chinese(make_desk, boston, login) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "AccountScreen"
-        assert any(n.message == "M-0001：号码已保存。" for n in desk._notifications)
+        assert any(n.message == "M-0001：号码已保存。" for n in notices(desk))
         assert _line(desk, "#customer-phones") == f"☎ {FIRST}  手机、主要、请勿致电\n☎ {SECOND}  工作"
         assert f"☎ {SECOND}  工作" in screen_text(desk)
         assert _line(desk, "#account-verdict").startswith("✗")
@@ -229,7 +229,7 @@ async def test_the_backend_away_keeps_the_form(make_desk, boston, switch, login)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "PhonesScreen"
-        assert any(n.message == "The backend cannot be reached; nothing typed is lost." for n in desk._notifications)
+        assert any(n.message == "The backend cannot be reached; nothing typed is lost." for n in notices(desk))
         assert _choices(desk) == [(FIRST, "mobile", True), (SECOND, "work", False)]
         switch.down = False
         await pilot.press("ctrl+s")

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from backend_client.models import PlanCreate
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -73,7 +73,7 @@ async def test_an_over_limit_settlement_goes_to_the_supervisor_who_approves_it(m
         await pilot.press("a", "enter")  # approve, with no note: two keys
         await settle(pilot)
         assert "No plans are waiting for approval." in screen_text(boss)
-        assert any(f"Plan #{plan.id} on A-0001 approved" in n.message for n in boss._notifications)
+        assert any(f"Plan #{plan.id} on A-0001 approved" in n.message for n in notices(boss))
 
     api = await login("agent1")
     decided = await api.plan(plan.id)
@@ -155,7 +155,7 @@ async def test_a_plan_beyond_every_authority_cannot_be_saved(make_desk, accounts
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(desk.screen).__name__ == "PlanScreen" and desk.screen.plan is None
-        assert any(n.title == "Not saved" for n in desk._notifications)
+        assert any(n.title == "Not saved" for n in notices(desk))
     api = await login("agent1")
     assert (await api.plans(account_id=first.id)).items == []
 
@@ -245,7 +245,7 @@ async def test_a_promise_on_the_call_is_tracked_as_a_plan_in_a_few_keys(make_des
         await settle(pilot)
         # No plan form to fill: the backend made the promise with the contact.
         assert type(desk.screen).__name__ == "AccountScreen"
-        [said] = [n.message for n in desk._notifications if n.title == "Promise"]
+        [said] = [n.message for n in notices(desk) if n.title == "Promise"]
         assert said.startswith("Promise #") and said.endswith("of $150.00 by Mar 18, 2026 is tracked: a payment keeps it.")
         await settle(pilot)
         assert plan_line(desk).endswith("· promise · $150.00 · due Mar 18, 2026: active")
@@ -275,7 +275,7 @@ async def test_a_rejection_needs_a_note(make_desk, accounts, login, tmp_path) ->
         assert "discount: allowed 10%, asked 25.00%" in screen_text(boss)
         await pilot.press("r", "enter")
         await settle(pilot)
-        assert any("Say why" in n.message for n in boss._notifications)
+        assert any("Say why" in n.message for n in notices(boss))
         assert "Reject #" in screen_text(boss)
         await pilot.press(*"25% is too much", "enter")
         await settle(pilot)
@@ -332,7 +332,7 @@ async def test_an_open_plan_is_named_and_cancelled_with_two_presses(make_desk, a
         await pilot.press("ctrl+x")
         await settle(pilot)
         assert (await agent.plan(active.id)).status == "active"  # once only warns
-        assert any("again to cancel" in n.message for n in desk._notifications)
+        assert any("again to cancel" in n.message for n in notices(desk))
         await pilot.press("ctrl+x")
         await settle(pilot)
         assert (await agent.plan(active.id)).status == "cancelled"
@@ -355,7 +355,7 @@ async def test_with_the_backend_away_the_plan_form_is_kept(make_desk, accounts, 
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert desk.screen.plan is None and type(desk.screen).__name__ == "PlanScreen"
-        assert any(n.title == "Not saved" for n in desk._notifications)
+        assert any(n.title == "Not saved" for n in notices(desk))
     switch.down = False
     again = make_desk()
     async with again.run_test(size=(80, 24)) as pilot:
@@ -382,8 +382,8 @@ async def test_a_decision_the_backend_refuses_is_said_and_the_queue_reloads(make
         await agent.plan_action(drafted.id, "cancel")
         await pilot.press("a", *"fine by me", "enter")
         await settle(pilot)
-        refusals = [n for n in boss._notifications if n.title == "Not decided"]
-        assert refusals and refusals[0].message.startswith(f"Plan #{drafted.id}: "), boss._notifications
+        refusals = [n for n in notices(boss) if n.title == "Not decided"]
+        assert refusals and refusals[0].message.startswith(f"Plan #{drafted.id}: "), notices(boss)
         assert "No plans are waiting for approval." in screen_text(boss)
         assert boss.screen.decision_row.note.value == "fine by me"
     assert (await agent.plan(drafted.id)).status == "cancelled"

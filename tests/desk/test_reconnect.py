@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 from tui.hangup import EXIT_CODE, TerminalWatch
 from tui.store import PLACE_KEPT_S, Places, Store
 
@@ -52,7 +52,7 @@ async def test_a_desk_whose_terminal_was_lost_is_returned_to_with_its_draft(make
         assert second.screen.outcome == "NA"
         assert "Back where you were when your last desk ended: A-0001 Alice Moreno, with the call you were" \
             in screen_text(second).replace("\n", " ").replace("  ", " ") or any(
-                "A-0001 Alice Moreno, with the call you were typing" in n.message for n in second._notifications)
+                "A-0001 Alice Moreno, with the call you were typing" in n.message for n in notices(second))
         # Escape goes back to the account, then the worklist, as ever.
         await pilot.press("escape")
         await settle(pilot)
@@ -82,7 +82,7 @@ async def test_the_account_alone_when_no_form_was_open(make_desk, accounts) -> N
         await settle(pilot)
         assert type(second.screen).__name__ == "AccountScreen" and second.screen.account_id == bob.id
         assert any("Back where you were when your last desk ended: A-0002 Bob Okafor." == n.message
-                   for n in second._notifications)
+                   for n in notices(second))
 
 
 async def test_quitting_as_asked_starts_the_next_desk_at_the_worklist(make_desk, accounts) -> None:
@@ -95,7 +95,7 @@ async def test_quitting_as_asked_starts_the_next_desk_at_the_worklist(make_desk,
     async with second.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         assert type(second.screen).__name__ == "WorklistScreen"
-        assert not any("Back where you were" in n.message for n in second._notifications)
+        assert not any("Back where you were" in n.message for n in notices(second))
 
 
 async def test_a_desk_still_open_is_told_of_not_taken(make_desk, accounts, drafts) -> None:
@@ -108,7 +108,7 @@ async def test_a_desk_still_open_is_told_of_not_taken(make_desk, accounts, draft
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
         assert any(n.message == "Another desk of yours is open on A-0001 Alice Moreno; its drafts are here too."
-                   for n in desk._notifications)
+                   for n in notices(desk))
 
 
 async def test_signing_out_leaves_no_place(make_desk, accounts) -> None:
@@ -137,7 +137,7 @@ async def test_the_place_is_in_the_desks_language(make_desk, accounts) -> None:
         # The place is offered once the account's screen is back; under load that can take a
         # few more turns of the loop than settle's (bounded: 100 turns, no sleeping).
         for _ in range(100):
-            messages = [n.message for n in second._notifications]
+            messages = [n.message for n in notices(second)]
             if any("A-0001" in m and "通话" in m for m in messages):
                 break
             await settle(pilot)

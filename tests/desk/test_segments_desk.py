@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.desk.conftest import screen_text, settle
+from tests.desk.conftest import notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -40,13 +40,13 @@ async def test_super1_saves_a_segment_and_assigns_it_from_the_desk(make_desk, ac
         row = next(line for line in text.splitlines() if "Late USD" in line)
         for part in ("A", "60,90", "agent2", " 2"):
             assert part in row, (part, row)
-        assert any("Segment Late USD saved: 2 accounts now." in n.message for n in desk._notifications)
+        assert any("Segment Late USD saved: 2 accounts now." in n.message for n in notices(desk))
         await pilot.press("a")
         await settle(pilot)
         assert "Move the 2 accounts of Late USD to agent2? Enter moves, Esc cancels." in screen_text(desk)
         await pilot.press("enter")
         await settle(pilot)
-        assert any("Moved 2 accounts of Late USD to agent2." in n.message for n in desk._notifications)
+        assert any("Moved 2 accounts of Late USD to agent2." in n.message for n in notices(desk))
         for line in screen_text(desk).splitlines():
             assert len(line) <= 80
 

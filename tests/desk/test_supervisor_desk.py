@@ -10,7 +10,7 @@ import pytest
 
 from backend_client.models import AccountFilter, ContactCreate
 from backend_client.report_format import format_agents
-from tests.desk.conftest import NOW, burst, screen_text, settle
+from tests.desk.conftest import NOW, burst, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -55,7 +55,7 @@ async def test_super1_moves_twenty_accounts_from_agent1_to_agent2_in_one_action(
         await settle(pilot)
         moves = [r for r in switch.requests if r == ("POST", "/api/v1/accounts/assign")]
         assert len(moves) == 1  # one action, one request
-        assert any(n.message == "Moved 20 accounts to agent2." for n in desk._notifications)
+        assert any(n.message == "Moved 20 accounts to agent2." for n in notices(desk))
         assert "Moved 20 accounts to agent2 · 0 accounts match" in screen_text(desk)
         await pilot.press("escape")
         await settle(pilot)
@@ -89,7 +89,7 @@ async def test_marked_rows_move_and_the_rest_stay(make_desk, accounts, login) ->
         assert "3 accounts match (agent1 3)" in screen_text(desk)
         await pilot.press("ctrl+s", "enter")
         await settle(pilot)
-        assert any(n.message == "Moved 2 accounts to agent2." for n in desk._notifications)
+        assert any(n.message == "Moved 2 accounts to agent2." for n in notices(desk))
         assert "3 accounts match (agent1 1, agent2 2)" in screen_text(desk)
     moved = await (await login("super1")).assign_preview(AccountFilter(agent="agent2"))
     assert sorted(a.id for a in moved.items) == sorted([first.id, third.id])
@@ -172,7 +172,7 @@ async def test_reports_screen_shows_the_api_figures_and_exports_them(make_desk, 
         await settle(pilot)
         [written] = tmp_path.glob("*.csv")
         assert written.read_text(encoding="utf-8") == format_agents(expected, "csv")
-        assert any(n.message == f"Written to {written}" for n in desk._notifications)  # the full path
+        assert any(n.message == f"Written to {written}" for n in notices(desk))  # the full path
         await pilot.press("3")  # the portfolio: accounts by bucket
         await settle(pilot)
         portfolio = await supervisor.report("portfolio")
@@ -218,7 +218,7 @@ async def test_the_team_overview_is_one_key_from_the_worklist(make_desk, account
         await pilot.press("x")  # the escalations inbox: the desk's, or a word that it is not here yet
         await settle(pilot)
         assert type(boss.screen).__name__ == "EscalationsScreen" or any(
-            "escalations inbox" in n.message for n in boss._notifications)
+            "escalations inbox" in n.message for n in notices(boss))
     desk = make_desk("agent1", drafts_dir=tmp_path / "agent1")
     async with desk.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -243,13 +243,13 @@ async def test_an_export_goes_to_the_download_directory_and_a_missing_one_is_sai
         await pilot.press("c")
         await settle(pilot)
         [written] = downloads.glob("*.csv")
-        assert any(n.message == f"Written to {written}" for n in desk._notifications)
+        assert any(n.message == f"Written to {written}" for n in notices(desk))
         missing = tmp_path / "no-such-dir"
         desk.settings = desk.settings.model_copy(update={"exports_dir": missing})
         await pilot.press("m")
         await settle(pilot)
         assert not missing.exists()  # a mistyped directory is said, never made
-        [refused] = [n for n in desk._notifications if n.title == "Not exported"]
+        [refused] = [n for n in notices(desk) if n.title == "Not exported"]
         assert str(missing) in refused.message and refused.severity == "error"
 
 

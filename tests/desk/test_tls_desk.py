@@ -9,7 +9,7 @@ import ssl
 import httpx
 import pytest
 
-from tests.desk.conftest import Switch, screen_text, settle
+from tests.desk.conftest import Switch, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -59,7 +59,7 @@ async def test_a_signed_in_desk_says_the_certificate_and_keeps_working(make_desk
         await pilot.press("r")  # the worklist again
         await settle(pilot)
         assert "Backend certificate not trusted" in screen_text(desk)
-        messages = [n.message for n in desk._notifications]
+        messages = [n.message for n in notices(desk)]
         assert any(m.startswith(f"No secure connection to the backend: its certificate is not trusted ({VERIFY})")
                    for m in messages), messages
         assert not any("cannot be reached" in m for m in messages)

@@ -12,7 +12,7 @@ import pytest
 
 from backend_client.client import BackendClient
 from config.settings import DeskSettings
-from tests.desk.conftest import AGENT_TZ, NOW, SERVER, screen_text, settle
+from tests.desk.conftest import AGENT_TZ, NOW, SERVER, Raised, screen_text, settle
 from tui.training.scenario import load_all
 
 SCENARIOS = [(lang, s.id) for lang in ("en", "zh_CN") for s in load_all(lang)[0]]
@@ -27,8 +27,10 @@ def make_trainer(switch, drafts: Path, tmp_path: Path) -> Callable:  # noqa: ANN
         client = BackendClient(SERVER, transport=switch, timeout=5.0)
         kwargs.setdefault("results", tmp_path / "results")
         kwargs.setdefault("pace_s", 60.0)  # the tests step; the pace never fires
-        return TrainingDesk(settings, client, username=username, password=username, clock=lambda: NOW,
+        desk = TrainingDesk(settings, client, username=username, password=username, clock=lambda: NOW,
                             agent_tz=AGENT_TZ, **kwargs)
+        desk._notifications = Raised()
+        return desk
 
     return _make
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend_client.client import BackendClient
-from tests.desk.conftest import SERVER, screen_text, settle
+from tests.desk.conftest import SERVER, notices, screen_text, settle
 from tests.desk.test_training_desk import make_trainer  # noqa: F401 - the fixture
 from tui.training.scenario import find
 
@@ -77,7 +77,7 @@ async def test_a_practice_launched_from_trainer1s_list_is_the_trainees_and_reach
         assert card is not None
         assert card.trainee == "trainee" and card.launched_by == "trainer1"
         assert card.refused_by is None and card.rules_broken == [] and card.points == card.max_points
-        assert not [n for n in desk._notifications if "Not found" in str(n.message)]
+        assert not [n for n in notices(desk) if "Not found" in str(n.message)]
         [saved] = results.glob("*.json")
         assert saved.name.startswith("trainee-job_loss-")
         data = json.loads(saved.read_text(encoding="utf-8"))

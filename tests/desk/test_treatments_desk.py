@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.desk.conftest import NOW, screen_text, settle
+from tests.desk.conftest import NOW, notices, screen_text, settle
 
 pytestmark = pytest.mark.desk
 
@@ -144,7 +144,7 @@ async def test_pausing_a_step_asks_for_a_note_and_resuming_it_removes_the_pause(
         await settle(pilot)
         assert type(desk.screen).__name__ == "PauseStepScreen"
         assert desk.screen.note == "mail relay moved"
-        assert any("cannot be reached" in n.message for n in desk._notifications)
+        assert any("cannot be reached" in n.message for n in notices(desk))
         assert pauses(session) == []
         switch.down = False
         switch.requests.clear()
@@ -156,7 +156,7 @@ async def test_pausing_a_step_asks_for_a_note_and_resuming_it_removes_the_pause(
         assert screen.current.step_id == "email_5" and screen.current.paused  # the list kept its place
         line = next(x for x in screen_text(desk).splitlines() if "email_5" in x and "champion" in x)
         assert line.rstrip().endswith("PAUSED")
-        assert any(n.message.startswith("Paused champion · email_5") for n in desk._notifications)
+        assert any(n.message.startswith("Paused champion · email_5") for n in notices(desk))
         await pilot.press("p")  # paused: p resumes it
         await settle(pilot)
         assert ("DELETE", "/api/v1/treatments/pauses/champion/email_5") in switch.requests
@@ -186,7 +186,7 @@ async def test_an_agent_cannot_open_it(make_desk, make_account, session) -> None
         desk.nav.treatments()  # nor by any other way
         await settle(pilot)
         assert type(desk.screen).__name__ == "WorklistScreen"
-        assert any("watched by supervisors" in n.message for n in desk._notifications)
+        assert any("watched by supervisors" in n.message for n in notices(desk))
 
 
 async def test_the_palette_opens_it_and_legal_officers_watch_without_pausing(make_desk, make_account,
