@@ -4,27 +4,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ADMITTED_AT, BUSY_DETAIL, ProblemError
+from backend.api.errors import ADMITTED_AT, LATE_AFTER, ProblemError, refuse_if_late
 from backend.models import ApiToken, User
 from backend.services.users import token_in_use
 from backend_client.models import text_problem
 from config.settings import BackendSettings
 
 
-def refuse_hostile_url(request: Request) -> None:
+async def refuse_hostile_url(request: Request) -> None:
     """Every query parameter (its name and each of its values, whether the route
     knows it or not) and every path string is one line of text (SPEC §5): a control
     character, a line break or a lone surrogate is refused 422 naming the parameter,
     before anything else is looked at. The app runs this for every route; the body's
-    fields are the wire models' to check (``backend_client.models.Line``)."""
+    fields are the wire models' to check (``backend_client.models.Line``). No I/O: it runs
+    on the event loop (a sync dependency costs a turn of the thread pool per request)."""
     errors: list[tuple[str, str]] = []
     for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
         problem = text_problem(name) or text_problem(str(value))
@@ -36,19 +37,33 @@ def refuse_hostile_url(request: Request) -> None:
         raise ProblemError(422, "Invalid request", "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session, in the thread that runs the route. A request admitted longer
-    ago than ``max_queue_seconds`` waited that long for this thread: it is answered 503
-    with Retry-After now, before it takes a connection (``errors.Admission``)."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, made on the event loop: making one takes no connection (the
+    first statement does, in the thread that runs it). The token check and the route each
+    end their transaction in their own thread (``unit_of_work``), so closing it here is
+    without I/O; a session still in a transaction is closed in a thread. As a sync
+    dependency it cost two turns of the thread pool a request, one to make it, one to close it.
+
+    It also arms the wait bound: a request admitted longer ago than ``max_queue_seconds``
+    when one of its turns in the thread pool begins (the token check, the route) waited
+    that long for a thread, and is answered 503 with Retry-After then, before it takes a
+    connection (``errors.refuse_if_late``, ``errors.Admission``)."""
     bound = request.app.state.settings.max_queue_seconds
     admitted = request.scope.get("state", {}).get(ADMITTED_AT)
-    if bound and admitted is not None and time.monotonic() - admitted > bound:
-        retry_after = request.app.state.pressure.refused(admitted=True)
-        raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": str(retry_after)})
-    yield from request.app.state.db.session()
+    if bound and admitted is not None:
+        LATE_AFTER.set((admitted + bound, request.app.state.pressure))
+    session = request.app.state.db.sessionmaker()
+    try:
+        yield session
+    finally:
+        LATE_AFTER.set(None)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_settings(request: Request) -> BackendSettings:
+async def get_settings(request: Request) -> BackendSettings:
     return request.app.state.settings
 
 
@@ -64,6 +79,7 @@ def get_current_token(
 ) -> ApiToken:
     """The token that signs the request, in use: else 401 (missing, unknown, revoked, past
     its absolute expiry, idle longer than ``session_idle_minutes``, or its user inactive)."""
+    refuse_if_late()  # the request's first turn in the thread pool
     unauthorized = ProblemError(
         401, "Not authenticated", "A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
     )
@@ -111,7 +127,7 @@ ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 def require_role(*roles: str):  # noqa: ANN201
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:  # on the loop: the role is loaded with the token
         if user.role not in roles:
             raise ProblemError(403, "Forbidden", f"This needs the role {' or '.join(roles)}")
         return user

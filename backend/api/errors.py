@@ -7,6 +7,7 @@ import math
 import re
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -152,7 +153,26 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 ADMITTED_AT = "collectdesk.admitted_at"
 """The key in a request's ``scope["state"]`` (``request.state``) of the instant (``time.monotonic``)
-it was admitted: ``deps.get_session`` refuses one that waited longer than ``max_queue_seconds``."""
+it was admitted: ``deps.get_session`` arms ``LATE_AFTER`` from it."""
+
+LATE_AFTER: ContextVar[tuple[float, Pressure] | None] = ContextVar("collectdesk_late_after", default=None)
+"""Of the request being handled (set by ``deps.get_session``, seen in the route's threads): the
+instant (``time.monotonic``) past which it has waited too long for a thread (admitted at, plus
+``max_queue_seconds``), and the worker's ``Pressure``; None: no bound."""
+
+
+def refuse_if_late() -> None:
+    """At the start of each of a request's turns in the thread pool (the token check, the
+    route): a request admitted longer ago than ``max_queue_seconds`` waited that long for a
+    thread. It is answered 503 Busy with Retry-After now, before it takes a connection,
+    rather than served late."""
+    late = LATE_AFTER.get()
+    if late is None:
+        return
+    after, pressure = late
+    if time.monotonic() > after:
+        retry_after = pressure.refused(admitted=True)
+        raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": str(retry_after)})
 
 
 BUSY_DETAIL = "The server is handling all it can; try again"
@@ -217,7 +237,7 @@ class Admission:
     answered 503 (``Busy``) with ``Retry-After`` at once, before it takes a thread or a
     connection, so that what is admitted is served in bounded time however much more is
     offered. Each admitted request is stamped with the instant (``ADMITTED_AT``), so that
-    one which then waited too long for a thread is refused too (``deps.get_session``).
+    one which then waited too long for a thread is refused too (``refuse_if_late``).
     ``Retry-After`` grows with the worker's ``pressure`` (``busy_retry_after``)."""
 
     def __init__(self, app: Any, limit: int, pressure: Pressure) -> None:
@@ -234,6 +254,7 @@ class Admission:
             await busy_response(self.pressure.refused())(scope, receive, send)
             return
         scope.setdefault("state", {})[ADMITTED_AT] = time.monotonic()
+        LATE_AFTER.set(None)  # armed by the request's session, if it has one
         self.pressure.served()
         self.in_flight += 1
         try:

@@ -173,6 +173,35 @@ async def test_the_server_runs_the_routes_in_as_many_threads_as_configured(capac
         limiter.total_tokens = before
 
 
+async def test_a_request_takes_two_turns_of_the_thread_pool(capacity_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token check and the route, each in one turn; the session is made and closed, the
+    URL and the role checked and the answer checked against its model on the loop. With two
+    threads a worker, every extra turn is one more wait for a thread (it was eight turns)."""
+    import anyio.to_thread
+
+    turns: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        turns.append(getattr(getattr(func, "func", func), "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    app = make_app(capacity_db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as http:
+        async def agent(name: str) -> dict[str, str]:
+            token = (await http.post("/api/v1/auth/login", json={"username": name, "password": name})).json()
+            return {"Authorization": f"Bearer {token['access_token']}"}
+
+        auth, boss = await agent("agent1"), await agent("super1")
+        for method, url, headers in [("GET", "/api/v1/worklist", auth), ("POST", "/api/v1/worklist/next", auth),
+                                     ("GET", "/api/v1/me", auth), ("GET", "/api/v1/reports/team", boss)]:
+            turns.clear()
+            response = await http.request(method, url, headers=headers)
+            assert response.status_code == 200, response.text
+            assert len(turns) == 2 and turns[0] == "get_current_token", (method, url, turns)
+
+
 @pytest.mark.parametrize("bound", [0.3, 0.0])
 async def test_a_request_that_waited_too_long_for_a_thread_is_refused_when_its_turn_comes(
         capacity_db: str, bound: float) -> None:
