@@ -13,8 +13,11 @@ in another turn of its thread pool (and, by default, only after the answer is se
 transaction left open across that turn holds a pooled connection and, on SQLite, the one
 write lock (``BEGIN IMMEDIATE``) while waiting for a free thread; with more requests at once
 than threads, every thread can be waiting for that lock or a connection and nothing moves
-until the 30 s timeouts (found by ``tests/api/test_kill_once.py``). Committing where the
-endpoint ran ends the transaction before its thread is given back.
+until the 30 s timeouts (found by ``tests/api/test_kill_once.py``). Nor after the ``yield``
+of today's session dependency, which is async: its exit runs on the event loop, where a
+commit's I/O would stop every other request. Committing where the endpoint ran ends the
+transaction before its thread is given back, and the session is then closed on the loop
+without I/O (``deps.get_session``).
 
 The few commits elsewhere are boundaries the request itself has, each said where it is:
 the token check ends its read before the route's thread turn (``deps``); a sign-in commits
