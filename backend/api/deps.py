@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.api.errors import ADMITTED_AT, LATE_AFTER, ProblemError, refuse_if_late
+from backend.api.errors import ADMITTED_AT, LATE_AFTER, FirstWait, ProblemError, refuse_if_late
 from backend.models import ApiToken, User
 from backend.services.users import token_in_use
 from backend_client.models import text_problem
@@ -45,13 +45,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     dependency it cost two turns of the thread pool a request, one to make it, one to close it.
 
     It also arms the wait bound: a request admitted longer ago than ``max_queue_seconds``
-    when one of its turns in the thread pool begins (the token check, the route) waited
+    when its first turn in the thread pool begins (the token check, or the route) waited
     that long for a thread, and is answered 503 with Retry-After then, before it takes a
     connection (``errors.refuse_if_late``, ``errors.Admission``)."""
     bound = request.app.state.settings.max_queue_seconds
     admitted = request.scope.get("state", {}).get(ADMITTED_AT)
     if bound and admitted is not None:
-        LATE_AFTER.set((admitted + bound, request.app.state.pressure))
+        LATE_AFTER.set(FirstWait(admitted + bound, request.app.state.pressure))
     session = request.app.state.db.sessionmaker()
     try:
         yield session

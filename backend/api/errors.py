@@ -155,23 +155,38 @@ ADMITTED_AT = "collectdesk.admitted_at"
 """The key in a request's ``scope["state"]`` (``request.state``) of the instant (``time.monotonic``)
 it was admitted: ``deps.get_session`` arms ``LATE_AFTER`` from it."""
 
-LATE_AFTER: ContextVar[tuple[float, Pressure] | None] = ContextVar("collectdesk_late_after", default=None)
-"""Of the request being handled (set by ``deps.get_session``, seen in the route's threads): the
-instant (``time.monotonic``) past which it has waited too long for a thread (admitted at, plus
-``max_queue_seconds``), and the worker's ``Pressure``; None: no bound."""
+class FirstWait:
+    """How long a request may wait for its first thread: until ``after`` (``time.monotonic``:
+    admitted at, plus ``max_queue_seconds``), refused then with ``pressure``'s Retry-After.
+    ``begun`` once its first turn in the thread pool began (one object, shared by the copies
+    of the request's context each turn runs in)."""
+
+    __slots__ = ("after", "begun", "pressure")
+
+    def __init__(self, after: float, pressure: Pressure) -> None:
+        self.after = after
+        self.pressure = pressure
+        self.begun = False
+
+
+LATE_AFTER: ContextVar[FirstWait | None] = ContextVar("collectdesk_late_after", default=None)
+"""The wait bound of the request being handled (armed by ``deps.get_session``, seen in the
+route's threads); None: no bound."""
 
 
 def refuse_if_late() -> None:
-    """At the start of each of a request's turns in the thread pool (the token check, the
-    route): a request admitted longer ago than ``max_queue_seconds`` waited that long for a
-    thread. It is answered 503 Busy with Retry-After now, before it takes a connection,
-    rather than served late."""
-    late = LATE_AFTER.get()
-    if late is None:
+    """At the start of a request's first turn in the thread pool (the token check, or the
+    route of a request without one): a request admitted longer ago than ``max_queue_seconds``
+    waited that long for a thread. It is answered 503 Busy with Retry-After now, before it
+    takes a connection, rather than served late. Its later turns are not bounded: it has
+    begun, and refusing it then would throw away the work done (as when the session, a sync
+    dependency, was its first turn)."""
+    wait = LATE_AFTER.get()
+    if wait is None or wait.begun:
         return
-    after, pressure = late
-    if time.monotonic() > after:
-        retry_after = pressure.refused(admitted=True)
+    wait.begun = True
+    if time.monotonic() > wait.after:
+        retry_after = wait.pressure.refused(admitted=True)
         raise ProblemError(503, "Busy", BUSY_DETAIL, headers={"Retry-After": str(retry_after)})
 
 

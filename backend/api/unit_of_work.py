@@ -79,7 +79,7 @@ def in_one_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return run_async
 
     def run(*args: Any, **kwargs: Any) -> Any:
-        refuse_if_late()  # waited too long for this thread: refused, not served late
+        refuse_if_late()  # a request without a token check: this is its first turn
         sessions = _sessions(args, kwargs)
         try:
             result = endpoint(*args, **kwargs)

@@ -202,6 +202,30 @@ async def test_a_request_takes_two_turns_of_the_thread_pool(capacity_db: str, mo
             assert len(turns) == 2 and turns[0] == "get_current_token", (method, url, turns)
 
 
+def test_only_a_requests_first_turn_is_bounded() -> None:
+    """Refused at its first turn when it waited past the bound; once begun, never refused at a
+    later turn (the route after its token check), however late: that would throw work away."""
+    import contextvars
+
+    from backend.api.errors import LATE_AFTER, FirstWait, ProblemError, refuse_if_late
+
+    def first_turn_then_route(after: float) -> list[str]:
+        LATE_AFTER.set(FirstWait(after, Pressure()))
+        seen = []
+        for _ in range(2):
+            try:
+                contextvars.copy_context().run(refuse_if_late)  # each turn runs in a copy of the context
+                seen.append("ran")
+            except ProblemError as refused:
+                seen.append(f"{refused.status} after {refused.headers['Retry-After']} s")
+        return seen
+
+    now = time.monotonic()
+    assert contextvars.copy_context().run(first_turn_then_route, now - 1) == ["503 after 1 s", "ran"]
+    assert contextvars.copy_context().run(first_turn_then_route, now + 3600) == ["ran", "ran"]
+    assert contextvars.copy_context().run(refuse_if_late) is None  # no bound armed: nothing to refuse
+
+
 @pytest.mark.parametrize("bound", [0.3, 0.0])
 async def test_a_request_that_waited_too_long_for_a_thread_is_refused_when_its_turn_comes(
         capacity_db: str, bound: float) -> None:
