@@ -3,13 +3,12 @@ through psycopg 3. URLs are plain SQLAlchemy URLs; the driver is ours to pick.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
            "postgres": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}
@@ -191,10 +190,6 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    def session(self) -> Iterator[Session]:
-        with self.sessionmaker() as session:
-            yield session
 
 
 def alembic_config(url: str):  # noqa: ANN201

@@ -56,7 +56,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        LATE_AFTER.set(None)
         if session.in_transaction():
             await run_in_threadpool(session.close)
         else:
